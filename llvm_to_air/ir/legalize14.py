@@ -1,0 +1,233 @@
+"""Rewrite the few instructions LLVM 14 has no spelling for into equivalent LLVM 14 code.
+
+``legalize_for_llvm14(module)``:
+
+* expands ``atomicrmw`` operations newer than LLVM 14 (``uinc_wrap``,
+  ``udec_wrap``, ``fmax``/``fmin``, ``fmaximum``/``fminimum``, ``usub_cond``,
+  ``usub_sat``) into the compare-exchange loop LLVM's own AtomicExpand pass
+  emits for targets without them;
+* turns ``atomicrmw xchg`` on pointers (LLVM 15+) into an integer exchange
+  between ``ptrtoint``/``inttoptr``;
+* maps the module-flag behaviour ``Min`` (8, LLVM 15+) to ``Error`` (1),
+  which is identical for a single module and only stricter when linking.
+
+Expects a normalized module; guarantees every ``atomicrmw`` it leaves is one
+LLVM 14 knows. Operations on memory keep their ordering, scope and volatility.
+"""
+
+from __future__ import annotations
+
+from llvm_to_air.ir.llvm14 import LLVM14_ATOMICRMW_OPS
+from llvm_to_air.ir.model import (
+    AtomicRMW,
+    BasicBlock,
+    BinaryOp,
+    Branch,
+    Call,
+    Cast,
+    CmpXchg,
+    Compare,
+    ConstantInt,
+    ExtractValue,
+    Function,
+    Instruction,
+    Load,
+    MDNode,
+    MDValue,
+    Module,
+    Phi,
+    Select,
+    Value,
+)
+from llvm_to_air.ir.reader import replace_uses
+from llvm_to_air.ir.types import I1, VOID, FloatType, FunctionType, IntType, PointerType, StructType
+
+# Operations expanded through a float intrinsic: name stem of the intrinsic.
+_FLOAT_INTRINSIC = {"fmax": "llvm.maxnum", "fmin": "llvm.minnum",
+                    "fmaximum": "llvm.maximum", "fminimum": "llvm.minimum"}
+_FAILURE_ORDERING = {"acq_rel": "acquire", "release": "monotonic"}
+
+
+def legalize_for_llvm14(module: Module) -> None:
+    for fn in module.functions:
+        for block in list(fn.blocks):
+            _legalize_block(module, fn, block)
+    _downgrade_module_flags(module)
+
+
+def _legalize_block(module: Module, fn: Function, block: BasicBlock) -> None:
+    for index, inst in enumerate(block.instructions):
+        if not isinstance(inst, AtomicRMW):
+            continue
+        if inst.operation not in LLVM14_ATOMICRMW_OPS:
+            tail = _expand_to_cmpxchg_loop(module, fn, block, index, inst)
+            _legalize_block(module, fn, tail)
+            return
+        if inst.operation == "xchg" and isinstance(inst.ty, PointerType):
+            _pointer_xchg_via_integer(module, block, index, inst)
+            _legalize_block(module, fn, block)
+            return
+
+
+def _pointer_xchg_via_integer(module: Module, block: BasicBlock, index: int,
+                              inst: AtomicRMW) -> None:
+    ptr, value = inst.ops
+    int_ty = IntType(64)
+    as_int = Cast(int_ty, opcode="ptrtoint", ops=[value], parent=block, location=inst.location)
+    xchg = AtomicRMW(int_ty, opcode="atomicrmw", ops=[ptr, as_int], operation="xchg",
+                     volatile=inst.volatile, ordering=inst.ordering, syncscope=inst.syncscope,
+                     align=inst.align, parent=block, location=inst.location,
+                     metadata=inst.metadata)
+    back = Cast(inst.ty, opcode="inttoptr", ops=[xchg], name=inst.name, parent=block,
+                location=inst.location)
+    block.instructions[index:index + 1] = [as_int, xchg, back]
+    assert block.parent is not None
+    replace_uses(block.parent.instructions(), {inst: back})
+
+
+def _expand_to_cmpxchg_loop(module: Module, fn: Function, block: BasicBlock, index: int,
+                            inst: AtomicRMW) -> BasicBlock:
+    """Split ``block`` at ``inst`` into block -> loop -> tail; returns the tail block."""
+    ptr, value = inst.ops
+    ty = inst.ty
+    loc = inst.location
+    int_ty = IntType(ty.bits) if isinstance(ty, IntType) else IntType(
+        {"half": 16, "bfloat": 16, "float": 32, "double": 64}[ty.kind])  # type: ignore[attr-defined]
+    loop = BasicBlock(name=_fresh_block_name(fn, "atomicrmw.loop"), parent=fn)
+    tail = BasicBlock(name=_fresh_block_name(fn, "atomicrmw.end"), parent=fn)
+    rest = block.instructions[index + 1:]
+    initial = Load(ty, opcode="load", ops=[ptr], align=inst.align, volatile=inst.volatile,
+                   parent=block, location=loc)
+    block.instructions[index:] = [initial, Branch(VOID, opcode="br", targets=[loop], parent=block,
+                                                  location=loc)]
+    loaded = Phi(ty, opcode="phi", ops=[initial], blocks=[block], parent=loop, location=loc)
+    body: list[Instruction] = [loaded]
+    new_value = _combine(module, inst.operation, loaded, value, body, loop, loc)
+    if isinstance(ty, FloatType):
+        cmp_old = Cast(int_ty, opcode="bitcast", ops=[loaded], parent=loop, location=loc)
+        cmp_new = Cast(int_ty, opcode="bitcast", ops=[new_value], parent=loop, location=loc)
+        body += [cmp_old, cmp_new]
+    else:
+        cmp_old, cmp_new = loaded, new_value
+    pair = CmpXchg(StructType((int_ty, I1)), opcode="cmpxchg", ops=[ptr, cmp_old, cmp_new],
+                   volatile=inst.volatile, success_ordering=inst.ordering,
+                   failure_ordering=_FAILURE_ORDERING.get(inst.ordering, inst.ordering),
+                   syncscope=inst.syncscope, align=inst.align, parent=loop, location=loc)
+    old_int = ExtractValue(int_ty, opcode="extractvalue", ops=[pair], indices=[0], parent=loop,
+                           location=loc)
+    success = ExtractValue(I1, opcode="extractvalue", ops=[pair], indices=[1], parent=loop,
+                           location=loc)
+    body += [pair, old_int, success]
+    if isinstance(ty, FloatType):
+        old: Value = Cast(ty, opcode="bitcast", ops=[old_int], parent=loop, location=loc)
+        body.append(old)  # type: ignore[arg-type]
+    else:
+        old = old_int
+    body.append(Branch(VOID, opcode="br", ops=[success], targets=[tail, loop], parent=loop,
+                       location=loc))
+    loaded.ops.append(old)
+    loaded.blocks.append(loop)
+    loop.instructions = body
+    for moved in rest:
+        moved.parent = tail
+    tail.instructions = rest
+    # the result of the atomicrmw is the value memory held before the exchange
+    old.name = inst.name  # type: ignore[union-attr]
+    position = fn.blocks.index(block)
+    fn.blocks[position + 1:position + 1] = [loop, tail]
+    replace_uses(fn.instructions(), {inst: old})
+    for successor in tail.successors():
+        for phi in successor.instructions:
+            if isinstance(phi, Phi):
+                phi.blocks = [tail if b is block else b for b in phi.blocks]
+    return tail
+
+
+def _combine(module: Module, operation: str, old: Value, value: Value, body: list[Instruction],
+             block: BasicBlock, loc: object) -> Value:
+    """Instructions computing the new memory value of ``operation``; appended to ``body``."""
+    ty = old.ty
+
+    def add(inst: Instruction) -> Instruction:
+        inst.parent = block
+        inst.location = loc  # type: ignore[assignment]
+        body.append(inst)
+        return inst
+
+    one = ConstantInt(ty, value=1)
+    zero = ConstantInt(ty, value=0)
+    if operation in _FLOAT_INTRINSIC:
+        callee = _intrinsic(module, f"{_FLOAT_INTRINSIC[operation]}.{_suffix(ty)}",
+                            FunctionType(ty, (ty, ty)))
+        return add(Call(ty, opcode="call", ops=[old, value, callee],
+                        function_type=callee.function_type, arg_attrs=[[], []]))
+    if operation == "uinc_wrap":
+        # old >= value ? 0 : old + 1
+        at_limit = add(Compare(I1, opcode="icmp", predicate="uge", ops=[old, value]))
+        incremented = add(BinaryOp(ty, opcode="add", ops=[old, one]))
+        return add(Select(ty, opcode="select", ops=[at_limit, zero, incremented]))
+    if operation == "udec_wrap":
+        # (old == 0 || old > value) ? value : old - 1
+        is_zero = add(Compare(I1, opcode="icmp", predicate="eq", ops=[old, zero]))
+        above = add(Compare(I1, opcode="icmp", predicate="ugt", ops=[old, value]))
+        reset = add(BinaryOp(I1, opcode="or", ops=[is_zero, above]))
+        decremented = add(BinaryOp(ty, opcode="sub", ops=[old, one]))
+        return add(Select(ty, opcode="select", ops=[reset, value, decremented]))
+    if operation == "usub_cond":
+        # old >= value ? old - value : old
+        enough = add(Compare(I1, opcode="icmp", predicate="uge", ops=[old, value]))
+        difference = add(BinaryOp(ty, opcode="sub", ops=[old, value]))
+        return add(Select(ty, opcode="select", ops=[enough, difference, old]))
+    if operation == "usub_sat":
+        callee = _intrinsic(module, f"llvm.usub.sat.{_suffix(ty)}", FunctionType(ty, (ty, ty)))
+        return add(Call(ty, opcode="call", ops=[old, value, callee],
+                        function_type=callee.function_type, arg_attrs=[[], []]))
+    from llvm_to_air.errors import CompileError
+
+    raise CompileError(f"'atomicrmw {operation}' cannot be expressed in LLVM 14",
+                       loc)  # type: ignore[arg-type]
+
+
+def _suffix(ty: object) -> str:
+    if isinstance(ty, IntType):
+        return f"i{ty.bits}"
+    return {"half": "f16", "bfloat": "bf16", "float": "f32",
+            "double": "f64"}[ty.kind]  # type: ignore[attr-defined]
+
+
+def _intrinsic(module: Module, name: str, fnty: FunctionType) -> Function:
+    found = module.get_function(name)
+    if found is not None:
+        return found
+    fn = Function(PointerType(0), name=name, function_type=fnty,
+                  fn_attrs=["nocallback", "nofree", "nosync", "nounwind", "readnone",
+                            "speculatable", "willreturn"])
+    from llvm_to_air.ir.model import Argument
+
+    fn.args = [Argument(p) for p in fnty.params]
+    module.functions.append(fn)
+    return fn
+
+
+def _fresh_block_name(fn: Function, stem: str) -> str:
+    taken = {b.name for b in fn.blocks}
+    name = stem
+    k = 0
+    while name in taken:
+        k += 1
+        name = f"{stem}{k}"
+    return name
+
+
+def _downgrade_module_flags(module: Module) -> None:
+    flags = module.get_named_metadata("llvm.module.flags")
+    if flags is None:
+        return
+    for node in flags.nodes:
+        if isinstance(node, MDNode) and node.operands and isinstance(node.operands[0], MDValue):
+            behaviour = node.operands[0].value
+            if isinstance(behaviour, ConstantInt) and behaviour.value == 8:
+                node.operands[0] = MDValue(ConstantInt(behaviour.ty, value=1))
+
+
+__all__ = ["legalize_for_llvm14"]

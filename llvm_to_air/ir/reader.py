@@ -1,0 +1,210 @@
+"""Reading user input: LLVM IR text (LLVM 14 to 22 syntax) or bitcode, into our model.
+
+Two steps:
+
+1. llvmlite (LLVM 22) parses and verifies the input. This upgrades old
+   syntax (typed pointers, ``nvvm.annotations`` kernels, old intrinsics) and
+   gives malformed input LLVM's own message, which we re-locate to the
+   user's file as ``file:line:col: error: ...``.
+2. Our parser reads llvmlite's normalized printout into the model, and
+   :func:`normalize_module` folds what opaque pointers made meaningless
+   (no-op ``bitcast ptr to ptr``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.ir.model import Cast, Instruction, MDNode, MDValue, MetadataValue, Module, Value
+from llvm_to_air.ir.parser import parse_module
+from llvm_to_air.ir.types import PointerType
+
+_LLVM_ERROR_RE = re.compile(r"^<string>:(\d+):(\d+): error: (.*)$", re.MULTILINE)
+_BITCODE_MAGICS = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
+
+
+@dataclass
+class SourceText:
+    """The user's input as text, with its display name (``-`` is shown as ``<stdin>``)."""
+
+    text: str
+    file: str
+
+
+def decode_input(data: bytes, file: str) -> str | bytes:
+    """Text for LLVM IR input, bytes for bitcode; CompileError for anything else."""
+    if not data.strip():
+        raise CompileError("input is empty; expected LLVM IR text or bitcode",
+                           SourceLocation(file), hint="pass a .ll or .bc file")
+    if data[:4] in _BITCODE_MAGICS:
+        return data
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise CompileError(
+            f"input is not UTF-8 text (byte 0x{data[exc.start]:02x}) and not LLVM bitcode",
+            SourceLocation(file, line, col),
+            hint="pass LLVM IR text (.ll) or bitcode (.bc)",
+        ) from None
+    if "\x00" in text:
+        offset = text.index("\x00")
+        line = text.count("\n", 0, offset) + 1
+        raise CompileError("input contains NUL bytes; it is neither LLVM IR text nor bitcode",
+                           SourceLocation(file, line, 1))
+    return text
+
+
+def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
+    """Parse and verify with llvmlite's LLVM 22; return its printout of the module."""
+    import llvmlite.binding as llvm  # imported here: it is the slowest import we have
+
+    try:
+        if isinstance(source, bytes):
+            from llvm_to_air.bitcode_wrapper import unwrap_bitcode
+
+            module = llvm.parse_bitcode(unwrap_bitcode(source, file))
+        else:
+            module = llvm.parse_assembly(source)
+        module.verify()
+    except CompileError:
+        raise
+    except RuntimeError as exc:
+        raise _llvm_error(str(exc), file, source if isinstance(source, str) else None) from None
+    return str(module)
+
+
+def _llvm_error(message: str, file: str, text: str | None) -> CompileError:
+    match = _LLVM_ERROR_RE.search(message)
+    if match:
+        line, col, what = int(match.group(1)), int(match.group(2)), match.group(3).strip()
+        return CompileError(what, SourceLocation(file, line, col))
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    # verifier messages: first line is the problem, the next names the instruction
+    body = [ln for ln in lines if not ln.startswith(("LLVM IR parsing error",
+                                                     "Verification failed"))]
+    what = body[0] if body else "invalid LLVM IR"
+    location = SourceLocation(file)
+    if text is not None and len(body) > 1:
+        location = _find_line(text, body[1], file) or location
+    detail = f" (at: {body[1]})" if len(body) > 1 else ""
+    if what.startswith("Invalid bitcode") or "bitcode" in what.lower():
+        return CompileError(f"invalid LLVM bitcode: {what}", location)
+    return CompileError(f"invalid LLVM IR: {what}{detail}", location)
+
+
+def _find_line(text: str, snippet: str, file: str) -> SourceLocation | None:
+    snippet = snippet.strip()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if snippet and snippet in line:
+            return SourceLocation(file, number, line.index(snippet) + 1)
+    return None
+
+
+def read_module(data: bytes | str, file: str = "<input>") -> Module:
+    """Read LLVM IR text or bitcode into a normalized :class:`Module`.
+
+    Guarantees: the module verified under LLVM 22; every pointer is opaque;
+    no ``bitcast`` between pointers of one address space remains.
+    """
+    source = decode_input(data.encode("utf-8") if isinstance(data, str) else data, file)
+    normalized = normalize_with_llvmlite(source, file)
+    module = parse_module(normalized, file)
+    if isinstance(source, str):
+        _relocate(module, normalized, source, file)
+        if "source_filename" not in source:
+            module.source_filename = file if file != "-" else "<stdin>"
+    normalize_module(module)
+    return module
+
+
+def _relocate(module: Module, normalized: str, original: str, file: str) -> None:
+    """Point locations at the user's text: definitions by name, instructions by value name.
+
+    Instructions without a name keep the line of their function's definition.
+    """
+    define_lines: dict[str, int] = {}
+    for number, line in enumerate(original.splitlines(), start=1):
+        if line.startswith(("define", "declare")):
+            m = re.search(r'@("[^"]*"|[-\w$.]+)\s*\(', line)
+            if m:
+                define_lines.setdefault(m.group(1).strip('"'), number)
+    lines = original.splitlines()
+    for fn in module.functions:
+        start = define_lines.get(fn.name)
+        fn.location = SourceLocation(file, start or 0, 1 if start else 0)
+        if start is None:
+            continue
+        names: dict[str, int] = {}
+        for number in range(start, len(lines) + 1):
+            text = lines[number - 1]
+            if text.startswith("}"):
+                break
+            m = re.match(r'\s*%("[^"]*"|[-\w$.]+)\s*=', text)
+            if m:
+                names.setdefault(m.group(1).strip('"'), number)
+        for inst in fn.instructions():
+            line_no = names.get(inst.name) if inst.name else None
+            col = 0
+            if line_no is not None:
+                col = len(lines[line_no - 1]) - len(lines[line_no - 1].lstrip()) + 1
+            inst.location = SourceLocation(file, line_no or start, col if line_no else 1)
+    for gv in module.globals:
+        m = re.search(rf"^@{re.escape(gv.name)}\s*=", original, re.MULTILINE)
+        if m:
+            line_no = original.count("\n", 0, m.start()) + 1
+            gv.location = SourceLocation(file, line_no, 1)
+
+
+def normalize_module(module: Module) -> None:
+    """Fold ``bitcast ptr X to ptr X`` (no-ops with opaque pointers) into their operand, and
+    drop unused ``llvm.*`` declarations (LLVM's upgrader leaves stale ones behind)."""
+    used: set[int] = set()
+    for fn in module.functions:
+        for inst in fn.instructions():
+            used.update(id(op) for op in inst.ops)
+    module.functions = [fn for fn in module.functions
+                        if not (fn.is_declaration and fn.name.startswith("llvm.")
+                                and id(fn) not in used)]
+    for fn in module.functions:
+        replace: dict[Value, Value] = {}
+        for block in fn.blocks:
+            kept: list[Instruction] = []
+            for inst in block.instructions:
+                if (isinstance(inst, Cast) and inst.opcode == "bitcast"
+                        and isinstance(inst.ty, PointerType)
+                        and inst.ty == inst.ops[0].ty):
+                    source = inst.ops[0]
+                    replace[inst] = replace.get(source, source)
+                    continue
+                kept.append(inst)
+            block.instructions = kept
+        if replace:
+            replace_uses(fn.instructions(), replace)
+
+
+def replace_uses(instructions: object, mapping: dict[Value, Value]) -> None:
+    """Replace operands (and metadata-wrapped locals) according to ``mapping``."""
+    for inst in instructions:  # type: ignore[attr-defined]
+        ops = inst.ops
+        for k, op in enumerate(ops):
+            new = mapping.get(op)
+            if new is not None:
+                ops[k] = new
+            elif isinstance(op, MetadataValue):
+                _replace_in_md(op.md, mapping)
+        bundles = getattr(inst, "bundles", None)
+        if bundles:
+            for bundle in bundles:
+                bundle.inputs = [mapping.get(v, v) for v in bundle.inputs]
+
+
+def _replace_in_md(md: object, mapping: dict[Value, Value]) -> None:
+    if isinstance(md, MDValue):
+        md.value = mapping.get(md.value, md.value)
+    elif isinstance(md, MDNode):
+        for op in md.operands:
+            _replace_in_md(op, mapping)

@@ -1,0 +1,1029 @@
+"""Print a :class:`Module` as LLVM 14 textual IR (typed pointers, legacy attributes).
+
+Pointer values get pointee types from :mod:`llvm_to_air.ir.pointee`; where a
+use needs another pointee the writer prints a ``bitcast`` (an instruction
+named ``%.tpN`` for SSA values, a constant expression for constants). What
+LLVM 14 lacks is downgraded through the tables in :mod:`llvm_to_air.ir.llvm14`;
+what cannot be expressed at all raises :class:`CompileError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.ir import llvm14
+from llvm_to_air.ir.datalayout import DataLayout
+from llvm_to_air.ir.lexer import escape, format_name
+from llvm_to_air.ir.model import (
+    Alloca,
+    Argument,
+    AtomicRMW,
+    BasicBlock,
+    BinaryOp,
+    BlockAddress,
+    Branch,
+    Call,
+    Cast,
+    CmpXchg,
+    Compare,
+    Constant,
+    ConstantAggregate,
+    ConstantExpr,
+    ConstantFP,
+    ConstantInt,
+    ConstantNull,
+    ConstantString,
+    ConstantZero,
+    ExtractElement,
+    ExtractValue,
+    Fence,
+    Freeze,
+    Function,
+    GetElementPtr,
+    GlobalAlias,
+    GlobalValue,
+    GlobalVariable,
+    InlineAsm,
+    InsertElement,
+    InsertValue,
+    Instruction,
+    Load,
+    MDNode,
+    MDString,
+    MDValue,
+    Metadata,
+    MetadataValue,
+    Module,
+    Phi,
+    Poison,
+    Return,
+    Select,
+    ShuffleVector,
+    SpecializedMDNode,
+    Store,
+    Switch,
+    UnaryOp,
+    Undef,
+    Unreachable,
+    Value,
+)
+from llvm_to_air.ir.pointee import PointeeInference, TypeCanon, pointee_from_attributes
+from llvm_to_air.ir.types import (
+    I1,
+    I8,
+    I32,
+    I64,
+    ArrayType,
+    FunctionType,
+    IntType,
+    NamedStructType,
+    PointerType,
+    StructType,
+    TargetExtType,
+    TokenType,
+    Type,
+    TypedPointerType,
+    VectorType,
+    contains_type,
+)
+
+
+@dataclass(frozen=True)
+class WriterOptions:
+    """``strip_debug``: drop debug-info metadata, ``!dbg`` attachments and debug records."""
+
+    strip_debug: bool = True
+
+
+def write_llvm14(module: Module, options: WriterOptions | None = None) -> str:
+    """LLVM 14 text for ``module``; raises CompileError for constructs LLVM 14 cannot express."""
+    return _Writer(module, options or WriterOptions()).write()
+
+
+class _Writer:
+    def __init__(self, module: Module, options: WriterOptions) -> None:
+        self.m = module
+        self.options = options
+        self.canon = TypeCanon()
+        _check_types(module)
+        self.pointees = PointeeInference(module, self.canon)
+        self.layout = DataLayout.parse(module.datalayout)
+        self.intrinsic_names: dict[Function, str] = {}
+        self.attr_groups: dict[tuple[str, ...], int] = {}
+        self.md = _MetadataNumbering(self)
+        # per-function state
+        self.slots: dict[object, str] = {}
+        self.pre_lines: list[str] = []
+        self.tail_lines: dict[BasicBlock, list[str]] = {}
+        self.cast_counter = 0
+        self.used_names: set[str] = set()
+        self.current: Function | None = None
+        self.current_inst: Instruction | None = None
+
+    # ------------------------------------------------------------------ types
+
+    def t(self, ty: Type) -> str:
+        """A model type in typed form (opaque pointers nested in it become i8 pointers)."""
+        return str(self.canon(ty))
+
+    def vtype(self, value: Value) -> Type:
+        """The typed type of a value."""
+        ty = value.ty
+        if isinstance(ty, PointerType):
+            pointee = self.pointees.pointee(value)
+            if pointee is None:
+                return self.canon(ty)
+            return TypedPointerType(pointee, ty.addrspace)
+        if isinstance(ty, VectorType) and isinstance(ty.element, PointerType):
+            pointee = self.pointees.pointee(value)
+            if pointee is None:
+                return self.canon(ty)
+            return VectorType(ty.count, TypedPointerType(pointee, ty.element.addrspace),
+                              ty.scalable)
+        return self.canon(ty)
+
+    # ----------------------------------------------------------------- module
+
+    def write(self) -> str:
+        m = self.m
+        for fn in m.functions:
+            if fn.is_declaration and fn.name.startswith("llvm."):
+                self.intrinsic_names[fn] = self._intrinsic_name14(fn)
+        out: list[str] = []
+        if m.source_filename is not None:
+            out.append(f'source_filename = "{escape(m.source_filename.encode())}"')
+        if m.datalayout is not None:
+            out.append(f'target datalayout = "{escape(m.datalayout.encode())}"')
+        if m.triple is not None:
+            out.append(f'target triple = "{escape(m.triple.encode())}"')
+        out.append("")
+        for asm in m.module_asm:
+            out.append(f'module asm "{escape(asm.encode())}"')
+        if m.structs:
+            for name, body in m.structs.items():
+                out.append(f"%{name} = type " + ("opaque" if body is None else self.t(body)))
+            out.append("")
+        for name, kind in m.comdats.items():
+            out.append(f"${format_name(name)} = comdat {kind}")
+        body_lines: list[str] = []
+        for gv in m.globals:
+            body_lines.append(self._global(gv))
+        for ga in m.aliases:
+            body_lines.append(self._alias(ga))
+        if body_lines:
+            out.extend(body_lines)
+            out.append("")
+        for fn in m.functions:
+            if fn.is_declaration and self._is_dropped_declaration(fn):
+                continue
+            out.extend(self._function(fn))
+            out.append("")
+        for attrs, number in self.attr_groups.items():
+            out.append(f"attributes #{number} = {{ {' '.join(attrs)} }}")
+        if self.attr_groups:
+            out.append("")
+        out.extend(self.md.named_lines())
+        out.extend(self.md.numbered_lines())
+        return "\n".join(out).rstrip("\n") + "\n"
+
+    def _is_dropped_declaration(self, fn: Function) -> bool:
+        return self.options.strip_debug and fn.name.startswith("llvm.dbg.")
+
+    # --------------------------------------------------------------- globals
+
+    def _global(self, gv: GlobalVariable) -> str:
+        words = [f"@{format_name(gv.name)} ="]
+        if gv.linkage:
+            words.append(gv.linkage)
+        words.extend(q for q in gv.qualifiers)
+        if gv.addrspace:
+            words.append(f"addrspace({gv.addrspace})")
+        if gv.externally_initialized:
+            words.append("externally_initialized")
+        words.append("constant" if gv.is_constant else "global")
+        vty = self.canon(gv.value_type)
+        words.append(str(vty))
+        if gv.initializer is not None:
+            words.append(self.const_as(gv.initializer, vty))
+        text = " ".join(words)
+        if gv.section is not None:
+            text += f', section "{escape(gv.section.encode())}"'
+        if gv.comdat is not None:
+            text += ", comdat" if gv.comdat == gv.name else f", comdat(${format_name(gv.comdat)})"
+        if gv.align is not None:
+            text += f", align {gv.align}"
+        for kind, md in gv.metadata:
+            if self._keep_attachment(kind, md):
+                text += f", !{kind} {self.md.ref(md)}"
+        attrs = llvm14.downgrade_attributes(gv.attrs_group)
+        if attrs:
+            text += f" #{self._attr_group(attrs)}"
+        return text
+
+    def _alias(self, ga: GlobalAlias) -> str:
+        if ga.is_ifunc:
+            raise CompileError(f"ifunc @{ga.name} has no meaning on GPUs", ga.location)
+        words = [f"@{format_name(ga.name)} ="]
+        if ga.linkage:
+            words.append(ga.linkage)
+        words.extend(ga.qualifiers)
+        vty = self.canon(ga.value_type)
+        assert ga.aliasee is not None
+        target = TypedPointerType(vty, ga.ty.addrspace if isinstance(ga.ty, PointerType) else 0)
+        words.append(f"alias {vty}, {target} {self.const_as(ga.aliasee, target)}")
+        return " ".join(words)
+
+    # ------------------------------------------------------------- functions
+
+    def _function(self, fn: Function) -> list[str]:
+        self.current = fn
+        sig = self.pointees.signature(fn)
+        name = self.intrinsic_names.get(fn, fn.name)
+        head = ["define" if not fn.is_declaration else "declare"]
+        if fn.linkage and not (fn.is_declaration and fn.linkage == "external"):
+            head.append(fn.linkage)
+        head.extend(q for q in fn.qualifiers if q not in ("unnamed_addr", "local_unnamed_addr"))
+        if fn.cc:
+            head.append(fn.cc)
+        head.extend(llvm14.downgrade_attributes(fn.ret_attrs))
+        head.append(str(sig.ret))
+        self._number_function(fn)
+        params = []
+        param_types = list(sig.params)
+        if _is_lifetime(fn):
+            param_types = [I64, *param_types]
+            params.append("i64 immarg")
+        for k, arg in enumerate(fn.args):
+            text = str(param_types[len(params)])
+            attrs = llvm14.downgrade_attributes(arg.attrs)
+            if attrs:
+                text += " " + " ".join(attrs)
+            if not fn.is_declaration:
+                text += " " + self.slots[arg]
+            params.append(text)
+            del k
+        if sig.vararg:
+            params.append("...")
+        text = " ".join(head) + f" @{format_name(name)}({', '.join(params)})"
+        suffix = [q for q in fn.qualifiers if q in ("unnamed_addr", "local_unnamed_addr")]
+        suffix.extend(fn.prefix_words)
+        attrs = llvm14.downgrade_attributes(fn.fn_attrs)
+        if attrs:
+            suffix.append(f"#{self._attr_group(attrs)}")
+        if fn.section is not None:
+            suffix.append(f'section "{escape(fn.section.encode())}"')
+        if fn.comdat is not None:
+            suffix.append("comdat" if fn.comdat == fn.name else f"comdat(${format_name(fn.comdat)})")
+        if fn.align is not None:
+            suffix.append(f"align {fn.align}")
+        if fn.gc is not None:
+            suffix.append(f'gc "{escape(fn.gc.encode())}"')
+        if fn.personality is not None:
+            suffix.append(f"personality {self.typed_const(fn.personality)}")
+        for kind, md in fn.metadata:
+            if self._keep_attachment(kind, md):
+                suffix.append(f"!{kind} {self.md.ref(md)}")
+        if suffix:
+            text += " " + " ".join(suffix)
+        if fn.is_declaration:
+            self.current = None
+            return [text]
+        lines = [text + " {"]
+        lines.extend(self._body(fn))
+        lines.append("}")
+        self.current = None
+        return lines
+
+    def _number_function(self, fn: Function) -> None:
+        """Slot names for arguments, blocks and values, numbering unnamed ones as LLVM does."""
+        slots: dict[object, str] = {}
+        used: set[str] = set()
+        counter = 0
+        for arg in fn.args:
+            if arg.name is None:
+                slots[arg] = f"%{counter}"
+                counter += 1
+            else:
+                slots[arg] = "%" + format_name(arg.name)
+                used.add(arg.name)
+        for block in fn.blocks:
+            if block.name is None:
+                slots[block] = f"%{counter}"
+                counter += 1
+            else:
+                slots[block] = "%" + format_name(block.name)
+                used.add(block.name)
+            for inst in block.instructions:
+                if inst.name is not None:
+                    slots[inst] = "%" + format_name(inst.name)
+                    used.add(inst.name)
+                elif _produces_value(inst):
+                    slots[inst] = f"%{counter}"
+                    counter += 1
+        self.slots = slots
+        self.used_names = used
+        self.cast_counter = 0
+
+    def _fresh_name(self) -> str:
+        while True:
+            name = f".tp{self.cast_counter}"
+            self.cast_counter += 1
+            if name not in self.used_names:
+                return "%" + name
+
+    def _body(self, fn: Function) -> list[str]:
+        self.tail_lines = {}
+        self._plan_phi_casts(fn)
+        lines: list[str] = []
+        for k, block in enumerate(fn.blocks):
+            if k > 0:
+                lines.append("")
+            label = self.slots[block][1:]
+            if k > 0 or block.name is not None:
+                lines.append(f"{label}:")
+            block_lines: list[str] = []
+            for inst in block.instructions:
+                self.pre_lines = []
+                self.current_inst = inst
+                text = self._instruction(inst)
+                if inst.is_terminator:
+                    block_lines.extend("  " + line for line in self.tail_lines.get(block, []))
+                block_lines.extend("  " + line for line in self.pre_lines)
+                if text is not None:
+                    block_lines.append("  " + text)
+            lines.extend(block_lines)
+        return lines
+
+    def _plan_phi_casts(self, fn: Function) -> None:
+        cache: dict[tuple[int, int, str], str] = {}
+        for block in fn.blocks:
+            for inst in block.instructions:
+                if not isinstance(inst, Phi):
+                    continue
+                want = self.vtype(inst)
+                for value, pred in zip(inst.ops, inst.blocks, strict=True):
+                    have = self.vtype(value)
+                    if have == want or _adapts(value) or isinstance(value, Constant):
+                        continue
+                    key = (id(value), id(pred), str(want))
+                    if key not in cache:
+                        name = self._fresh_name()
+                        cache[key] = name
+                        self.tail_lines.setdefault(pred, []).append(
+                            f"{name} = bitcast {have} {self.ref(value)} to {want}")
+                    self.slots[("phi", id(inst), id(value), id(pred))] = cache[key]
+
+    # ------------------------------------------------------------ operands
+
+    def ref(self, value: Value) -> str:
+        """The bare spelling of a value (no type)."""
+        slot = self.slots.get(value)
+        if slot is not None:
+            return slot
+        if isinstance(value, Constant):
+            return self.const_body(value)
+        if isinstance(value, MetadataValue):
+            return self.md.inline(value.md)
+        if isinstance(value, InlineAsm):
+            flags = "".join(f" {f}" for f in value.flags)
+            return (f'asm{flags} "{escape(value.asm.encode())}", '
+                    f'"{escape(value.constraints.encode())}"')
+        raise CompileError(f"value of type {value.ty} has no name in this function",
+                           self._location())
+
+    def operand(self, value: Value, want: Type | None = None) -> str:
+        """``<type> <value>`` with ``value`` cast to ``want`` when its typed type differs."""
+        have = self.vtype(value)
+        if want is None or want == have:
+            return f"{have} {self.ref(value)}"
+        return f"{want} {self.coerce(value, have, want)}"
+
+    def coerce(self, value: Value, have: Type, want: Type) -> str:
+        if _adapts(value):
+            return self.const_body(value, want)  # type: ignore[arg-type]
+        if isinstance(value, Constant):
+            return f"bitcast ({have} {self.ref(value)} to {want})"
+        name = self._fresh_name()
+        self.pre_lines.append(f"{name} = bitcast {have} {self.ref(value)} to {want}")
+        return name
+
+    def typed_const(self, value: Constant) -> str:
+        return f"{self.vtype(value)} {self.const_body(value)}"
+
+    def const_as(self, value: Constant, want: Type) -> str:
+        """A constant's spelling as a value of typed type ``want`` (no type prefix)."""
+        if _adapts(value):
+            return self.const_body(value, want)
+        have = self.vtype(value)
+        if have == want:
+            return self.const_body(value, want)
+        return f"bitcast ({have} {self.const_body(value)} to {want})"
+
+    def const_body(self, c: Constant, want: Type | None = None) -> str:
+        if isinstance(c, GlobalValue):
+            return "@" + format_name(c.name)
+        if isinstance(c, ConstantInt):
+            if c.ty == I1:
+                return "true" if c.value else "false"
+            return str(c.value)
+        if isinstance(c, ConstantFP):
+            return c.text
+        if isinstance(c, ConstantNull):
+            return "none" if isinstance(c.ty, TokenType) else "null"
+        if isinstance(c, ConstantZero):
+            return "zeroinitializer"
+        if isinstance(c, Undef):
+            return "undef"
+        if isinstance(c, Poison):
+            return "poison"
+        if isinstance(c, ConstantString):
+            return f'c"{escape(c.data)}"'
+        if isinstance(c, ConstantAggregate):
+            return self._aggregate(c, want)
+        if isinstance(c, ConstantExpr):
+            return self._constant_expr(c)
+        if isinstance(c, BlockAddress):
+            assert c.function is not None and c.block is not None
+            block = "%" + format_name(c.block.name or "")
+            return f"blockaddress(@{format_name(c.function.name)}, {block})"
+        raise CompileError(f"constant {type(c).__name__} cannot be printed", self._location())
+
+    def _aggregate(self, c: ConstantAggregate, want: Type | None) -> str:
+        ty = want if want is not None else self.canon(c.ty)
+        if isinstance(ty, NamedStructType):
+            body = self.m.structs.get(ty.name)
+            assert body is not None
+            fields = [self.canon(f) for f in body.fields]
+            packed = body.packed
+            shape = "struct"
+        elif isinstance(ty, StructType):
+            fields = list(ty.fields)
+            packed = ty.packed
+            shape = "struct"
+        elif isinstance(ty, ArrayType | VectorType):
+            fields = [ty.element] * len(c.elements)
+            packed = False
+            shape = "array" if isinstance(ty, ArrayType) else "vector"
+        else:
+            raise CompileError(f"aggregate constant of type {ty}", self._location())
+        items = ", ".join(f"{ft} {self.const_as(e, ft)}" for ft, e in zip(fields, c.elements,
+                                                                          strict=True))
+        if shape == "array":
+            return f"[{items}]"
+        if shape == "vector":
+            return f"<{items}>"
+        inner = f"{{ {items} }}" if items else "{}"
+        return f"<{inner}>" if packed else inner
+
+    def _constant_expr(self, c: ConstantExpr) -> str:
+        op = c.opcode
+        if op == "getelementptr":
+            assert c.source_type is not None
+            source = self.canon(c.source_type)
+            flags = " inbounds" if "inbounds" in c.flags else ""
+            base, *indices = c.ops
+            base_want = _pointer_to(source, base.ty)
+            parts = [f"{base_want} {self.const_as(base, base_want)}"]
+            parts.extend(self.typed_const(i) for i in indices)
+            return f"getelementptr{flags} ({source}, {', '.join(parts)})"
+        if op in ("ptrtoaddr",):
+            op = "ptrtoint"
+        if len(c.ops) == 1:
+            src = c.ops[0]
+            dest = self.vtype(c)
+            return f"{op} ({self.typed_const(src)} to {dest})"
+        flags = "".join(f" {f}" for f in c.flags if f in llvm14.ALLOWED_FLAGS.get(op, ()))
+        pred = f" {c.predicate}" if c.predicate else ""
+        lhs = self.typed_const(c.ops[0])
+        want = self.vtype(c.ops[0])
+        rest = ", ".join(f"{want} {self.const_as(x, want)}" for x in c.ops[1:])
+        return f"{op}{flags}{pred} ({lhs}, {rest})"
+
+    # ---------------------------------------------------------- instructions
+
+    def _instruction(self, inst: Instruction) -> str | None:
+        handler = _HANDLERS.get(type(inst))
+        if handler is None:
+            raise CompileError(f"instruction '{inst.opcode}' cannot be written as LLVM 14",
+                               self._location())
+        text = handler(self, inst)
+        if text is None:
+            return None
+        if _produces_value(inst):
+            text = f"{self.slots[inst]} = {text}"
+        for kind, md in inst.metadata:
+            if self._keep_attachment(kind, md):
+                text += f", !{kind} {self.md.ref(md)}"
+        return text
+
+    def _flags(self, opcode: str, flags: Iterable[str]) -> str:
+        allowed = llvm14.ALLOWED_FLAGS.get(opcode, frozenset())
+        return "".join(f" {f}" for f in flags if f in allowed)
+
+    def _binary(self, inst: BinaryOp) -> str:
+        lhs, rhs = inst.ops
+        return (f"{inst.opcode}{self._flags(inst.opcode, inst.flags)} {self.t(inst.ty)} "
+                f"{self.ref(lhs)}, {self.ref(rhs)}")
+
+    def _unary(self, inst: UnaryOp) -> str:
+        return f"fneg{self._flags('fneg', inst.flags)} {self.operand(inst.ops[0])}"
+
+    def _cast(self, inst: Cast) -> str:
+        op = "ptrtoint" if inst.opcode == "ptrtoaddr" else inst.opcode
+        return f"{op} {self.operand(inst.ops[0])} to {self.vtype(inst)}"
+
+    def _compare(self, inst: Compare) -> str:
+        lhs, rhs = inst.ops
+        ty = self.vtype(lhs) if not _adapts(lhs) else self.vtype(rhs)
+        flags = self._flags(inst.opcode, inst.flags)
+        return (f"{inst.opcode}{flags} {inst.predicate} {ty} {self._as(lhs, ty)}, "
+                f"{self._as(rhs, ty)}")
+
+    def _as(self, value: Value, want: Type) -> str:
+        have = self.vtype(value)
+        if have == want:
+            return self.ref(value)
+        return self.coerce(value, have, want)
+
+    def _select(self, inst: Select) -> str:
+        cond, tval, fval = inst.ops
+        want = self.vtype(inst)
+        return (f"select{self._flags('select', inst.flags)} {self.operand(cond)}, "
+                f"{self.operand(tval, want)}, {self.operand(fval, want)}")
+
+    def _phi(self, inst: Phi) -> str:
+        want = self.vtype(inst)
+        parts = []
+        for value, pred in zip(inst.ops, inst.blocks, strict=True):
+            slot = self.slots.get(("phi", id(inst), id(value), id(pred)))
+            if slot is None:
+                slot = self.const_as(value, want) if isinstance(value, Constant) \
+                    else self.ref(value)
+            parts.append(f"[ {slot}, {self.slots[pred]} ]")
+        return f"phi{self._flags('phi', inst.flags)} {want} {', '.join(parts)}"
+
+    def _alloca(self, inst: Alloca) -> str:
+        text = "alloca " + ("inalloca " if inst.inalloca else "") + self.t(inst.allocated_type)
+        if inst.ops:
+            text += f", {self.operand(inst.ops[0])}"
+        if inst.align is not None:
+            text += f", align {inst.align}"
+        if inst.addrspace:
+            text += f", addrspace({inst.addrspace})"
+        return text
+
+    def _memory_suffix(self, ordering: str | None, syncscope: str | None,
+                       align: int | None) -> str:
+        text = ""
+        if ordering is not None:
+            if syncscope is not None:
+                text += f' syncscope("{escape(syncscope.encode())}")'
+            text += f" {ordering}"
+        if align is not None:
+            text += f", align {align}"
+        return text
+
+    def _load(self, inst: Load) -> str:
+        ty = self.vtype(inst)
+        ptr = inst.ops[0]
+        words = "load" + (" atomic" if inst.ordering else "") + (" volatile" if inst.volatile
+                                                                 else "")
+        return (f"{words} {ty}, {self.operand(ptr, _pointer_to(ty, ptr.ty))}"
+                + self._memory_suffix(inst.ordering, inst.syncscope, inst.align))
+
+    def _store(self, inst: Store) -> str:
+        value, ptr = inst.ops
+        ty = self.vtype(value)
+        words = "store" + (" atomic" if inst.ordering else "") + (" volatile" if inst.volatile
+                                                                  else "")
+        return (f"{words} {ty} {self.ref(value) if not _adapts(value) else self.const_body(value, ty)}, "  # type: ignore[arg-type]
+                f"{self.operand(ptr, _pointer_to(ty, ptr.ty))}"
+                + self._memory_suffix(inst.ordering, inst.syncscope, inst.align))
+
+    def _gep(self, inst: GetElementPtr) -> str:
+        source = self.canon(inst.source_type)
+        base, *indices = inst.ops
+        flags = " inbounds" if "inbounds" in inst.flags else ""
+        parts = [self.operand(base, _pointer_to(source, base.ty))]
+        parts.extend(self.operand(i) for i in indices)
+        return f"getelementptr{flags} {source}, {', '.join(parts)}"
+
+    def _call(self, inst: Call) -> str | None:
+        callee = inst.callee
+        if isinstance(callee, Function) and self._is_dropped_declaration(callee):
+            return None
+        words = []
+        if inst.tail:
+            words.append(inst.tail)
+        words.append("call" + self._flags("call", inst.flags))
+        if inst.cc:
+            words.append(inst.cc)
+        words.extend(llvm14.downgrade_attributes(inst.ret_attrs))
+        if inst.addrspace:
+            words.append(f"addrspace({inst.addrspace})")
+        args_text: list[str] = []
+        if isinstance(callee, Function):
+            sig = self.pointees.signature(callee)
+            callee_text = "@" + format_name(self.intrinsic_names.get(callee, callee.name))
+            if _is_lifetime(callee):
+                args_text.append(f"i64 {self._lifetime_size(inst.args[0])}")
+                sig = FunctionType(sig.ret, (I64, *sig.params), sig.vararg)
+        else:
+            sig = self.canon(inst.function_type)  # type: ignore[assignment]
+            assert isinstance(sig, FunctionType)
+            if isinstance(callee, InlineAsm):
+                callee_text = self.ref(callee)
+            else:
+                want = TypedPointerType(sig, callee.ty.addrspace
+                                        if isinstance(callee.ty, PointerType) else 0)
+                callee_text = self._as(callee, want)
+        fixed_params = sig.params[len(args_text):] if args_text else sig.params
+        for k, arg in enumerate(inst.args):
+            want = fixed_params[k] if k < len(fixed_params) else None
+            attr_pointee = pointee_from_attributes(inst.arg_attrs[k]) \
+                if k < len(inst.arg_attrs) else None
+            if attr_pointee is not None and isinstance(arg.ty, PointerType):
+                want = TypedPointerType(self.canon(attr_pointee), arg.ty.addrspace)
+            attrs = llvm14.downgrade_attributes(inst.arg_attrs[k]) if k < len(inst.arg_attrs) \
+                else []
+            if isinstance(arg, MetadataValue):
+                text = f"metadata {self.md.inline(arg.md)}"
+            else:
+                text = self.operand(arg, want)
+            if attrs:
+                ty, _, rest = text.partition(" ")
+                text = self._insert_attrs(text, want if want is not None else self.vtype(arg),
+                                          attrs)
+                del ty, rest
+            args_text.append(text)
+        ret_text = str(sig) if sig.vararg or not isinstance(callee, Function) and \
+            isinstance(callee, InlineAsm) else str(sig.ret)
+        words.append(ret_text)
+        text = " ".join(words) + f" {callee_text}({', '.join(args_text)})"
+        fn_attrs = llvm14.downgrade_attributes(inst.fn_attrs)
+        if fn_attrs:
+            text += f" #{self._attr_group(fn_attrs)}"
+        if inst.bundles:
+            bundles = []
+            for bundle in inst.bundles:
+                inputs = ", ".join(self.operand(v) for v in bundle.inputs)
+                bundles.append(f'"{escape(bundle.tag.encode())}"({inputs})')
+            text += f" [ {', '.join(bundles)} ]"
+        return text
+
+    @staticmethod
+    def _insert_attrs(text: str, ty: Type, attrs: list[str]) -> str:
+        prefix = str(ty)
+        assert text.startswith(prefix)
+        return f"{prefix} {' '.join(attrs)}{text[len(prefix):]}"
+
+    def _lifetime_size(self, ptr: Value) -> int:
+        if isinstance(ptr, Alloca) and not ptr.ops:
+            try:
+                return self.layout.alloc_size(ptr.allocated_type, self.m.structs)
+            except CompileError:
+                return -1
+        return -1
+
+    def _atomicrmw(self, inst: AtomicRMW) -> str:
+        if inst.operation not in llvm14.LLVM14_ATOMICRMW_OPS:
+            raise CompileError(
+                f"'atomicrmw {inst.operation}' does not exist in LLVM 14",
+                self._location(),
+                hint="rewrite it as a cmpxchg loop before converting",
+            )
+        ptr, value = inst.ops
+        ty = self.canon(value.ty)
+        words = "atomicrmw" + (" volatile" if inst.volatile else "")
+        return (f"{words} {inst.operation} {self.operand(ptr, _pointer_to(ty, ptr.ty))}, "
+                f"{ty} {self._as(value, ty)}"
+                + self._memory_suffix(inst.ordering, inst.syncscope, inst.align))
+
+    def _cmpxchg(self, inst: CmpXchg) -> str:
+        ptr, cmp, new = inst.ops
+        ty = self.canon(cmp.ty)
+        words = "cmpxchg" + (" weak" if inst.weak else "") + (" volatile" if inst.volatile
+                                                               else "")
+        scope = f' syncscope("{escape(inst.syncscope.encode())}")' if inst.syncscope else ""
+        align = f", align {inst.align}" if inst.align is not None else ""
+        return (f"{words} {self.operand(ptr, _pointer_to(ty, ptr.ty))}, {ty} {self._as(cmp, ty)}, "
+                f"{ty} {self._as(new, ty)}{scope} {inst.success_ordering} "
+                f"{inst.failure_ordering}{align}")
+
+    def _fence(self, inst: Fence) -> str:
+        scope = f' syncscope("{escape(inst.syncscope.encode())}")' if inst.syncscope else ""
+        return f"fence{scope} {inst.ordering}"
+
+    def _extractvalue(self, inst: ExtractValue) -> str:
+        return f"extractvalue {self.operand(inst.ops[0])}, " + ", ".join(map(str, inst.indices))
+
+    def _insertvalue(self, inst: InsertValue) -> str:
+        agg, value = inst.ops
+        want = self.canon(value.ty)
+        return (f"insertvalue {self.operand(agg)}, {self.operand(value, want)}, "
+                + ", ".join(map(str, inst.indices)))
+
+    def _extractelement(self, inst: ExtractElement) -> str:
+        vec, idx = inst.ops
+        return f"extractelement {self.operand(vec)}, {self.operand(idx)}"
+
+    def _insertelement(self, inst: InsertElement) -> str:
+        vec, elt, idx = inst.ops
+        vty = self.vtype(vec)
+        assert isinstance(vty, VectorType)
+        return (f"insertelement {vty} {self.ref(vec) if not _adapts(vec) else self.const_body(vec, vty)}, "  # type: ignore[arg-type]
+                f"{self.operand(elt, vty.element)}, {self.operand(idx)}")
+
+    def _shufflevector(self, inst: ShuffleVector) -> str:
+        v1, v2 = inst.ops
+        vty = self.vtype(v1)
+        n = len(inst.mask)
+        if all(m == 0 for m in inst.mask):
+            mask = "zeroinitializer"
+        elif all(m is None for m in inst.mask):
+            mask = "undef"
+        else:
+            mask = "<" + ", ".join("i32 undef" if m is None else f"i32 {m}"
+                                   for m in inst.mask) + ">"
+        return (f"shufflevector {vty} {self._as(v1, vty)}, {vty} {self._as(v2, vty)}, "
+                f"<{n} x i32> {mask}")
+
+    def _freeze(self, inst: Freeze) -> str:
+        return f"freeze {self.operand(inst.ops[0], self.vtype(inst))}"
+
+    def _ret(self, inst: Return) -> str:
+        if not inst.ops:
+            return "ret void"
+        assert self.current is not None
+        want = self.pointees.signature(self.current).ret
+        return f"ret {self.operand(inst.ops[0], want)}"
+
+    def _br(self, inst: Branch) -> str:
+        if not inst.ops:
+            return f"br label {self.slots[inst.targets[0]]}"
+        t, f = inst.targets
+        return f"br {self.operand(inst.ops[0])}, label {self.slots[t]}, label {self.slots[f]}"
+
+    def _switch(self, inst: Switch) -> str:
+        value, *cases = inst.ops
+        lines = [f"switch {self.operand(value)}, label {self.slots[inst.targets[0]]} ["]
+        for case, target in zip(cases, inst.targets[1:], strict=True):
+            lines.append(f"    {self.operand(case)}, label {self.slots[target]}")
+        return "\n  ".join(lines) + "\n  ]"
+
+    def _unreachable(self, inst: Unreachable) -> str:
+        return "unreachable"
+
+    # ------------------------------------------------------------ helpers
+
+    def _location(self) -> SourceLocation:
+        inst = self.current_inst
+        if inst is not None and inst.location is not None:
+            return inst.location
+        if self.current is not None and self.current.location is not None:
+            return self.current.location
+        return SourceLocation(self.m.file)
+
+    def _keep_attachment(self, kind: str, md: Metadata) -> bool:
+        if not self.options.strip_debug:
+            return True
+        return kind != "dbg" and not (isinstance(md, SpecializedMDNode) and md.is_debug_info)
+
+    def _attr_group(self, attrs: list[str]) -> int:
+        key = tuple(attrs)
+        number = self.attr_groups.get(key)
+        if number is None:
+            number = len(self.attr_groups)
+            self.attr_groups[key] = number
+        return number
+
+    def _intrinsic_name14(self, fn: Function) -> str:
+        name = fn.name
+        for base in llvm14.UNSUFFIXED_IN_LLVM14:
+            if llvm14.POINTER_SUFFIX_RE.sub("", name) == base:
+                return base
+        sig = self.pointees.signature(fn)
+        pointer_pointees = [p.pointee for p in (sig.ret, *sig.params)
+                            if isinstance(p, TypedPointerType)]
+        replacement = iter(pointer_pointees)
+
+        def remangle(match: object) -> str:
+            pointee = next(replacement, I8)
+            return f".p{match.group(1)}{_mangle(pointee)}"  # type: ignore[attr-defined]
+
+        return llvm14.POINTER_SUFFIX_RE.sub(remangle, name)
+
+
+class _MetadataNumbering:
+    """Numbers metadata nodes in first-use order, merging structurally equal uniqued nodes."""
+
+    def __init__(self, writer: _Writer) -> None:
+        self.w = writer
+        self.numbers: dict[int, int] = {}
+        self.order: list[Metadata] = []
+        self.rep: dict[int, Metadata] = {}
+        self.keys: dict[tuple[object, ...], Metadata] = {}
+        self.in_progress: set[int] = set()
+
+    def _representative(self, md: Metadata) -> Metadata:
+        found = self.rep.get(id(md))
+        if found is not None:
+            return found
+        if isinstance(md, MDNode) and not md.distinct and id(md) not in self.in_progress:
+            self.in_progress.add(id(md))
+            key = ("node", *(self._key(op) for op in md.operands))
+            self.in_progress.discard(id(md))
+            found = self.keys.setdefault(key, md)
+        elif isinstance(md, SpecializedMDNode) and not md.distinct:
+            key = ("spec", md.kind, *((k, self._key(v) if isinstance(v, Metadata) else v)
+                                      for k, v in md.fields))
+            found = self.keys.setdefault(key, md)
+        else:
+            found = md
+        self.rep[id(md)] = found
+        return found
+
+    def _key(self, op: Metadata | None) -> object:
+        if op is None:
+            return None
+        if isinstance(op, MDString):
+            return ("s", op.value)
+        if isinstance(op, MDValue):
+            return ("v", self.w.operand(op.value))
+        return ("n", id(self._representative(op)))
+
+    def _keep(self, md: Metadata | None) -> bool:
+        return not (self.w.options.strip_debug and isinstance(md, SpecializedMDNode)
+                    and md.is_debug_info)
+
+    def ref(self, md: Metadata) -> str:
+        if isinstance(md, MDString):
+            return f'!"{escape(md.value)}"'
+        if isinstance(md, MDValue):
+            return self.w.operand(md.value)
+        md = self._representative(md)
+        number = self.numbers.get(id(md))
+        if number is None:
+            number = len(self.order)
+            self.numbers[id(md)] = number
+            self.order.append(md)
+            # number operands now so the order is a preorder walk
+            for op in _md_operands(md):
+                if isinstance(op, MDNode | SpecializedMDNode) and self._keep(op):
+                    self.ref(op)
+        return f"!{number}"
+
+    def inline(self, md: Metadata | None) -> str:
+        if md is None:
+            return "null"
+        if isinstance(md, MDValue):
+            return self.w.operand(md.value)
+        return self.ref(md)
+
+    def named_lines(self) -> list[str]:
+        lines = []
+        for nmd in self.w.m.named_metadata:
+            if self.w.options.strip_debug and nmd.name.startswith("llvm.dbg."):
+                continue
+            nodes = [self.ref(n) for n in nmd.nodes if self._keep(n)]
+            lines.append(f"!{format_name(nmd.name)} = !{{{', '.join(nodes)}}}")
+        if lines:
+            lines.append("")
+        return lines
+
+    def numbered_lines(self) -> list[str]:
+        lines = []
+        k = 0
+        while k < len(self.order):  # printing may number more nodes
+            md = self.order[k]
+            lines.append(f"!{k} = {self._node_text(md)}")
+            k += 1
+        return lines
+
+    def _node_text(self, md: Metadata) -> str:
+        if isinstance(md, MDNode):
+            ops = [self.inline(op) if self._keep(op) else None for op in md.operands]
+            if self.w.options.strip_debug:
+                ops = [op for op, orig in zip(ops, md.operands, strict=True)
+                       if self._keep(orig)]
+            body = "!{" + ", ".join(op if op is not None else "null" for op in ops) + "}"
+            return ("distinct " if md.distinct else "") + body
+        assert isinstance(md, SpecializedMDNode)
+        fields = []
+        for name, value in md.fields:
+            if isinstance(value, Metadata):
+                text = self.inline(value)
+            elif value is None:
+                text = "null"
+            else:
+                text = value
+            fields.append(f"{name}: {text}" if name else text)
+        return ("distinct " if md.distinct else "") + f"!{md.kind}({', '.join(fields)})"
+
+
+def _md_operands(md: Metadata) -> list[Metadata | None]:
+    if isinstance(md, MDNode):
+        return list(md.operands)
+    if isinstance(md, SpecializedMDNode):
+        return [v for _, v in md.fields if isinstance(v, Metadata)]
+    return []
+
+
+def _is_lifetime(fn: Function) -> bool:
+    """``llvm.lifetime.start/end.pN`` in LLVM 22 form (no size operand)."""
+    return fn.is_declaration and llvm14.LIFETIME_RE.match(fn.name) is not None \
+        and len(fn.function_type.params) == 1
+
+
+def _adapts(value: Value) -> bool:
+    """Constants that take whatever pointer type a use needs, without a cast."""
+    return isinstance(value, ConstantNull | Undef | Poison | ConstantZero)
+
+
+def _pointer_to(pointee: Type, like: Type) -> Type:
+    if isinstance(like, VectorType):
+        assert isinstance(like.element, PointerType)
+        return VectorType(like.count, TypedPointerType(pointee, like.element.addrspace),
+                          like.scalable)
+    assert isinstance(like, PointerType), like
+    return TypedPointerType(pointee, like.addrspace)
+
+
+def _produces_value(inst: Instruction) -> bool:
+    return not (isinstance(inst, Store | Fence | Branch | Switch | Return | Unreachable)
+                or (isinstance(inst, Call) and str(inst.ty) == "void"))
+
+
+_FLOAT_MANGLE = {"half": "f16", "bfloat": "bf16", "float": "f32", "double": "f64",
+                 "x86_fp80": "f80", "fp128": "f128", "ppc_fp128": "ppcf128"}
+
+
+def _mangle(ty: Type) -> str:
+    """LLVM 14's intrinsic type mangling (Intrinsic::getName's getMangledTypeStr)."""
+    if isinstance(ty, TypedPointerType):
+        return f"p{ty.addrspace}{_mangle(ty.pointee)}"
+    if isinstance(ty, IntType):
+        return f"i{ty.bits}"
+    if isinstance(ty, VectorType):
+        return ("nx" if ty.scalable else "") + f"v{ty.count}{_mangle(ty.element)}"
+    if isinstance(ty, ArrayType):
+        return f"a{ty.count}{_mangle(ty.element)}"
+    if isinstance(ty, StructType):
+        return "sl_" + "".join(_mangle(f) for f in ty.fields) + "s"
+    if isinstance(ty, NamedStructType):
+        return "s_" + ty.name
+    if isinstance(ty, FunctionType):
+        inner = _mangle(ty.ret) + "".join(_mangle(p) for p in ty.params)
+        return "f_" + inner + ("vararg" if ty.vararg else "") + "f"
+    kind = str(ty)
+    return _FLOAT_MANGLE.get(kind, kind)
+
+
+def _check_types(module: Module) -> None:
+    """Reject types LLVM 14 has no spelling for, naming where they occur."""
+    def check(ty: Type, where: str, location: SourceLocation | None) -> None:
+        if contains_type(ty, TargetExtType):
+            raise CompileError(f"target extension type in {where} cannot be expressed in "
+                               "LLVM 14", location or SourceLocation(module.file))
+
+    for name, body in module.structs.items():
+        if body is not None:
+            check(body, f"%{name}", None)
+    for gv in module.globals:
+        check(gv.value_type, f"@{gv.name}", gv.location)
+    for fn in module.functions:
+        check(fn.function_type, f"@{fn.name}", fn.location)
+        for inst in fn.instructions():
+            check(inst.ty, f"an instruction of @{fn.name}", inst.location or fn.location)
+
+
+_HANDLERS = {
+    BinaryOp: _Writer._binary,
+    UnaryOp: _Writer._unary,
+    Cast: _Writer._cast,
+    Compare: _Writer._compare,
+    Select: _Writer._select,
+    Phi: _Writer._phi,
+    Alloca: _Writer._alloca,
+    Load: _Writer._load,
+    Store: _Writer._store,
+    GetElementPtr: _Writer._gep,
+    Call: _Writer._call,
+    AtomicRMW: _Writer._atomicrmw,
+    CmpXchg: _Writer._cmpxchg,
+    Fence: _Writer._fence,
+    ExtractValue: _Writer._extractvalue,
+    InsertValue: _Writer._insertvalue,
+    ExtractElement: _Writer._extractelement,
+    InsertElement: _Writer._insertelement,
+    ShuffleVector: _Writer._shufflevector,
+    Freeze: _Writer._freeze,
+    Return: _Writer._ret,
+    Branch: _Writer._br,
+    Switch: _Writer._switch,
+    Unreachable: _Writer._unreachable,
+}
+
+__all__ = ["Argument", "WriterOptions", "write_llvm14", "I32"]
