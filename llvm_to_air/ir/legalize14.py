@@ -73,15 +73,17 @@ def _pointer_xchg_via_integer(module: Module, block: BasicBlock, index: int,
                               inst: AtomicRMW) -> None:
     ptr, value = inst.ops
     int_ty = IntType(64)
-    as_int = Cast(int_ty, opcode="ptrtoint", ops=[value], parent=block, location=inst.location)
+    assert block.parent is not None
+    names = _NameSource(block.parent)
+    as_int = Cast(int_ty, opcode="ptrtoint", ops=[value], parent=block, location=inst.location,
+                  name=names("xchg.new"))
     xchg = AtomicRMW(int_ty, opcode="atomicrmw", ops=[ptr, as_int], operation="xchg",
                      volatile=inst.volatile, ordering=inst.ordering, syncscope=inst.syncscope,
                      align=inst.align, parent=block, location=inst.location,
-                     metadata=inst.metadata)
+                     metadata=inst.metadata, name=names("xchg.old"))
     back = Cast(inst.ty, opcode="inttoptr", ops=[xchg], name=inst.name, parent=block,
                 location=inst.location)
     block.instructions[index:index + 1] = [as_int, xchg, back]
-    assert block.parent is not None
     replace_uses(block.parent.instructions(), {inst: back})
 
 
@@ -93,36 +95,41 @@ def _expand_to_cmpxchg_loop(module: Module, fn: Function, block: BasicBlock, ind
     loc = inst.location
     int_ty = IntType(ty.bits) if isinstance(ty, IntType) else IntType(
         {"half": 16, "bfloat": 16, "float": 32, "double": 64}[ty.kind])  # type: ignore[attr-defined]
-    loop = BasicBlock(name=_fresh_block_name(fn, "atomicrmw.loop"), parent=fn)
-    tail = BasicBlock(name=_fresh_block_name(fn, "atomicrmw.end"), parent=fn)
+    names = _NameSource(fn)
+    loop = BasicBlock(name=names("atomicrmw.loop"), parent=fn)
+    tail = BasicBlock(name=names("atomicrmw.end"), parent=fn)
     rest = block.instructions[index + 1:]
     initial = Load(ty, opcode="load", ops=[ptr], align=inst.align, volatile=inst.volatile,
-                   parent=block, location=loc)
+                   parent=block, location=loc, name=names("atomicrmw.initial"))
     block.instructions[index:] = [initial, Branch(VOID, opcode="br", targets=[loop], parent=block,
                                                   location=loc)]
-    loaded = Phi(ty, opcode="phi", ops=[initial], blocks=[block], parent=loop, location=loc)
+    loaded = Phi(ty, opcode="phi", ops=[initial], blocks=[block], parent=loop, location=loc,
+                 name=names("atomicrmw.loaded"))
     body: list[Instruction] = [loaded]
-    new_value = _combine(module, inst.operation, loaded, value, body, loop, loc)
+    new_value = _combine(module, inst.operation, loaded, value, body, loop, loc, names)
     if isinstance(ty, FloatType):
-        cmp_old = Cast(int_ty, opcode="bitcast", ops=[loaded], parent=loop, location=loc)
-        cmp_new = Cast(int_ty, opcode="bitcast", ops=[new_value], parent=loop, location=loc)
+        cmp_old = Cast(int_ty, opcode="bitcast", ops=[loaded], parent=loop, location=loc,
+                       name=names("atomicrmw.expected"))
+        cmp_new = Cast(int_ty, opcode="bitcast", ops=[new_value], parent=loop, location=loc,
+                       name=names("atomicrmw.desired"))
         body += [cmp_old, cmp_new]
     else:
         cmp_old, cmp_new = loaded, new_value
     pair = CmpXchg(StructType((int_ty, I1)), opcode="cmpxchg", ops=[ptr, cmp_old, cmp_new],
                    volatile=inst.volatile, success_ordering=inst.ordering,
                    failure_ordering=_FAILURE_ORDERING.get(inst.ordering, inst.ordering),
-                   syncscope=inst.syncscope, align=inst.align, parent=loop, location=loc)
+                   syncscope=inst.syncscope, align=inst.align, parent=loop, location=loc,
+                   name=names("atomicrmw.pair"))
+    is_float = isinstance(ty, FloatType)
     old_int = ExtractValue(int_ty, opcode="extractvalue", ops=[pair], indices=[0], parent=loop,
-                           location=loc)
+                           location=loc, name=names("atomicrmw.old") if is_float else inst.name)
     success = ExtractValue(I1, opcode="extractvalue", ops=[pair], indices=[1], parent=loop,
-                           location=loc)
+                           location=loc, name=names("atomicrmw.success"))
     body += [pair, old_int, success]
-    if isinstance(ty, FloatType):
-        old: Value = Cast(ty, opcode="bitcast", ops=[old_int], parent=loop, location=loc)
-        body.append(old)  # type: ignore[arg-type]
-    else:
-        old = old_int
+    old: Instruction = old_int
+    if is_float:
+        old = Cast(ty, opcode="bitcast", ops=[old_int], parent=loop, location=loc, name=inst.name)
+        body.append(old)
     body.append(Branch(VOID, opcode="br", ops=[success], targets=[tail, loop], parent=loop,
                        location=loc))
     loaded.ops.append(old)
@@ -131,8 +138,7 @@ def _expand_to_cmpxchg_loop(module: Module, fn: Function, block: BasicBlock, ind
     for moved in rest:
         moved.parent = tail
     tail.instructions = rest
-    # the result of the atomicrmw is the value memory held before the exchange
-    old.name = inst.name  # type: ignore[union-attr]
+    # ``old`` (named like the atomicrmw) is the value memory held before the exchange
     position = fn.blocks.index(block)
     fn.blocks[position + 1:position + 1] = [loop, tail]
     replace_uses(fn.instructions(), {inst: old})
@@ -144,11 +150,12 @@ def _expand_to_cmpxchg_loop(module: Module, fn: Function, block: BasicBlock, ind
 
 
 def _combine(module: Module, operation: str, old: Value, value: Value, body: list[Instruction],
-             block: BasicBlock, loc: object) -> Value:
+             block: BasicBlock, loc: object, names: _NameSource) -> Value:
     """Instructions computing the new memory value of ``operation``; appended to ``body``."""
     ty = old.ty
 
     def add(inst: Instruction) -> Instruction:
+        inst.name = names("atomicrmw.new")
         inst.parent = block
         inst.location = loc  # type: ignore[assignment]
         body.append(inst)
@@ -209,14 +216,20 @@ def _intrinsic(module: Module, name: str, fnty: FunctionType) -> Function:
     return fn
 
 
-def _fresh_block_name(fn: Function, stem: str) -> str:
-    taken = {b.name for b in fn.blocks}
-    name = stem
-    k = 0
-    while name in taken:
-        k += 1
-        name = f"{stem}{k}"
-    return name
+class _NameSource:
+    """Fresh local names in one function (named, so user values keep their numbers)."""
+
+    def __init__(self, fn: Function) -> None:
+        self.taken = {a.name for a in fn.args} | {b.name for b in fn.blocks}
+        self.taken |= {i.name for i in fn.instructions()}
+
+    def __call__(self, stem: str) -> str:
+        name, k = stem, 0
+        while name in self.taken:
+            k += 1
+            name = f"{stem}{k}"
+        self.taken.add(name)
+        return name
 
 
 def _downgrade_module_flags(module: Module) -> None:

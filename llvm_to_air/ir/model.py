@@ -230,8 +230,7 @@ class GlobalVariable(GlobalValue):
     section: str | None = None
     comdat: str | None = None
     align: int | None = None
-    # Extra trailing items we keep (``partition``, ``code_model``...) as text
-    extra: list[str] = field(default_factory=list)
+    partition: str | None = None
     attrs_group: list[str] = field(default_factory=list)
     metadata: list[tuple[str, Metadata]] = field(default_factory=list)
 
@@ -259,6 +258,7 @@ class Function(GlobalValue):
     comdat: str | None = None
     align: int | None = None
     gc: str | None = None
+    partition: str | None = None
     personality: Constant | None = None
     prefix_words: list[str] = field(default_factory=list)  # e.g. addrspace(1) on functions
     blocks: list[BasicBlock] = field(default_factory=list)

@@ -117,6 +117,21 @@ ORDERINGS = frozenset({"unordered", "monotonic", "acquire", "release", "acq_rel"
 _NUMBERED = re.compile(r"\d+\Z")
 
 
+_QUOTED_NUMBER = "\x00quoted:"
+
+
+def _local_key(token_text: str) -> str:
+    """Key of a local name token: ``%7`` -> "7" (numbered); ``%"7"`` is a *named* value "7"."""
+    name = decode_name(token_text)
+    if token_text[1:2] == '"' and name.isdigit():
+        return _QUOTED_NUMBER + name
+    return name
+
+
+def _key_name(key: str) -> str:
+    return key[len(_QUOTED_NUMBER):] if key.startswith(_QUOTED_NUMBER) else key
+
+
 class _ForwardRef(Value):
     """Placeholder for a local value used before its definition."""
 
@@ -139,6 +154,7 @@ class Parser:
         self.globals: dict[str, GlobalValue] = {}
         self.md_numbered: dict[int, Metadata] = {}
         self.md_placeholders: dict[int, MDNode] = {}
+        self.md_aliases: dict[int, Metadata] = {}  # id(placeholder) -> specialized node
         self.attr_groups: dict[str, list[str]] = {}
         # per-function state
         self.locals: dict[str, Value] = {}
@@ -421,7 +437,7 @@ class Parser:
         return self.parse_constant(ty)
 
     def _local_ref(self, text: str, ty: Type, offset: int) -> Value:
-        name = decode_name(text)
+        name = _local_key(text)
         value = self.locals.get(name)
         if value is not None:
             return value
@@ -478,7 +494,7 @@ class Parser:
         raise self.error(f"expected a constant of type {ty} but found '{text}'", offset)
 
     def _block_ref_global(self, fn: Constant, label: str) -> BasicBlock:
-        name = decode_name(label)
+        name = _local_key(label)
         if self.function is not None and fn is self.function:
             return self._block(name)
         return BasicBlock(name=name)
@@ -612,12 +628,15 @@ class Parser:
             elif word == "comdat":
                 self.next()
                 gv.comdat = self._parse_comdat_ref(name)
-            elif word in ("partition", "code_model"):
+            elif word == "partition":
                 self.next()
-                gv.extra.append(f"{word} {self.next()[1]}")
+                gv.partition = self.parse_string()
+            elif word == "code_model":  # LLVM 18+, a codegen hint: not kept
+                self.next()
+                self.next()
             elif word in ("sanitize_memtag", "no_sanitize_address", "no_sanitize_hwaddress",
                           "sanitize_address_dyninit"):
-                gv.extra.append(self.next()[1])
+                self.next()  # sanitizer hints (LLVM 15+) are not kept
             elif self.peek()[0] == lx.META:
                 kind_name = self.next()[1][1:]
                 gv.metadata.append((kind_name, self.parse_metadata_operand()))
@@ -701,9 +720,9 @@ class Parser:
                 attrs = self.parse_attributes(param=True)
                 arg_name = None
                 if self.peek()[0] == lx.LOCAL:
-                    arg_name = decode_name(self.next()[1])
+                    arg_name = _local_key(self.next()[1])
                 arg = Argument(pty, name=None if arg_name is None or _NUMBERED.match(arg_name)
-                               else arg_name, attrs=attrs)
+                               else _key_name(arg_name), attrs=attrs)
                 if arg_name is not None:
                     self.locals[arg_name] = arg
                 fn.args.append(arg)
@@ -728,7 +747,7 @@ class Parser:
                 fn.section = self.parse_string()
             elif word == "partition":
                 self.next()
-                self.parse_string()
+                fn.partition = self.parse_string()
             elif word == "comdat":
                 self.next()
                 fn.comdat = self._parse_comdat_ref(name)
@@ -840,7 +859,7 @@ class Parser:
     def _block(self, name: str) -> BasicBlock:
         block = self.blocks.get(name)
         if block is None:
-            block = BasicBlock(name=None if _NUMBERED.match(name) else name)
+            block = BasicBlock(name=None if _NUMBERED.match(name) else _key_name(name))
             self.blocks[name] = block
         return block
 
@@ -851,9 +870,7 @@ class Parser:
             kind, text, offset = self.peek()
             if kind == lx.LABEL:
                 self.next()
-                label = text[:-1]
-                if label.startswith('"'):
-                    label = unescape(label[1:-1]).decode("utf-8", "surrogateescape")
+                label = _local_key("%" + text[:-1])
                 current = self._block(label)
                 if current.parent is not None:
                     raise self.error(f"block '{label}' defined twice", offset)
@@ -877,7 +894,7 @@ class Parser:
             if name_tok[0] == lx.LOCAL and self.peek(1)[1] == "=":
                 self.next()
                 self.next()
-                inst_name = decode_name(name_tok[1])
+                inst_name = _local_key(name_tok[1])
             inst_offset = self.peek()[2]
             inst = self.parse_instruction()
             inst.parent = current
@@ -887,7 +904,7 @@ class Parser:
                 if _NUMBERED.match(inst_name):
                     next_number = int(inst_name) + 1
                 else:
-                    inst.name = inst_name
+                    inst.name = _key_name(inst_name)
                 if inst_name in self.locals:
                     raise self.error(f"value '%{inst_name}' defined twice", name_tok[2])
                 self.locals[inst_name] = inst
@@ -1004,7 +1021,7 @@ class Parser:
             values.append(self.parse_value(ty))
             self.expect(",")
             label = self.expect_kind(lx.LOCAL, "a block label")[1]
-            blocks.append(self._block(decode_name(label)))
+            blocks.append(self._block(_local_key(label)))
             self.expect("]")
             if not (self.at(",") and self.peek(1)[1] == "["):
                 break
@@ -1260,21 +1277,21 @@ class Parser:
     def _parse_br(self, op: str) -> Instruction:
         if self.at("label"):
             self.next()
-            target = self._block(decode_name(self.expect_kind(lx.LOCAL, "a label")[1]))
+            target = self._block(_local_key(self.expect_kind(lx.LOCAL, "a label")[1]))
             return Branch(VOID, opcode=op, targets=[target])
         cond = self.parse_typed_value()
         targets = []
         for _ in range(2):
             self.expect(",")
             self.expect("label")
-            targets.append(self._block(decode_name(self.expect_kind(lx.LOCAL, "a label")[1])))
+            targets.append(self._block(_local_key(self.expect_kind(lx.LOCAL, "a label")[1])))
         return Branch(VOID, opcode=op, ops=[cond], targets=targets)
 
     def _parse_switch(self, op: str) -> Instruction:
         value = self.parse_typed_value()
         self.expect(",")
         self.expect("label")
-        default = self._block(decode_name(self.expect_kind(lx.LOCAL, "a label")[1]))
+        default = self._block(_local_key(self.expect_kind(lx.LOCAL, "a label")[1]))
         self.expect("[")
         ops: list[Value] = [value]
         targets = [default]
@@ -1282,7 +1299,7 @@ class Parser:
             ops.append(self.parse_typed_value())
             self.expect(",")
             self.expect("label")
-            targets.append(self._block(decode_name(self.expect_kind(lx.LOCAL, "a label")[1])))
+            targets.append(self._block(_local_key(self.expect_kind(lx.LOCAL, "a label")[1])))
         return Switch(VOID, opcode=op, ops=ops, targets=targets)
 
     def _parse_unreachable(self, op: str) -> Instruction:
@@ -1311,8 +1328,7 @@ class Parser:
                     placeholder.distinct = node.distinct
                     node = placeholder
                 else:
-                    placeholder.operands = [node]
-                    placeholder.__dict__["_alias_of"] = node
+                    self.md_aliases[id(placeholder)] = node
             self.md_numbered[number] = node
         else:
             self.expect("!")
@@ -1435,13 +1451,8 @@ class Parser:
             raise CompileError(f"metadata node !{number} is used but never defined",
                                SourceLocation(self.file))
         # Placeholders that stood for specialized nodes: replace references.
-        aliases = {id(node): node.__dict__["_alias_of"] for node in self.md_numbered.values()
-                   if "_alias_of" in node.__dict__}
-        for number, node in list(self.md_numbered.items()):
-            if isinstance(node, MDNode) and "_alias_of" in node.__dict__:
-                self.md_numbered[number] = node.__dict__["_alias_of"]
-        if aliases:
-            _replace_md_aliases(self.module, aliases)
+        if self.md_aliases:
+            _replace_md_aliases(self.module, self.md_aliases)
 
 
 def _replace_md_aliases(module: Module, aliases: dict[int, Metadata]) -> None:

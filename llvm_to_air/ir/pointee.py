@@ -260,10 +260,33 @@ class PointeeInference:
                     values[arg] = canon(arg.pointee_hint)
                 else:
                     free.add(arg)
+        # A slot holding one pointer (``alloca ptr``, as -O0 code keeps arguments) that is only
+        # loaded and stored shares the pointee of the pointers that pass through it.
+        slot_groups: dict[Value, list[Value]] = {}
+        for inst in fn.instructions():
+            if isinstance(inst, Alloca) and isinstance(inst.allocated_type, PointerType) \
+                    and not inst.ops:
+                slot_groups[inst] = []
+        if slot_groups:
+            for inst in fn.instructions():
+                for k, op in enumerate(inst.ops):
+                    if op not in slot_groups:
+                        continue
+                    if isinstance(inst, Load) and is_ptr(inst):
+                        slot_groups[op].append(inst)
+                    elif isinstance(inst, Store) and k == 1 and \
+                            inst.ops[0].ty == op.allocated_type:  # type: ignore[attr-defined]
+                        slot_groups[op].append(inst.ops[0])
+                    elif not (isinstance(inst, Call) and inst.callee_function is not None
+                              and inst.callee_function.name.startswith("llvm.lifetime.")):
+                        slot_groups.pop(op)
+                        break
         for inst in fn.instructions():
             if not is_ptr(inst):
                 continue
             if isinstance(inst, Alloca):
+                if inst in slot_groups:
+                    continue  # settled with its group below
                 values[inst] = canon(inst.allocated_type)
             elif isinstance(inst, GetElementPtr):
                 consts = [getattr(op, "value", None) for op in inst.ops[1:]]
@@ -284,6 +307,10 @@ class PointeeInference:
             else:
                 free.add(inst)  # load, phi, select, freeze, inttoptr, addrspacecast, call
         # 2. groups
+        for slot, members in slot_groups.items():
+            free_members = [m for m in members if m in free]
+            for m in free_members[1:]:
+                uf.union(free_members[0], m)
         for inst in fn.instructions():
             if inst not in free:
                 continue
@@ -343,6 +370,10 @@ class PointeeInference:
         for inst in fn.instructions():
             if isinstance(inst, ExtractElement) and is_ptr(inst):
                 values[inst] = pointee_now(inst.ops[0])
+        for slot, members in slot_groups.items():
+            addrspace = slot.allocated_type.addrspace  # type: ignore[attr-defined]
+            inner = pointee_now(members[0]) if members else I8
+            values[slot] = TypedPointerType(inner, addrspace)
         # 5. the function's own signature
         params = []
         for arg in fn.args:

@@ -62,13 +62,15 @@ def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
     """Parse and verify with llvmlite's LLVM 22; return its printout of the module."""
     import llvmlite.binding as llvm  # imported here: it is the slowest import we have
 
+    # a fresh context per module: a shared one renames struct types it has seen before
+    context = llvm.create_context()
     try:
         if isinstance(source, bytes):
             from llvm_to_air.bitcode_wrapper import unwrap_bitcode
 
-            module = llvm.parse_bitcode(unwrap_bitcode(source, file))
+            module = llvm.parse_bitcode(unwrap_bitcode(source, file), context)
         else:
-            module = llvm.parse_assembly(source)
+            module = llvm.parse_assembly(source, context)
         module.verify()
     except CompileError:
         raise

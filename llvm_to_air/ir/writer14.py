@@ -112,6 +112,7 @@ class _Writer:
         self.layout = DataLayout.parse(module.datalayout)
         self.intrinsic_names: dict[Function, str] = {}
         self.attr_groups: dict[tuple[str, ...], int] = {}
+        self.global_names: dict[GlobalValue, str] = {}
         self.md = _MetadataNumbering(self)
         # per-function state
         self.slots: dict[object, str] = {}
@@ -151,6 +152,13 @@ class _Writer:
         for fn in m.functions:
             if fn.is_declaration and fn.name.startswith("llvm."):
                 self.intrinsic_names[fn] = self._intrinsic_name14(fn)
+        # Definitions keep their order; declarations follow, sorted by name, because LLVM
+        # reorders them when it upgrades intrinsics and the output must not depend on that.
+        definitions = [fn for fn in m.functions if not fn.is_declaration]
+        declarations = sorted((fn for fn in m.functions if fn.is_declaration
+                               and not self._is_dropped_declaration(fn)),
+                              key=lambda fn: self.intrinsic_names.get(fn, fn.name))
+        self._number_globals([*m.globals, *m.aliases, *definitions, *declarations])
         out: list[str] = []
         if m.source_filename is not None:
             out.append(f'source_filename = "{escape(m.source_filename.encode())}"')
@@ -175,9 +183,7 @@ class _Writer:
         if body_lines:
             out.extend(body_lines)
             out.append("")
-        for fn in m.functions:
-            if fn.is_declaration and self._is_dropped_declaration(fn):
-                continue
+        for fn in definitions + declarations:
             out.extend(self._function(fn))
             out.append("")
         for attrs, number in self.attr_groups.items():
@@ -188,13 +194,24 @@ class _Writer:
         out.extend(self.md.numbered_lines())
         return "\n".join(out).rstrip("\n") + "\n"
 
+    def _number_globals(self, printed: list[GlobalValue]) -> None:
+        """Spellings of global names; unnamed globals are renumbered in printing order."""
+        counter = 0
+        for gv in printed:
+            name = self.intrinsic_names.get(gv, gv.name) if isinstance(gv, Function) else gv.name
+            if name.isdigit():
+                self.global_names[gv] = f"@{counter}"
+                counter += 1
+            else:
+                self.global_names[gv] = "@" + format_name(name)
+
     def _is_dropped_declaration(self, fn: Function) -> bool:
         return self.options.strip_debug and fn.name.startswith("llvm.dbg.")
 
     # --------------------------------------------------------------- globals
 
     def _global(self, gv: GlobalVariable) -> str:
-        words = [f"@{format_name(gv.name)} ="]
+        words = [f"{self.global_names[gv]} ="]
         if gv.linkage:
             words.append(gv.linkage)
         words.extend(q for q in gv.qualifiers)
@@ -210,6 +227,8 @@ class _Writer:
         text = " ".join(words)
         if gv.section is not None:
             text += f', section "{escape(gv.section.encode())}"'
+        if gv.partition is not None:
+            text += f', partition "{escape(gv.partition.encode())}"'
         if gv.comdat is not None:
             text += ", comdat" if gv.comdat == gv.name else f", comdat(${format_name(gv.comdat)})"
         if gv.align is not None:
@@ -225,7 +244,7 @@ class _Writer:
     def _alias(self, ga: GlobalAlias) -> str:
         if ga.is_ifunc:
             raise CompileError(f"ifunc @{ga.name} has no meaning on GPUs", ga.location)
-        words = [f"@{format_name(ga.name)} ="]
+        words = [f"{self.global_names[ga]} ="]
         if ga.linkage:
             words.append(ga.linkage)
         words.extend(ga.qualifiers)
@@ -266,7 +285,7 @@ class _Writer:
             del k
         if sig.vararg:
             params.append("...")
-        text = " ".join(head) + f" @{format_name(name)}({', '.join(params)})"
+        text = " ".join(head) + f" {self.global_names[fn]}({', '.join(params)})"
         suffix = [q for q in fn.qualifiers if q in ("unnamed_addr", "local_unnamed_addr")]
         suffix.extend(fn.prefix_words)
         attrs = llvm14.downgrade_attributes(fn.fn_attrs)
@@ -274,6 +293,8 @@ class _Writer:
             suffix.append(f"#{self._attr_group(attrs)}")
         if fn.section is not None:
             suffix.append(f'section "{escape(fn.section.encode())}"')
+        if fn.partition is not None:
+            suffix.append(f'partition "{escape(fn.partition.encode())}"')
         if fn.comdat is not None:
             suffix.append("comdat" if fn.comdat == fn.name else f"comdat(${format_name(fn.comdat)})")
         if fn.align is not None:
@@ -423,7 +444,7 @@ class _Writer:
 
     def const_body(self, c: Constant, want: Type | None = None) -> str:
         if isinstance(c, GlobalValue):
-            return "@" + format_name(c.name)
+            return self.global_names[c]
         if isinstance(c, ConstantInt):
             if c.ty == I1:
                 return "true" if c.value else "false"
@@ -447,7 +468,7 @@ class _Writer:
         if isinstance(c, BlockAddress):
             assert c.function is not None and c.block is not None
             block = "%" + format_name(c.block.name or "")
-            return f"blockaddress(@{format_name(c.function.name)}, {block})"
+            return f"blockaddress({self.global_names[c.function]}, {block})"
         raise CompileError(f"constant {type(c).__name__} cannot be printed", self._location())
 
     def _aggregate(self, c: ConstantAggregate, want: Type | None) -> str:
@@ -565,7 +586,8 @@ class _Writer:
         return f"phi{self._flags('phi', inst.flags)} {want} {', '.join(parts)}"
 
     def _alloca(self, inst: Alloca) -> str:
-        text = "alloca " + ("inalloca " if inst.inalloca else "") + self.t(inst.allocated_type)
+        allocated = self.pointees.pointee(inst) or self.canon(inst.allocated_type)
+        text = "alloca " + ("inalloca " if inst.inalloca else "") + str(allocated)
         if inst.ops:
             text += f", {self.operand(inst.ops[0])}"
         if inst.align is not None:
@@ -626,7 +648,7 @@ class _Writer:
         args_text: list[str] = []
         if isinstance(callee, Function):
             sig = self.pointees.signature(callee)
-            callee_text = "@" + format_name(self.intrinsic_names.get(callee, callee.name))
+            callee_text = self.global_names[callee]
             if _is_lifetime(callee):
                 args_text.append(f"i64 {self._lifetime_size(inst.args[0])}")
                 sig = FunctionType(sig.ret, (I64, *sig.params), sig.vararg)
