@@ -6,12 +6,14 @@ knows; only ``cli.py`` turns it into a printed diagnostic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class SourceLocation:
-    """A place in an input file (1-based line and column; 0 means unknown)."""
+class SourceLocation(NamedTuple):
+    """A place in an input file (1-based line and column; 0 means unknown).
+
+    A named tuple: the parser makes one per instruction, so it must be cheap.
+    """
 
     file: str = "<input>"
     line: int = 0

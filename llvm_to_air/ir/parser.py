@@ -13,6 +13,7 @@ import re
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir import lexer as lx
 from llvm_to_air.ir.lexer import LineIndex, Token, decode_name, tokenize, unescape
+from llvm_to_air.ir.fastpath import FastPath
 from llvm_to_air.ir.model import (
     Alloca,
     Argument,
@@ -85,6 +86,7 @@ from llvm_to_air.ir.types import (
     StructType,
     TargetExtType,
     Type,
+    TypedPointerType,
     VectorType,
 )
 
@@ -115,6 +117,7 @@ TYPE_ATTRS = frozenset({"byval", "sret", "byref", "preallocated", "inalloca", "e
 ORDERINGS = frozenset({"unordered", "monotonic", "acquire", "release", "acq_rel", "seq_cst"})
 
 _NUMBERED = re.compile(r"\d+\Z")
+_LABEL_RE = re.compile(r'("[^"]*"|[-a-zA-Z$._0-9]+):')
 
 
 _QUOTED_NUMBER = "\x00quoted:"
@@ -122,8 +125,10 @@ _QUOTED_NUMBER = "\x00quoted:"
 
 def _local_key(token_text: str) -> str:
     """Key of a local name token: ``%7`` -> "7" (numbered); ``%"7"`` is a *named* value "7"."""
+    if token_text[1] != '"':
+        return token_text[1:]
     name = decode_name(token_text)
-    if token_text[1:2] == '"' and name.isdigit():
+    if name.isdigit():
         return _QUOTED_NUMBER + name
     return name
 
@@ -144,12 +149,19 @@ class _ForwardRef(Value):
 class Parser:
     """Recursive-descent parser over the token list of one module."""
 
-    def __init__(self, text: str, file: str = "<input>") -> None:
+    def __init__(self, text: str, file: str = "<input>", typed: bool = False) -> None:
         self.text = text
+        # typed=True reads LLVM 14 text (typed pointers), as our LLVM 14 writer prints it
+        self.typed = typed
         self.file = file
-        self.toks: list[Token] = tokenize(text, file)
+        # The parser works one statement (a line; a switch spans several) at a time:
+        # ``toks`` are that statement's tokens with offsets into ``stmt_text``.
+        self.lines = text.split("\n")
+        self.stmt_text = ""
+        self.stmt_line = 1
+        self.toks: list[Token] = [(lx.EOF, "", 0)]
         self.i = 0
-        self._lines: LineIndex | None = None
+        self.type_cache: dict[str, Type] = {}
         self.module = Module(file=file)
         self.globals: dict[str, GlobalValue] = {}
         self.md_numbered: dict[int, Metadata] = {}
@@ -165,12 +177,21 @@ class Parser:
     # ------------------------------------------------------------------ basics
 
     def location(self, offset: int | None = None) -> SourceLocation:
-        if self._lines is None:
-            self._lines = LineIndex(self.text)
         if offset is None:
             offset = self.toks[self.i][2]
-        line, col = self._lines.locate(offset)
-        return SourceLocation(self.file, line, col)
+        line, col = LineIndex(self.stmt_text).locate(offset)
+        return SourceLocation(self.file, self.stmt_line + line - 1, col)
+
+    def begin_statement(self, text: str, line: int) -> None:
+        self.stmt_text = text
+        self.stmt_line = line
+        self.toks = tokenize(text, self.file)
+        self.i = 0
+
+    def end_statement(self) -> None:
+        kind, text, offset = self.toks[self.i]
+        if kind != lx.EOF:
+            raise self.error(f"unexpected '{text}' after the end of a statement", offset)
 
     def error(self, message: str, offset: int | None = None) -> CompileError:
         return CompileError(message, self.location(offset))
@@ -217,41 +238,55 @@ class Parser:
     # ------------------------------------------------------------------ module
 
     def parse_module(self) -> Module:
+        lines = self.lines
         self._prescan_globals()
-        while self.peek()[0] != lx.EOF:
-            self.parse_top_level()
+        k = 0
+        n = len(lines)
+        while k < n:
+            line = lines[k]
+            if not line or line[0] == ";" or line.isspace():
+                k += 1
+                continue
+            self.begin_statement(line, k + 1)
+            if line.startswith("define"):
+                self.parse_function()
+                self.end_statement()
+                assert self.function is not None
+                k = self._parse_body_lines(self.function, k + 1)
+                self.function = None
+            else:
+                self.parse_top_level()
+                self.end_statement()
+            k += 1
         self._resolve_metadata()
         self._resolve_attribute_groups()
         return self.module
 
     def _prescan_globals(self) -> None:
         """Create every global value first: initializers may refer to later ones."""
-        toks = self.toks
-        n = len(toks)
-        for k in range(n - 1):
-            kind, text, offset = toks[k]
-            if kind == lx.GLOBAL and toks[k + 1][1] == "=" and self._line_start(offset):
-                name = decode_name(text)
-                j = k + 2
-                while j < n and toks[j][1] not in ("global", "constant", "alias", "ifunc"):
-                    j += 1
-                word = toks[j][1] if j < n else "global"
+        for number, line in enumerate(self.lines, start=1):
+            if line.startswith("@"):
+                self.begin_statement(line, number)
+                toks = self.toks
+                if toks[1][1] != "=":
+                    continue
+                word = next((t[1] for t in toks if t[1] in ("global", "constant", "alias",
+                                                             "ifunc")), "global")
+                name = decode_name(toks[0][1])
                 obj: GlobalValue
                 if word in ("alias", "ifunc"):
                     obj = GlobalAlias(PointerType(0), name=name, is_ifunc=word == "ifunc")
                 else:
                     obj = GlobalVariable(PointerType(0), name=name)
                 self.globals[name] = obj
-            elif kind == lx.WORD and text in ("define", "declare") and self._line_start(offset):
-                j = k + 1
-                while j < n and not (toks[j][0] == lx.GLOBAL and toks[j + 1][1] == "("):
-                    j += 1
-                if j < n:
-                    name = decode_name(toks[j][1])
-                    self.globals[name] = Function(PointerType(0), name=name)
-
-    def _line_start(self, offset: int) -> bool:
-        return offset == 0 or self.text[offset - 1] == "\n"
+            elif line.startswith(("define ", "declare ")):
+                self.begin_statement(line, number)
+                toks = self.toks
+                for j in range(len(toks) - 1):
+                    if toks[j][0] == lx.GLOBAL and toks[j + 1][1] == "(":
+                        name = decode_name(toks[j][1])
+                        self.globals[name] = Function(PointerType(0), name=name)
+                        break
 
     def parse_top_level(self) -> None:
         kind, text, offset = self.peek()
@@ -337,7 +372,7 @@ class Parser:
                 while depth:
                     t = self.next()[1]
                     depth += {"(": 1, ")": -1}.get(t, 0)
-                ty = TargetExtType(self.text[start:self.toks[self.i - 1][2] + 1])
+                ty = TargetExtType(self.stmt_text[start:self.toks[self.i - 1][2] + 1])
             else:
                 raise self.error(f"unknown type '{text}'", offset)
         elif kind == lx.LOCAL:
@@ -371,7 +406,11 @@ class Parser:
             if self.at("("):
                 ty = self._parse_function_type_params(ty)
             elif self.at("*") or (self.at("addrspace") and self.peek(4)[1] == "*"):
-                raise self.error("typed pointer syntax in normalized IR")
+                if not self.typed:
+                    raise self.error("typed pointer syntax in normalized IR")
+                addrspace = self.parse_addrspace()
+                self.expect("*")
+                ty = TypedPointerType(ty, addrspace)
             else:
                 return ty
 
@@ -448,6 +487,21 @@ class Parser:
             ref = _ForwardRef(name, ty, offset)
             self.forward[name] = ref
         return ref
+
+    def local_value(self, text: str, ty: Type) -> Value:
+        """The local value spelled ``text`` (a forward reference if not yet defined)."""
+        key = _local_key(text)
+        value = self.locals.get(key)
+        if value is not None:
+            return value
+        ref = self.forward.get(key)
+        if ref is None:
+            ref = _ForwardRef(key, ty, 0)
+            self.forward[key] = ref
+        return ref
+
+    def md_ref_number(self, number: int) -> Metadata:
+        return self._md_ref(str(number))
 
     def parse_constant(self, ty: Type) -> Constant:
         kind, text, offset = self.next()
@@ -577,7 +631,7 @@ class Parser:
         while depth:
             t = self.next()[1]
             depth += {"(": 1, ")": -1}.get(t, 0)
-        return self.text[start:self.toks[self.i - 1][2] + 1]
+        return self.stmt_text[start:self.toks[self.i - 1][2] + 1]
 
     # ----------------------------------------------------------------- globals
 
@@ -614,8 +668,10 @@ class Parser:
             raise self.error(f"expected 'global' or 'constant' but found '{kind}'")
         gv.is_constant = kind == "constant"
         gv.value_type = self.parse_type()
+        if self.typed:
+            gv.ty = TypedPointerType(gv.value_type, addrspace)
         if linkage not in ("external", "extern_weak") and self.peek()[1] not in (",", "") \
-                and not self._at_top_level_start():
+                and self.peek()[0] != lx.EOF:
             gv.initializer = self.parse_constant(gv.value_type)
         while self.accept(","):
             word = self.peek()[1]
@@ -645,10 +701,6 @@ class Parser:
         while self.peek()[0] == lx.ATTRGRP:
             gv.attrs_group.append(self.next()[1])
         self.module.globals.append(gv)
-
-    def _at_top_level_start(self) -> bool:
-        kind, _text, offset = self.peek()
-        return kind == lx.EOF or (self._line_start(offset) and kind != lx.INT)
 
     def _parse_comdat_ref(self, own_name: str) -> str:
         if self.peek()[0] == lx.COMDAT:
@@ -721,7 +773,7 @@ class Parser:
                 arg_name = None
                 if self.peek()[0] == lx.LOCAL:
                     arg_name = _local_key(self.next()[1])
-                arg = Argument(pty, name=None if arg_name is None or _NUMBERED.match(arg_name)
+                arg = Argument(pty, name=None if arg_name is None or arg_name.isdigit()
                                else _key_name(arg_name), attrs=attrs)
                 if arg_name is not None:
                     self.locals[arg_name] = arg
@@ -770,12 +822,12 @@ class Parser:
             else:
                 break
         fn.fn_attrs = fn_attrs
-        fn.ty = PointerType(0)
+        fn.ty = TypedPointerType(fn.function_type, 0) if self.typed else PointerType(0)
         self.module.functions.append(fn)
         if is_definition:
-            self.expect("{")
-            self._parse_body(fn)
-        self.function = None
+            self.expect("{")  # the body follows line by line: _parse_body_lines
+        else:
+            self.function = None
 
     def _number_unnamed_args(self, fn: Function) -> None:
         counter = 0
@@ -859,60 +911,93 @@ class Parser:
     def _block(self, name: str) -> BasicBlock:
         block = self.blocks.get(name)
         if block is None:
-            block = BasicBlock(name=None if _NUMBERED.match(name) else _key_name(name))
+            block = BasicBlock(name=None if name.isdigit() else _key_name(name))
             self.blocks[name] = block
         return block
 
-    def _parse_body(self, fn: Function) -> None:
+    def _parse_body_lines(self, fn: Function, k: int) -> int:
+        """Parse body lines from index ``k``; returns the index of the closing ``}`` line."""
+        lines = self.lines
+        fast = FastPath(self)
         next_number = sum(1 for a in fn.args if a.name is None)
         current: BasicBlock | None = None
-        while not self.at("}"):
-            kind, text, offset = self.peek()
-            if kind == lx.LABEL:
-                self.next()
-                label = _local_key("%" + text[:-1])
+        n = len(lines)
+        while True:
+            if k >= n:
+                raise CompileError(f"function @{fn.name} has no closing '}}'",
+                                   SourceLocation(self.file, n, 1))
+            line = lines[k]
+            k += 1
+            if line == "}":
+                break
+            if not line or line.isspace():
+                continue
+            if line[0] != " ":
+                label_match = _LABEL_RE.match(line)
+                if label_match is None:
+                    if line[0] == ";":
+                        continue
+                    raise CompileError(f"expected an instruction or a label, found '{line}'",
+                                       SourceLocation(self.file, k, 1))
+                label = _local_key("%" + label_match.group(1))
                 current = self._block(label)
                 if current.parent is not None:
-                    raise self.error(f"block '{label}' defined twice", offset)
-                if _NUMBERED.match(label):
+                    raise CompileError(f"block '{label}' defined twice",
+                                       SourceLocation(self.file, k, 1))
+                if label.isdigit():
                     next_number = int(label) + 1
-            elif current is None:
-                current = self._block(str(next_number))
-                next_number += 1
-            if current.parent is None:
                 current.parent = fn
                 fn.blocks.append(current)
-            if self.at("}"):
-                break
-            if self.peek()[0] == lx.DBGREC:
-                # Debug records carry no semantics; they are dropped with the debug info.
-                self.next()
-                self._skip_parens()
                 continue
-            inst_name: str | None = None
-            name_tok = self.peek()
-            if name_tok[0] == lx.LOCAL and self.peek(1)[1] == "=":
-                self.next()
-                self.next()
-                inst_name = _local_key(name_tok[1])
-            inst_offset = self.peek()[2]
-            inst = self.parse_instruction()
+            stripped = line.lstrip()
+            if stripped.startswith(("#dbg_", ";")):
+                # Debug records carry no semantics; they are dropped with the debug info.
+                continue
+            if current is None:
+                current = self._block(str(next_number))
+                next_number += 1
+                current.parent = fn
+                fn.blocks.append(current)
+            found = fast.instruction(line)
+            if found is not None:
+                inst, inst_name = found
+                inst.location = SourceLocation(self.file, k, 3)
+            else:
+                statement = line
+                first = k
+                if stripped.startswith("switch ") or " = switch " in line:
+                    while k < n and lines[k] != "  ]":
+                        statement += "\n" + lines[k]
+                        k += 1
+                    statement += "\n" + lines[k]
+                    k += 1
+                self.begin_statement(statement, first)
+                inst_name = None
+                name_tok = self.peek()
+                if name_tok[0] == lx.LOCAL and self.peek(1)[1] == "=":
+                    self.next()
+                    self.next()
+                    inst_name = _local_key(name_tok[1])
+                inst_offset = self.peek()[2]
+                inst = self.parse_instruction()
+                inst.location = self.location(inst_offset)
+                inst.metadata = self._parse_attachments()
+                self.end_statement()
             inst.parent = current
-            inst.location = self.location(inst_offset)
-            inst.metadata = self._parse_attachments()
             if inst_name is not None:
-                if _NUMBERED.match(inst_name):
+                if inst_name.isdigit():
                     next_number = int(inst_name) + 1
                 else:
                     inst.name = _key_name(inst_name)
                 if inst_name in self.locals:
-                    raise self.error(f"value '%{inst_name}' defined twice", name_tok[2])
+                    raise CompileError(f"value '%{_key_name(inst_name)}' defined twice",
+                                       inst.location)
                 self.locals[inst_name] = inst
             current.instructions.append(inst)
             if inst.is_terminator:
                 current = None
-        self.next()
         self._patch_forward_refs(fn)
+        return k - 1
 
     def _patch_forward_refs(self, fn: Function) -> None:
         if not self.forward:
@@ -1044,7 +1129,8 @@ class Parser:
                 break
             else:
                 inst.ops = [self.parse_typed_value()]
-        inst.ty = PointerType(inst.addrspace)
+        inst.ty = TypedPointerType(allocated, inst.addrspace) if self.typed \
+            else PointerType(inst.addrspace)
         return inst
 
     def _parse_load(self, op: str) -> Instruction:
@@ -1100,10 +1186,42 @@ class Parser:
             self.next()
             ops.append(self.parse_typed_value())
         result: Type = base.ty
+        if self.typed:
+            result = self._typed_gep_result(source, base.ty, ops[1:])
         for idx in ops:
             if isinstance(idx.ty, VectorType) and not isinstance(result, VectorType):
                 result = VectorType(idx.ty.count, result, idx.ty.scalable)
         return GetElementPtr(result, opcode=op, ops=ops, source_type=source, flags=tuple(flags))
+
+    def _typed_gep_result(self, source: Type, base_ty: Type, indices: list[Value]) -> Type:
+        ty = source
+        for idx in indices[1:]:
+            if isinstance(ty, NamedStructType):
+                body = self.module.structs.get(ty.name)
+                if body is None:
+                    raise self.error(f"getelementptr into opaque struct %{ty.name}")
+                ty = body
+            if isinstance(ty, StructType):
+                if not isinstance(idx, ConstantInt):
+                    raise self.error("struct index of getelementptr is not a constant")
+                ty = ty.fields[idx.value]
+            elif isinstance(ty, ArrayType | VectorType):
+                ty = ty.element
+        pointer = base_ty.element if isinstance(base_ty, VectorType) else base_ty
+        addrspace = getattr(pointer, "addrspace", 0)
+        return TypedPointerType(ty, addrspace)
+
+    def type_from_text(self, text: str) -> Type:
+        """A type spelled as text, parsed once per spelling."""
+        ty = self.type_cache.get(text)
+        if ty is None:
+            saved = (self.stmt_text, self.stmt_line, self.toks, self.i)
+            self.begin_statement(text, self.stmt_line)
+            ty = self.parse_type()
+            self.end_statement()
+            self.stmt_text, self.stmt_line, self.toks, self.i = saved
+            self.type_cache[text] = ty
+        return ty
 
     def _parse_call(self, tail: str = "") -> Instruction:
         flags = self._parse_flags()
@@ -1379,7 +1497,7 @@ class Parser:
             while depth:
                 t = self.next()
                 depth += {"(": 1, ")": -1}.get(t[1], 0)
-            node.fields.append(("", self.text[start:self.toks[self.i - 1][2]]))
+            node.fields.append(("", self.stmt_text[start:self.toks[self.i - 1][2]]))
             return node
         while True:
             fname = self.expect_kind(lx.WORD, "a field name")[1]
@@ -1401,7 +1519,8 @@ class Parser:
                         break
                     depth += {"(": 1, ")": -1}.get(t, 0)
                     self.next()
-                value = self.text[start:self.toks[self.i - 1][2] + len(self.toks[self.i - 1][1])]
+                value = self.stmt_text[start:self.toks[self.i - 1][2]
+                                       + len(self.toks[self.i - 1][1])]
             node.fields.append((fname, value))
             if self.accept(")"):
                 return node
@@ -1598,9 +1717,20 @@ I32_TYPE = I32  # re-exported for tests
 
 def parse_type_text(text: str) -> Type:
     """Parse one type spelled as text (named structs stay references by name)."""
-    return Parser(text).parse_type()
+    parser = Parser(text)
+    parser.begin_statement(text, 1)
+    return parser.parse_type()
 
 
 def parse_module(text: str, file: str = "<input>") -> Module:
-    """Parse normalized LLVM IR text into a :class:`Module`."""
+    """Parse normalized LLVM IR text (as LLVM 22 prints it) into a :class:`Module`."""
     return Parser(text, file).parse_module()
+
+
+def parse_llvm14_module(text: str, file: str = "<llvm14>") -> Module:
+    """Parse LLVM 14 text as our LLVM 14 writer prints it into a *typed* :class:`Module`.
+
+    Every pointer type in the result is a :class:`TypedPointerType` with the
+    pointee the text gives; this is the input of the bitcode writer.
+    """
+    return Parser(text, file, typed=True).parse_module()

@@ -23,7 +23,6 @@ Rewrite stages can steer the choice for an argument through
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from llvm_to_air.ir.llvm14 import POINTEE_RULES
 from llvm_to_air.ir.model import (
@@ -146,11 +145,6 @@ class _UnionFind:
 Demand = Type | Callable[[], Type]
 
 
-@dataclass
-class _Demands:
-    items: list[tuple[int, int, Demand]] = field(default_factory=list)
-
-
 class PointeeInference:
     """Pointee types for one module; ask :meth:`pointee` and :meth:`signature`."""
 
@@ -226,21 +220,9 @@ class PointeeInference:
         canon = self.canon
         values = self.values
         uf = _UnionFind()
-        demands: dict[Value, _Demands] = {}
+        wanted: dict[Value, list[tuple[int, int, Demand]]] = {}
         free: set[Value] = set()
-        seq = 0
-
-        def is_ptr(v: Value) -> bool:
-            ty = v.ty
-            return isinstance(ty, PointerType) or (isinstance(ty, VectorType)
-                                                   and isinstance(ty.element, PointerType))
-
-        def demand(v: Value, prio: int, d: Demand) -> None:
-            nonlocal seq
-            if v in free:
-                root = uf.find(v)
-                demands.setdefault(root, _Demands()).items.append((prio, seq, d))
-                seq += 1
+        insts = list(fn.instructions())
 
         def pointee_now(v: Value) -> Type:
             found = values.get(v)
@@ -250,9 +232,9 @@ class PointeeInference:
                 found = self.pointee(v)
             return found if found is not None else I8
 
-        # 1. fixed pointees and free values
+        # 1. fixed pointees, free values, candidate pointer slots
         for arg in fn.args:
-            if is_ptr(arg):
+            if _is_ptr(arg.ty):
                 attr_pointee = pointee_from_attributes(arg.attrs)
                 if attr_pointee is not None:
                     values[arg] = canon(attr_pointee)
@@ -262,115 +244,111 @@ class PointeeInference:
                     free.add(arg)
         # A slot holding one pointer (``alloca ptr``, as -O0 code keeps arguments) that is only
         # loaded and stored shares the pointee of the pointers that pass through it.
-        slot_groups: dict[Value, list[Value]] = {}
-        for inst in fn.instructions():
-            if isinstance(inst, Alloca) and isinstance(inst.allocated_type, PointerType) \
-                    and not inst.ops:
-                slot_groups[inst] = []
-        if slot_groups:
-            for inst in fn.instructions():
-                for k, op in enumerate(inst.ops):
-                    if op not in slot_groups:
-                        continue
-                    if isinstance(inst, Load) and is_ptr(inst):
-                        slot_groups[op].append(inst)
-                    elif isinstance(inst, Store) and k == 1 and \
-                            inst.ops[0].ty == op.allocated_type:  # type: ignore[attr-defined]
-                        slot_groups[op].append(inst.ops[0])
-                    elif not (isinstance(inst, Call) and inst.callee_function is not None
-                              and inst.callee_function.name.startswith("llvm.lifetime.")):
-                        slot_groups.pop(op)
-                        break
-        for inst in fn.instructions():
-            if not is_ptr(inst):
+        slots: dict[Value, list[Value]] = {}
+        for inst in insts:
+            if not _is_ptr(inst.ty):
                 continue
-            if isinstance(inst, Alloca):
-                if inst in slot_groups:
-                    continue  # settled with its group below
-                values[inst] = canon(inst.allocated_type)
-            elif isinstance(inst, GetElementPtr):
+            kind = type(inst)
+            if kind is Alloca:
+                if type(inst.allocated_type) is PointerType and not inst.ops:  # type: ignore
+                    slots[inst] = []
+                else:
+                    values[inst] = canon(inst.allocated_type)  # type: ignore[attr-defined]
+            elif kind is GetElementPtr:
                 consts = [getattr(op, "value", None) for op in inst.ops[1:]]
                 values[inst] = canon(element_type_after_indices(
-                    inst.source_type, len(inst.ops) - 1, self.structs, consts))
-            elif isinstance(inst, Call):
-                callee = inst.callee_function
+                    inst.source_type, len(inst.ops) - 1, self.structs, consts))  # type: ignore
+            elif kind is Call:
+                callee = inst.callee_function  # type: ignore[attr-defined]
                 if callee is not None and callee in self.signatures:
                     ret = self.signatures[callee].ret
-                    assert isinstance(ret, TypedPointerType | VectorType)
                     values[inst] = ret.pointee if isinstance(ret, TypedPointerType) else I8
                 else:
                     values[inst] = I8  # indirect calls use the canonical function type
-            elif isinstance(inst, ExtractValue | CmpXchg | AtomicRMW):
+            elif kind is ExtractValue or kind is CmpXchg or kind is AtomicRMW:
                 values[inst] = I8
-            elif isinstance(inst, ExtractElement):
-                continue  # the vector's element pointee, settled after the choices below
-            else:
-                free.add(inst)  # load, phi, select, freeze, inttoptr, addrspacecast, call
-        # 2. groups
-        for slot, members in slot_groups.items():
-            free_members = [m for m in members if m in free]
-            for m in free_members[1:]:
-                uf.union(free_members[0], m)
-        for inst in fn.instructions():
-            if inst not in free:
-                continue
-            if isinstance(inst, Phi | Select | Freeze):
-                incoming = inst.ops[1:] if isinstance(inst, Select) else inst.ops
-                for v in incoming:
-                    if v in free:
-                        uf.union(inst, v)
-        # 3. demands
-        for inst in fn.instructions():
-            if isinstance(inst, Load):
-                ptr = inst.ops[0]
-                if is_ptr(inst):
-                    demand(ptr, _ACCESS, _deferred_pointer_to(inst, pointee_now))
+            elif kind is not ExtractElement:  # extractelement: settled after the choices
+                free.add(inst)  # load, phi, select, freeze, inttoptr, addrspacecast
+        # 2. groups, slot uses and demands, in one walk
+        seq = 0
+        for inst in insts:
+            kind = type(inst)
+            ops = inst.ops
+            if slots:
+                for k, op in enumerate(ops):
+                    members = slots.get(op)
+                    if members is None:
+                        continue
+                    if kind is Load and _is_ptr(inst.ty):
+                        members.append(inst)
+                    elif kind is Store and k == 1 and ops[0].ty == op.allocated_type:  # type: ignore
+                        members.append(ops[0])
+                    elif not (kind is Call and inst.callee_function is not None  # type: ignore
+                              and inst.callee_function.name.startswith("llvm.lifetime.")):  # type: ignore
+                        del slots[op]
+            demands: list[tuple[Value, int, Demand]] = []
+            if kind is Load:
+                if _is_ptr(inst.ty):
+                    demands.append((ops[0], _ACCESS, _deferred_pointer_to(inst, pointee_now)))
                 else:
-                    demand(ptr, _ACCESS, canon(inst.ty))
-            elif isinstance(inst, Store):
-                value, ptr = inst.ops
-                if is_ptr(value):
-                    demand(ptr, _ACCESS, _deferred_pointer_to(value, pointee_now))
+                    demands.append((ops[0], _ACCESS, canon(inst.ty)))
+            elif kind is Store:
+                value = ops[0]
+                if _is_ptr(value.ty):
+                    demands.append((ops[1], _ACCESS, _deferred_pointer_to(value, pointee_now)))
                 else:
-                    demand(ptr, _ACCESS, canon(value.ty))
-            elif isinstance(inst, AtomicRMW | CmpXchg):
-                demand(inst.ops[0], _ACCESS, canon(inst.ops[1].ty))
-            elif isinstance(inst, GetElementPtr):
-                demand(inst.ops[0], _GEP, canon(inst.source_type))
-            elif isinstance(inst, Call):
-                callee = inst.callee_function
+                    demands.append((ops[1], _ACCESS, canon(value.ty)))
+            elif kind is GetElementPtr:
+                demands.append((ops[0], _GEP, canon(inst.source_type)))  # type: ignore
+            elif kind is AtomicRMW or kind is CmpXchg:
+                demands.append((ops[0], _ACCESS, canon(ops[1].ty)))
+            elif kind is Call:
+                callee = inst.callee_function  # type: ignore[attr-defined]
                 if callee is not None and callee in self.signatures:
                     sig = self.signatures[callee]
                     prio = _CALL if not callee.is_declaration else _WEAK_CALL
-                    for arg, pty in zip(inst.args, sig.params, strict=False):
-                        if isinstance(pty, TypedPointerType):
-                            demand(arg, prio, pty.pointee)
+                    for arg, pty in zip(ops, sig.params, strict=False):
+                        if type(pty) is TypedPointerType:
+                            demands.append((arg, prio, pty.pointee))
                 elif callee is None:
-                    demand(inst.callee, _CALL, canon(inst.function_type))
-            elif isinstance(inst, Phi | Select):
-                incoming = inst.ops[1:] if isinstance(inst, Select) else inst.ops
-                if is_ptr(inst):
+                    demands.append((ops[-1], _CALL, canon(inst.function_type)))  # type: ignore
+            elif kind is Phi or kind is Select or kind is Freeze:
+                if inst in free:
+                    incoming = ops[1:] if kind is Select else ops
                     for v in incoming:
-                        if v not in free:
-                            fixed = self.pointee(v) if v not in values else values[v]
+                        if v in free:
+                            uf.union(inst, v)
+                        elif kind is not Freeze:
+                            fixed = values.get(v) or self.pointee(v)
                             if fixed is not None:
-                                demand(inst, _FLOW, fixed)
-            elif isinstance(inst, Cast) and inst.opcode == "addrspacecast":
-                src = inst.ops[0]
-                demand(inst, _FLOW, _deferred_same_as(src, pointee_now))
-        # 4. choose, twice so deferred demands see the first round's choices
+                                demands.append((inst, _FLOW, fixed))
+            elif kind is Cast and inst.opcode == "addrspacecast":
+                demands.append((inst, _FLOW, _deferred_same_as(ops[0], pointee_now)))
+            for v, prio, d in demands:
+                if v in free:
+                    wanted.setdefault(v, []).append((prio, seq, d))
+                    seq += 1
+        for members in slots.values():
+            free_members = [m for m in members if m in free]
+            for m in free_members[1:]:
+                uf.union(free_members[0], m)
+        for inst in insts:  # slots that turned out not to be slots
+            if type(inst) is Alloca and inst not in slots and inst not in values:
+                values[inst] = canon(inst.allocated_type)  # type: ignore[attr-defined]
+        # 3. choose per group, twice so deferred demands see the first round's choices
+        by_root: dict[Value, list[tuple[int, int, Demand]]] = {}
+        for v, items in wanted.items():
+            by_root.setdefault(uf.find(v), []).extend(items)
         for _ in range(2):
-            for root, ds in demands.items():
-                best = min(ds.items, key=lambda item: (item[0], item[1]))
-                chosen = best[2]
+            for root, items in by_root.items():
+                chosen = min(items, key=lambda item: (item[0], item[1]))[2]
                 values[root] = chosen() if callable(chosen) else chosen
         for v in free:
-            root = uf.find(v)
-            values[v] = values.get(root, I8)
-        for inst in fn.instructions():
-            if isinstance(inst, ExtractElement) and is_ptr(inst):
+            values[v] = values.get(uf.find(v), I8)
+        for inst in insts:
+            if type(inst) is ExtractElement and _is_ptr(inst.ty):
                 values[inst] = pointee_now(inst.ops[0])
-        for slot, members in slot_groups.items():
+        for slot, members in slots.items():
             addrspace = slot.allocated_type.addrspace  # type: ignore[attr-defined]
             inner = pointee_now(members[0]) if members else I8
             values[slot] = TypedPointerType(inner, addrspace)
@@ -383,6 +361,11 @@ class PointeeInference:
                 params.append(canon(arg.ty))
         fnty = fn.function_type
         self.signatures[fn] = FunctionType(canon(fnty.ret), tuple(params), fnty.vararg)
+
+
+def _is_ptr(ty: Type) -> bool:
+    kind = type(ty)
+    return kind is PointerType or (kind is VectorType and type(ty.element) is PointerType)  # type: ignore[attr-defined]
 
 
 def _deferred_pointer_to(value: Value, pointee_now: Callable[[Value], Type]) -> Callable[[], Type]:

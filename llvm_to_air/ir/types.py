@@ -7,39 +7,43 @@ writer, which has to give every pointer a pointee type.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 
 class Type:
-    """Base class of all types."""
+    """Base class of all types. ``str(ty)`` is LLVM's spelling, memoized (types are immutable)."""
 
     __slots__ = ()
 
-    def __str__(self) -> str:  # pragma: no cover - every subclass overrides it
+    def _spell(self) -> str:  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
+
+    def __str__(self) -> str:
+        return _spelling(self)
 
 
 @dataclass(frozen=True, slots=True)
 class VoidType(Type):
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         return "void"
 
 
 @dataclass(frozen=True, slots=True)
 class LabelType(Type):
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         return "label"
 
 
 @dataclass(frozen=True, slots=True)
 class MetadataType(Type):
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         return "metadata"
 
 
 @dataclass(frozen=True, slots=True)
 class TokenType(Type):
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         return "token"
 
 
@@ -47,7 +51,7 @@ class TokenType(Type):
 class IntType(Type):
     bits: int
 
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         return f"i{self.bits}"
 
 
@@ -60,7 +64,7 @@ FLOAT_BITS = {"half": 16, "bfloat": 16, "float": 32, "double": 64, "x86_fp80": 8
 class FloatType(Type):
     kind: str  # one of FLOAT_KINDS
 
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         return self.kind
 
 
@@ -70,7 +74,7 @@ class PointerType(Type):
 
     addrspace: int = 0
 
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         return "ptr" if self.addrspace == 0 else f"ptr addrspace({self.addrspace})"
 
 
@@ -81,7 +85,7 @@ class TypedPointerType(Type):
     pointee: Type
     addrspace: int = 0
 
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         suffix = "*" if self.addrspace == 0 else f" addrspace({self.addrspace})*"
         return f"{self.pointee}{suffix}"
 
@@ -92,7 +96,7 @@ class VectorType(Type):
     element: Type
     scalable: bool = False
 
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         prefix = "vscale x " if self.scalable else ""
         return f"<{prefix}{self.count} x {self.element}>"
 
@@ -102,7 +106,7 @@ class ArrayType(Type):
     count: int
     element: Type
 
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         return f"[{self.count} x {self.element}]"
 
 
@@ -113,7 +117,7 @@ class StructType(Type):
     fields: tuple[Type, ...]
     packed: bool = False
 
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         body = ", ".join(str(f) for f in self.fields)
         inner = f"{{ {body} }}" if self.fields else "{}"
         return f"<{inner}>" if self.packed else inner
@@ -128,7 +132,7 @@ class NamedStructType(Type):
 
     name: str
 
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         return f"%{self.name}"
 
 
@@ -138,7 +142,7 @@ class FunctionType(Type):
     params: tuple[Type, ...]
     vararg: bool = False
 
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         params = [str(p) for p in self.params]
         if self.vararg:
             params.append("...")
@@ -151,8 +155,13 @@ class TargetExtType(Type):
 
     text: str = field(default="")
 
-    def __str__(self) -> str:
+    def _spell(self) -> str:
         return self.text
+
+
+@functools.lru_cache(maxsize=4096)
+def _spelling(ty: Type) -> str:
+    return ty._spell()
 
 
 VOID = VoidType()

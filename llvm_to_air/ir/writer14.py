@@ -86,6 +86,7 @@ from llvm_to_air.ir.types import (
     Type,
     TypedPointerType,
     VectorType,
+    VoidType,
     contains_type,
 )
 
@@ -113,6 +114,7 @@ class _Writer:
         self.intrinsic_names: dict[Function, str] = {}
         self.attr_groups: dict[tuple[str, ...], int] = {}
         self.global_names: dict[GlobalValue, str] = {}
+        self.vtypes: dict[Value, Type] = {}
         self.md = _MetadataNumbering(self)
         # per-function state
         self.slots: dict[object, str] = {}
@@ -130,7 +132,13 @@ class _Writer:
         return str(self.canon(ty))
 
     def vtype(self, value: Value) -> Type:
-        """The typed type of a value."""
+        """The typed type of a value (memoized per value: it is asked for at every use)."""
+        found = self.vtypes.get(value)
+        if found is None:
+            found = self.vtypes[value] = self._vtype(value)
+        return found
+
+    def _vtype(self, value: Value) -> Type:
         ty = value.ty
         if isinstance(ty, PointerType):
             pointee = self.pointees.pointee(value)
@@ -974,8 +982,7 @@ def _pointer_to(pointee: Type, like: Type) -> Type:
 
 
 def _produces_value(inst: Instruction) -> bool:
-    return not (isinstance(inst, Store | Fence | Branch | Switch | Return | Unreachable)
-                or (isinstance(inst, Call) and str(inst.ty) == "void"))
+    return type(inst.ty) is not VoidType
 
 
 _FLOAT_MANGLE = {"half": "f16", "bfloat": "bf16", "float": "f32", "double": "f64",
@@ -1017,8 +1024,11 @@ def _check_types(module: Module) -> None:
         check(gv.value_type, f"@{gv.name}", gv.location)
     for fn in module.functions:
         check(fn.function_type, f"@{fn.name}", fn.location)
+        seen: set[Type] = set()
         for inst in fn.instructions():
-            check(inst.ty, f"an instruction of @{fn.name}", inst.location or fn.location)
+            if inst.ty not in seen:
+                seen.add(inst.ty)
+                check(inst.ty, f"an instruction of @{fn.name}", inst.location or fn.location)
 
 
 _HANDLERS = {
