@@ -84,7 +84,7 @@ class DataLayout:
         if isinstance(ty, ArrayType):
             return ty.count * self.alloc_size(ty.element, structs)
         if isinstance(ty, StructType | NamedStructType):
-            offsets, size, _ = self.struct_layout(ty, structs)
+            _offsets, size, _ = self.struct_layout(ty, structs)
             return size
         store = self.store_size(ty, structs)
         align = self.abi_align(ty, structs)

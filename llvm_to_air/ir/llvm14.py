@@ -7,6 +7,7 @@ Everything here is data; the writer holds the logic.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # Enum, integer and type attributes LLVM 14 knows (llvm/IR/Attributes.td, release/14.x).
 LLVM14_ATTRIBUTES = frozenset("""
@@ -129,6 +130,37 @@ UNSUFFIXED_IN_LLVM14 = ("llvm.stacksave", "llvm.stackrestore", "llvm.va_start", 
                         "llvm.va_copy")
 
 # Intrinsics that took an extra leading i64 size in LLVM 14.
-LIFETIME_RE = re.compile(r"llvm\.lifetime\.(start|end)\.p\d+\Z")
+@dataclass(frozen=True)
+class RestoredOperand:
+    """An operand LLVM 22 dropped from an intrinsic that LLVM 14 still takes.
+
+    Applies to a declaration whose name matches ``name`` and that has
+    ``modern_arity`` parameters; LLVM 14 wants ``type`` (an immarg) at
+    ``position``. ``source`` says where its value comes from: ``alloca-size``
+    (the byte size of the alloca passed as the first operand, -1 if unknown)
+    or ``align-of-N`` (the ``align`` attribute on operand N, which LLVM 22
+    uses instead; that attribute is then dropped).
+    """
+
+    name: re.Pattern[str]
+    modern_arity: int
+    position: int
+    type: str
+    source: str
+
+
+RESTORED_OPERANDS = (
+    RestoredOperand(re.compile(r"llvm\.lifetime\.(start|end)\.p\d+\Z"), 1, 0, "i64",
+                    "alloca-size"),
+    RestoredOperand(re.compile(r"llvm\.masked\.(load|gather)\."), 3, 1, "i32", "align-of-0"),
+    RestoredOperand(re.compile(r"llvm\.masked\.(store|scatter)\."), 3, 2, "i32", "align-of-1"),
+)
+
+
+def restored_operand(name: str, arity: int) -> RestoredOperand | None:
+    for rule in RESTORED_OPERANDS:
+        if rule.modern_arity == arity and rule.name.match(name):
+            return rule
+    return None
 
 POINTER_SUFFIX_RE = re.compile(r"\.p(\d+)(?=\.|$)")

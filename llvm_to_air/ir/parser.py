@@ -12,8 +12,8 @@ import re
 
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir import lexer as lx
-from llvm_to_air.ir.lexer import LineIndex, Token, decode_name, tokenize, unescape
 from llvm_to_air.ir.fastpath import FastPath
+from llvm_to_air.ir.lexer import LineIndex, Token, decode_name, tokenize, unescape
 from llvm_to_air.ir.model import (
     Alloca,
     Argument,
@@ -64,9 +64,9 @@ from llvm_to_air.ir.model import (
     SpecializedMDNode,
     Store,
     Switch,
+    UnaryOp,
     Undef,
     Unreachable,
-    UnaryOp,
     Value,
 )
 from llvm_to_air.ir.types import (
@@ -817,7 +817,7 @@ class Parser:
             elif kind == lx.META and self.peek(1)[0] == lx.META:
                 kind_name = self.next()[1][1:]
                 fn.metadata.append((kind_name, self.parse_metadata_operand()))
-            elif kind == lx.WORD and word in _FN_ATTR_WORDS_START or kind == lx.STRING:
+            elif (kind == lx.WORD and word in _FN_ATTR_WORDS_START) or kind == lx.STRING:
                 fn_attrs.extend(self.parse_attributes(param=False))
             else:
                 break
@@ -1093,7 +1093,7 @@ class Parser:
         tval = self.parse_typed_value()
         self.expect(",")
         fval = self.parse_typed_value()
-        return Select(tval.ty if not isinstance(tval, _ForwardRef) else tval.ty, opcode=op,
+        return Select(tval.ty, opcode=op,
                       ops=[cond, tval, fval], flags=flags)
 
     def _parse_phi(self, op: str) -> Instruction:
@@ -1527,7 +1527,7 @@ class Parser:
             self.expect(",")
 
     def parse_metadata_operand(self) -> Metadata:
-        kind, text, offset = self.peek()
+        kind, text, _offset = self.peek()
         if kind == lx.MDSTRING:
             self.next()
             return MDString(unescape(text[2:-1]))

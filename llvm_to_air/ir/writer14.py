@@ -74,7 +74,6 @@ from llvm_to_air.ir.types import (
     I1,
     I8,
     I32,
-    I64,
     ArrayType,
     FunctionType,
     IntType,
@@ -267,7 +266,6 @@ class _Writer:
     def _function(self, fn: Function) -> list[str]:
         self.current = fn
         sig = self.pointees.signature(fn)
-        name = self.intrinsic_names.get(fn, fn.name)
         head = ["define" if not fn.is_declaration else "declare"]
         if fn.linkage and not (fn.is_declaration and fn.linkage == "external"):
             head.append(fn.linkage)
@@ -278,19 +276,17 @@ class _Writer:
         head.append(str(sig.ret))
         self._number_function(fn)
         params = []
-        param_types = list(sig.params)
-        if _is_lifetime(fn):
-            param_types = [I64, *param_types]
-            params.append("i64 immarg")
-        for k, arg in enumerate(fn.args):
-            text = str(param_types[len(params)])
+        for arg, pty in zip(fn.args, sig.params, strict=True):
+            text = str(pty)
             attrs = llvm14.downgrade_attributes(arg.attrs)
             if attrs:
                 text += " " + " ".join(attrs)
             if not fn.is_declaration:
                 text += " " + self.slots[arg]
             params.append(text)
-            del k
+        restored = self._restored(fn)
+        if restored is not None:
+            params.insert(restored.position, f"{restored.type} immarg")
         if sig.vararg:
             params.append("...")
         text = " ".join(head) + f" {self.global_names[fn]}({', '.join(params)})"
@@ -654,12 +650,11 @@ class _Writer:
         if inst.addrspace:
             words.append(f"addrspace({inst.addrspace})")
         args_text: list[str] = []
+        restored = None
         if isinstance(callee, Function):
             sig = self.pointees.signature(callee)
             callee_text = self.global_names[callee]
-            if _is_lifetime(callee):
-                args_text.append(f"i64 {self._lifetime_size(inst.args[0])}")
-                sig = FunctionType(sig.ret, (I64, *sig.params), sig.vararg)
+            restored = self._restored(callee)
         else:
             sig = self.canon(inst.function_type)  # type: ignore[assignment]
             assert isinstance(sig, FunctionType)
@@ -669,15 +664,14 @@ class _Writer:
                 want = TypedPointerType(sig, callee.ty.addrspace
                                         if isinstance(callee.ty, PointerType) else 0)
                 callee_text = self._as(callee, want)
-        fixed_params = sig.params[len(args_text):] if args_text else sig.params
+        arg_attrs = [list(a) for a in inst.arg_attrs]
+        restored_text = self._restored_value(restored, inst, arg_attrs) if restored else None
         for k, arg in enumerate(inst.args):
-            want = fixed_params[k] if k < len(fixed_params) else None
-            attr_pointee = pointee_from_attributes(inst.arg_attrs[k]) \
-                if k < len(inst.arg_attrs) else None
+            want = sig.params[k] if k < len(sig.params) else None
+            attr_pointee = pointee_from_attributes(arg_attrs[k]) if k < len(arg_attrs) else None
             if attr_pointee is not None and isinstance(arg.ty, PointerType):
                 want = TypedPointerType(self.canon(attr_pointee), arg.ty.addrspace)
-            attrs = llvm14.downgrade_attributes(inst.arg_attrs[k]) if k < len(inst.arg_attrs) \
-                else []
+            attrs = llvm14.downgrade_attributes(arg_attrs[k]) if k < len(arg_attrs) else []
             if isinstance(arg, MetadataValue):
                 text = f"metadata {self.md.inline(arg.md)}"
             else:
@@ -688,8 +682,10 @@ class _Writer:
                                           attrs)
                 del ty, rest
             args_text.append(text)
-        ret_text = str(sig) if sig.vararg or not isinstance(callee, Function) and \
-            isinstance(callee, InlineAsm) else str(sig.ret)
+        if restored is not None and restored_text is not None:
+            args_text.insert(restored.position, restored_text)
+        ret_text = str(sig) if sig.vararg or (not isinstance(callee, Function) and \
+            isinstance(callee, InlineAsm)) else str(sig.ret)
         words.append(ret_text)
         text = " ".join(words) + f" {callee_text}({', '.join(args_text)})"
         fn_attrs = llvm14.downgrade_attributes(inst.fn_attrs)
@@ -709,13 +705,29 @@ class _Writer:
         assert text.startswith(prefix)
         return f"{prefix} {' '.join(attrs)}{text[len(prefix):]}"
 
-    def _lifetime_size(self, ptr: Value) -> int:
-        if isinstance(ptr, Alloca) and not ptr.ops:
-            try:
-                return self.layout.alloc_size(ptr.allocated_type, self.m.structs)
-            except CompileError:
-                return -1
-        return -1
+    def _restored(self, fn: Function) -> llvm14.RestoredOperand | None:
+        if not fn.is_declaration or not fn.name.startswith("llvm."):
+            return None
+        return llvm14.restored_operand(fn.name, len(fn.function_type.params))
+
+    def _restored_value(self, rule: llvm14.RestoredOperand, inst: Call,
+                        arg_attrs: list[list[str]]) -> str:
+        """The LLVM 14 operand ``rule`` re-creates for this call (alignment attrs consumed)."""
+        if rule.source == "alloca-size":
+            ptr = inst.args[0]
+            size = -1
+            if isinstance(ptr, Alloca) and not ptr.ops:
+                try:
+                    size = self.layout.alloc_size(ptr.allocated_type, self.m.structs)
+                except CompileError:
+                    size = -1
+            return f"{rule.type} {size}"
+        index = int(rule.source.rsplit("-", 1)[1])
+        attrs = arg_attrs[index] if index < len(arg_attrs) else []
+        align = next((int(a.split()[1]) for a in attrs if a.startswith("align ")), 1)
+        if index < len(arg_attrs):
+            arg_attrs[index] = [a for a in attrs if not a.startswith("align ")]
+        return f"{rule.type} {align}"
 
     def _atomicrmw(self, inst: AtomicRMW) -> str:
         if inst.operation not in llvm14.LLVM14_ATOMICRMW_OPS:
@@ -961,12 +973,6 @@ def _md_operands(md: Metadata) -> list[Metadata | None]:
     return []
 
 
-def _is_lifetime(fn: Function) -> bool:
-    """``llvm.lifetime.start/end.pN`` in LLVM 22 form (no size operand)."""
-    return fn.is_declaration and llvm14.LIFETIME_RE.match(fn.name) is not None \
-        and len(fn.function_type.params) == 1
-
-
 def _adapts(value: Value) -> bool:
     """Constants that take whatever pointer type a use needs, without a cast."""
     return isinstance(value, ConstantNull | Undef | Poison | ConstantZero)
@@ -1058,4 +1064,4 @@ _HANDLERS = {
     Unreachable: _Writer._unreachable,
 }
 
-__all__ = ["Argument", "WriterOptions", "write_llvm14", "I32"]
+__all__ = ["I32", "Argument", "WriterOptions", "write_llvm14"]

@@ -1,0 +1,5 @@
+"""``python -m llvm_to_air`` runs the command-line interface."""
+
+from llvm_to_air.cli import main
+
+main()

@@ -1,0 +1,371 @@
+"""Bit-level writer for LLVM's bitstream container (the layer under LLVM bitcode).
+
+The format (LLVM's ``BitCodeFormat`` document, ``llvm/Bitstream/BitstreamWriter.h``):
+
+* fields are written least-significant bit first into little-endian 32-bit
+  words; a *fixed* field of width ``w`` is the value's low ``w`` bits, a
+  *VBR* field of width ``w`` splits the value into ``w-1``-bit chunks, each
+  with a continuation bit on top;
+* every item starts with an abbreviation id of the current block's code
+  width: ``0`` END_BLOCK, ``1`` ENTER_SUBBLOCK, ``2`` DEFINE_ABBREV,
+  ``3`` UNABBREV_RECORD, ``4`` and up a defined abbreviation;
+* a block is ``[ENTER_SUBBLOCK, blockid vbr8, newabbrevlen vbr4, <align32>,
+  blocklen_32]`` ... ``[END_BLOCK, <align32>]``; ``blocklen`` (in 32-bit
+  words) is backpatched when the block ends;
+* the BLOCKINFO block (id 0) defines abbreviations for other block ids;
+  those are in force in every later block of that id, numbered from 4
+  before the block's own abbreviations.
+
+:class:`BitstreamWriter` accumulates bits in a Python int and moves whole
+bytes into a ``bytearray`` in chunks, so no per-bit loops run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Abbreviation operand encodings (LLVM's BitCodeAbbrevOp::Encoding); 0 marks a literal.
+LITERAL = 0
+FIXED = 1
+VBR = 2
+ARRAY = 3
+CHAR6 = 4
+BLOB = 5
+
+END_BLOCK = 0
+ENTER_SUBBLOCK = 1
+DEFINE_ABBREV = 2
+UNABBREV_RECORD = 3
+FIRST_APPLICATION_ABBREV = 4
+
+BLOCKINFO_BLOCK_ID = 0
+BLOCKINFO_CODE_SETBID = 1
+
+_BLOCK_ID_WIDTH = 8
+_CODE_LEN_WIDTH = 4
+_FLUSH_BITS = 2048  # move bytes out of the accumulator once it holds this many bits
+
+_CHAR6 = {c: i for i, c in enumerate(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._")}
+
+
+def is_char6(byte: int) -> bool:
+    """Whether ``byte`` is one of the 64 characters of the Char6 encoding ``[a-zA-Z0-9._]``."""
+    return byte in _CHAR6
+
+
+def all_char6(data: Sequence[int]) -> bool:
+    """Whether every byte of ``data`` can be written as Char6."""
+    return all(b in _CHAR6 for b in data)
+
+
+@dataclass(frozen=True, slots=True)
+class AbbrevOp:
+    """One operand of an abbreviation: a literal value, or an encoding with its width."""
+
+    encoding: int
+    value: int = 0
+
+
+def literal(value: int) -> AbbrevOp:
+    return AbbrevOp(LITERAL, value)
+
+
+def fixed(width: int) -> AbbrevOp:
+    return AbbrevOp(FIXED, width)
+
+
+def vbr(width: int) -> AbbrevOp:
+    return AbbrevOp(VBR, width)
+
+
+ARRAY_OP = AbbrevOp(ARRAY)
+CHAR6_OP = AbbrevOp(CHAR6)
+BLOB_OP = AbbrevOp(BLOB)
+
+
+@dataclass(frozen=True, slots=True)
+class Abbrev:
+    """An abbreviation: its operands, the first of which usually is the record code."""
+
+    ops: tuple[AbbrevOp, ...]
+
+
+def abbrev(*ops: AbbrevOp) -> Abbrev:
+    return Abbrev(tuple(ops))
+
+
+@dataclass
+class _Scope:
+    """State saved when entering a block: the outer code width and abbreviations."""
+
+    outer_width: int
+    outer_abbrevs: list[Abbrev]
+    length_offset: int  # byte offset of the block-length word
+
+
+class BitstreamWriter:
+    """Writes a bitstream: fields, blocks, abbreviations and records.
+
+    Expects callers to nest blocks properly and to use abbreviation ids that
+    exist in the current block. Guarantees that :meth:`getvalue` returns the
+    bytes written so far, padded with zero bits to a whole byte, and that
+    every block ends 32-bit aligned with its length word filled in.
+    """
+
+    def __init__(self) -> None:
+        self._out = bytearray()
+        self._cur = 0  # pending bits, least significant first
+        self._nbits = 0  # number of pending bits
+        self._width = 2  # abbreviation id width of the current block
+        self._abbrevs: list[Abbrev] = []
+        self._scopes: list[_Scope] = []
+        self._blockinfo: dict[int, list[Abbrev]] = {}
+        self._blockinfo_current: int | None = None
+
+    # ----------------------------------------------------------------- fields
+
+    @property
+    def bit_position(self) -> int:
+        """Number of bits written so far."""
+        return (len(self._out) << 3) + self._nbits
+
+    def emit(self, value: int, width: int) -> None:
+        """Write ``value`` (which must fit) as a ``width``-bit fixed field."""
+        self._cur |= value << self._nbits
+        self._nbits += width
+        if self._nbits >= _FLUSH_BITS:
+            self._flush_bytes()
+
+    def emit_vbr(self, value: int, width: int) -> None:
+        """Write a non-negative ``value`` as a ``width``-bit VBR field."""
+        limit = 1 << (width - 1)
+        if value < limit:
+            self.emit(value, width)
+            return
+        bits, count = _vbr_bits(value, width)
+        self.emit(bits, count)
+
+    def align32(self) -> None:
+        """Pad with zero bits to the next multiple of 32 bits."""
+        pad = -self.bit_position & 31
+        self._nbits += pad
+        self._flush_bytes()
+
+    def write_bytes(self, data: bytes) -> None:
+        """Append raw bytes; the stream must be byte aligned."""
+        self._flush_bytes()
+        if self._nbits:
+            raise ValueError("write_bytes needs a byte-aligned stream")
+        self._out += data
+
+    def _flush_bytes(self) -> None:
+        nbytes = self._nbits >> 3
+        if nbytes:
+            nbits = nbytes << 3
+            self._out += (self._cur & ((1 << nbits) - 1)).to_bytes(nbytes, "little")
+            self._cur >>= nbits
+            self._nbits -= nbits
+
+    def backpatch(self, bit_position: int, value: int, width: int) -> None:
+        """Overwrite the ``width``-bit field at ``bit_position`` (already written) with ``value``."""
+        self._flush_bytes()
+        end = bit_position + width
+        if end > len(self._out) << 3:
+            raise ValueError("backpatch target has not been written yet")
+        first = bit_position >> 3
+        last = (end + 7) >> 3
+        chunk = int.from_bytes(self._out[first:last], "little")
+        shift = bit_position & 7
+        mask = ((1 << width) - 1) << shift
+        chunk = (chunk & ~mask) | ((value << shift) & mask)
+        self._out[first:last] = chunk.to_bytes(last - first, "little")
+
+    def getvalue(self) -> bytes:
+        """The stream so far, the last partial byte padded with zero bits."""
+        self._flush_bytes()
+        if self._nbits:
+            return bytes(self._out) + (self._cur & 0xFF).to_bytes(1, "little")
+        return bytes(self._out)
+
+    # ----------------------------------------------------------------- blocks
+
+    def enter_block(self, block_id: int, abbrev_width: int) -> None:
+        """Open block ``block_id`` whose abbreviation ids are ``abbrev_width`` bits wide."""
+        self.emit(ENTER_SUBBLOCK, self._width)
+        self.emit_vbr(block_id, _BLOCK_ID_WIDTH)
+        self.emit_vbr(abbrev_width, _CODE_LEN_WIDTH)
+        self.align32()
+        offset = len(self._out)
+        self._out += b"\0\0\0\0"
+        self._scopes.append(_Scope(self._width, self._abbrevs, offset))
+        self._width = abbrev_width
+        self._abbrevs = list(self._blockinfo.get(block_id, ()))
+
+    def exit_block(self) -> None:
+        """Close the innermost block and fill in its length."""
+        self.emit(END_BLOCK, self._width)
+        self.align32()
+        scope = self._scopes.pop()
+        words = (len(self._out) - scope.length_offset - 4) >> 2
+        self._out[scope.length_offset:scope.length_offset + 4] = words.to_bytes(4, "little")
+        self._width = scope.outer_width
+        self._abbrevs = scope.outer_abbrevs
+
+    def enter_blockinfo(self) -> None:
+        """Open the BLOCKINFO block (abbreviation width 2)."""
+        self.enter_block(BLOCKINFO_BLOCK_ID, 2)
+        self._blockinfo_current = None
+
+    def define_blockinfo_abbrev(self, block_id: int, abbreviation: Abbrev) -> int:
+        """Define ``abbreviation`` for blocks ``block_id``; returns its id there."""
+        if self._blockinfo_current != block_id:
+            self.emit_record(BLOCKINFO_CODE_SETBID, [block_id])
+            self._blockinfo_current = block_id
+        self._encode_abbrev(abbreviation)
+        table = self._blockinfo.setdefault(block_id, [])
+        table.append(abbreviation)
+        return len(table) - 1 + FIRST_APPLICATION_ABBREV
+
+    def define_abbrev(self, abbreviation: Abbrev) -> int:
+        """Define ``abbreviation`` in the current block; returns its id."""
+        self._encode_abbrev(abbreviation)
+        self._abbrevs.append(abbreviation)
+        return len(self._abbrevs) - 1 + FIRST_APPLICATION_ABBREV
+
+    def _encode_abbrev(self, abbreviation: Abbrev) -> None:
+        self.emit(DEFINE_ABBREV, self._width)
+        self.emit_vbr(len(abbreviation.ops), 5)
+        for op in abbreviation.ops:
+            if op.encoding == LITERAL:
+                self.emit(1, 1)
+                self.emit_vbr(op.value, 8)
+            else:
+                self.emit(0, 1)
+                self.emit(op.encoding, 3)
+                if op.encoding in (FIXED, VBR):
+                    self.emit_vbr(op.value, 5)
+
+    # ----------------------------------------------------------------- records
+
+    def emit_record(self, code: int, ops: Sequence[int], abbrev_id: int = 0) -> None:
+        """Write record ``code`` with operands ``ops`` (non-negative ints).
+
+        ``abbrev_id`` 0 writes it unabbreviated (code, count and operands as
+        VBR6); otherwise the abbreviation's first operand encodes ``code``.
+        """
+        if abbrev_id == 0:
+            self._emit_unabbreviated(code, ops)
+        else:
+            self._emit_abbreviated(abbrev_id, [code, *ops], None)
+
+    def emit_record_with_blob(self, abbrev_id: int, ops: Sequence[int], blob: bytes) -> None:
+        """Write a record through an abbreviation ending in a Blob operand.
+
+        ``ops`` starts with the record code, as in LLVM's EmitRecordWithBlob.
+        """
+        self._emit_abbreviated(abbrev_id, list(ops), blob)
+
+    def _emit_unabbreviated(self, code: int, ops: Sequence[int]) -> None:
+        cur = self._cur
+        n = self._nbits
+        cur |= UNABBREV_RECORD << n
+        n += self._width
+        for value in (code, len(ops), *ops):
+            if value < 32:
+                cur |= value << n
+                n += 6
+            else:
+                bits, count = _vbr_bits(value, 6)
+                cur |= bits << n
+                n += count
+            if n >= _FLUSH_BITS:
+                self._cur = cur
+                self._nbits = n
+                self._flush_bytes()
+                cur = self._cur
+                n = self._nbits
+        self._cur = cur
+        self._nbits = n
+        if n >= 64:
+            self._flush_bytes()
+
+    def _emit_abbreviated(self, abbrev_id: int, values: list[int], blob: bytes | None) -> None:
+        ops = self._abbrevs[abbrev_id - FIRST_APPLICATION_ABBREV].ops
+        self.emit(abbrev_id, self._width)
+        index = 0
+        count = len(ops)
+        k = 0
+        while k < count:
+            op = ops[k]
+            enc = op.encoding
+            if enc == LITERAL:
+                if values[index] != op.value:
+                    raise ValueError(f"record operand {values[index]} does not match "
+                                     f"abbreviation literal {op.value}")
+                index += 1
+            elif enc == ARRAY:
+                element = ops[k + 1]
+                rest = values[index:]
+                self.emit_vbr(len(rest), 6)
+                self._emit_array(element, rest)
+                index = len(values)
+                k += 1
+            elif enc == BLOB:
+                data = blob if blob is not None else bytes(values[index:])
+                index = len(values)
+                self.emit_vbr(len(data), 6)
+                self.align32()
+                self.write_bytes(data)
+                self._out += bytes(-len(self._out) & 3)
+            else:
+                self._emit_scalar(op, values[index])
+                index += 1
+            k += 1
+        if index != len(values):
+            raise ValueError("record has more operands than its abbreviation")
+
+    def _emit_scalar(self, op: AbbrevOp, value: int) -> None:
+        enc = op.encoding
+        if enc == FIXED:
+            if op.value:
+                self.emit(value, op.value)
+        elif enc == VBR:
+            if op.value:
+                self.emit_vbr(value, op.value)
+        elif enc == CHAR6:
+            self.emit(_CHAR6[value], 6)
+        else:
+            raise ValueError(f"abbreviation encoding {enc} cannot hold a scalar")
+
+    def _emit_array(self, element: AbbrevOp, values: Sequence[int]) -> None:
+        enc = element.encoding
+        width = element.value
+        if enc == FIXED:
+            for value in values:
+                self.emit(value, width)
+        elif enc == CHAR6:
+            table = _CHAR6
+            for value in values:
+                self.emit(table[value], 6)
+        elif enc == VBR:
+            for value in values:
+                self.emit_vbr(value, width)
+        else:
+            raise ValueError(f"abbreviation encoding {enc} cannot be an array element")
+
+
+def _vbr_bits(value: int, width: int) -> tuple[int, int]:
+    """The bits of ``value`` as a ``width``-bit VBR field, and how many there are."""
+    limit = 1 << (width - 1)
+    mask = limit - 1
+    bits = 0
+    count = 0
+    step = width - 1
+    while value >= limit:
+        bits |= ((value & mask) | limit) << count
+        count += width
+        value >>= step
+    bits |= value << count
+    return bits, count + width
