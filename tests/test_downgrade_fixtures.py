@@ -26,3 +26,19 @@ def test_fixture_downgrades_to_the_same_program_in_llvm14(path: Path) -> None:
     opt_verify_14(ours)
     assert_same_program(original, ours)
     assert downgrade(ours, str(path)) == ours, "downgrade is not idempotent"
+
+
+DEBUG_FIXTURES = [p for p in FIXTURES if p.parent.name == "cuda19-g"] + [
+    p for p in FIXTURES if p.name == "debug_info.ll"]
+
+
+@pytest.mark.parametrize("path", DEBUG_FIXTURES, ids=fixture_id)
+def test_debug_info_is_stripped_by_default_and_kept_on_request(path: Path) -> None:
+    original = path.read_text()
+    stripped = downgrade(original, str(path))
+    assert "!dbg" not in stripped and "!DI" not in stripped
+    kept = downgrade(original, str(path), strip_debug=False)
+    assert "!dbg !" in kept and "!DISubprogram(" in kept
+    llvm_as_14(kept)
+    opt_verify_14(kept)
+    assert_same_program(original, kept)

@@ -163,4 +163,12 @@ def restored_operand(name: str, arity: int) -> RestoredOperand | None:
             return rule
     return None
 
+# Debug info when kept: node kinds LLVM 14 has no parser for, and fields it does not know.
+DEBUG_KINDS_UNKNOWN_TO_LLVM14 = frozenset({"DIAssignID"})
+DEBUG_FIELDS_UNKNOWN_TO_LLVM14 = frozenset({
+    "atomGroup", "atomRank", "keyInstructions", "num_extra_inhabitants", "specification",
+    "enumKind", "ptrAuthData", "sourceLanguageName", "sourceLanguageVersion", "dataSize",
+    "annotations", "targetFuncName", "nameTableKind:Apple",
+})
+
 POINTER_SUFFIX_RE = re.compile(r"\.p(\d+)(?=\.|$)")

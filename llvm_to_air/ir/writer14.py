@@ -830,7 +830,7 @@ class _Writer:
 
     def _keep_attachment(self, kind: str, md: Metadata) -> bool:
         if not self.options.strip_debug:
-            return True
+            return self.md._keep(md)
         return kind != "dbg" and not (isinstance(md, SpecializedMDNode) and md.is_debug_info)
 
     def _attr_group(self, attrs: list[str]) -> int:
@@ -897,8 +897,11 @@ class _MetadataNumbering:
         return ("n", id(self._representative(op)))
 
     def _keep(self, md: Metadata | None) -> bool:
-        return not (self.w.options.strip_debug and isinstance(md, SpecializedMDNode)
-                    and md.is_debug_info)
+        if not isinstance(md, SpecializedMDNode):
+            return True
+        if self.w.options.strip_debug:
+            return not md.is_debug_info
+        return md.kind not in llvm14.DEBUG_KINDS_UNKNOWN_TO_LLVM14
 
     def ref(self, md: Metadata) -> str:
         if isinstance(md, MDString):
@@ -946,15 +949,14 @@ class _MetadataNumbering:
 
     def _node_text(self, md: Metadata) -> str:
         if isinstance(md, MDNode):
-            ops = [self.inline(op) if self._keep(op) else None for op in md.operands]
-            if self.w.options.strip_debug:
-                ops = [op for op, orig in zip(ops, md.operands, strict=True)
-                       if self._keep(orig)]
+            ops = [self.inline(op) for op in md.operands if self._keep(op)]
             body = "!{" + ", ".join(op if op is not None else "null" for op in ops) + "}"
             return ("distinct " if md.distinct else "") + body
         assert isinstance(md, SpecializedMDNode)
         fields = []
         for name, value in md.fields:
+            if name in llvm14.DEBUG_FIELDS_UNKNOWN_TO_LLVM14:
+                continue
             if isinstance(value, Metadata):
                 text = self.inline(value)
             elif value is None:
