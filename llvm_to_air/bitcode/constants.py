@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.model import (
     BlockAddress,
-    Constant,
     ConstantAggregate,
     ConstantExpr,
     ConstantFP,

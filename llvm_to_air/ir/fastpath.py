@@ -309,9 +309,6 @@ class FastPath:
         callee = self.p.globals.get(callee_text[1:])
         if not isinstance(callee, Function):
             return None
-        fnty = callee.function_type
-        if fnty.vararg:
-            return None
         ret = self.type(ret_text) if ret_text != "void" else VOID
         args: list[Value] = []
         arg_attrs: list[list[str]] = []
@@ -326,8 +323,8 @@ class FastPath:
                     return None
                 args.append(arg)
                 arg_attrs.append(_split_attrs(attrs_text))
-        if len(args) != len(fnty.params) or ret != fnty.ret:
-            return None
+        # a call printed without its function type is not variadic: the type is ret(args)
+        fnty = FunctionType(ret, tuple(a.ty for a in args))
         inst = Call(ret, opcode="call", ops=[*args, callee], function_type=fnty,
                     tail=tail or "", flags=tuple(flags.split()),
                     ret_attrs=ret_attrs.split(), arg_attrs=arg_attrs,

@@ -17,6 +17,7 @@ LLVM 14 knows. Operations on memory keep their ordering, scope and volatility.
 
 from __future__ import annotations
 
+from llvm_to_air.ir.edit import NameSource, replace_all_uses
 from llvm_to_air.ir.llvm14 import LLVM14_ATOMICRMW_OPS
 from llvm_to_air.ir.model import (
     AtomicRMW,
@@ -39,7 +40,6 @@ from llvm_to_air.ir.model import (
     Select,
     Value,
 )
-from llvm_to_air.ir.reader import replace_uses
 from llvm_to_air.ir.types import I1, VOID, FloatType, FunctionType, IntType, PointerType, StructType
 
 # Operations expanded through a float intrinsic: name stem of the intrinsic.
@@ -74,7 +74,7 @@ def _pointer_xchg_via_integer(module: Module, block: BasicBlock, index: int,
     ptr, value = inst.ops
     int_ty = IntType(64)
     assert block.parent is not None
-    names = _NameSource(block.parent)
+    names = NameSource(block.parent)
     as_int = Cast(int_ty, opcode="ptrtoint", ops=[value], parent=block, location=inst.location,
                   name=names("xchg.new"))
     xchg = AtomicRMW(int_ty, opcode="atomicrmw", ops=[ptr, as_int], operation="xchg",
@@ -84,7 +84,7 @@ def _pointer_xchg_via_integer(module: Module, block: BasicBlock, index: int,
     back = Cast(inst.ty, opcode="inttoptr", ops=[xchg], name=inst.name, parent=block,
                 location=inst.location)
     block.instructions[index:index + 1] = [as_int, xchg, back]
-    replace_uses(block.parent.instructions(), {inst: back})
+    replace_all_uses(block.parent.instructions(), {inst: back})
 
 
 def _expand_to_cmpxchg_loop(module: Module, fn: Function, block: BasicBlock, index: int,
@@ -95,7 +95,7 @@ def _expand_to_cmpxchg_loop(module: Module, fn: Function, block: BasicBlock, ind
     loc = inst.location
     int_ty = IntType(ty.bits) if isinstance(ty, IntType) else IntType(
         {"half": 16, "bfloat": 16, "float": 32, "double": 64}[ty.kind])  # type: ignore[attr-defined]
-    names = _NameSource(fn)
+    names = NameSource(fn)
     loop = BasicBlock(name=names("atomicrmw.loop"), parent=fn)
     tail = BasicBlock(name=names("atomicrmw.end"), parent=fn)
     rest = block.instructions[index + 1:]
@@ -141,7 +141,7 @@ def _expand_to_cmpxchg_loop(module: Module, fn: Function, block: BasicBlock, ind
     # ``old`` (named like the atomicrmw) is the value memory held before the exchange
     position = fn.blocks.index(block)
     fn.blocks[position + 1:position + 1] = [loop, tail]
-    replace_uses(fn.instructions(), {inst: old})
+    replace_all_uses(fn.instructions(), {inst: old})
     for successor in tail.successors():
         for phi in successor.instructions:
             if isinstance(phi, Phi):
@@ -150,7 +150,7 @@ def _expand_to_cmpxchg_loop(module: Module, fn: Function, block: BasicBlock, ind
 
 
 def _combine(module: Module, operation: str, old: Value, value: Value, body: list[Instruction],
-             block: BasicBlock, loc: object, names: _NameSource) -> Value:
+             block: BasicBlock, loc: object, names: NameSource) -> Value:
     """Instructions computing the new memory value of ``operation``; appended to ``body``."""
     ty = old.ty
 
@@ -214,22 +214,6 @@ def _intrinsic(module: Module, name: str, fnty: FunctionType) -> Function:
     fn.args = [Argument(p) for p in fnty.params]
     module.functions.append(fn)
     return fn
-
-
-class _NameSource:
-    """Fresh local names in one function (named, so user values keep their numbers)."""
-
-    def __init__(self, fn: Function) -> None:
-        self.taken = {a.name for a in fn.args} | {b.name for b in fn.blocks}
-        self.taken |= {i.name for i in fn.instructions()}
-
-    def __call__(self, stem: str) -> str:
-        name, k = stem, 0
-        while name in self.taken:
-            k += 1
-            name = f"{stem}{k}"
-        self.taken.add(name)
-        return name
 
 
 def _downgrade_module_flags(module: Module) -> None:

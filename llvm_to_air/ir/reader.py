@@ -17,12 +17,15 @@ import re
 from dataclasses import dataclass
 
 from llvm_to_air.errors import CompileError, SourceLocation
-from llvm_to_air.ir.model import Cast, Instruction, MDNode, MDValue, MetadataValue, Module, Value
+from llvm_to_air.ir.edit import replace_all_uses
+from llvm_to_air.ir.gcpause import gc_paused
+from llvm_to_air.ir.model import Cast, Instruction, Module, Value
 from llvm_to_air.ir.parser import parse_module
 from llvm_to_air.ir.types import PointerType
 
 _LLVM_ERROR_RE = re.compile(r"^<string>:(\d+):(\d+): error: (.*)$", re.MULTILINE)
 _BITCODE_MAGICS = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
+_DEFINITION_RE = re.compile(r'\s*%("[^"]*"|[-\w$.]+)\s*=')
 
 
 @dataclass
@@ -114,12 +117,13 @@ def read_module(data: bytes | str, file: str = "<input>") -> Module:
     """
     source = decode_input(data.encode("utf-8") if isinstance(data, str) else data, file)
     normalized = normalize_with_llvmlite(source, file)
-    module = parse_module(normalized, file)
-    if isinstance(source, str):
-        _relocate(module, normalized, source, file)
-        if "source_filename" not in source:
-            module.source_filename = file if file != "-" else "<stdin>"
-    normalize_module(module)
+    with gc_paused():
+        module = parse_module(normalized, file)
+        if isinstance(source, str):
+            _relocate(module, normalized, source, file)
+            if "source_filename" not in source:
+                module.source_filename = file if file != "-" else "<stdin>"
+        normalize_module(module)
     return module
 
 
@@ -145,7 +149,9 @@ def _relocate(module: Module, normalized: str, original: str, file: str) -> None
             text = lines[number - 1]
             if text.startswith("}"):
                 break
-            m = re.match(r'\s*%("[^"]*"|[-\w$.]+)\s*=', text)
+            if "=" not in text:
+                continue
+            m = _DEFINITION_RE.match(text)
             if m:
                 names.setdefault(m.group(1).strip('"'), number)
         for inst in fn.instructions():
@@ -185,28 +191,4 @@ def normalize_module(module: Module) -> None:
                 kept.append(inst)
             block.instructions = kept
         if replace:
-            replace_uses(fn.instructions(), replace)
-
-
-def replace_uses(instructions: object, mapping: dict[Value, Value]) -> None:
-    """Replace operands (and metadata-wrapped locals) according to ``mapping``."""
-    for inst in instructions:  # type: ignore[attr-defined]
-        ops = inst.ops
-        for k, op in enumerate(ops):
-            new = mapping.get(op)
-            if new is not None:
-                ops[k] = new
-            elif isinstance(op, MetadataValue):
-                _replace_in_md(op.md, mapping)
-        bundles = getattr(inst, "bundles", None)
-        if bundles:
-            for bundle in bundles:
-                bundle.inputs = [mapping.get(v, v) for v in bundle.inputs]
-
-
-def _replace_in_md(md: object, mapping: dict[Value, Value]) -> None:
-    if isinstance(md, MDValue):
-        md.value = mapping.get(md.value, md.value)
-    elif isinstance(md, MDNode):
-        for op in md.operands:
-            _replace_in_md(op, mapping)
+            replace_all_uses(fn.instructions(), replace)

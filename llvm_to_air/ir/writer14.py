@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir import llvm14
 from llvm_to_air.ir.datalayout import DataLayout
+from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.lexer import escape, format_name
 from llvm_to_air.ir.model import (
     Alloca,
@@ -99,7 +100,8 @@ class WriterOptions:
 
 def write_llvm14(module: Module, options: WriterOptions | None = None) -> str:
     """LLVM 14 text for ``module``; raises CompileError for constructs LLVM 14 cannot express."""
-    return _Writer(module, options or WriterOptions()).write()
+    with gc_paused():
+        return _Writer(module, options or WriterOptions()).write()
 
 
 class _Writer:

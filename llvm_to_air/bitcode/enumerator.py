@@ -1,0 +1,680 @@
+"""Numbering of types, values, attributes and metadata, as LLVM 14's ValueEnumerator does it.
+
+Bitcode refers to everything by number, and the numbers come from the order
+in which LLVM's ``ValueEnumerator`` meets things. :class:`Enumerator`
+repeats that walk over our model:
+
+* types: depth first, named structs before their bodies may recurse;
+* module values: global variables, functions, aliases, then constants
+  (initializers, metadata-wrapped constants), sorted by type plane and use
+  count, integers first (``OptimizeConstants``);
+* function values: arguments, function-local constants (sorted the same
+  way), then the instructions that produce a value;
+* attribute lists and groups in first-use order;
+* metadata: post-order through uniqued nodes, distinct nodes delayed,
+  then partitioned by function and kind (``organizeMetadata``); metadata
+  used by one function only goes into that function's block.
+
+Expects a typed module (``parse_llvm14_module``). Raises CompileError for
+constructs the bitcode writer does not support.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llvm_to_air.bitcode import attributes as attrs
+from llvm_to_air.bitcode import codes
+from llvm_to_air.bitcode.constants import ASM, EXPR, INT, ConstantPool, WConst
+from llvm_to_air.bitcode.metadata import LOCAL, NODE, STRING, WMD, MetadataPool
+from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.ir.model import (
+    Alloca,
+    Argument,
+    AtomicRMW,
+    BasicBlock,
+    Branch,
+    Call,
+    CmpXchg,
+    Constant,
+    Function,
+    GetElementPtr,
+    GlobalAlias,
+    GlobalValue,
+    GlobalVariable,
+    InlineAsm,
+    Instruction,
+    Metadata,
+    MetadataValue,
+    Module,
+    Phi,
+    Return,
+    ShuffleVector,
+    Store,
+    Switch,
+    Value,
+)
+from llvm_to_air.ir.types import (
+    LABEL,
+    METADATA,
+    VOID,
+    ArrayType,
+    FunctionType,
+    IntType,
+    NamedStructType,
+    PointerType,
+    StructType,
+    Type,
+    TypedPointerType,
+    VectorType,
+)
+
+I32 = IntType(32)
+
+
+@dataclass
+class FunctionInfo:
+    """What the writer needs about one function body, computed once."""
+
+    function: Function
+    blocks: list[BasicBlock]
+    # per instruction (in order): its LLVM operand list, operands canonicalized
+    operands: list[list[object]]
+    attr_lists: list[int] = field(default_factory=list)  # call attribute list id per call
+
+
+@dataclass
+class _MDIndex:
+    function: int  # 0: module level; else the function's value id + 1
+    id: int = 0  # 1-based; 0 while unassigned
+
+
+class Enumerator:
+    """Numbers everything in a module (see the module docstring)."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.file = module.file
+        self.constants = ConstantPool(module.file)
+        self.metadata = MetadataPool(self.constants, module.file)
+        # types
+        self.types: list[Type] = []
+        self.type_ids: dict[Type, int] = {}
+        # values: object -> 0-based id; use counts drive constant ordering
+        self.values: list[object] = []
+        self.counts: list[int] = []
+        self.value_ids: dict[object, int] = {}
+        self.num_module_values = 0
+        self.first_function_constant = 0
+        self.first_instruction = 0
+        self.block_ids: dict[int, int] = {}
+        self.instruction_ids: dict[int, int] = {}
+        # attributes
+        self.attr_lists: list[attrs.AttrList] = []
+        self.attr_list_ids: dict[attrs.AttrList, int] = {}
+        self.attr_groups: list[tuple[int, attrs.AttrSet]] = []
+        self.attr_group_ids: dict[tuple[int, attrs.AttrSet], int] = {}
+        self._fn_attr_lists: dict[int, attrs.AttrList] = {}
+        self._call_attr_lists: dict[int, attrs.AttrList] = {}
+        self._set_cache: dict[tuple[str, ...], attrs.AttrSet] = {}
+        # comdats (names, in first-use order)
+        self.comdats: list[str] = []
+        self.comdat_ids: dict[str, int] = {}
+        # metadata
+        self.mds: list[WMD] = []
+        self.md_index: dict[WMD, _MDIndex] = {}
+        self.num_module_mds = 0
+        self.num_md_strings = 0
+        self._function_mds: dict[int, tuple[list[WMD], int]] = {}
+        self.md_kinds: dict[str, int] = {n: i for i, n in enumerate(codes.FIXED_METADATA_KINDS)}
+        self.bundle_tags: dict[str, int] = {n: i for i, n in enumerate(codes.FIXED_BUNDLE_TAGS)}
+        self.sync_scopes: dict[str, int] = {n: i for i, n in enumerate(codes.FIXED_SYNC_SCOPES)}
+        # functions
+        self.function_infos: dict[int, FunctionInfo] = {}
+        self._enumerate_module()
+
+    # ------------------------------------------------------------------ errors
+
+    def error(self, message: str, hint: str | None = None,
+              location: SourceLocation | None = None) -> CompileError:
+        return CompileError(message, location or SourceLocation(self.file), hint)
+
+    # ------------------------------------------------------------------- types
+
+    def type_id(self, ty: Type) -> int:
+        return self.type_ids[ty]
+
+    def struct_body(self, ty: NamedStructType) -> StructType | None:
+        if ty.name not in self.module.structs:
+            raise self.error(f"use of undefined type %{ty.name}")
+        return self.module.structs[ty.name]
+
+    def enumerate_type(self, ty: Type) -> None:
+        """``ValueEnumerator::EnumerateType``."""
+        ids = self.type_ids
+        if ty in ids:
+            return
+        named = isinstance(ty, NamedStructType)
+        if named:
+            ids[ty] = -1  # in progress: named structs may be referenced recursively
+        for sub in self._subtypes(ty):
+            self.enumerate_type(sub)
+        current = ids.get(ty)
+        if current is not None and current != -1:
+            return
+        ids[ty] = len(self.types)
+        self.types.append(ty)
+
+    def _subtypes(self, ty: Type) -> tuple[Type, ...]:
+        if isinstance(ty, TypedPointerType):
+            return (ty.pointee,)
+        if isinstance(ty, FunctionType):
+            return (ty.ret, *ty.params)
+        if isinstance(ty, StructType):
+            return ty.fields
+        if isinstance(ty, NamedStructType):
+            body = self.struct_body(ty)
+            return body.fields if body is not None else ()
+        if isinstance(ty, ArrayType | VectorType):
+            return (ty.element,)
+        if isinstance(ty, PointerType):
+            raise self.error("opaque pointer type in typed (LLVM 14) IR",
+                             hint="print the module with typed pointers first")
+        return ()
+
+    # ------------------------------------------------------------------ values
+
+    def value_type(self, value: object) -> Type:
+        if isinstance(value, BasicBlock):
+            return LABEL
+        return value.ty  # type: ignore[attr-defined, no-any-return]
+
+    def enumerate_value(self, value: object) -> None:
+        """``ValueEnumerator::EnumerateValue`` (constants' operands first)."""
+        vid = self.value_ids.get(value)
+        if vid is not None:
+            self.counts[vid] += 1
+            return
+        if isinstance(value, GlobalVariable | Function) and value.comdat is not None:
+            if value.comdat not in self.comdat_ids:
+                self.comdats.append(value.comdat)
+                self.comdat_ids[value.comdat] = len(self.comdats)
+        self.enumerate_type(self.value_type(value))
+        if isinstance(value, WConst) and value.ops:
+            for op in value.ops:
+                self.enumerate_value(op)
+            if value.kind == EXPR:
+                opcode = value.payload[0]  # type: ignore[index]
+                if opcode == "getelementptr":
+                    self.enumerate_type(value.payload[2])  # type: ignore[index]
+        self.value_ids[value] = len(self.values)
+        self.values.append(value)
+        self.counts.append(1)
+
+    def enumerate_operand_type(self, value: object) -> None:
+        """``ValueEnumerator::EnumerateOperandType``: types only, through unseen constants."""
+        self.enumerate_type(self.value_type(value))
+        if not isinstance(value, WConst) or value in self.value_ids:
+            return
+        for op in value.ops:
+            self.enumerate_operand_type(op)
+        if value.kind == EXPR and value.payload[0] == "getelementptr":  # type: ignore[index]
+            self.enumerate_type(value.payload[2])  # type: ignore[index]
+        if value.kind == ASM:
+            pass
+
+    def value_id(self, value: object) -> int:
+        if isinstance(value, WMD):
+            return self.metadata_id(value)
+        if isinstance(value, BasicBlock):
+            return self.block_ids[id(value)]
+        return self.value_ids[value]
+
+    def optimize_constants(self, start: int, end: int) -> None:
+        """Sort values[start:end] by type id, then by falling use count; integers first."""
+        if end - start < 2:
+            return
+        tid = self.type_ids
+        span = list(zip(self.values[start:end], self.counts[start:end], strict=True))
+        span.sort(key=lambda vc: (tid[vc[0].ty], -vc[1]))  # type: ignore[attr-defined]
+        ints = [vc for vc in span if _is_int_or_int_vector(vc[0].ty)]  # type: ignore[attr-defined]
+        rest = [vc for vc in span if not _is_int_or_int_vector(vc[0].ty)]  # type: ignore[attr-defined]
+        span = ints + rest
+        for offset, (value, count) in enumerate(span):
+            self.values[start + offset] = value
+            self.counts[start + offset] = count
+            self.value_ids[value] = start + offset
+
+    # -------------------------------------------------------------- attributes
+
+    def attr_set(self, spellings: list[str]) -> attrs.AttrSet:
+        key = tuple(spellings)
+        found = self._set_cache.get(key)
+        if found is None:
+            found = attrs.attribute_set(spellings)
+            self._set_cache[key] = found
+        return found
+
+    def enumerate_attributes(self, attr_list: attrs.AttrList) -> None:
+        """``ValueEnumerator::EnumerateAttributes``."""
+        if not attr_list:
+            return
+        if attr_list not in self.attr_list_ids:
+            self.attr_lists.append(attr_list)
+            self.attr_list_ids[attr_list] = len(self.attr_lists)
+        for pair in attr_list:
+            if pair not in self.attr_group_ids:
+                self.attr_groups.append(pair)
+                self.attr_group_ids[pair] = len(self.attr_groups)
+                for ty in attrs.attribute_types(pair[1]):
+                    self.enumerate_type(ty)
+
+    def attr_list_id(self, attr_list: attrs.AttrList) -> int:
+        return self.attr_list_ids[attr_list] if attr_list else 0
+
+    def function_attrs(self, fn: Function) -> attrs.AttrList:
+        found = self._fn_attr_lists.get(id(fn))
+        if found is None:
+            found = attrs.attribute_list(self.attr_set(fn.fn_attrs), self.attr_set(fn.ret_attrs),
+                                         [self.attr_set(a.attrs) for a in fn.args])
+            self._fn_attr_lists[id(fn)] = found
+        return found
+
+    def call_attrs(self, call: Call) -> attrs.AttrList:
+        found = self._call_attr_lists.get(id(call))
+        if found is None:
+            found = attrs.attribute_list(self.attr_set(call.fn_attrs),
+                                         self.attr_set(call.ret_attrs),
+                                         [self.attr_set(a) for a in call.arg_attrs])
+            self._call_attr_lists[id(call)] = found
+        return found
+
+    def global_attrs(self, gv: GlobalVariable) -> attrs.AttrList:
+        found = self.attr_set(gv.attrs_group)
+        return ((codes.FUNCTION_INDEX, found),) if found else ()
+
+    # ---------------------------------------------------------------- metadata
+
+    def md_kind(self, name: str) -> int:
+        kind = self.md_kinds.get(name)
+        if kind is None:
+            kind = len(self.md_kinds)
+            self.md_kinds[name] = kind
+        return kind
+
+    def function_md_tag(self, fn: Function) -> int:
+        return self.value_ids[fn] + 1
+
+    def enumerate_metadata(self, function: int, md: WMD | None) -> None:
+        """``ValueEnumerator::EnumerateMetadata``: post-order, distinct nodes delayed."""
+        delayed: list[WMD] = []
+        worklist: list[list[object]] = []
+        first = self._enumerate_md_impl(function, md)
+        if first is not None:
+            worklist.append([first, 0])
+        while worklist:
+            entry = worklist[-1]
+            node: WMD = entry[0]  # type: ignore[assignment]
+            pos: int = entry[1]  # type: ignore[assignment]
+            ops = node.ops
+            nxt = None
+            while pos < len(ops):
+                candidate = self._enumerate_md_impl(function, ops[pos])
+                pos += 1
+                if candidate is not None:
+                    nxt = candidate
+                    break
+            entry[1] = pos
+            if nxt is not None:
+                if nxt.distinct and not node.distinct:
+                    delayed.append(nxt)
+                else:
+                    worklist.append([nxt, 0])
+                continue
+            worklist.pop()
+            self.mds.append(node)
+            self.md_index[node].id = len(self.mds)
+            if not worklist or worklist[-1][0].distinct:  # type: ignore[attr-defined]
+                for d in delayed:
+                    worklist.append([d, 0])
+                delayed.clear()
+
+    def _enumerate_md_impl(self, function: int, md: WMD | None) -> WMD | None:
+        if md is None:
+            return None
+        entry = self.md_index.get(md)
+        if entry is not None:
+            if entry.function and entry.function != function:
+                self._drop_function(md)
+            return None
+        entry = _MDIndex(function)
+        self.md_index[md] = entry
+        if md.kind == NODE:
+            return md
+        self.mds.append(md)
+        entry.id = len(self.mds)
+        if md.kind != STRING:
+            self.enumerate_value(md.data)
+        return None
+
+    def _drop_function(self, first: WMD) -> None:
+        worklist: list[WMD] = []
+
+        def push(md: WMD) -> None:
+            entry = self.md_index[md]
+            if not entry.function:
+                return
+            entry.function = 0
+            if entry.id and md.kind == NODE:
+                worklist.append(md)
+
+        push(first)
+        while worklist:
+            for op in worklist.pop().ops:
+                if op is not None and op in self.md_index:
+                    push(op)
+
+    def organize_metadata(self) -> None:
+        """``ValueEnumerator::organizeMetadata``: module metadata first, then per function."""
+        if not self.mds:
+            return
+        index = self.md_index
+        order = sorted(self.mds, key=lambda md: (index[md].function, _md_type_order(md),
+                                                 index[md].id))
+        module_mds: list[WMD] = []
+        strings = 0
+        pos = 0
+        while pos < len(order) and index[order[pos]].function == 0:
+            md = order[pos]
+            module_mds.append(md)
+            index[md].id = pos + 1
+            strings += md.kind == STRING
+            pos += 1
+        self.mds = module_mds
+        self.num_md_strings = strings
+        base = len(module_mds)
+        while pos < len(order):
+            function = index[order[pos]].function
+            group: list[WMD] = []
+            group_strings = 0
+            while pos < len(order) and index[order[pos]].function == function:
+                md = order[pos]
+                group.append(md)
+                index[md].id = base + len(group)
+                group_strings += md.kind == STRING
+                pos += 1
+            self._function_mds[function] = (group, group_strings)
+
+    def metadata_id(self, md: WMD) -> int:
+        """0-based metadata id (LLVM's getMetadataID)."""
+        return self.md_index[md].id - 1
+
+    def metadata_or_null_id(self, md: WMD | None) -> int:
+        return 0 if md is None else self.md_index[md].id
+
+    # ---------------------------------------------------------- module walk
+
+    def _enumerate_module(self) -> None:
+        m = self.module
+        for gv in m.globals:
+            self.enumerate_value(gv)
+            self.enumerate_type(gv.value_type)
+        for fn in m.functions:
+            self.enumerate_value(fn)
+            self.enumerate_type(fn.function_type)
+            self.enumerate_attributes(self.function_attrs(fn))
+        for ga in m.aliases:
+            if ga.is_ifunc:
+                raise self.error(f"ifunc @{ga.name} is not supported by the bitcode writer",
+                                 location=ga.location)
+            self.enumerate_value(ga)
+            self.enumerate_type(ga.value_type)
+        first_constant = len(self.values)
+        for gv in m.globals:
+            if gv.initializer is not None:
+                self.enumerate_value(self.constants.get(gv.initializer))
+            if gv.attrs_group:
+                self.enumerate_attributes(self.global_attrs(gv))
+        for ga in m.aliases:
+            if ga.aliasee is None:
+                raise self.error(f"alias @{ga.name} has no aliasee", location=ga.location)
+            self.enumerate_value(self.constants.get(ga.aliasee))
+        for fn in m.functions:
+            for op in self.function_operands(fn):
+                self.enumerate_value(op)
+        self.enumerate_type(METADATA)
+        for nmd in m.named_metadata:
+            for node in nmd.nodes:
+                wmd = self.metadata.get(node)
+                if wmd.kind != NODE:
+                    raise self.error(f"named metadata !{nmd.name} lists a non-node")
+                self.enumerate_metadata(0, wmd)
+        for gv in m.globals:
+            for kind, md in gv.metadata:
+                self.md_kind(kind)
+                self.enumerate_metadata(0, self._attachment(md))
+        for fn in m.functions:
+            self._enumerate_function_types(fn)
+        self.optimize_constants(first_constant, len(self.values))
+        self.organize_metadata()
+        self.num_module_values = len(self.values)
+        self.num_module_mds = len(self.mds)
+
+    def _attachment(self, md: Metadata) -> WMD:
+        wmd = self.metadata.get(md)
+        if wmd.kind != NODE:
+            raise self.error("a metadata attachment must be a node")
+        return wmd
+
+    def function_operands(self, fn: Function) -> list[object]:
+        """Function operands LLVM enumerates: personality, prefix and prologue slots."""
+        if fn.personality is None:
+            return []
+        placeholder = self.constants.null_pointer(TypedPointerType(IntType(1), 0))
+        return [self.constants.get(fn.personality), placeholder, placeholder]
+
+    def _enumerate_function_types(self, fn: Function) -> None:
+        for arg in fn.args:
+            self.enumerate_type(arg.ty)
+        tag = 0 if fn.is_declaration else self.function_md_tag(fn)
+        for kind, md in fn.metadata:
+            self.md_kind(kind)
+            self.enumerate_metadata(tag, self._attachment(md))
+        if fn.is_declaration:
+            return
+        info = self._function_info(fn)
+        for inst, ops in zip(fn.instructions(), info.operands, strict=True):
+            for op in ops:
+                if isinstance(op, WMD):
+                    if op.kind != LOCAL:
+                        self.enumerate_metadata(tag, op)
+                    continue
+                self.enumerate_operand_type(op)
+            if isinstance(inst, ShuffleVector):
+                self.enumerate_type(self._shuffle_mask(inst).ty)
+            elif isinstance(inst, GetElementPtr):
+                self.enumerate_type(inst.source_type)
+            elif isinstance(inst, Alloca):
+                self.enumerate_type(inst.allocated_type)
+            self.enumerate_type(inst.ty)
+            if isinstance(inst, Call):
+                self.enumerate_attributes(self.call_attrs(inst))
+                self.enumerate_type(inst.function_type)
+            for kind, md in _attachments(inst):
+                self.md_kind(kind)
+                self.enumerate_metadata(tag, self._attachment(md))
+
+    def _shuffle_mask(self, inst: ShuffleVector) -> WConst:
+        scalable = isinstance(inst.ty, VectorType) and inst.ty.scalable
+        return self.constants.shuffle_mask(inst.mask, scalable)
+
+    # ------------------------------------------------------------ operands
+
+    def _function_info(self, fn: Function) -> FunctionInfo:
+        info = self.function_infos.get(id(fn))
+        if info is None:
+            ops = [self._operands(inst) for inst in fn.instructions()]
+            info = FunctionInfo(fn, list(fn.blocks), ops)
+            self.function_infos[id(fn)] = info
+            self._register_names(fn)
+        return info
+
+    def _register_names(self, fn: Function) -> None:
+        for inst in fn.instructions():
+            for kind, _ in inst.metadata:
+                self.md_kind(kind)
+            if isinstance(inst, Call):
+                for bundle in inst.bundles:
+                    if bundle.tag not in self.bundle_tags:
+                        self.bundle_tags[bundle.tag] = len(self.bundle_tags)
+            scope = getattr(inst, "syncscope", None)
+            if scope is not None and scope not in self.sync_scopes:
+                self.sync_scopes[scope] = len(self.sync_scopes)
+
+    def canonical(self, value: Value) -> object:
+        """The uniqued object for an operand: constants through the pool, others as they are."""
+        if isinstance(value, Argument | Instruction):
+            return value
+        if isinstance(value, Constant):
+            return self.constants.get(value)
+        if isinstance(value, MetadataValue):
+            assert value.md is not None
+            return self.metadata.get(value.md)
+        raise self.error(f"unsupported operand {type(value).__name__}")
+
+    def _operands(self, inst: Instruction) -> list[object]:
+        """The instruction's operands in LLVM's order (blocks and implicit ones included)."""
+        canon = self.canonical
+        if isinstance(inst, Branch):
+            if inst.ops:
+                return [canon(inst.ops[0]), inst.targets[1], inst.targets[0]]
+            return [inst.targets[0]]
+        if isinstance(inst, Switch):
+            out: list[object] = [canon(inst.ops[0]), inst.targets[0]]
+            for value, target in zip(inst.ops[1:], inst.targets[1:], strict=True):
+                out.append(canon(value))
+                out.append(target)
+            return out
+        if isinstance(inst, Alloca):
+            if inst.ops:
+                return [canon(inst.ops[0])]
+            return [self.constants.int_constant(I32, 1)]
+        if isinstance(inst, Call):
+            args = [canon(a) for a in inst.args]
+            bundle_ops = [canon(v) for b in inst.bundles for v in b.inputs]
+            callee = inst.callee
+            if isinstance(callee, InlineAsm):
+                pointer = TypedPointerType(inst.function_type, inst.addrspace or 0)
+                target: object = self.constants.inline_asm(callee, pointer)
+            else:
+                target = canon(callee)
+            return [*args, *bundle_ops, target]
+        if isinstance(inst, Phi | Return | Store | GetElementPtr | AtomicRMW | CmpXchg):
+            return [canon(v) for v in inst.ops]
+        return [canon(v) for v in inst.ops]
+
+    # ------------------------------------------------------- function bodies
+
+    def incorporate_function(self, fn: Function) -> FunctionInfo:
+        """``ValueEnumerator::incorporateFunction``: number the body's values and metadata."""
+        info = self._function_info(fn)
+        self.num_module_values = len(self.values)
+        tag = self.function_md_tag(fn)
+        group, strings = self._function_mds.get(tag, ([], 0))
+        self.num_module_mds = len(self.mds)
+        self.mds = self.mds + group
+        self.num_md_strings = strings
+        for arg in fn.args:
+            self.enumerate_value(arg)
+        self.first_function_constant = len(self.values)
+        self.block_ids = {}
+        for block, inst_ops in self._block_operands(info):
+            for inst, ops in inst_ops:
+                for op in ops:
+                    if isinstance(op, WConst):
+                        self.enumerate_value(op)
+                if isinstance(inst, ShuffleVector):
+                    self.enumerate_value(self._shuffle_mask(inst))
+            self.block_ids[id(block)] = len(self.block_ids)
+        self.optimize_constants(self.first_function_constant, len(self.values))
+        self.enumerate_attributes(self.function_attrs(fn))
+        self.first_instruction = len(self.values)
+        locals_: list[WMD] = []
+        for inst, ops in zip(fn.instructions(), info.operands, strict=True):
+            for op in ops:
+                if isinstance(op, WMD) and op.kind == LOCAL:
+                    locals_.append(op)
+            if inst.ty is not VOID and inst.ty != VOID:
+                self.enumerate_value(inst)
+        for md in locals_:
+            if md in self.md_index and self.md_index[md].id:
+                continue
+            self.mds.append(md)
+            self.md_index[md] = _MDIndex(tag, len(self.mds))
+            self.enumerate_value(md.data)
+        return info
+
+    def _block_operands(self, info: FunctionInfo) -> list[tuple[BasicBlock,
+                                                                 list[tuple[Instruction,
+                                                                            list[object]]]]]:
+        out = []
+        k = 0
+        for block in info.blocks:
+            pairs = []
+            for inst in block.instructions:
+                pairs.append((inst, info.operands[k]))
+                k += 1
+            out.append((block, pairs))
+        return out
+
+    def purge_function(self) -> None:
+        """``ValueEnumerator::purgeFunction``: forget the body's values and metadata."""
+        for value in self.values[self.num_module_values:]:
+            del self.value_ids[value]
+        for md in self.mds[self.num_module_mds:]:
+            if md.kind == LOCAL:
+                del self.md_index[md]
+        del self.values[self.num_module_values:]
+        del self.counts[self.num_module_values:]
+        del self.mds[self.num_module_mds:]
+        self.block_ids = {}
+        self.num_md_strings = 0
+
+    def shuffle_mask(self, inst: ShuffleVector) -> WConst:
+        return self._shuffle_mask(inst)
+
+    def bits_for_type_ids(self) -> int:
+        """``computeBitsRequiredForTypeIndicies``: Log2_32_Ceil(#types + 1)."""
+        return log2_ceil(len(self.types) + 1)
+
+    # --------------------------------------------------------------- helpers
+
+    def is_int_constant(self, value: object) -> bool:
+        return isinstance(value, WConst) and value.kind == INT
+
+
+def log2_ceil(value: int) -> int:
+    """LLVM's Log2_32_Ceil for value >= 1."""
+    return (value - 1).bit_length()
+
+
+def _is_int_or_int_vector(ty: Type) -> bool:
+    if isinstance(ty, VectorType):
+        ty = ty.element
+    return isinstance(ty, IntType)
+
+
+def _md_type_order(md: WMD) -> int:
+    if md.kind == STRING:
+        return 0
+    if md.kind != NODE:
+        return 1
+    return 2 if md.distinct else 3
+
+
+def _attachments(inst: Instruction) -> list[tuple[str, Metadata]]:
+    return inst.metadata
+
+
+def _is_global(value: object) -> bool:
+    return isinstance(value, GlobalValue | GlobalAlias)

@@ -1,0 +1,1439 @@
+"""Our typed IR model -> LLVM 14 bitcode, structured the way LLVM 14's BitcodeWriter writes it.
+
+Stream layout (LLVM 14, ``ModuleBitcodeWriter::write``)::
+
+    'BC' 0xC0DE
+    IDENTIFICATION_BLOCK   producer string (empty, as Apple's tools write it), epoch 0
+    MODULE_BLOCK
+      VERSION 2, BLOCKINFO, TYPE_BLOCK_NEW, PARAMATTR_GROUP, PARAMATTR, COMDATs,
+      TRIPLE, DATALAYOUT, ASM, SECTIONNAMEs, GCNAMEs, SOURCE_FILENAME,
+      GLOBALVARs, FUNCTIONs, ALIASes, VSTOFFSET (backpatched),
+      CONSTANTS, METADATA_KIND, METADATA, OPERAND_BUNDLE_TAGS, SYNC_SCOPE_NAMES,
+      FUNCTION_BLOCKs (constants, metadata, instructions, VST, attachments),
+      VALUE_SYMTAB (function offsets)
+    SYMTAB_BLOCK           irsymtab, when LLVM would write one
+    STRTAB_BLOCK           names of globals, comdats and symtab strings
+
+Values inside functions are numbered relative to the instruction being
+written (forward references wrap as unsigned 32-bit numbers; PHIs use
+signed VBR), exactly as LLVM 14 does, so ``llvm-dis-14`` and any LLVM 14
+reader (Apple's included) read the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from llvm_to_air.bitcode import attributes as attrs
+from llvm_to_air.bitcode import bitstream as bs
+from llvm_to_air.bitcode import codes as c
+from llvm_to_air.bitcode.constants import (
+    AGGREGATE,
+    ASM,
+    DATA,
+    EXPR,
+    FP,
+    INT,
+    POISON,
+    UNDEF,
+    WConst,
+)
+from llvm_to_air.bitcode.enumerator import Enumerator, FunctionInfo, log2_ceil
+from llvm_to_air.bitcode.metadata import NODE, WMD
+from llvm_to_air.bitcode.symtab import DEFAULT_PRODUCER, StringTable, build_symtab, name_bytes
+from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.ir.datalayout import DataLayout
+from llvm_to_air.ir.model import (
+    Alloca,
+    AtomicRMW,
+    BasicBlock,
+    BinaryOp,
+    Branch,
+    Call,
+    Cast,
+    CmpXchg,
+    Compare,
+    ExtractElement,
+    ExtractValue,
+    Fence,
+    Freeze,
+    Function,
+    GetElementPtr,
+    GlobalAlias,
+    GlobalValue,
+    GlobalVariable,
+    InsertElement,
+    InsertValue,
+    Instruction,
+    Load,
+    Module,
+    Phi,
+    Return,
+    Select,
+    ShuffleVector,
+    Store,
+    Switch,
+    UnaryOp,
+    Unreachable,
+)
+from llvm_to_air.ir.types import (
+    LABEL,
+    METADATA,
+    TOKEN,
+    VOID,
+    ArrayType,
+    FloatType,
+    FunctionType,
+    IntType,
+    NamedStructType,
+    StructType,
+    Type,
+    TypedPointerType,
+    VectorType,
+)
+
+
+@dataclass(frozen=True)
+class WriterOptions:
+    """Knobs of the bitcode writer.
+
+    ``producer``: the IDENTIFICATION string (Apple's tools write ``""``).
+    ``symtab_producer``: the irsymtab producer (LLVM 14.0.6 writes ``"14.0.6"``).
+    ``write_symtab``: write the SYMTAB block where LLVM 14 would.
+    """
+
+    producer: str = ""
+    symtab_producer: str = DEFAULT_PRODUCER
+    write_symtab: bool = True
+
+
+def write_bitcode(module: Module, options: WriterOptions | None = None) -> bytes:
+    """Raw LLVM 14 bitcode (starting with ``BC 0xC0DE``, no wrapper) for a typed module.
+
+    Expects a module from ``parse_llvm14_module`` (every pointer typed).
+    Guarantees output that LLVM 14 reads back as the same module. Raises
+    CompileError naming the construct for anything it cannot write (debug
+    info nodes, opaque pointers, blockaddress, ifuncs, ...).
+    """
+    return _ModuleWriter(module, options or WriterOptions()).write()
+
+
+def llvm14_text_to_bitcode(text: str, file: str = "<llvm14>",
+                           options: WriterOptions | None = None) -> bytes:
+    """Parse LLVM 14 text (as our LLVM 14 printer writes it) and write it as bitcode."""
+    from llvm_to_air.ir.parser import parse_llvm14_module
+
+    return write_bitcode(parse_llvm14_module(text, file), options)
+
+
+# ------------------------------------------------------------ blockinfo abbrevs
+
+VST_ENTRY_8_ABBREV = 4
+VST_ENTRY_7_ABBREV = 5
+VST_ENTRY_6_ABBREV = 6
+VST_BBENTRY_6_ABBREV = 7
+CONSTANTS_SETTYPE_ABBREV = 4
+CONSTANTS_INTEGER_ABBREV = 5
+CONSTANTS_CE_CAST_ABBREV = 6
+CONSTANTS_NULL_ABBREV = 7
+FUNCTION_INST_LOAD_ABBREV = 4
+FUNCTION_INST_UNOP_ABBREV = 5
+FUNCTION_INST_UNOP_FLAGS_ABBREV = 6
+FUNCTION_INST_BINOP_ABBREV = 7
+FUNCTION_INST_BINOP_FLAGS_ABBREV = 8
+FUNCTION_INST_CAST_ABBREV = 9
+FUNCTION_INST_RET_VOID_ABBREV = 10
+FUNCTION_INST_RET_VAL_ABBREV = 11
+FUNCTION_INST_UNREACHABLE_ABBREV = 12
+FUNCTION_INST_GEP_ABBREV = 13
+
+METADATA_INDEX_THRESHOLD = 25  # LLVM's -bitcode-mdindex-threshold default
+
+_MASK32 = 0xFFFFFFFF
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+
+SE_CHAR6, SE_FIXED7, SE_FIXED8 = 0, 1, 2
+
+
+def string_encoding(data: bytes) -> int:
+    """LLVM's getStringEncoding: the narrowest of Char6, Fixed7, Fixed8 that holds ``data``."""
+    if bs.all_char6(data):
+        return SE_CHAR6
+    if all(b < 128 for b in data):
+        return SE_FIXED7
+    return SE_FIXED8
+
+
+def chars32(data: bytes) -> list[int]:
+    """Bytes as writeStringRecord stores them (``char`` into ``unsigned``: sign-extended)."""
+    return [b if b < 0x80 else b + 0xFFFFFF00 for b in data]
+
+
+def signed64(value: int) -> int:
+    """``emitSignedInt64``: sign in bit 0, magnitude above it (64-bit wrap)."""
+    value &= _MASK64
+    if value < 1 << 63:
+        return (value << 1) & _MASK64
+    return (((-value) & _MASK64) << 1 | 1) & _MASK64
+
+
+def encoded_align(align: int | None) -> int:
+    """``getEncodedAlign``: 0 for none, else log2(align) + 1."""
+    if not align:
+        return 0
+    if align & (align - 1):
+        raise CompileError(f"alignment {align} is not a power of two")
+    return align.bit_length()
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+class _ModuleWriter:
+    def __init__(self, module: Module, options: WriterOptions) -> None:
+        self.module = module
+        self.options = options
+        self.ve = Enumerator(module)
+        self.w = bs.BitstreamWriter()
+        self.strtab = StringTable()
+        self.section_ids: dict[str, int] = {}
+        self.gc_ids: dict[str, int] = {}
+        self.vst_offset_placeholder = 0
+        self.function_offsets: dict[int, int] = {}
+        self._layout: DataLayout | None = None
+
+    # ----------------------------------------------------------------- driver
+
+    def write(self) -> bytes:
+        w = self.w
+        for byte, width in ((ord("B"), 8), (ord("C"), 8), (0x0, 4), (0xC, 4), (0xE, 4),
+                            (0xD, 4)):
+            w.emit(byte, width)
+        self.write_identification()
+        w.enter_block(c.MODULE_BLOCK_ID, 3)
+        w.emit_record(c.MODULE_CODE_VERSION, [c.MODULE_VERSION])
+        self.write_blockinfo()
+        self.write_type_table()
+        self.write_attribute_groups()
+        self.write_attribute_lists()
+        self.write_comdats()
+        self.write_module_info()
+        self.write_module_constants()
+        self.write_metadata_kinds()
+        self.write_module_metadata()
+        self.write_operand_bundle_tags()
+        self.write_sync_scope_names()
+        for fn in self.module.functions:
+            if not fn.is_declaration:
+                self.write_function(fn)
+        self.write_module_vst()
+        w.exit_block()
+        if self.options.write_symtab:
+            blob = build_symtab(self.module, self.strtab, self.ve.constants,
+                                self.options.symtab_producer)
+            if blob is not None:
+                self.write_blob(c.SYMTAB_BLOCK_ID, c.SYMTAB_BLOB, blob)
+        self.write_blob(c.STRTAB_BLOCK_ID, c.STRTAB_BLOB, self.strtab.getvalue())
+        return w.getvalue()
+
+    def error(self, message: str, location: SourceLocation | None = None) -> CompileError:
+        return CompileError(message, location or SourceLocation(self.module.file))
+
+    def layout(self) -> DataLayout:
+        if self._layout is None:
+            self._layout = DataLayout.parse(self.module.datalayout)
+        return self._layout
+
+    def write_blob(self, block: int, code: int, blob: bytes) -> None:
+        w = self.w
+        w.enter_block(block, 3)
+        abbrev = w.define_abbrev(bs.abbrev(bs.literal(code), bs.BLOB_OP))
+        w.emit_record_with_blob(abbrev, [code], blob)
+        w.exit_block()
+
+    # ---------------------------------------------------------- identification
+
+    def write_identification(self) -> None:
+        w = self.w
+        w.enter_block(c.IDENTIFICATION_BLOCK_ID, 5)
+        string_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.IDENTIFICATION_CODE_STRING),
+                                                  bs.ARRAY_OP, bs.CHAR6_OP))
+        self.write_string_record(c.IDENTIFICATION_CODE_STRING, _bytes(self.options.producer),
+                                 string_abbrev)
+        epoch_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.IDENTIFICATION_CODE_EPOCH),
+                                                 bs.vbr(6)))
+        w.emit_record(c.IDENTIFICATION_CODE_EPOCH, [c.BITCODE_CURRENT_EPOCH], epoch_abbrev)
+        w.exit_block()
+
+    def write_string_record(self, code: int, data: bytes, abbrev: int) -> None:
+        """``writeStringRecord``: Char6 through ``abbrev`` when possible, else unabbreviated."""
+        if abbrev and not bs.all_char6(data):
+            abbrev = 0
+        self.w.emit_record(code, chars32(data) if not abbrev else list(data), abbrev)
+
+    # --------------------------------------------------------------- blockinfo
+
+    def write_blockinfo(self) -> None:
+        w = self.w
+        tbits = self.ve.bits_for_type_ids()
+        w.enter_blockinfo()
+        vst = c.VALUE_SYMTAB_BLOCK_ID
+        define = w.define_blockinfo_abbrev
+        define(vst, bs.abbrev(bs.fixed(3), bs.vbr(8), bs.ARRAY_OP, bs.fixed(8)))
+        define(vst, bs.abbrev(bs.literal(c.VST_CODE_ENTRY), bs.vbr(8), bs.ARRAY_OP, bs.fixed(7)))
+        define(vst, bs.abbrev(bs.literal(c.VST_CODE_ENTRY), bs.vbr(8), bs.ARRAY_OP, bs.CHAR6_OP))
+        define(vst, bs.abbrev(bs.literal(c.VST_CODE_BBENTRY), bs.vbr(8), bs.ARRAY_OP,
+                              bs.CHAR6_OP))
+        cst = c.CONSTANTS_BLOCK_ID
+        define(cst, bs.abbrev(bs.literal(c.CST_CODE_SETTYPE), bs.fixed(tbits)))
+        define(cst, bs.abbrev(bs.literal(c.CST_CODE_INTEGER), bs.vbr(8)))
+        define(cst, bs.abbrev(bs.literal(c.CST_CODE_CE_CAST), bs.fixed(4), bs.fixed(tbits),
+                              bs.vbr(8)))
+        define(cst, bs.abbrev(bs.literal(c.CST_CODE_NULL)))
+        fb = c.FUNCTION_BLOCK_ID
+        define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_LOAD), bs.vbr(6), bs.fixed(tbits),
+                             bs.vbr(4), bs.fixed(1)))
+        define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_UNOP), bs.vbr(6), bs.fixed(4)))
+        define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_UNOP), bs.vbr(6), bs.fixed(4),
+                             bs.fixed(8)))
+        define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_BINOP), bs.vbr(6), bs.vbr(6),
+                             bs.fixed(4)))
+        define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_BINOP), bs.vbr(6), bs.vbr(6),
+                             bs.fixed(4), bs.fixed(8)))
+        define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_CAST), bs.vbr(6), bs.fixed(tbits),
+                             bs.fixed(4)))
+        define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_RET)))
+        define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_RET), bs.vbr(6)))
+        define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_UNREACHABLE)))
+        define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_GEP), bs.fixed(1), bs.fixed(tbits),
+                             bs.ARRAY_OP, bs.vbr(6)))
+        w.exit_block()
+
+    # ------------------------------------------------------------------- types
+
+    def write_type_table(self) -> None:
+        w = self.w
+        ve = self.ve
+        tbits = ve.bits_for_type_ids()
+        w.enter_block(c.TYPE_BLOCK_ID_NEW, 4)
+        ptr_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_POINTER),
+                                               bs.fixed(tbits), bs.literal(0)))
+        w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_OPAQUE_POINTER), bs.literal(0)))
+        fn_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_FUNCTION), bs.fixed(1),
+                                              bs.ARRAY_OP, bs.fixed(tbits)))
+        anon_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_STRUCT_ANON),
+                                                bs.fixed(1), bs.ARRAY_OP, bs.fixed(tbits)))
+        name_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_STRUCT_NAME),
+                                                bs.ARRAY_OP, bs.CHAR6_OP))
+        named_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_STRUCT_NAMED),
+                                                 bs.fixed(1), bs.ARRAY_OP, bs.fixed(tbits)))
+        array_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_ARRAY), bs.vbr(8),
+                                                 bs.fixed(tbits)))
+        w.emit_record(c.TYPE_CODE_NUMENTRY, [len(ve.types)])
+        tid = ve.type_ids
+        for ty in ve.types:
+            abbrev = 0
+            if isinstance(ty, IntType):
+                code, ops = c.TYPE_CODE_INTEGER, [ty.bits]
+            elif isinstance(ty, FloatType):
+                code, ops = c.FLOAT_TYPE_CODES[ty.kind], []
+            elif isinstance(ty, TypedPointerType):
+                code, ops = c.TYPE_CODE_POINTER, [tid[ty.pointee], ty.addrspace]
+                if ty.addrspace == 0:
+                    abbrev = ptr_abbrev
+            elif isinstance(ty, FunctionType):
+                code = c.TYPE_CODE_FUNCTION
+                ops = [int(ty.vararg), tid[ty.ret], *(tid[p] for p in ty.params)]
+                abbrev = fn_abbrev
+            elif isinstance(ty, StructType):
+                code = c.TYPE_CODE_STRUCT_ANON
+                ops = [int(ty.packed), *(tid[f] for f in ty.fields)]
+                abbrev = anon_abbrev
+            elif isinstance(ty, NamedStructType):
+                body = ve.struct_body(ty)
+                if body is None:
+                    code, ops = c.TYPE_CODE_OPAQUE, [0]
+                else:
+                    code = c.TYPE_CODE_STRUCT_NAMED
+                    ops = [int(body.packed), *(tid[f] for f in body.fields)]
+                    abbrev = named_abbrev
+                name = struct_name(ty.name)
+                if name:
+                    self.write_string_record(c.TYPE_CODE_STRUCT_NAME, name, name_abbrev)
+            elif isinstance(ty, ArrayType):
+                code, ops = c.TYPE_CODE_ARRAY, [ty.count, tid[ty.element]]
+                abbrev = array_abbrev
+            elif isinstance(ty, VectorType):
+                code, ops = c.TYPE_CODE_VECTOR, [ty.count, tid[ty.element]]
+                if ty.scalable:
+                    ops.append(1)
+            else:
+                code, ops = _SIMPLE_TYPE_CODES.get(type(ty), (0, []))
+                if not code:
+                    raise self.error(f"type {ty} cannot be written as LLVM 14 bitcode")
+            w.emit_record(code, ops, abbrev)
+        w.exit_block()
+
+    # -------------------------------------------------------------- attributes
+
+    def write_attribute_groups(self) -> None:
+        ve = self.ve
+        if not ve.attr_groups:
+            return
+        w = self.w
+        w.enter_block(c.PARAMATTR_GROUP_BLOCK_ID, 3)
+        for group_id, (index, attr_set) in enumerate(ve.attr_groups, 1):
+            w.emit_record(c.PARAMATTR_GRP_CODE_ENTRY,
+                          [group_id, index, *attrs.group_record(attr_set, ve.type_ids)])
+        w.exit_block()
+
+    def write_attribute_lists(self) -> None:
+        ve = self.ve
+        if not ve.attr_lists:
+            return
+        w = self.w
+        w.enter_block(c.PARAMATTR_BLOCK_ID, 3)
+        for attr_list in ve.attr_lists:
+            w.emit_record(c.PARAMATTR_CODE_ENTRY, [ve.attr_group_ids[p] for p in attr_list])
+        w.exit_block()
+
+    def write_comdats(self) -> None:
+        for name in self.ve.comdats:
+            data = _bytes(name)
+            kind = self.module.comdats.get(name)
+            if kind is None:
+                raise self.error(f"use of undefined comdat ${name}")
+            selection = c.COMDAT_SELECTION.get(kind)
+            if selection is None:
+                raise self.error(f"unknown comdat selection kind '{kind}'")
+            self.w.emit_record(c.MODULE_CODE_COMDAT,
+                               [self.strtab.add(data), len(data), selection])
+
+    # ------------------------------------------------------------- module info
+
+    def write_module_info(self) -> None:
+        w = self.w
+        m = self.module
+        ve = self.ve
+        if m.triple:
+            self.write_string_record(c.MODULE_CODE_TRIPLE, _bytes(m.triple), 0)
+        if m.datalayout:
+            self.write_string_record(c.MODULE_CODE_DATALAYOUT, _bytes(m.datalayout), 0)
+        if m.module_asm:
+            self.write_string_record(c.MODULE_CODE_ASM, _bytes("\n".join(m.module_asm)), 0)
+        max_align = 0
+        max_global_type = 0
+        for gv in m.globals:
+            max_align = max(max_align, gv.align or 0)
+            max_global_type = max(max_global_type, ve.type_id(gv.value_type))
+            if gv.section is not None:
+                self._section_id(gv.section)
+        for fn in m.functions:
+            max_align = max(max_align, fn.align or 0)
+            if fn.section is not None:
+                self._section_id(fn.section)
+            if fn.gc is not None and fn.gc not in self.gc_ids:
+                self.write_string_record(c.MODULE_CODE_GCNAME, _bytes(fn.gc), 0)
+                self.gc_ids[fn.gc] = len(self.gc_ids) + 1
+        simple_gv_abbrev = 0
+        if m.globals:
+            align_op = bs.literal(0) if not max_align else \
+                bs.fixed(log2_ceil(encoded_align(max_align) + 1))
+            section_op = bs.literal(0) if not self.section_ids else \
+                bs.fixed(log2_ceil(len(self.section_ids) + 1))
+            simple_gv_abbrev = w.define_abbrev(bs.abbrev(
+                bs.literal(c.MODULE_CODE_GLOBALVAR), bs.vbr(6), bs.vbr(6),
+                bs.fixed(log2_ceil(max_global_type + 1)), bs.vbr(6), bs.vbr(6), bs.fixed(5),
+                align_op, section_op))
+        source = _bytes(m.source_filename or "")
+        encoding = string_encoding(source)
+        element = {SE_CHAR6: bs.CHAR6_OP, SE_FIXED7: bs.fixed(7)}.get(encoding, bs.fixed(8))
+        filename_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.MODULE_CODE_SOURCE_FILENAME),
+                                                    bs.ARRAY_OP, element))
+        w.emit_record(c.MODULE_CODE_SOURCE_FILENAME, list(source), filename_abbrev)
+        for gv in m.globals:
+            self.write_global_var(gv, simple_gv_abbrev)
+        for fn in m.functions:
+            self.write_function_record(fn)
+        for ga in m.aliases:
+            self.write_alias(ga)
+        vst_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.MODULE_CODE_VSTOFFSET),
+                                               bs.fixed(32)))
+        w.emit_record(c.MODULE_CODE_VSTOFFSET, [0], vst_abbrev)
+        self.vst_offset_placeholder = w.bit_position - 32
+
+    def _section_id(self, section: str) -> int:
+        found = self.section_ids.get(section)
+        if found is None:
+            self.write_string_record(c.MODULE_CODE_SECTIONNAME, _bytes(section), 0)
+            found = len(self.section_ids) + 1
+            self.section_ids[section] = found
+        return found
+
+    def _name(self, gv: GlobalValue) -> list[int]:
+        data = name_bytes(gv)
+        return [self.strtab.add(data), len(data)]
+
+    def _partition(self, partition: str | None) -> list[int]:
+        data = _bytes(partition or "")
+        return [self.strtab.add(data), len(data)]
+
+    def write_global_var(self, gv: GlobalVariable, simple_abbrev: int) -> None:
+        ve = self.ve
+        ty = gv.ty
+        addrspace = ty.addrspace if isinstance(ty, TypedPointerType) else 0
+        init = 0 if gv.initializer is None else \
+            ve.value_id(ve.constants.get(gv.initializer)) + 1
+        ops = [*self._name(gv), ve.type_id(gv.value_type),
+               addrspace << 2 | 2 | int(gv.is_constant), init, _linkage(gv),
+               encoded_align(gv.align), self.section_ids.get(gv.section or "", 0)]
+        q = gv.qualifiers
+        visibility = _visibility(gv)
+        tls = _thread_local(gv)
+        unnamed = _unnamed_addr(gv)
+        dll = _dll(gv)
+        attr_list = ve.global_attrs(gv) if gv.attrs_group else ()
+        dso_local = _dso_local(gv)
+        if tls or visibility or unnamed or gv.externally_initialized or dll or \
+                gv.comdat is not None or attr_list or dso_local or gv.partition:
+            ops += [visibility, tls, unnamed, int(gv.externally_initialized), dll,
+                    ve.comdat_ids[gv.comdat] if gv.comdat is not None else 0,
+                    ve.attr_list_id(attr_list), int(dso_local), *self._partition(gv.partition)]
+            abbrev = 0
+        else:
+            abbrev = simple_abbrev
+        del q
+        self.w.emit_record(c.MODULE_CODE_GLOBALVAR, ops, abbrev)
+
+    def write_function_record(self, fn: Function) -> None:
+        ve = self.ve
+        personality = 0
+        if fn.personality is not None:
+            personality = ve.value_id(ve.constants.get(fn.personality)) + 1
+        ops = [*self._name(fn), ve.type_id(fn.function_type), _calling_convention(fn.cc, self),
+               int(fn.is_declaration), _linkage(fn), ve.attr_list_id(ve.function_attrs(fn)),
+               encoded_align(fn.align), self.section_ids.get(fn.section or "", 0),
+               _visibility(fn), self.gc_ids.get(fn.gc or "", 0), _unnamed_addr(fn), 0,
+               _dll(fn), ve.comdat_ids[fn.comdat] if fn.comdat is not None else 0, 0,
+               personality, int(_dso_local(fn)), _function_addrspace(fn),
+               *self._partition(fn.partition)]
+        self.w.emit_record(c.MODULE_CODE_FUNCTION, ops)
+
+    def write_alias(self, ga: GlobalAlias) -> None:
+        ve = self.ve
+        ty = ga.ty
+        addrspace = ty.addrspace if isinstance(ty, TypedPointerType) else 0
+        assert ga.aliasee is not None
+        ops = [*self._name(ga), ve.type_id(ga.value_type), addrspace,
+               ve.value_id(ve.constants.get(ga.aliasee)), _linkage(ga), _visibility(ga),
+               _dll(ga), _thread_local(ga), _unnamed_addr(ga), int(_dso_local(ga)),
+               *self._partition(None)]
+        self.w.emit_record(c.MODULE_CODE_ALIAS, ops)
+
+    # --------------------------------------------------------------- constants
+
+    def write_module_constants(self) -> None:
+        ve = self.ve
+        for i, value in enumerate(ve.values):
+            if not isinstance(value, GlobalValue):
+                self.write_constants(i, len(ve.values), True)
+                return
+
+    def write_constants(self, first: int, last: int, is_global: bool) -> None:
+        if first == last:
+            return
+        w = self.w
+        ve = self.ve
+        w.enter_block(c.CONSTANTS_BLOCK_ID, 4)
+        aggregate_abbrev = string8_abbrev = cstring7_abbrev = cstring6_abbrev = 0
+        if is_global:
+            aggregate_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.CST_CODE_AGGREGATE),
+                                                         bs.ARRAY_OP,
+                                                         bs.fixed(log2_ceil(last + 1))))
+            string8_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.CST_CODE_STRING),
+                                                       bs.ARRAY_OP, bs.fixed(8)))
+            cstring7_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.CST_CODE_CSTRING),
+                                                        bs.ARRAY_OP, bs.fixed(7)))
+            cstring6_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.CST_CODE_CSTRING),
+                                                        bs.ARRAY_OP, bs.CHAR6_OP))
+        last_type: Type | None = None
+        tid = ve.type_ids
+        vid = ve.value_id
+        for value in ve.values[first:last]:
+            assert isinstance(value, WConst)
+            ty = value.ty
+            if ty != last_type:
+                last_type = ty
+                w.emit_record(c.CST_CODE_SETTYPE, [tid[ty]], CONSTANTS_SETTYPE_ABBREV)
+            kind = value.kind
+            abbrev = 0
+            if kind == ASM:
+                data, constraints, flags, fnty = value.payload  # type: ignore[misc]
+                ops = [tid[fnty], flags, len(data), *attrs.signed_chars64(data),
+                       len(constraints), *attrs.signed_chars64(constraints)]
+                w.emit_record(c.CST_CODE_INLINEASM, ops)
+                continue
+            if value.is_null_value:
+                code, ops = c.CST_CODE_NULL, []
+            elif kind == POISON:
+                code, ops = c.CST_CODE_POISON, []
+            elif kind == UNDEF:
+                code, ops = c.CST_CODE_UNDEF, []
+            elif kind == INT:
+                assert isinstance(ty, IntType)
+                number: int = value.payload  # type: ignore[assignment]
+                if ty.bits <= 64:
+                    if number >> (ty.bits - 1):
+                        number -= 1 << ty.bits
+                    code, ops = c.CST_CODE_INTEGER, [signed64(number)]
+                    abbrev = CONSTANTS_INTEGER_ABBREV
+                else:
+                    code, ops = c.CST_CODE_WIDE_INTEGER, _wide_words(number)
+            elif kind == FP:
+                code, ops = c.CST_CODE_FLOAT, _fp_record(ty, value.payload)  # type: ignore[arg-type]
+            elif kind == DATA:
+                elements: tuple[int, ...] = value.payload  # type: ignore[assignment]
+                element_ty = ty.element  # type: ignore[attr-defined]
+                if isinstance(ty, ArrayType) and element_ty == IntType(8):
+                    if elements[-1] == 0 and 0 not in elements[:-1]:
+                        code = c.CST_CODE_CSTRING
+                        ops = list(elements[:-1])
+                        if is_global and bs.all_char6(ops):
+                            abbrev = cstring6_abbrev
+                        elif is_global and all(b < 128 for b in ops):
+                            abbrev = cstring7_abbrev
+                    else:
+                        code, ops = c.CST_CODE_STRING, list(elements)
+                        abbrev = string8_abbrev
+                else:
+                    code, ops = c.CST_CODE_DATA, list(elements)
+            elif kind == AGGREGATE:
+                code, ops = c.CST_CODE_AGGREGATE, [vid(o) for o in value.ops]
+                abbrev = aggregate_abbrev
+            elif kind == EXPR:
+                code, ops, abbrev = self._constant_expr(value)
+            else:
+                raise self.error(f"cannot write constant of kind {kind}")
+            w.emit_record(code, ops, abbrev)
+        w.exit_block()
+
+    def _constant_expr(self, value: WConst) -> tuple[int, list[int], int]:
+        ve = self.ve
+        tid = ve.type_ids
+        vid = ve.value_id
+        opcode, flags, source_type, predicate = value.payload  # type: ignore[misc]
+        ops = value.ops
+        if opcode in c.CAST_OPCODES:
+            return (c.CST_CODE_CE_CAST,
+                    [c.CAST_OPCODES[opcode], tid[ve.value_type(ops[0])], vid(ops[0])],
+                    CONSTANTS_CE_CAST_ABBREV)
+        if opcode in c.BINARY_OPCODES:
+            record = [c.BINARY_OPCODES[opcode], vid(ops[0]), vid(ops[1])]
+            flag_bits = _optimization_flags(opcode, flags, ve.value_type(ops[0]))
+            if flag_bits:
+                record.append(flag_bits)
+            return c.CST_CODE_CE_BINOP, record, 0
+        if opcode == "fneg":
+            record = [c.UNARY_OPCODES[opcode], vid(ops[0])]
+            return c.CST_CODE_CE_UNOP, record, 0
+        if opcode == "getelementptr":
+            code = c.CST_CODE_CE_INBOUNDS_GEP if "inbounds" in flags else c.CST_CODE_CE_GEP
+            bad = [f for f in flags if f != "inbounds"]
+            if bad:
+                raise self.error(f"getelementptr flag '{bad[0]}' does not exist in LLVM 14")
+            record = [tid[source_type]]
+            for op in ops:
+                record += (tid[ve.value_type(op)], vid(op))
+            return code, record, 0
+        if opcode == "select":
+            return c.CST_CODE_CE_SELECT, [vid(o) for o in ops], 0
+        if opcode == "extractelement":
+            return (c.CST_CODE_CE_EXTRACTELT,
+                    [tid[ve.value_type(ops[0])], vid(ops[0]), tid[ve.value_type(ops[1])],
+                     vid(ops[1])], 0)
+        if opcode == "insertelement":
+            return (c.CST_CODE_CE_INSERTELT,
+                    [vid(ops[0]), vid(ops[1]), tid[ve.value_type(ops[2])], vid(ops[2])], 0)
+        if opcode in ("icmp", "fcmp"):
+            table = c.ICMP_PREDICATES if opcode == "icmp" else c.PREDICATES
+            return (c.CST_CODE_CE_CMP,
+                    [tid[ve.value_type(ops[0])], vid(ops[0]), vid(ops[1]), table[predicate]], 0)
+        raise self.error(f"constant expression '{opcode}' cannot be written as LLVM 14 bitcode")
+
+    # ---------------------------------------------------------------- metadata
+
+    def write_metadata_kinds(self) -> None:
+        w = self.w
+        w.enter_block(c.METADATA_KIND_BLOCK_ID, 3)
+        for name, kind in sorted(self.ve.md_kinds.items(), key=lambda kv: kv[1]):
+            w.emit_record(c.METADATA_KIND, [kind, *attrs.signed_chars64(_bytes(name))])
+        w.exit_block()
+
+    def write_module_metadata(self) -> None:
+        ve = self.ve
+        m = self.module
+        if not ve.mds and not m.named_metadata:
+            return
+        w = self.w
+        w.enter_block(c.METADATA_BLOCK_ID, 4)
+        w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_LOCATION), bs.fixed(1), bs.vbr(6),
+                                  bs.vbr(8), bs.vbr(6), bs.vbr(6), bs.fixed(1)))
+        w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_GENERIC_DEBUG), bs.fixed(1), bs.vbr(6),
+                                  bs.fixed(1), bs.vbr(6), bs.ARRAY_OP, bs.vbr(6)))
+        offset_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_INDEX_OFFSET),
+                                                  bs.fixed(32), bs.fixed(32)))
+        index_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_INDEX), bs.ARRAY_OP,
+                                                 bs.vbr(6)))
+        strings = ve.mds[:ve.num_md_strings]
+        others = ve.mds[ve.num_md_strings:]
+        self.write_metadata_strings(strings)
+        with_index = len(others) > METADATA_INDEX_THRESHOLD
+        if with_index:
+            w.emit_record(c.METADATA_INDEX_OFFSET, [0, 0], offset_abbrev)
+        index_position = w.bit_position
+        positions: list[int] = []
+        self.write_metadata_records(others, positions)
+        if with_index:
+            delta = w.bit_position - index_position
+            w.backpatch(index_position - 64, delta & _MASK32, 32)
+            w.backpatch(index_position - 32, delta >> 32, 32)
+            previous = index_position
+            deltas = []
+            for pos in positions:
+                deltas.append(pos - previous)
+                previous = pos
+            w.emit_record(c.METADATA_INDEX, deltas, index_abbrev)
+        if m.named_metadata:
+            name_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_NAME), bs.ARRAY_OP,
+                                                    bs.fixed(8)))
+            for nmd in m.named_metadata:
+                w.emit_record(c.METADATA_NAME, list(_bytes(nmd.name)), name_abbrev)
+                w.emit_record(c.METADATA_NAMED_NODE,
+                              [ve.metadata_id(ve.metadata.get(n)) for n in nmd.nodes])
+        for fn in m.functions:
+            if fn.is_declaration and fn.metadata:
+                self._global_decl_attachment(fn, fn.metadata)
+        for gv in m.globals:
+            if gv.metadata:
+                self._global_decl_attachment(gv, gv.metadata)
+        w.exit_block()
+
+    def _global_decl_attachment(self, gv: GlobalValue, mds: list) -> None:
+        ve = self.ve
+        record = [ve.value_id(gv), *self._attachment_pairs(mds)]
+        self.w.emit_record(c.METADATA_GLOBAL_DECL_ATTACHMENT, record)
+
+    def _attachment_pairs(self, mds: list) -> list[int]:
+        ve = self.ve
+        pairs = _sorted_attachments([(ve.md_kind(k), ve.metadata.get(md)) for k, md in mds])
+        out: list[int] = []
+        for kind, wmd in pairs:
+            out += (kind, ve.metadata_id(wmd))
+        return out
+
+    def write_metadata_strings(self, strings: list[WMD]) -> None:
+        if not strings:
+            return
+        lengths = bs.BitstreamWriter()
+        for md in strings:
+            lengths.emit_vbr(len(md.data), 6)  # type: ignore[arg-type]
+        lengths.align32()
+        prefix = lengths.getvalue()
+        blob = prefix + b"".join(md.data for md in strings)  # type: ignore[misc]
+        w = self.w
+        abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_STRINGS), bs.vbr(6), bs.vbr(6),
+                                           bs.BLOB_OP))
+        w.emit_record_with_blob(abbrev, [c.METADATA_STRINGS, len(strings), len(prefix)], blob)
+
+    def write_metadata_records(self, mds: list[WMD], positions: list[int] | None) -> None:
+        w = self.w
+        ve = self.ve
+        for md in mds:
+            if positions is not None:
+                positions.append(w.bit_position)
+            if md.kind == NODE:
+                ops = [ve.metadata_or_null_id(op) for op in md.ops]
+                w.emit_record(c.METADATA_DISTINCT_NODE if md.distinct else c.METADATA_NODE, ops)
+            else:
+                value = md.data
+                w.emit_record(c.METADATA_VALUE,
+                              [ve.type_ids[ve.value_type(value)], ve.value_id(value)])
+
+    def write_function_metadata(self) -> None:
+        ve = self.ve
+        if ve.num_module_mds >= len(ve.mds):
+            return
+        w = self.w
+        w.enter_block(c.METADATA_BLOCK_ID, 3)
+        start = ve.num_module_mds
+        strings = ve.mds[start:start + ve.num_md_strings]
+        self.write_metadata_strings(strings)
+        self.write_metadata_records(ve.mds[start + ve.num_md_strings:], None)
+        w.exit_block()
+
+    def write_operand_bundle_tags(self) -> None:
+        w = self.w
+        w.enter_block(c.OPERAND_BUNDLE_TAGS_BLOCK_ID, 3)
+        for tag, _ in sorted(self.ve.bundle_tags.items(), key=lambda kv: kv[1]):
+            w.emit_record(c.OPERAND_BUNDLE_TAG, attrs.signed_chars64(_bytes(tag)))
+        w.exit_block()
+
+    def write_sync_scope_names(self) -> None:
+        w = self.w
+        w.enter_block(c.SYNC_SCOPE_NAMES_BLOCK_ID, 2)
+        for name, _ in sorted(self.ve.sync_scopes.items(), key=lambda kv: kv[1]):
+            w.emit_record(c.SYNC_SCOPE_NAME, attrs.signed_chars64(_bytes(name)))
+        w.exit_block()
+
+    # ---------------------------------------------------------------- functions
+
+    def write_function(self, fn: Function) -> None:
+        w = self.w
+        ve = self.ve
+        self.function_offsets[id(fn)] = w.bit_position
+        w.enter_block(c.FUNCTION_BLOCK_ID, 4)
+        info = ve.incorporate_function(fn)
+        w.emit_record(c.FUNC_CODE_DECLAREBLOCKS, [len(info.blocks)])
+        first_constant = ve.first_function_constant
+        self.write_constants(first_constant, ve.first_instruction, False)
+        self.write_function_metadata()
+        inst_id = ve.first_instruction
+        needs_attachments = bool(fn.metadata)
+        writer = _InstructionWriter(self, info)
+        for inst, ops in zip(fn.instructions(), info.operands, strict=True):
+            writer.write(inst, ops, inst_id)
+            if inst.ty != VOID:
+                inst_id += 1
+            if inst.metadata:
+                needs_attachments = True
+        self.write_function_vst(fn)
+        if needs_attachments:
+            self.write_metadata_attachments(fn)
+        ve.purge_function()
+        w.exit_block()
+
+    def write_function_vst(self, fn: Function) -> None:
+        ve = self.ve
+        entries: list[tuple[bytes, int, bool]] = []
+        for arg in fn.args:
+            if arg.name is not None:
+                entries.append((_bytes(arg.name), ve.value_id(arg), False))
+        names = vst_insertion_order(fn)
+        if not names and not entries:
+            return
+        table = _LLVMStringMap()
+        by_name: dict[bytes, tuple[int, bool]] = {}
+        for name, value_id, is_block in entries:
+            table.insert(name)
+            by_name[name] = (value_id, is_block)
+        for name, obj in names:
+            table.insert(name)
+            if isinstance(obj, BasicBlock):
+                by_name[name] = (ve.block_ids[id(obj)], True)
+            else:
+                by_name[name] = (ve.value_id(obj), False)
+        w = self.w
+        w.enter_block(c.VALUE_SYMTAB_BLOCK_ID, 4)
+        for name in table.iteration_order():
+            value_id, is_block = by_name[name]
+            encoding = string_encoding(name)
+            if is_block:
+                code = c.VST_CODE_BBENTRY
+                abbrev = VST_BBENTRY_6_ABBREV if encoding == SE_CHAR6 else VST_ENTRY_8_ABBREV
+            else:
+                code = c.VST_CODE_ENTRY
+                abbrev = {SE_CHAR6: VST_ENTRY_6_ABBREV, SE_FIXED7: VST_ENTRY_7_ABBREV}.get(
+                    encoding, VST_ENTRY_8_ABBREV)
+            w.emit_record(code, [value_id, *name], abbrev)
+        w.exit_block()
+
+    def write_metadata_attachments(self, fn: Function) -> None:
+        w = self.w
+        w.enter_block(c.METADATA_ATTACHMENT_ID, 3)
+        if fn.metadata:
+            w.emit_record(c.METADATA_ATTACHMENT, self._attachment_pairs(fn.metadata))
+        for index, inst in enumerate(fn.instructions()):
+            if not inst.metadata:
+                continue
+            w.emit_record(c.METADATA_ATTACHMENT,
+                          [index, *self._attachment_pairs(_last_per_kind(inst.metadata))])
+        w.exit_block()
+
+    # ---------------------------------------------------------------- module VST
+
+    def write_module_vst(self) -> None:
+        w = self.w
+        offset = w.bit_position
+        w.backpatch(self.vst_offset_placeholder, offset // 32, 32)
+        w.enter_block(c.VALUE_SYMTAB_BLOCK_ID, 4)
+        abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.VST_CODE_FNENTRY), bs.vbr(8),
+                                           bs.vbr(8)))
+        for fn in self.module.functions:
+            if fn.is_declaration:
+                continue
+            w.emit_record(c.VST_CODE_FNENTRY,
+                          [self.ve.value_id(fn), self.function_offsets[id(fn)] // 32], abbrev)
+        w.exit_block()
+
+
+# ----------------------------------------------------------------- instructions
+
+
+class _InstructionWriter:
+    """Writes one function's instructions (``writeInstruction``)."""
+
+    def __init__(self, owner: _ModuleWriter, info: FunctionInfo) -> None:
+        self.owner = owner
+        self.ve = owner.ve
+        self.w = owner.w
+        self.info = info
+        self.tid = owner.ve.type_ids
+        self.value_id = owner.ve.value_id
+        self.inst_id = 0
+
+    def write(self, inst: Instruction, ops: list[object], inst_id: int) -> None:
+        self.inst_id = inst_id
+        handler = _HANDLERS.get(type(inst))
+        if handler is None:
+            raise self.owner.error(f"instruction '{inst.opcode}' cannot be written as bitcode",
+                                   inst.location)
+        handler(self, inst, ops)
+
+    # operand helpers -------------------------------------------------------
+
+    def rel(self, value: object) -> int:
+        """``pushValue``: InstID - ValueID as an unsigned 32-bit number."""
+        return (self.inst_id - self.value_id(value)) & _MASK32
+
+    def rel_typed(self, value: object, out: list[int]) -> bool:
+        """``pushValueAndType``: appends the relative id, plus the type for forward references."""
+        vid = self.value_id(value)
+        out.append((self.inst_id - vid) & _MASK32)
+        if vid >= self.inst_id:
+            out.append(self.tid[self.ve.value_type(value)])
+            return True
+        return False
+
+    def emit(self, code: int, ops: list[int], abbrev: int = 0) -> None:
+        self.w.emit_record(code, ops, abbrev)
+
+    # kinds -----------------------------------------------------------------
+
+    def binary(self, inst: BinaryOp, ops: list[object]) -> None:
+        record: list[int] = []
+        forward = self.rel_typed(ops[0], record)
+        record.append(self.rel(ops[1]))
+        record.append(c.BINARY_OPCODES[inst.opcode])
+        abbrev = 0 if forward else FUNCTION_INST_BINOP_ABBREV
+        flags = _optimization_flags(inst.opcode, inst.flags, inst.ty)
+        if flags:
+            record.append(flags)
+            if abbrev:
+                abbrev = FUNCTION_INST_BINOP_FLAGS_ABBREV
+        self.emit(c.FUNC_CODE_INST_BINOP, record, abbrev)
+
+    def unary(self, inst: UnaryOp, ops: list[object]) -> None:
+        record: list[int] = []
+        forward = self.rel_typed(ops[0], record)
+        record.append(c.UNARY_OPCODES[inst.opcode])
+        abbrev = 0 if forward else FUNCTION_INST_UNOP_ABBREV
+        flags = _fast_math(inst.flags)
+        if flags:
+            record.append(flags)
+            if abbrev:
+                abbrev = FUNCTION_INST_UNOP_FLAGS_ABBREV
+        self.emit(c.FUNC_CODE_INST_UNOP, record, abbrev)
+
+    def cast(self, inst: Cast, ops: list[object]) -> None:
+        if inst.flags:
+            raise self.owner.error(f"'{inst.opcode} {' '.join(inst.flags)}' does not exist in "
+                                   "LLVM 14", inst.location)
+        opcode = c.CAST_OPCODES.get(inst.opcode)
+        if opcode is None:
+            raise self.owner.error(f"cast '{inst.opcode}' does not exist in LLVM 14",
+                                   inst.location)
+        record: list[int] = []
+        forward = self.rel_typed(ops[0], record)
+        record += (self.tid[inst.ty], opcode)
+        self.emit(c.FUNC_CODE_INST_CAST, record, 0 if forward else FUNCTION_INST_CAST_ABBREV)
+
+    def gep(self, inst: GetElementPtr, ops: list[object]) -> None:
+        bad = [f for f in inst.flags if f != "inbounds"]
+        if bad:
+            raise self.owner.error(f"getelementptr flag '{bad[0]}' does not exist in LLVM 14",
+                                   inst.location)
+        record = [int("inbounds" in inst.flags), self.tid[inst.source_type]]
+        for op in ops:
+            self.rel_typed(op, record)
+        self.emit(c.FUNC_CODE_INST_GEP, record, FUNCTION_INST_GEP_ABBREV)
+
+    def extractvalue(self, inst: ExtractValue, ops: list[object]) -> None:
+        record: list[int] = []
+        self.rel_typed(ops[0], record)
+        record += inst.indices
+        self.emit(c.FUNC_CODE_INST_EXTRACTVAL, record)
+
+    def insertvalue(self, inst: InsertValue, ops: list[object]) -> None:
+        record: list[int] = []
+        self.rel_typed(ops[0], record)
+        self.rel_typed(ops[1], record)
+        record += inst.indices
+        self.emit(c.FUNC_CODE_INST_INSERTVAL, record)
+
+    def select(self, inst: Select, ops: list[object]) -> None:
+        record: list[int] = []
+        self.rel_typed(ops[1], record)
+        record.append(self.rel(ops[2]))
+        self.rel_typed(ops[0], record)
+        flags = _fast_math(inst.flags)
+        if flags:
+            record.append(flags)
+        self.emit(c.FUNC_CODE_INST_VSELECT, record)
+
+    def extractelement(self, inst: ExtractElement, ops: list[object]) -> None:
+        record: list[int] = []
+        self.rel_typed(ops[0], record)
+        self.rel_typed(ops[1], record)
+        self.emit(c.FUNC_CODE_INST_EXTRACTELT, record)
+
+    def insertelement(self, inst: InsertElement, ops: list[object]) -> None:
+        record: list[int] = []
+        self.rel_typed(ops[0], record)
+        record.append(self.rel(ops[1]))
+        self.rel_typed(ops[2], record)
+        self.emit(c.FUNC_CODE_INST_INSERTELT, record)
+
+    def shufflevector(self, inst: ShuffleVector, ops: list[object]) -> None:
+        record: list[int] = []
+        self.rel_typed(ops[0], record)
+        record.append(self.rel(ops[1]))
+        record.append(self.rel(self.ve.shuffle_mask(inst)))
+        self.emit(c.FUNC_CODE_INST_SHUFFLEVEC, record)
+
+    def compare(self, inst: Compare, ops: list[object]) -> None:
+        record: list[int] = []
+        self.rel_typed(ops[0], record)
+        record.append(self.rel(ops[1]))
+        table = c.ICMP_PREDICATES if inst.opcode == "icmp" else c.PREDICATES
+        predicate = table.get(inst.predicate)
+        if predicate is None:
+            raise self.owner.error(f"unknown {inst.opcode} predicate '{inst.predicate}'",
+                                   inst.location)
+        record.append(predicate)
+        if inst.opcode == "icmp":
+            if inst.flags:
+                raise self.owner.error(f"icmp flag '{inst.flags[0]}' does not exist in LLVM 14",
+                                       inst.location)
+        else:
+            flags = _fast_math(inst.flags)
+            if flags:
+                record.append(flags)
+        self.emit(c.FUNC_CODE_INST_CMP2, record)
+
+    def ret(self, inst: Return, ops: list[object]) -> None:
+        if not ops:
+            self.emit(c.FUNC_CODE_INST_RET, [], FUNCTION_INST_RET_VOID_ABBREV)
+            return
+        record: list[int] = []
+        forward = self.rel_typed(ops[0], record)
+        self.emit(c.FUNC_CODE_INST_RET, record, 0 if forward else FUNCTION_INST_RET_VAL_ABBREV)
+
+    def br(self, inst: Branch, ops: list[object]) -> None:
+        block_ids = self.ve.block_ids
+        record = [block_ids[id(inst.targets[0])]]
+        if inst.ops:
+            record.append(block_ids[id(inst.targets[1])])
+            record.append(self.rel(ops[0]))
+        self.emit(c.FUNC_CODE_INST_BR, record)
+
+    def switch(self, inst: Switch, ops: list[object]) -> None:
+        block_ids = self.ve.block_ids
+        record = [self.tid[self.ve.value_type(ops[0])], self.rel(ops[0]),
+                  block_ids[id(inst.targets[0])]]
+        for k in range(2, len(ops), 2):
+            record.append(self.value_id(ops[k]))
+            record.append(block_ids[id(ops[k + 1])])
+        self.emit(c.FUNC_CODE_INST_SWITCH, record)
+
+    def unreachable(self, inst: Unreachable, ops: list[object]) -> None:
+        self.emit(c.FUNC_CODE_INST_UNREACHABLE, [], FUNCTION_INST_UNREACHABLE_ABBREV)
+
+    def phi(self, inst: Phi, ops: list[object]) -> None:
+        block_ids = self.ve.block_ids
+        record = [self.tid[inst.ty]]
+        for value, block in zip(ops, inst.blocks, strict=True):
+            diff = self.inst_id - self.value_id(value)
+            record.append(signed64(diff))
+            record.append(block_ids[id(block)])
+        flags = _fast_math(inst.flags)
+        if flags:
+            record.append(flags)
+        self.emit(c.FUNC_CODE_INST_PHI, record)
+
+    def alloca(self, inst: Alloca, ops: list[object]) -> None:
+        align = inst.align
+        if align is None:
+            align = self.owner.layout().abi_align(inst.allocated_type, self.owner.module.structs)
+        encoded = encoded_align(align)
+        packed = (encoded & 31) | (int(inst.inalloca) << 5) | (1 << 6) | ((encoded >> 5) << 8)
+        size = ops[0]
+        record = [self.tid[inst.allocated_type], self.tid[self.ve.value_type(size)],
+                  self.value_id(size), packed]
+        self.emit(c.FUNC_CODE_INST_ALLOCA, record)
+
+    def load(self, inst: Load, ops: list[object]) -> None:
+        record: list[int] = []
+        forward = self.rel_typed(ops[0], record)
+        align = inst.align
+        if align is None:
+            align = self.owner.layout().abi_align(inst.ty, self.owner.module.structs)
+        record += (self.tid[inst.ty], encoded_align(align), int(inst.volatile))
+        if inst.ordering is not None:
+            record += (c.ORDERINGS[inst.ordering], self.sync_scope(inst.syncscope))
+            self.emit(c.FUNC_CODE_INST_LOADATOMIC, record)
+            return
+        self.emit(c.FUNC_CODE_INST_LOAD, record, 0 if forward else FUNCTION_INST_LOAD_ABBREV)
+
+    def store(self, inst: Store, ops: list[object]) -> None:
+        record: list[int] = []
+        self.rel_typed(ops[1], record)
+        self.rel_typed(ops[0], record)
+        align = inst.align
+        if align is None:
+            align = self.owner.layout().abi_align(self.ve.value_type(ops[0]),
+                                                  self.owner.module.structs)
+        record += (encoded_align(align), int(inst.volatile))
+        if inst.ordering is not None:
+            record += (c.ORDERINGS[inst.ordering], self.sync_scope(inst.syncscope))
+            self.emit(c.FUNC_CODE_INST_STOREATOMIC, record)
+            return
+        self.emit(c.FUNC_CODE_INST_STORE, record)
+
+    def cmpxchg(self, inst: CmpXchg, ops: list[object]) -> None:
+        record: list[int] = []
+        self.rel_typed(ops[0], record)
+        self.rel_typed(ops[1], record)
+        record.append(self.rel(ops[2]))
+        align = inst.align or self.owner.layout().abi_align(self.ve.value_type(ops[1]),
+                                                            self.owner.module.structs)
+        record += (int(inst.volatile), c.ORDERINGS[inst.success_ordering],
+                   self.sync_scope(inst.syncscope), c.ORDERINGS[inst.failure_ordering],
+                   int(inst.weak), encoded_align(align))
+        self.emit(c.FUNC_CODE_INST_CMPXCHG, record)
+
+    def atomicrmw(self, inst: AtomicRMW, ops: list[object]) -> None:
+        operation = c.RMW_OPERATIONS.get(inst.operation)
+        if operation is None:
+            raise self.owner.error(f"atomicrmw operation '{inst.operation}' does not exist in "
+                                   "LLVM 14", inst.location)
+        record: list[int] = []
+        self.rel_typed(ops[0], record)
+        record.append(self.rel(ops[1]))
+        align = inst.align or self.owner.layout().abi_align(self.ve.value_type(ops[1]),
+                                                            self.owner.module.structs)
+        record += (operation, int(inst.volatile), c.ORDERINGS[inst.ordering],
+                   self.sync_scope(inst.syncscope), encoded_align(align))
+        self.emit(c.FUNC_CODE_INST_ATOMICRMW_OLD, record)
+
+    def fence(self, inst: Fence, ops: list[object]) -> None:
+        self.emit(c.FUNC_CODE_INST_FENCE, [c.ORDERINGS[inst.ordering],
+                                           self.sync_scope(inst.syncscope)])
+
+    def freeze(self, inst: Freeze, ops: list[object]) -> None:
+        record: list[int] = []
+        self.rel_typed(ops[0], record)
+        self.emit(c.FUNC_CODE_INST_FREEZE, record)
+
+    def call(self, inst: Call, ops: list[object]) -> None:
+        ve = self.ve
+        fnty = inst.function_type
+        nargs = len(inst.args)
+        if inst.bundles:
+            k = nargs
+            for bundle in inst.bundles:
+                record = [ve.bundle_tags[bundle.tag]]
+                for _ in bundle.inputs:
+                    self.rel_typed(ops[k], record)
+                    k += 1
+                self.emit(c.FUNC_CODE_OPERAND_BUNDLE, record)
+        flags = _fast_math(inst.flags)
+        cc = _calling_convention(inst.cc, self.owner)
+        marker = (cc << c.CALL_CCONV | int(inst.tail == "tail") << c.CALL_TAIL
+                  | int(inst.tail == "musttail") << c.CALL_MUSTTAIL
+                  | 1 << c.CALL_EXPLICIT_TYPE
+                  | int(inst.tail == "notail") << c.CALL_NOTAIL
+                  | int(flags != 0) << c.CALL_FMF)
+        record = [ve.attr_list_id(ve.call_attrs(inst)), marker]
+        if flags:
+            record.append(flags)
+        record.append(self.tid[fnty])
+        self.rel_typed(ops[-1], record)
+        for i, param in enumerate(fnty.params):
+            if param == LABEL:
+                record.append(self.value_id(ops[i]))
+            else:
+                record.append(self.rel(ops[i]))
+        if fnty.vararg:
+            for i in range(len(fnty.params), nargs):
+                self.rel_typed(ops[i], record)
+        self.emit(c.FUNC_CODE_INST_CALL, record)
+
+    def sync_scope(self, scope: str | None) -> int:
+        if scope is None:
+            return c.SYNC_SCOPE_SYSTEM
+        return self.ve.sync_scopes[scope]
+
+
+_HANDLERS: dict[type, Callable[[_InstructionWriter, object, list[object]], None]] = {
+    BinaryOp: _InstructionWriter.binary,  # type: ignore[dict-item]
+    UnaryOp: _InstructionWriter.unary,  # type: ignore[dict-item]
+    Cast: _InstructionWriter.cast,  # type: ignore[dict-item]
+    GetElementPtr: _InstructionWriter.gep,  # type: ignore[dict-item]
+    ExtractValue: _InstructionWriter.extractvalue,  # type: ignore[dict-item]
+    InsertValue: _InstructionWriter.insertvalue,  # type: ignore[dict-item]
+    Select: _InstructionWriter.select,  # type: ignore[dict-item]
+    ExtractElement: _InstructionWriter.extractelement,  # type: ignore[dict-item]
+    InsertElement: _InstructionWriter.insertelement,  # type: ignore[dict-item]
+    ShuffleVector: _InstructionWriter.shufflevector,  # type: ignore[dict-item]
+    Compare: _InstructionWriter.compare,  # type: ignore[dict-item]
+    Return: _InstructionWriter.ret,  # type: ignore[dict-item]
+    Branch: _InstructionWriter.br,  # type: ignore[dict-item]
+    Switch: _InstructionWriter.switch,  # type: ignore[dict-item]
+    Unreachable: _InstructionWriter.unreachable,  # type: ignore[dict-item]
+    Phi: _InstructionWriter.phi,  # type: ignore[dict-item]
+    Alloca: _InstructionWriter.alloca,  # type: ignore[dict-item]
+    Load: _InstructionWriter.load,  # type: ignore[dict-item]
+    Store: _InstructionWriter.store,  # type: ignore[dict-item]
+    CmpXchg: _InstructionWriter.cmpxchg,  # type: ignore[dict-item]
+    AtomicRMW: _InstructionWriter.atomicrmw,  # type: ignore[dict-item]
+    Fence: _InstructionWriter.fence,  # type: ignore[dict-item]
+    Freeze: _InstructionWriter.freeze,  # type: ignore[dict-item]
+    Call: _InstructionWriter.call,  # type: ignore[dict-item]
+}
+
+_SIMPLE_TYPE_CODES: dict[type, tuple[int, list[int]]] = {
+    type(VOID): (c.TYPE_CODE_VOID, []),
+    type(LABEL): (c.TYPE_CODE_LABEL, []),
+    type(METADATA): (c.TYPE_CODE_METADATA, []),
+    type(TOKEN): (c.TYPE_CODE_TOKEN, []),
+}
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def _optimization_flags(opcode: str, flags: tuple[str, ...], ty: Type) -> int:
+    """``getOptimizationFlags`` for a binary operator (or constant expression)."""
+    if opcode in c.OBO_OPCODES:
+        table = c.OBO_FLAGS
+    elif opcode in c.EXACT_OPCODES:
+        table = c.EXACT_FLAGS
+    else:
+        return _fast_math(flags)
+    bits = 0
+    for flag in flags:
+        if flag not in table:
+            raise CompileError(f"flag '{flag}' on '{opcode}' does not exist in LLVM 14")
+        bits |= table[flag]
+    return bits
+
+
+def _fast_math(flags: tuple[str, ...]) -> int:
+    bits = 0
+    for flag in flags:
+        found = c.FAST_MATH_FLAGS.get(flag)
+        if found is None:
+            raise CompileError(f"flag '{flag}' does not exist in LLVM 14 here")
+        bits |= found
+    return bits
+
+
+def _wide_words(value: int) -> list[int]:
+    """``emitWideAPInt``: the active 64-bit words, each as a signed VBR value."""
+    words = []
+    while True:
+        words.append(signed64(value & _MASK64))
+        value >>= 64
+        if not value:
+            return words
+
+
+def _fp_record(ty: Type, bits: int) -> list[int]:
+    assert isinstance(ty, FloatType)
+    if ty.kind == "x86_fp80":
+        low = bits & _MASK64
+        high = bits >> 64
+        return [((high << 48) | (low >> 16)) & _MASK64, low & 0xFFFF]
+    if ty.kind in ("fp128", "ppc_fp128"):
+        return [bits & _MASK64, bits >> 64]
+    return [bits]
+
+
+def _linkage(gv: GlobalValue) -> int:
+    found = c.LINKAGES.get(gv.linkage)
+    if found is None:
+        raise CompileError(f"unknown linkage '{gv.linkage}'", gv.location)
+    return found
+
+
+def _visibility(gv: GlobalValue) -> int:
+    for word in gv.qualifiers:
+        if word in c.VISIBILITIES:
+            return c.VISIBILITIES[word]
+    return 0
+
+
+def _dll(gv: GlobalValue) -> int:
+    for word in gv.qualifiers:
+        if word in c.DLL_STORAGE:
+            return c.DLL_STORAGE[word]
+    return 0
+
+
+def _unnamed_addr(gv: GlobalValue) -> int:
+    for word in gv.qualifiers:
+        if word in c.UNNAMED_ADDR:
+            return c.UNNAMED_ADDR[word]
+    return 0
+
+
+def _thread_local(gv: GlobalValue) -> int:
+    for word in gv.qualifiers:
+        if word.startswith("thread_local"):
+            mode = c.THREAD_LOCAL.get(word)
+            if mode is None:
+                raise CompileError(f"unknown thread-local mode '{word}'", gv.location)
+            return mode
+    return 0
+
+
+def _dso_local(gv: GlobalValue) -> bool:
+    """Explicit ``dso_local``, or implied: local linkage, or hidden/protected and not extern_weak."""
+    if "dso_local" in gv.qualifiers:
+        return True
+    if gv.linkage in c.LOCAL_LINKAGES:
+        return True
+    return _visibility(gv) != 0 and gv.linkage != "extern_weak"
+
+
+def _calling_convention(cc: str, owner: _ModuleWriter) -> int:
+    if cc.startswith("cc "):
+        return int(cc[3:])
+    found = c.CALLING_CONVENTIONS.get(cc)
+    if found is None:
+        raise owner.error(f"calling convention '{cc}' does not exist in LLVM 14")
+    return found
+
+
+def _function_addrspace(fn: Function) -> int:
+    for word in fn.prefix_words:
+        if word.startswith("addrspace("):
+            return int(word[len("addrspace("):-1])
+    return 0
+
+
+def struct_name(printed: str) -> bytes:
+    """The raw name of a named struct from its printed form (``"a b"`` quoted, escapes)."""
+    from llvm_to_air.ir.lexer import decode_name
+
+    if printed.isdigit():
+        return b""
+    return _bytes(decode_name("%" + printed))
+
+
+def _sorted_attachments(pairs: list[tuple[int, WMD]]) -> list[tuple[int, WMD]]:
+    return sorted(pairs, key=lambda p: p[0])
+
+
+def _last_per_kind(mds: list) -> list:
+    seen: dict[str, int] = {}
+    out: list = []
+    for kind, md in mds:
+        if kind in seen:
+            out[seen[kind]] = (kind, md)
+        else:
+            seen[kind] = len(out)
+            out.append((kind, md))
+    return out
+
+
+def vst_insertion_order(fn: Function) -> list[tuple[bytes, object]]:
+    """Named blocks and instructions in the order LLParser puts them into the symbol table.
+
+    Blocks enter when first referenced (a forward branch creates them) or
+    defined; an instruction's name enters after its operands were read.
+    (Arguments come first; the caller handles them.)
+    """
+    seen: set[int] = set()
+    out: list[tuple[bytes, object]] = []
+
+    def block(b: BasicBlock) -> None:
+        if b.name is not None and id(b) not in seen:
+            seen.add(id(b))
+            out.append((_bytes(b.name), b))
+
+    for b in fn.blocks:
+        block(b)
+        for inst in b.instructions:
+            if isinstance(inst, Branch | Switch):
+                for target in inst.targets:
+                    block(target)
+            elif isinstance(inst, Phi):
+                for incoming in inst.blocks:
+                    block(incoming)
+            if inst.name is not None:
+                out.append((_bytes(inst.name), inst))
+    return out
+
+
+class _LLVMStringMap:
+    """Iteration order of LLVM 14's StringMap (djbHash seed 0, quadratic probing, 3/4 growth)."""
+
+    def __init__(self) -> None:
+        self._buckets: list[bytes | None] = [None] * 16
+        self._hashes: list[int] = [0] * 16
+        self._items = 0
+
+    @staticmethod
+    def _hash(name: bytes) -> int:
+        h = 0
+        for b in name:
+            h = (h * 33 + b) & _MASK32
+        return h
+
+    def insert(self, name: bytes) -> None:
+        full = self._hash(name)
+        size = len(self._buckets)
+        bucket = full & (size - 1)
+        probe = 1
+        while self._buckets[bucket] is not None:
+            if self._buckets[bucket] == name:
+                return
+            bucket = (bucket + probe) & (size - 1)
+            probe += 1
+        self._buckets[bucket] = name
+        self._hashes[bucket] = full
+        self._items += 1
+        if self._items * 4 > size * 3:
+            self._grow(size * 2)
+
+    def _grow(self, size: int) -> None:
+        buckets: list[bytes | None] = [None] * size
+        hashes = [0] * size
+        for name, full in zip(self._buckets, self._hashes, strict=True):
+            if name is None:
+                continue
+            bucket = full & (size - 1)
+            probe = 1
+            while buckets[bucket] is not None:
+                bucket = (bucket + probe) & (size - 1)
+                probe += 1
+            buckets[bucket] = name
+            hashes[bucket] = full
+        self._buckets = buckets
+        self._hashes = hashes
+
+    def iteration_order(self) -> list[bytes]:
+        return [b for b in self._buckets if b is not None]

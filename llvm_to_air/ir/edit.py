@@ -1,0 +1,196 @@
+"""Small editing utilities on the model, shared by the rewrite stages.
+
+LLVM keeps use lists inside values; our model keeps only operand lists, so
+``uses_of`` computes users on demand and ``replace_all_uses`` rewrites
+operands in one walk. Stages that make many replacements should batch them
+into one mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from llvm_to_air.ir.model import (
+    Argument,
+    BasicBlock,
+    Call,
+    Function,
+    Instruction,
+    MDNode,
+    MDValue,
+    MetadataValue,
+    Module,
+    Phi,
+    Value,
+)
+from llvm_to_air.ir.types import PointerType, Type
+
+
+def users(fn: Function) -> dict[Value, list[tuple[Instruction, int]]]:
+    """For every value used in ``fn``: the instructions using it and the operand index."""
+    table: dict[Value, list[tuple[Instruction, int]]] = {}
+    for inst in fn.instructions():
+        for k, op in enumerate(inst.ops):
+            table.setdefault(op, []).append((inst, k))
+    return table
+
+
+def uses_of(value: Value, fn: Function) -> list[tuple[Instruction, int]]:
+    return [(inst, k) for inst in fn.instructions() for k, op in enumerate(inst.ops)
+            if op is value]
+
+
+def replace_all_uses(instructions: Iterable[Instruction], mapping: dict[Value, Value]) -> None:
+    """Replace operands (bundle inputs and metadata-wrapped locals too) per ``mapping``."""
+    if not mapping:
+        return
+    get = mapping.get
+    for inst in instructions:
+        ops = inst.ops
+        for k, op in enumerate(ops):
+            new = get(op)
+            if new is not None:
+                ops[k] = new
+            elif isinstance(op, MetadataValue):
+                _replace_in_md(op.md, mapping)
+        if isinstance(inst, Call) and inst.bundles:
+            for bundle in inst.bundles:
+                bundle.inputs = [get(v, v) for v in bundle.inputs]
+
+
+def _replace_in_md(md: object, mapping: dict[Value, Value]) -> None:
+    if isinstance(md, MDValue):
+        md.value = mapping.get(md.value, md.value)
+    elif isinstance(md, MDNode):
+        for op in md.operands:
+            _replace_in_md(op, mapping)
+
+
+def insert_before(anchor: Instruction, new: Instruction | list[Instruction]) -> None:
+    block = anchor.parent
+    assert block is not None
+    items = new if isinstance(new, list) else [new]
+    index = block.instructions.index(anchor)
+    for inst in items:
+        inst.parent = block
+        if inst.location is None:
+            inst.location = anchor.location
+    block.instructions[index:index] = items
+
+
+def insert_at_entry(fn: Function, new: Instruction | list[Instruction]) -> None:
+    """Insert at the top of the entry block, after its allocas (and any phis)."""
+    entry = fn.blocks[0]
+    items = new if isinstance(new, list) else [new]
+    index = 0
+    while index < len(entry.instructions) and (
+            entry.instructions[index].opcode in ("alloca", "phi")):
+        index += 1
+    for inst in items:
+        inst.parent = entry
+        if inst.location is None:
+            inst.location = fn.location
+    entry.instructions[index:index] = items
+
+
+def remove(inst: Instruction) -> None:
+    block = inst.parent
+    assert block is not None
+    block.instructions.remove(inst)
+    inst.parent = None
+
+
+def fresh_local_names(fn: Function) -> set[str]:
+    names = {a.name for a in fn.args if a.name}
+    names |= {b.name for b in fn.blocks if b.name}
+    names |= {i.name for i in fn.instructions() if i.name}
+    return names
+
+
+class NameSource:
+    """Unique local names in one function (``stem``, ``stem1``, ...)."""
+
+    def __init__(self, fn: Function) -> None:
+        self.taken = fresh_local_names(fn)
+
+    def __call__(self, stem: str) -> str:
+        name, k = stem, 0
+        while name in self.taken:
+            k += 1
+            name = f"{stem}{k}"
+        self.taken.add(name)
+        return name
+
+
+def called_functions(fn: Function) -> Iterator[tuple[Call, Function]]:
+    for inst in fn.instructions():
+        if isinstance(inst, Call):
+            callee = inst.callee_function
+            if callee is not None:
+                yield inst, callee
+
+
+def remove_unused_declarations(module: Module) -> None:
+    """Drop declarations nothing refers to (calls, constants, metadata are all checked)."""
+    referenced: set[int] = set()
+    for fn in module.functions:
+        for inst in fn.instructions():
+            referenced.update(id(op) for op in inst.ops)
+    for gv in module.globals:
+        if gv.initializer is not None:
+            referenced.update(id(c) for c in _constant_leaves(gv.initializer))
+    for nmd in module.named_metadata:
+        referenced.update(id(v) for v in _md_values(nmd.nodes))
+    module.functions = [fn for fn in module.functions
+                        if not fn.is_declaration or id(fn) in referenced]
+
+
+def _constant_leaves(c: object) -> Iterator[object]:
+    yield c
+    for attr in ("elements", "ops"):
+        for sub in getattr(c, attr, ()) or ():
+            yield from _constant_leaves(sub)
+
+
+def _md_values(nodes: Iterable[object], seen: set[int] | None = None) -> Iterator[Value]:
+    seen = set() if seen is None else seen
+    for node in nodes:
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MDValue):
+            yield node.value
+        elif isinstance(node, MDNode):
+            yield from _md_values(node.operands, seen)
+
+
+def set_pointer_addrspace(value: Value, addrspace: int) -> None:
+    """Give a pointer-typed value a new address space (vectors of pointers too)."""
+    from llvm_to_air.ir.types import VectorType
+
+    ty: Type = value.ty
+    if isinstance(ty, PointerType):
+        value.ty = PointerType(addrspace)
+    elif isinstance(ty, VectorType) and isinstance(ty.element, PointerType):
+        value.ty = VectorType(ty.count, PointerType(addrspace), ty.scalable)
+
+
+def predecessors(fn: Function) -> dict[BasicBlock, list[BasicBlock]]:
+    preds: dict[BasicBlock, list[BasicBlock]] = {b: [] for b in fn.blocks}
+    for block in fn.blocks:
+        for succ in block.successors():
+            preds.setdefault(succ, []).append(block)
+    return preds
+
+
+def phis(block: BasicBlock) -> Iterator[Phi]:
+    for inst in block.instructions:
+        if isinstance(inst, Phi):
+            yield inst
+        else:
+            break
+
+
+__all__ = ["Argument", "NameSource", "called_functions", "insert_at_entry", "insert_before",
+           "predecessors", "remove", "remove_unused_declarations", "replace_all_uses",
+           "set_pointer_addrspace", "users"]

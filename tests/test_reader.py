@@ -1,0 +1,43 @@
+"""The reader accepts text of any LLVM 14-22 syntax and raw or wrapped bitcode."""
+
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+from oracles import FIXTURES, llvm_as_14
+
+from llvm_to_air.bitcode_wrapper import wrap_bitcode
+from llvm_to_air.ir import downgrade, read_module
+from llvm_to_air.ir.types import PointerType
+
+
+def test_modern_bitcode_raw_and_wrapped_reads_like_its_text() -> None:
+    path = FIXTURES / "cuda19-O2" / "reduce_shared.ll"
+    text = path.read_text()
+    bitcode = llvm.parse_assembly(text, llvm.create_context()).as_bitcode()
+    expected = downgrade(text, str(path))
+    assert downgrade(bitcode, str(path)) == expected
+    assert downgrade(wrap_bitcode(bitcode), str(path)) == expected
+
+
+def test_llvm14_typed_pointer_text_and_bitcode_are_read() -> None:
+    path = FIXTURES / "cuda14-O2" / "matmul_tiled.ll"
+    text = path.read_text()
+    assert "float*" in text or "float addrspace(1)*" in text
+    from_text = read_module(text, str(path))
+    from_bitcode = read_module(llvm_as_14(text), str(path))
+    for module in (from_text, from_bitcode):
+        kernel = next(fn for fn in module.functions if not fn.is_declaration)
+        assert all(isinstance(a.ty, PointerType) for a in kernel.args[:3])
+        assert kernel.cc == "ptx_kernel"  # nvvm.annotations upgraded by LLVM 22
+    assert downgrade(llvm_as_14(text), str(path)) == downgrade(text, str(path))
+
+
+def test_model_keeps_names_numbers_and_structure() -> None:
+    module = read_module((FIXTURES / "hand" / "control_flow_unnamed.ll").read_text())
+    fn = next(f for f in module.functions if not f.is_declaration)
+    assert fn.blocks and all(b.terminator is not None for b in fn.blocks)
+    for block in fn.blocks:
+        for inst in block.instructions:
+            assert inst.parent is block
+            for op in inst.ops:
+                assert op is not None
