@@ -127,14 +127,26 @@ def _split(spelling: str) -> tuple[str, str | None]:
     return spelling, None
 
 
+_TYPE_CACHE: dict[str, Type] = {}
+
+
 def _parse_type(text: str) -> Type:
+    """The (typed-pointer) type an attribute such as ``byval(T)`` names."""
+    found = _TYPE_CACHE.get(text)
+    if found is not None:
+        return found
     from llvm_to_air.ir.parser import Parser
 
+    parser = Parser(text, "<attribute>", typed=True)
     try:
-        return Parser(text, "<attribute>", typed=True).parse_type()
+        parser.begin_statement(text, 1)
+        found = parser.parse_type()
+        parser.end_statement()
     except CompileError as exc:
         raise CompileError(f"cannot read the type '{text}' of an attribute: {exc.message}") \
             from exc
+    _TYPE_CACHE[text] = found
+    return found
 
 
 def _int_value(word: str, arg: str) -> int:

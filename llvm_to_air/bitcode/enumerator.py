@@ -239,7 +239,7 @@ class Enumerator:
         span.sort(key=lambda vc: (tid[vc[0].ty], -vc[1]))  # type: ignore[attr-defined]
         ints = [vc for vc in span if _is_int_or_int_vector(vc[0].ty)]  # type: ignore[attr-defined]
         rest = [vc for vc in span if not _is_int_or_int_vector(vc[0].ty)]  # type: ignore[attr-defined]
-        span = ints + rest
+        span = _operands_first(ints + rest)
         for offset, (value, count) in enumerate(span):
             self.values[start + offset] = value
             self.counts[start + offset] = count
@@ -662,6 +662,38 @@ def _is_int_or_int_vector(ty: Type) -> bool:
     if isinstance(ty, VectorType):
         ty = ty.element
     return isinstance(ty, IntType)
+
+
+def _operands_first(span: list[tuple[object, int]]) -> list[tuple[object, int]]:
+    """Move constants after the constants they use, keeping the order otherwise.
+
+    LLVM's sort by type can put a constant expression before an operand
+    that is itself an expression; LLVM's reader then builds the user on a
+    placeholder and folds it differently from the way LLParser folded the
+    text (``bitcast (addrspacecast ...)`` becomes a different but equivalent
+    expression). Our constants are not folded, so such operands move ahead
+    of their users: the reader then rebuilds exactly the constants LLParser
+    builds from the same text. Other forward references (aggregates,
+    scalars) are resolved without refolding and keep LLVM's order.
+    """
+    counts = {id(v): (v, n) for v, n in span}
+    placed: set[int] = set()
+    out: list[tuple[object, int]] = []
+
+    def place(value: object) -> None:
+        key = id(value)
+        if key in placed or key not in counts:
+            return
+        placed.add(key)
+        if isinstance(value, WConst) and value.kind == EXPR:
+            for op in value.ops:
+                if isinstance(op, WConst) and op.kind == EXPR:
+                    place(op)
+        out.append(counts[key])
+
+    for value, _ in span:
+        place(value)
+    return out
 
 
 def _md_type_order(md: WMD) -> int:

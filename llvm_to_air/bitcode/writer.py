@@ -1130,12 +1130,12 @@ class _InstructionWriter:
                                    "LLVM 14", inst.location)
         record: list[int] = []
         self.rel_typed(ops[0], record)
-        record.append(self.rel(ops[1]))
+        self.rel_typed(ops[1], record)
         align = inst.align or self.owner.layout().abi_align(self.ve.value_type(ops[1]),
                                                             self.owner.module.structs)
         record += (operation, int(inst.volatile), c.ORDERINGS[inst.ordering],
                    self.sync_scope(inst.syncscope), encoded_align(align))
-        self.emit(c.FUNC_CODE_INST_ATOMICRMW_OLD, record)
+        self.emit(c.FUNC_CODE_INST_ATOMICRMW, record)
 
     def fence(self, inst: Fence, ops: list[object]) -> None:
         self.emit(c.FUNC_CODE_INST_FENCE, [c.ORDERINGS[inst.ordering],
@@ -1160,7 +1160,7 @@ class _InstructionWriter:
                 self.emit(c.FUNC_CODE_OPERAND_BUNDLE, record)
         flags = _fast_math(inst.flags)
         cc = _calling_convention(inst.cc, self.owner)
-        marker = (cc << c.CALL_CCONV | int(inst.tail == "tail") << c.CALL_TAIL
+        marker = (cc << c.CALL_CCONV | int(inst.tail in ("tail", "musttail")) << c.CALL_TAIL
                   | int(inst.tail == "musttail") << c.CALL_MUSTTAIL
                   | 1 << c.CALL_EXPLICIT_TYPE
                   | int(inst.tail == "notail") << c.CALL_NOTAIL

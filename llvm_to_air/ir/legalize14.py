@@ -17,6 +17,8 @@ LLVM 14 knows. Operations on memory keep their ordering, scope and volatility.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from llvm_to_air.ir.edit import NameSource, replace_all_uses
 from llvm_to_air.ir.llvm14 import LLVM14_ATOMICRMW_OPS
 from llvm_to_air.ir.model import (
@@ -60,7 +62,7 @@ def _legalize_block(module: Module, fn: Function, block: BasicBlock) -> None:
         if not isinstance(inst, AtomicRMW):
             continue
         if inst.operation not in LLVM14_ATOMICRMW_OPS:
-            tail = _expand_to_cmpxchg_loop(module, fn, block, index, inst)
+            tail = expand_atomicrmw(module, fn, block, index, inst)
             _legalize_block(module, fn, tail)
             return
         if inst.operation == "xchg" and isinstance(inst.ty, PointerType):
@@ -87,8 +89,8 @@ def _pointer_xchg_via_integer(module: Module, block: BasicBlock, index: int,
     replace_all_uses(block.parent.instructions(), {inst: back})
 
 
-def _expand_to_cmpxchg_loop(module: Module, fn: Function, block: BasicBlock, index: int,
-                            inst: AtomicRMW) -> BasicBlock:
+def expand_atomicrmw(module: Module, fn: Function, block: BasicBlock, index: int,
+                      inst: AtomicRMW) -> BasicBlock:
     """Split ``block`` at ``inst`` into block -> loop -> tail; returns the tail block."""
     ptr, value = inst.ops
     ty = inst.ty
@@ -152,7 +154,6 @@ def _expand_to_cmpxchg_loop(module: Module, fn: Function, block: BasicBlock, ind
 def _combine(module: Module, operation: str, old: Value, value: Value, body: list[Instruction],
              block: BasicBlock, loc: object, names: NameSource) -> Value:
     """Instructions computing the new memory value of ``operation``; appended to ``body``."""
-    ty = old.ty
 
     def add(inst: Instruction) -> Instruction:
         inst.name = names("atomicrmw.new")
@@ -161,8 +162,37 @@ def _combine(module: Module, operation: str, old: Value, value: Value, body: lis
         body.append(inst)
         return inst
 
+    return combine_rmw(module, operation, old, value, add)
+
+
+# atomicrmw operations that are one binary instruction, and the min/max compare predicates.
+_RMW_BINARY = {"add": "add", "sub": "sub", "and": "and", "or": "or", "xor": "xor",
+               "fadd": "fadd", "fsub": "fsub"}
+_RMW_COMPARE = {"max": "sgt", "min": "slt", "umax": "ugt", "umin": "ult"}
+
+
+def combine_rmw(module: Module, operation: str, old: Value, value: Value,
+                add: Callable[[Instruction], Instruction]) -> Value:
+    """The value ``atomicrmw <operation>`` stores, computed from ``old`` and ``value``.
+
+    ``add`` receives each new instruction (in order) and returns it.
+    """
+    from llvm_to_air.errors import CompileError
+
+    ty = old.ty
     one = ConstantInt(ty, value=1)
     zero = ConstantInt(ty, value=0)
+    if operation == "xchg":
+        return value
+    if operation in _RMW_BINARY:
+        return add(BinaryOp(ty, opcode=_RMW_BINARY[operation], ops=[old, value]))
+    if operation in _RMW_COMPARE:
+        pick = add(Compare(I1, opcode="icmp", predicate=_RMW_COMPARE[operation],
+                           ops=[old, value]))
+        return add(Select(ty, opcode="select", ops=[pick, old, value]))
+    if operation == "nand":
+        both = add(BinaryOp(ty, opcode="and", ops=[old, value]))
+        return add(BinaryOp(ty, opcode="xor", ops=[both, ConstantInt(ty, value=-1)]))
     if operation in _FLOAT_INTRINSIC:
         callee = _intrinsic(module, f"{_FLOAT_INTRINSIC[operation]}.{_suffix(ty)}",
                             FunctionType(ty, (ty, ty)))
@@ -189,10 +219,7 @@ def _combine(module: Module, operation: str, old: Value, value: Value, body: lis
         callee = _intrinsic(module, f"llvm.usub.sat.{_suffix(ty)}", FunctionType(ty, (ty, ty)))
         return add(Call(ty, opcode="call", ops=[old, value, callee],
                         function_type=callee.function_type, arg_attrs=[[], []]))
-    from llvm_to_air.errors import CompileError
-
-    raise CompileError(f"'atomicrmw {operation}' cannot be expressed in LLVM 14",
-                       loc)  # type: ignore[arg-type]
+    raise CompileError(f"'atomicrmw {operation}' has no expansion")
 
 
 def _suffix(ty: object) -> str:
@@ -227,4 +254,4 @@ def _downgrade_module_flags(module: Module) -> None:
                 node.operands[0] = MDValue(ConstantInt(behaviour.ty, value=1))
 
 
-__all__ = ["legalize_for_llvm14"]
+__all__ = ["combine_rmw", "expand_atomicrmw", "legalize_for_llvm14"]

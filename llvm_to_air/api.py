@@ -1,0 +1,72 @@
+"""The Python API: ``llvm_to_air.compile``.
+
+One path for the command line and for library users: read, rewrite, write,
+package. Nothing here keeps state between calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from llvm_to_air.errors import CompileError
+from llvm_to_air.ir.model import Module
+from llvm_to_air.metadata.target import DEFAULT_TARGET, get_target
+from llvm_to_air.rewrite.context import KernelSignature, LoweringContext, LoweringOptions
+
+Emit = Literal["ll", "air", "metallib"]
+
+
+@dataclass
+class CompileResult:
+    """The output (text for ``ll``, bytes otherwise) and what the lowering found."""
+
+    output: str | bytes
+    kernels: list[KernelSignature] = field(default_factory=list)
+    warnings: list[CompileError] = field(default_factory=list)
+    module: Module | None = None
+
+
+def lower(source: str | bytes, file: str = "<input>", *, target: str = DEFAULT_TARGET,
+          kernels: Sequence[str] = (), renames: dict[str, str] | None = None,
+          fast_math: bool | None = None, f64: str = "error") -> tuple[Module, LoweringContext]:
+    """Read ``source`` (LLVM IR text or bitcode) and lower it to an AIR module in our model."""
+    from llvm_to_air.ir.gcpause import gc_paused
+    from llvm_to_air.ir.reader import read_module
+    from llvm_to_air.rewrite.pipeline import lower_to_air
+
+    if f64 not in ("error", "demote"):
+        raise CompileError(f"unknown --f64 mode '{f64}'", hint="use error or demote")
+    options = LoweringOptions(target=get_target(target), kernels=tuple(kernels),
+                              renames=tuple(sorted((renames or {}).items())),
+                              fast_math=fast_math, f64=f64)  # type: ignore[arg-type]
+    module = read_module(source, file)
+    with gc_paused():
+        ctx = lower_to_air(module, options)
+    return module, ctx
+
+
+def compile(source: str | bytes, file: str = "<input>", *, target: str = DEFAULT_TARGET,
+            emit: Emit = "ll", kernels: Sequence[str] = (), renames: dict[str, str] | None = None,
+            fast_math: bool | None = None, f64: str = "error") -> CompileResult:
+    """Compile GPU LLVM IR to AIR: LLVM 14 text (``ll``), a ``.air`` file or a ``.metallib``.
+
+    Raises :class:`CompileError` for bad input or constructs Apple GPUs cannot run.
+    """
+    from llvm_to_air.ir.writer14 import write_llvm14
+
+    module, ctx = lower(source, file, target=target, kernels=kernels, renames=renames,
+                        fast_math=fast_math, f64=f64)
+    for kernel in ctx.kernels:
+        kernel.function.name = kernel.name
+    text = write_llvm14(module)
+    output: str | bytes = text
+    if emit != "ll":
+        from llvm_to_air.package import package
+
+        output = package([(text, ctx)], emit=emit, target=ctx.target)
+    return CompileResult(output, ctx.kernels, ctx.warnings, module)
+
+
+__all__ = ["CompileResult", "compile", "lower"]

@@ -1,0 +1,1 @@
+"""Rewrite stages: lower the reader's module, step by step, to AIR."""

@@ -1,0 +1,330 @@
+"""Kernel ABI: what the host binds, as Metal binds it.
+
+For each kernel, in source order:
+
+* a pointer parameter becomes a buffer: device memory ``T addrspace(1)*``
+  (constant memory ``addrspace(2)`` for OpenCL ``__constant``/NVPTX constant
+  pointers), threadgroup memory ``addrspace(3)`` for OpenCL ``__local``
+  parameters; ``T`` is inferred from how the kernel uses it; its access is
+  ``air.read`` if nothing writes through it, else ``air.read_write``;
+* a ``byval``/``byref`` pointer (a struct passed by value, as clang lowers it)
+  becomes a constant buffer of that struct;
+* a by-value scalar, vector or struct becomes a constant buffer
+  ``T addrspace(2)*`` read once at entry (Metal passes them by reference).
+
+Location indices: device and constant buffers share one counter, in source
+order (the host's ``setBuffer:atIndex:``/``setBytes:atIndex:``); threadgroup
+buffers have their own (``setThreadgroupMemoryLength:atIndex:``).
+
+Expects kernels inlined and globals mapped to AIR spaces. Guarantees every
+kernel parameter has its AIR type and a :class:`KernelArgument` in
+``kernel.arguments`` (built-ins are added by a later stage).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from llvm_to_air.errors import CompileError
+from llvm_to_air.ir.datalayout import DataLayout
+from llvm_to_air.ir.edit import insert_at_entry, replace_all_uses
+from llvm_to_air.ir.model import (
+    Argument,
+    AtomicRMW,
+    Call,
+    Cast,
+    CmpXchg,
+    Freeze,
+    Function,
+    GetElementPtr,
+    Instruction,
+    Load,
+    Module,
+    Phi,
+    Select,
+    Store,
+    Value,
+)
+from llvm_to_air.ir.pointee import pointee_from_attributes
+from llvm_to_air.ir.types import (
+    I8,
+    ArrayType,
+    FloatType,
+    FunctionType,
+    IntType,
+    NamedStructType,
+    PointerType,
+    StructType,
+    Type,
+    VectorType,
+)
+from llvm_to_air.metadata.target import AIR_DATALAYOUT
+from llvm_to_air.rewrite.addrspace import CONSTANT, DEVICE, THREADGROUP, air_space
+from llvm_to_air.rewrite.context import (
+    KernelArgument,
+    KernelSignature,
+    LoweringContext,
+    StructField,
+)
+
+_INT_NAMES = {1: "bool", 8: "char", 16: "short", 32: "int", 64: "long"}
+_FLOAT_NAMES = {"half": "half", "bfloat": "bfloat", "float": "float", "double": "double"}
+# Calls that only read through a pointer operand (operand index), or ignore it.
+_READ_ONLY_OPERANDS = {"llvm.memcpy": (1,), "llvm.memmove": (1,)}
+_NO_ACCESS_CALLS = ("llvm.lifetime.", "llvm.prefetch", "llvm.assume", "llvm.invariant.")
+
+
+@dataclass
+class PointerUse:
+    """How a kernel uses the memory behind one pointer parameter."""
+
+    reads: bool = False
+    writes: bool = False
+    access_types: Counter[Type] = field(default_factory=Counter)
+    gep_types: Counter[Type] = field(default_factory=Counter)
+    used: bool = False
+
+
+def lower_kernel_abi(module: Module, ctx: LoweringContext) -> None:
+    layout = DataLayout.parse(AIR_DATALAYOUT)
+    for kernel in ctx.kernels:
+        if kernel.producer == "air":
+            continue
+        _lower_kernel(module, kernel, layout)
+
+
+def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout) -> None:
+    fn = kernel.function
+    structs = module.structs
+    buffer_index = 0
+    threadgroup_index = 0
+    replacements: dict[Value, Value] = {}
+    entry_loads: list[Instruction] = []
+    new_args: list[Argument] = []
+    for index, arg in enumerate(fn.args):
+        name = _argument_name(kernel, index)
+        source_type = kernel.source_arg_types[index] if index < len(kernel.source_arg_types) \
+            else None
+        if isinstance(arg.ty, PointerType):
+            description = _pointer_parameter(fn, arg, kernel, layout, structs, name,
+                                             source_type)
+        else:
+            description, arg, load = _value_parameter(fn, arg, layout, structs, name,
+                                                      source_type)
+            replacements[fn.args[index]] = load
+            entry_loads.append(load)
+        if description.kind == "threadgroup":
+            description.location_index = threadgroup_index
+            threadgroup_index += 1
+        else:
+            description.location_index = buffer_index
+            buffer_index += 1
+        description.source_index = index
+        description.param = arg
+        kernel.arguments.append(description)
+        new_args.append(arg)
+    fn.args = new_args
+    replace_all_uses(fn.instructions(), replacements)
+    if entry_loads:
+        insert_at_entry(fn, entry_loads)
+    fn.function_type = FunctionType(fn.function_type.ret, tuple(a.ty for a in fn.args))
+
+
+def _argument_name(kernel: KernelSignature, index: int) -> str:
+    names = kernel.source_arg_names
+    name = names[index] if index < len(names) else None
+    return name if name else f"arg{index}"
+
+
+def _pointer_parameter(fn: Function, arg: Argument, kernel: KernelSignature,
+                       layout: DataLayout, structs: dict[str, StructType | None], name: str,
+                       source_type: str | None) -> KernelArgument:
+    byval = pointee_from_attributes(arg.attrs)
+    use = analyze_pointer_use(fn, arg)
+    space = arg.ty.addrspace  # type: ignore[attr-defined]
+    if byval is not None:
+        element = byval
+        air = CONSTANT
+    else:
+        element = _element_type(use)
+        generic = (space == 0 and kernel.producer in ("cuda", "rocdl")) or \
+            (space == 4 and kernel.producer == "opencl")
+        air = DEVICE if generic else air_space(kernel.producer, space,
+                                               f"parameter '{name}' of @{fn.name}", fn.location)
+        if air == 0:
+            air = DEVICE  # a private pointer parameter is host memory: a device buffer
+    kind = "threadgroup" if air == THREADGROUP else ("constant" if byval is not None
+                                                   else "buffer")
+    noalias = "noalias" in arg.attrs
+    access = "air.read_write" if use.writes or air == THREADGROUP else "air.read"
+    if air == CONSTANT and use.writes:
+        raise CompileError(f"kernel @{fn.name} writes to constant parameter '{name}'",
+                           fn.location, hint="constant buffers are read-only on Apple GPUs")
+    arg.ty = PointerType(air)
+    arg.pointee_hint = element
+    size, align = _size_align(element, layout, structs)
+    attrs = ["nocapture", "noundef"]
+    if air != THREADGROUP:
+        if not use.used:
+            attrs.append("readnone")
+        elif not use.writes:
+            attrs.append("readonly")
+        elif not use.reads:
+            attrs.append("writeonly")
+    if byval is not None:
+        attrs += [f"align {align}", f"dereferenceable({size})"]
+    if noalias:
+        attrs.append('"air-buffer-no-alias"')
+    arg.attrs = attrs
+    return KernelArgument(
+        kind=kind, name=name, llvm_type=arg.ty, type_name=_type_name(element, source_type),
+        type_size=size, type_align=align, element_type=element, access=access,
+        address_space=air, buffer_size=size if byval is not None else None,
+        unused=not use.used, struct_fields=_struct_fields(element, layout, structs))
+
+
+def _value_parameter(fn: Function, arg: Argument, layout: DataLayout,
+                     structs: dict[str, StructType | None], name: str,
+                     source_type: str | None) -> tuple[KernelArgument, Argument, Load]:
+    size, align = _size_align(arg.ty, layout, structs)
+    param = Argument(PointerType(CONSTANT), name=arg.name,
+                     attrs=["nocapture", "noundef", "readonly", f"align {align}",
+                            f"dereferenceable({size})"], pointee_hint=arg.ty)
+    load = Load(arg.ty, opcode="load", ops=[param], align=align,
+                name=f"{arg.name}.value" if arg.name else None)
+    used = any(arg is op for inst in fn.instructions() for op in inst.ops)
+    description = KernelArgument(
+        kind="constant", name=name, llvm_type=param.ty, type_name=_type_name(arg.ty, source_type),
+        type_size=size, type_align=align, element_type=arg.ty, access="air.read",
+        address_space=CONSTANT, buffer_size=size, unused=not used,
+        struct_fields=_struct_fields(arg.ty, layout, structs))
+    return description, param, load
+
+
+def analyze_pointer_use(fn: Function, root: Value) -> PointerUse:
+    """Follow ``root`` through GEPs, casts, phis, selects and pointer slots to its accesses."""
+    table: dict[Value, list[tuple[Instruction, int]]] = {}
+    for inst in fn.instructions():
+        for k, op in enumerate(inst.ops):
+            table.setdefault(op, []).append((inst, k))
+    use = PointerUse()
+    seen: set[int] = set()
+    work: list[tuple[Value, bool]] = [(root, True)]
+    while work:
+        value, first_level = work.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        for inst, k in table.get(value, []):
+            use.used = True
+            if isinstance(inst, Load):
+                use.reads = True
+                use.access_types[inst.ty] += 1
+            elif isinstance(inst, Store):
+                if k == 1:
+                    use.writes = True
+                    use.access_types[inst.ops[0].ty] += 1
+                elif isinstance(inst.ops[1], Instruction) and inst.ops[1].opcode == "alloca":
+                    # the pointer is parked in a slot (-O0 code): follow the slot's loads
+                    for slot_user, _ in table.get(inst.ops[1], []):
+                        if isinstance(slot_user, Load):
+                            work.append((slot_user, first_level))
+                else:
+                    use.reads = use.writes = True  # escapes to memory
+            elif isinstance(inst, AtomicRMW | CmpXchg):
+                use.reads = use.writes = True
+                use.access_types[inst.ops[1].ty] += 1
+            elif isinstance(inst, GetElementPtr):
+                if first_level:
+                    use.gep_types[inst.source_type] += 1
+                work.append((inst, False))
+            elif isinstance(inst, Cast | Phi | Select | Freeze):
+                if isinstance(inst, Cast) and inst.opcode == "ptrtoint":
+                    continue
+                work.append((inst, first_level))
+            elif isinstance(inst, Call):
+                _call_access(inst, k, use)
+    return use
+
+
+def _call_access(call: Call, operand: int, use: PointerUse) -> None:
+    callee = call.callee_function
+    name = callee.name if callee is not None else ""
+    if name.startswith(_NO_ACCESS_CALLS):
+        return
+    for prefix, read_only in _READ_ONLY_OPERANDS.items():
+        if name.startswith(prefix):
+            if operand in read_only:
+                use.reads = True
+            else:
+                use.writes = True
+            return
+    if name.startswith("llvm.memset"):
+        use.writes = True
+        return
+    use.reads = use.writes = True  # builtins such as atomics and sincos may do both
+
+
+def _element_type(use: PointerUse) -> Type:
+    geps = [t for t, _ in use.gep_types.most_common() if t != I8]
+    if geps:
+        return geps[0]
+    if use.access_types:
+        return use.access_types.most_common(1)[0][0]
+    if use.gep_types:
+        return I8
+    return I8
+
+
+def _size_align(ty: Type, layout: DataLayout, structs: dict[str, StructType | None]) -> \
+        tuple[int, int]:
+    try:
+        return layout.alloc_size(ty, structs), layout.abi_align(ty, structs)
+    except CompileError:
+        return 1, 1
+
+
+def _type_name(ty: Type, source_type: str | None) -> str:
+    """The MSL-style type name Apple writes in ``air.arg_type_name``."""
+    if source_type:
+        cleaned = re.sub(r"\b(const|volatile|restrict|__global|__local|__constant|global|local|"
+                         r"constant)\b", "", source_type).replace("*", "").strip()
+        if cleaned:
+            return " ".join(cleaned.split())
+    return llvm_type_name(ty)
+
+
+def llvm_type_name(ty: Type) -> str:
+    if isinstance(ty, IntType):
+        return _INT_NAMES.get(ty.bits, f"i{ty.bits}")
+    if isinstance(ty, FloatType):
+        return _FLOAT_NAMES.get(ty.kind, ty.kind)
+    if isinstance(ty, VectorType):
+        return f"{llvm_type_name(ty.element)}{ty.count}"
+    if isinstance(ty, NamedStructType):
+        return re.sub(r"^(struct|class|union)\.", "", ty.name).strip('"')
+    if isinstance(ty, ArrayType):
+        return f"{llvm_type_name(ty.element)}[{ty.count}]"
+    if isinstance(ty, PointerType):
+        return "void*"
+    return str(ty)
+
+
+def _struct_fields(ty: Type, layout: DataLayout,
+                   structs: dict[str, StructType | None]) -> list[StructField] | None:
+    body = structs.get(ty.name) if isinstance(ty, NamedStructType) else ty
+    if not isinstance(body, StructType):
+        return None
+    offsets, _, _ = layout.struct_layout(body, structs)
+    fields = []
+    for k, (field_ty, offset) in enumerate(zip(body.fields, offsets, strict=True)):
+        count = field_ty.count if isinstance(field_ty, ArrayType) else 0
+        element = field_ty.element if isinstance(field_ty, ArrayType) else field_ty
+        size, _ = _size_align(element, layout, structs)
+        fields.append(StructField(offset, size, count, llvm_type_name(element), f"field{k}"))
+    return fields
+
+
+__all__ = ["PointerUse", "analyze_pointer_use", "llvm_type_name", "lower_kernel_abi"]

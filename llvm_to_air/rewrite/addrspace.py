@@ -1,0 +1,342 @@
+"""Address spaces: producer numbering to AIR's, and a concrete space for every pointer.
+
+AIR has four address spaces (AIR_NOTES section 4): 0 private, 1 device,
+2 constant, 3 threadgroup, and no generic (flat) one. Producers number theirs
+differently and pass generic pointers around; this stage
+
+* ``map_global_address_spaces``: renumbers globals (NVPTX/AMDGPU constant 4 ->
+  2, shared 3 -> threadgroup ``internal addrspace(3)``), before the ABI stage;
+* ``infer_address_spaces``: after the ABI stage gave kernel parameters their
+  spaces, computes for every pointer value where it points, from its origin
+  (allocas -> 0, globals, parameters) through GEPs, casts, phis, selects,
+  freezes and pointer slots (allocas that only hold a pointer, as -O0 code
+  keeps arguments), retypes the pointers and removes the address-space casts
+  that became no-ops. A pointer whose space cannot be inferred (loaded from
+  memory, made by ``inttoptr``, merged from two spaces) is an error naming it.
+
+Guarantees: no pointer of a generic space and no ``addrspacecast`` remain in
+the kernels; every pointer operand type agrees with its origin.
+"""
+
+from __future__ import annotations
+
+from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.ir.edit import replace_all_uses, set_pointer_addrspace
+from llvm_to_air.ir.model import (
+    Alloca,
+    Argument,
+    Call,
+    Cast,
+    Constant,
+    ConstantExpr,
+    ConstantNull,
+    ConstantZero,
+    Freeze,
+    Function,
+    GetElementPtr,
+    GlobalVariable,
+    Instruction,
+    Load,
+    Module,
+    Phi,
+    Poison,
+    Select,
+    Store,
+    Undef,
+    Value,
+)
+from llvm_to_air.ir.types import PointerType, Type, VectorType, contains_type
+from llvm_to_air.rewrite.context import LoweringContext, Producer
+
+PRIVATE, DEVICE, CONSTANT, THREADGROUP = 0, 1, 2, 3
+
+# producer address space -> AIR address space, for spaces that name memory.
+# Generic spaces are absent: pointers in them get the space of what they point to.
+ADDRESS_SPACE_MAPS: dict[Producer, dict[int, int]] = {
+    "cuda": {1: DEVICE, 3: THREADGROUP, 4: CONSTANT, 5: PRIVATE},
+    "rocdl": {1: DEVICE, 3: THREADGROUP, 4: CONSTANT, 5: PRIVATE, 6: CONSTANT},
+    "opencl": {0: PRIVATE, 1: DEVICE, 2: CONSTANT, 3: THREADGROUP},
+    "plain": {0: PRIVATE, 1: DEVICE, 2: CONSTANT, 3: THREADGROUP},
+    "air": {0: PRIVATE, 1: DEVICE, 2: CONSTANT, 3: THREADGROUP},
+}
+GENERIC_SPACES: dict[Producer, frozenset[int]] = {
+    "cuda": frozenset({0}), "rocdl": frozenset({0}), "opencl": frozenset({4}),
+    "plain": frozenset(), "air": frozenset(),
+}
+
+
+def producer_of(ctx: LoweringContext) -> Producer:
+    producers = {k.producer for k in ctx.kernels}
+    return producers.pop() if len(producers) == 1 else "plain"
+
+
+def air_space(producer: Producer, space: int, where: str,
+              location: SourceLocation | None) -> int:
+    mapped = ADDRESS_SPACE_MAPS[producer].get(space)
+    if mapped is None:
+        raise CompileError(f"{where} is in address space {space}, which has no AIR equivalent "
+                           f"for {producer} input", location,
+                           hint="AIR has private (0), device (1), constant (2) and "
+                                "threadgroup (3) memory")
+    return mapped
+
+
+def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
+    producer = producer_of(ctx)
+    for gv in module.globals:
+        if contains_type(gv.value_type, PointerType):
+            raise CompileError(f"global @{gv.name} holds pointers, which AIR cannot relocate",
+                               gv.location, hint="pass the pointers as kernel arguments")
+        space = air_space(producer, gv.addrspace, f"global @{gv.name}", gv.location)
+        gv.ty = PointerType(space)
+        if space == THREADGROUP:
+            gv.linkage = "internal"
+            gv.externally_initialized = False
+            if gv.initializer is None:
+                gv.initializer = Undef(gv.value_type)
+        elif space == CONSTANT:
+            gv.is_constant = True
+
+
+class _Inference:
+    def __init__(self, fn: Function) -> None:
+        self.fn = fn
+        self.space: dict[Value, int] = {}
+        self.slots: dict[Alloca, int | None] = {}
+
+    def origin(self, value: Value) -> int | None:
+        """Where ``value`` points, if known yet."""
+        if isinstance(value, GlobalVariable):
+            return value.addrspace
+        if isinstance(value, Function):
+            return PRIVATE
+        if isinstance(value, Argument):
+            ty = value.ty
+            return ty.addrspace if isinstance(ty, PointerType) else None
+        if isinstance(value, ConstantExpr):
+            if value.opcode in ("addrspacecast", "bitcast", "getelementptr"):
+                return self.origin(value.ops[0])
+            return None
+        return self.space.get(value)
+
+    def run(self) -> None:
+        insts = list(self.fn.instructions())
+        for inst in insts:
+            if isinstance(inst, Alloca) and _holds_pointer(inst):
+                self.slots[inst] = None
+        for _ in range(len(insts) + 2):  # fixpoint over phis and pointer slots
+            changed = False
+            for inst in insts:
+                if _is_pointer(inst.ty):
+                    new = self._transfer(inst)
+                    if new is not None and self.space.get(inst) != new:
+                        if inst in self.space:
+                            raise self._conflict(inst, self.space[inst], new)
+                        self.space[inst] = new
+                        changed = True
+                elif isinstance(inst, Store) and inst.ops[1] in self.slots \
+                        and _is_pointer(inst.ops[0].ty):
+                    stored = self.origin(inst.ops[0])
+                    slot = inst.ops[1]
+                    if stored is not None and self.slots[slot] != stored:  # type: ignore[index]
+                        if self.slots[slot] is not None:  # type: ignore[index]
+                            raise self._conflict(inst, self.slots[slot], stored)  # type: ignore
+                        self.slots[slot] = stored  # type: ignore[index]
+                        changed = True
+            if not changed:
+                break
+
+    def _transfer(self, inst: Instruction) -> int | None:
+        if isinstance(inst, Alloca):
+            return PRIVATE
+        if isinstance(inst, GetElementPtr | Cast | Freeze):
+            if isinstance(inst, Cast) and inst.opcode == "inttoptr":
+                return None
+            return self.origin(inst.ops[0])
+        if isinstance(inst, Phi | Select):
+            incoming = inst.ops[1:] if isinstance(inst, Select) else inst.ops
+            known = {self.origin(v) for v in incoming if not _adapts(v)} - {None}
+            if len(known) > 1:
+                raise self._conflict(inst, *sorted(known))  # type: ignore[arg-type]
+            return known.pop() if known else None
+        if isinstance(inst, Load):
+            ptr = inst.ops[0]
+            if ptr in self.slots:
+                return self.slots[ptr]  # type: ignore[index]
+            return None
+        return None
+
+    def _conflict(self, inst: Instruction, first: int | None, second: int | None) -> CompileError:
+        return CompileError(
+            f"pointer {_describe(inst)} in @{self.fn.name} may point to "
+            f"{_SPACE_NAMES.get(first, first)} or {_SPACE_NAMES.get(second, second)} memory",
+            inst.location or self.fn.location,
+            hint="AIR pointers have one address space: keep device and threadgroup data apart")
+
+
+_SPACE_NAMES = {0: "private", 1: "device", 2: "constant", 3: "threadgroup"}
+
+
+def infer_address_spaces(module: Module, ctx: LoweringContext) -> None:
+    for kernel in ctx.kernels:
+        fn = kernel.function
+        inference = _Inference(fn)
+        inference.run()
+        _retype(fn, inference)
+        _remove_noop_casts(fn)
+        _retarget_intrinsic_calls(module, fn)
+
+
+def _retype(fn: Function, inference: _Inference) -> None:
+    for inst in fn.instructions():
+        if isinstance(inst, Alloca):
+            inst.addrspace = PRIVATE
+        if isinstance(inst, Alloca) and inst in inference.slots:
+            slot_space = inference.slots[inst]
+            if slot_space is not None:
+                inst.allocated_type = PointerType(slot_space)
+        if not _is_pointer(inst.ty):
+            continue
+        space = inference.space.get(inst)
+        if space is None:
+            if isinstance(inst, Call):
+                continue  # checked by the intrinsic stage, which knows the callee
+            raise CompileError(
+                f"cannot infer the address space of pointer {_describe(inst)} in @{fn.name}",
+                inst.location or fn.location,
+                hint="AIR has no generic pointers; pointers loaded from memory or made from "
+                     "integers cannot be traced to device, threadgroup or private memory")
+        set_pointer_addrspace(inst, space)
+    for inst in fn.instructions():
+        for k, op in enumerate(inst.ops):
+            if isinstance(op, ConstantNull | Undef | Poison | ConstantZero) and \
+                    _is_pointer(op.ty) and k < len(inst.ops):
+                want = _expected_operand_space(inst, k, inference)
+                if want is not None:
+                    new = type(op)(PointerType(want))
+                    inst.ops[k] = new
+            elif isinstance(op, ConstantExpr) and _is_pointer(op.ty):
+                space = inference.origin(op)
+                if space is not None:
+                    inst.ops[k] = _retyped_constant(op, space)
+
+
+def _expected_operand_space(inst: Instruction, k: int, inference: _Inference) -> int | None:
+    """For null/undef pointer operands: the space the instruction needs there."""
+    if isinstance(inst, Phi | Select | Freeze):
+        return inference.space.get(inst)
+    if isinstance(inst, Store) and k == 0:
+        slot = inst.ops[1]
+        return inference.slots.get(slot) if isinstance(slot, Alloca) else None
+    if isinstance(inst, Instruction) and inst.opcode == "icmp":
+        other = inst.ops[1 - k]
+        return inference.origin(other)
+    return None
+
+
+def _retyped_constant(expr: ConstantExpr, space: int) -> Constant:
+    """Constant pointer expressions (``addrspacecast (@shared to ptr)``) in the right space."""
+    if expr.opcode in ("addrspacecast", "bitcast"):
+        inner = expr.ops[0]
+        if isinstance(inner, ConstantExpr):
+            inner = _retyped_constant(inner, space)
+        if isinstance(inner.ty, PointerType) and inner.ty.addrspace == space:
+            return inner
+        return ConstantExpr(PointerType(space), opcode="addrspacecast", ops=[inner])
+    if expr.opcode == "getelementptr":
+        base = expr.ops[0]
+        if isinstance(base, ConstantExpr):
+            base = _retyped_constant(base, space)
+        return ConstantExpr(PointerType(space), opcode="getelementptr", ops=[base, *expr.ops[1:]],
+                            flags=expr.flags, source_type=expr.source_type)
+    return expr
+
+
+def _remove_noop_casts(fn: Function) -> None:
+    mapping: dict[Value, Value] = {}
+    for block in fn.blocks:
+        kept = []
+        for inst in block.instructions:
+            if isinstance(inst, Cast) and inst.opcode in ("addrspacecast", "bitcast") and \
+                    _is_pointer(inst.ty) and inst.ty == inst.ops[0].ty:
+                source = inst.ops[0]
+                mapping[inst] = mapping.get(source, source)
+                continue
+            if isinstance(inst, Cast) and inst.opcode == "addrspacecast":
+                src_ty = inst.ops[0].ty
+                raise CompileError(
+                    f"{_describe(inst)} converts a {_SPACE_NAMES.get(_space_of(src_ty))} "
+                    f"pointer to {_SPACE_NAMES.get(_space_of(inst.ty))} memory in @{fn.name}",
+                    inst.location or fn.location,
+                    hint="AIR cannot convert pointers between address spaces")
+            kept.append(inst)
+        block.instructions = kept
+    replace_all_uses(fn.instructions(), mapping)
+
+
+def _retarget_intrinsic_calls(module: Module, fn: Function) -> None:
+    """Calls whose pointer arguments changed space get a declaration of matching type.
+
+    ``llvm.*`` intrinsics are re-mangled (``llvm.memcpy.p0.p0.i64`` ->
+    ``llvm.memcpy.p1.p3.i64``); other declarations are re-typed in place when
+    every call agrees (they are replaced by the intrinsic stage anyway).
+    """
+    from llvm_to_air.ir.llvm14 import POINTER_SUFFIX_RE
+    from llvm_to_air.ir.model import Function as Fn
+    from llvm_to_air.ir.types import FunctionType
+
+    for inst in fn.instructions():
+        if not isinstance(inst, Call):
+            continue
+        callee = inst.callee_function
+        if callee is None or not callee.is_declaration:
+            continue
+        arg_types = tuple(a.ty for a in inst.args)
+        old = callee.function_type
+        if arg_types == old.params[:len(arg_types)] and not old.vararg:
+            continue
+        if old.vararg:
+            continue
+        new_type = FunctionType(old.ret, arg_types, old.vararg)
+        if callee.name.startswith("llvm."):
+            spaces = iter(t.addrspace for t in (old.ret, *arg_types) if isinstance(t, PointerType))
+            name = POINTER_SUFFIX_RE.sub(lambda m, s=spaces: f".p{next(s, m.group(1))}",
+                                         callee.name)
+            target = module.get_function(name)
+            if target is None:
+                target = Fn(PointerType(0), name=name, function_type=new_type,
+                            fn_attrs=list(callee.fn_attrs), args=[
+                                Argument(t, attrs=list(a.attrs))
+                                for t, a in zip(arg_types, callee.args, strict=True)])
+                module.functions.append(target)
+            inst.ops[-1] = target
+        else:
+            callee.function_type = new_type
+            for arg, ty in zip(callee.args, arg_types, strict=True):
+                arg.ty = ty
+        inst.function_type = new_type
+
+
+def _holds_pointer(alloca: Alloca) -> bool:
+    return isinstance(alloca.allocated_type, PointerType) and not alloca.ops
+
+
+def _is_pointer(ty: Type) -> bool:
+    return isinstance(ty, PointerType) or (isinstance(ty, VectorType)
+                                           and isinstance(ty.element, PointerType))
+
+
+def _space_of(ty: Type) -> int | None:
+    return ty.addrspace if isinstance(ty, PointerType) else None
+
+
+def _adapts(value: Value) -> bool:
+    return isinstance(value, ConstantNull | Undef | Poison | ConstantZero)
+
+
+def _describe(inst: Instruction) -> str:
+    name = f"%{inst.name}" if inst.name else "(unnamed)"
+    return f"'{name}' ({inst.opcode})"
+
+
+__all__ = ["ADDRESS_SPACE_MAPS", "infer_address_spaces", "map_global_address_spaces"]

@@ -1,0 +1,103 @@
+"""What the rewrite stages share: options in, kernel signatures out.
+
+Stages are functions ``stage(module, ctx)``; ``ctx`` is the only state they
+share, passed explicitly. Kernel discovery fills ``ctx.kernels``; the ABI,
+built-in and intrinsic stages add to each :class:`KernelSignature`; metadata
+synthesis reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from llvm_to_air.errors import CompileError
+from llvm_to_air.ir.model import Argument, Function
+from llvm_to_air.ir.types import Type
+from llvm_to_air.metadata.target import AirTarget
+
+Producer = Literal["cuda", "opencl", "rocdl", "air", "plain"]
+ArgumentKind = Literal["buffer", "constant", "threadgroup", "builtin"]
+
+
+@dataclass(frozen=True)
+class LoweringOptions:
+    """User choices. ``kernels`` selects (and, for plain functions, marks) kernels by name;
+    ``renames`` maps LLVM names to metallib names; ``fast_math`` None follows the input's
+    fast-math flags; ``f64`` is "error" or "demote"."""
+
+    target: AirTarget
+    kernels: tuple[str, ...] = ()
+    renames: tuple[tuple[str, str], ...] = ()
+    fast_math: bool | None = None
+    f64: Literal["error", "demote"] = "error"
+
+
+@dataclass
+class StructField:
+    offset: int
+    size: int
+    array_length: int
+    type_name: str
+    name: str
+
+
+@dataclass
+class KernelArgument:
+    """One parameter of an AIR kernel, as its ``!air.kernel`` argument node describes it.
+
+    ``location_index`` counts device and constant buffers together, threadgroup
+    buffers separately (the host's setBuffer/setBytes vs setThreadgroupMemoryLength
+    indices); built-ins have none.
+    """
+
+    kind: ArgumentKind
+    name: str
+    llvm_type: Type
+    type_name: str
+    type_size: int = 0
+    type_align: int = 0
+    element_type: Type | None = None
+    location_index: int | None = None
+    access: str | None = None            # air.read | air.read_write
+    address_space: int | None = None
+    buffer_size: int | None = None       # constant buffers (by-value parameters)
+    role: str | None = None              # built-ins: "thread_position_in_grid", ...
+    unused: bool = False
+    struct_fields: list[StructField] | None = None
+    source_index: int | None = None      # position in the input function, if any
+    param: Argument | None = None
+
+
+@dataclass
+class KernelSignature:
+    function: Function
+    source_name: str
+    producer: Producer
+    name: str = ""                        # final (metallib) name, after --rename
+    arguments: list[KernelArgument] = field(default_factory=list)
+    # source argument names known from producer metadata (OpenCL kernel_arg_name, ...)
+    source_arg_names: list[str | None] = field(default_factory=list)
+    # source type spellings when the producer records them (OpenCL kernel_arg_type)
+    source_arg_types: list[str | None] = field(default_factory=list)
+    uses_barrier: bool = False
+    uses_simd: bool = False
+
+
+@dataclass
+class LoweringContext:
+    options: LoweringOptions
+    kernels: list[KernelSignature] = field(default_factory=list)
+    # the fast-math decision: the option, or the input's own fast-math flags
+    fast_math: bool = False
+    warnings: list[CompileError] = field(default_factory=list)
+
+    @property
+    def target(self) -> AirTarget:
+        return self.options.target
+
+    def kernel_of(self, fn: Function) -> KernelSignature | None:
+        for kernel in self.kernels:
+            if kernel.function is fn:
+                return kernel
+        return None

@@ -1,0 +1,197 @@
+"""Legalization: what Apple GPUs cannot run becomes an error, a safe form, or (on request) float.
+
+* ``legalize_types`` (before intrinsic lowering): ``double`` is an error naming
+  the instruction, or with ``--f64=demote`` every double becomes float
+  (``fpext``/``fptrunc`` between them vanish, math calls take their float
+  names); integers wider than 64 bits are an error.
+* ``legalize`` (after it): inline assembly is an error (PTX/GCN text means
+  nothing to an Apple GPU); ``llvm.trap``/``llvm.debugtrap`` are removed with a
+  warning (a trap wedges the GPU); ``unreachable`` in a kernel becomes
+  ``ret void`` so an impossible path exits instead of running off the end.
+
+Expects kernels inlined. Guarantees no f64/i128 types, inline asm or traps remain.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+
+from llvm_to_air.errors import CompileError
+from llvm_to_air.ir.edit import replace_all_uses
+from llvm_to_air.ir.model import (
+    Call,
+    Cast,
+    ConstantFP,
+    Function,
+    InlineAsm,
+    Instruction,
+    Module,
+    Return,
+    Unreachable,
+    Value,
+)
+from llvm_to_air.ir.types import (
+    F32,
+    F64,
+    VOID,
+    ArrayType,
+    FloatType,
+    FunctionType,
+    IntType,
+    PointerType,
+    StructType,
+    Type,
+    VectorType,
+    contains_type,
+)
+from llvm_to_air.rewrite.context import LoweringContext
+
+TRAPS = ("llvm.trap", "llvm.debugtrap", "llvm.ubsantrap")
+
+
+def legalize_types(module: Module, ctx: LoweringContext) -> None:
+    for kernel in ctx.kernels:
+        fn = kernel.function
+        for inst in fn.instructions():
+            if _wide_int(inst):
+                raise CompileError(
+                    f"'{inst.opcode}' in @{fn.name} uses an integer wider than 64 bits",
+                    inst.location or fn.location, hint="Apple GPUs have no i128 arithmetic")
+        if ctx.options.f64 == "demote":
+            _demote_doubles(fn)
+            continue
+        for inst in fn.instructions():
+            if _uses_double(inst):
+                raise CompileError(
+                    f"'{inst.opcode}' in @{fn.name} uses double precision, which Apple GPUs "
+                    "do not have", inst.location or fn.location,
+                    hint="use float, or pass --f64=demote to compute in float")
+    for gv in module.globals:
+        if contains_type(gv.value_type, FloatType) and _has_double(gv.value_type):
+            if ctx.options.f64 != "demote":
+                raise CompileError(f"global @{gv.name} holds double precision values",
+                                   gv.location, hint="pass --f64=demote to store floats")
+
+
+def legalize(module: Module, ctx: LoweringContext) -> None:
+    for kernel in ctx.kernels:
+        fn = kernel.function
+        mapping: dict[Value, Value] = {}
+        for block in fn.blocks:
+            kept: list[Instruction] = []
+            for inst in block.instructions:
+                if isinstance(inst, Call) and isinstance(inst.callee, InlineAsm):
+                    raise CompileError(
+                        f"inline assembly in @{fn.name} ('{inst.callee.asm[:40]}') cannot run "
+                        "on Apple GPUs", inst.location or fn.location,
+                        hint="write the operation in IR or with a builtin instead")
+                callee = inst.callee_function if isinstance(inst, Call) else None
+                if callee is not None and callee.name in TRAPS:
+                    ctx.warnings.append(CompileError(
+                        f"removed a call to {callee.name} in @{fn.name}: a trap wedges Apple "
+                        "GPUs", inst.location or fn.location))
+                    continue
+                if isinstance(inst, Unreachable) and isinstance(fn.function_type.ret,
+                                                                type(VOID)):
+                    inst = Return(VOID, opcode="ret", parent=block, location=inst.location)
+                kept.append(inst)
+            block.instructions = kept
+        replace_all_uses(fn.instructions(), mapping)
+
+
+# ------------------------------------------------------------------- doubles
+
+def _has_double(ty: Type) -> bool:
+    if isinstance(ty, FloatType):
+        return ty.kind == "double"
+    if isinstance(ty, VectorType | ArrayType):
+        return _has_double(ty.element)
+    if isinstance(ty, StructType):
+        return any(_has_double(f) for f in ty.fields)
+    if isinstance(ty, FunctionType):
+        return _has_double(ty.ret) or any(_has_double(p) for p in ty.params)
+    return False
+
+
+def _uses_double(inst: Instruction) -> bool:
+    return _has_double(inst.ty) or any(_has_double(op.ty) for op in inst.ops
+                                       if not isinstance(op, Function))
+
+
+def _wide_int(inst: Instruction) -> bool:
+    def wide(ty: Type) -> bool:
+        if isinstance(ty, IntType):
+            return ty.bits > 64
+        if isinstance(ty, VectorType | ArrayType):
+            return wide(ty.element)
+        if isinstance(ty, StructType):
+            return any(wide(f) for f in ty.fields)
+        return False
+    return wide(inst.ty) or any(wide(op.ty) for op in inst.ops if not isinstance(op, Function))
+
+
+def _demoted(ty: Type) -> Type:
+    if ty == F64:
+        return F32
+    if isinstance(ty, VectorType):
+        return VectorType(ty.count, _demoted(ty.element), ty.scalable)
+    if isinstance(ty, ArrayType):
+        return ArrayType(ty.count, _demoted(ty.element))
+    if isinstance(ty, StructType):
+        return StructType(tuple(_demoted(f) for f in ty.fields), ty.packed)
+    if isinstance(ty, FunctionType):
+        return FunctionType(_demoted(ty.ret), tuple(_demoted(p) for p in ty.params), ty.vararg)
+    return ty
+
+
+def _float_constant(text: str) -> str:
+    """A double constant's text as the nearest float, spelled as LLVM prints floats."""
+    if text.startswith("0x") and len(text) == 18:
+        value = struct.unpack(">d", bytes.fromhex(text[2:]))[0]
+    else:
+        value = float(text)
+    rounded = struct.unpack("<f", struct.pack("<f", value))[0]
+    return "0x" + struct.pack(">d", rounded).hex().upper()
+
+
+def _demote_doubles(fn: Function) -> None:
+    mapping: dict[Value, Value] = {}
+    for inst in fn.instructions():
+        inst.ty = _demoted(inst.ty)
+        for k, op in enumerate(inst.ops):
+            if isinstance(op, ConstantFP) and op.ty == F64:
+                inst.ops[k] = ConstantFP(F32, text=_float_constant(op.text))
+        if isinstance(inst, Cast) and inst.opcode in ("fpext", "fptrunc") and \
+                _demoted(inst.ops[0].ty) == inst.ty:
+            mapping[inst] = inst.ops[0]
+        if isinstance(inst, Call):
+            inst.function_type = _demoted(inst.function_type)  # type: ignore[assignment]
+            callee = inst.callee_function
+            if callee is not None and _has_double(callee.function_type):
+                callee.name = _float_name(callee.name)
+                callee.function_type = _demoted(callee.function_type)  # type: ignore
+                for arg in callee.args:
+                    arg.ty = _demoted(arg.ty)
+    for block in fn.blocks:
+        block.instructions = [i for i in block.instructions if i not in mapping]
+    replace_all_uses(fn.instructions(), mapping)
+
+
+def _float_name(name: str) -> str:
+    """``llvm.sin.f64`` -> ``llvm.sin.f32``; ``__nv_sin`` -> ``__nv_sinf``; ``_Z3sind`` ->
+    ``_Z3sinf``; ``__ocml_sin_f64`` -> ``__ocml_sin_f32``."""
+    if name.startswith("llvm."):
+        return name.replace(".f64", ".f32")
+    if name.startswith("__nv_"):
+        return name + "f"
+    if name.startswith("__ocml_"):
+        return name.replace("_f64", "_f32")
+    match = re.match(r"_Z(\d+)", name)
+    if match:  # Itanium mangling: the parameter types follow the name
+        end = match.end() + int(match.group(1))
+        return name[:end] + name[end:].replace("d", "f")
+    return name
+
+
+__all__ = ["PointerType", "legalize", "legalize_types"]

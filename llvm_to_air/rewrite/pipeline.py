@@ -1,0 +1,103 @@
+"""The AIR lowering pipeline: the rewrite stages in order, on one module.
+
+Each stage is a function ``stage(module, ctx)`` that does one thing and says
+in its docstring what it expects and guarantees; this module only orders
+them. Data flows one way: the module is read, rewritten here, then written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llvm_to_air.ir.edit import remove_unused_declarations
+from llvm_to_air.ir.model import Module
+from llvm_to_air.metadata.synthesize import synthesize_metadata
+from llvm_to_air.rewrite.abi import lower_kernel_abi
+from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
+from llvm_to_air.rewrite.builtins import lower_builtins
+from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
+from llvm_to_air.rewrite.discover import discover_kernels
+from llvm_to_air.rewrite.inline import inline_calls
+from llvm_to_air.rewrite.intrinsics import lower_intrinsics
+from llvm_to_air.rewrite.legalize import legalize, legalize_types
+from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
+
+Stage = Callable[[Module, LoweringContext], None]
+
+
+def inline_into_kernels(module: Module, ctx: LoweringContext) -> None:
+    """Inline helpers into kernels; drop every other defined function and unused declaration.
+
+    Host-side stubs and helpers nothing calls go with them.
+    """
+    roots = [k.function for k in ctx.kernels]
+    inline_calls(module, roots)
+    keep = set(map(id, roots))
+    module.functions = [fn for fn in module.functions if fn.is_declaration or id(fn) in keep]
+    module.aliases = []
+    remove_unused_declarations(module)
+    _drop_unused_globals(module, ctx)
+
+
+def _drop_unused_globals(module: Module, ctx: LoweringContext) -> None:
+    used: set[int] = set()
+
+    def visit(value: object) -> None:
+        if id(value) in used:
+            return
+        used.add(id(value))
+        for sub in list(getattr(value, "ops", ()) or ()) + list(getattr(value, "elements", ())
+                                                                 or ()):
+            visit(sub)
+
+    for kernel in ctx.kernels:
+        for inst in kernel.function.instructions():
+            for op in inst.ops:
+                visit(op)
+    module.globals = [gv for gv in module.globals if id(gv) in used]
+    for gv in module.globals:
+        if gv.initializer is not None:
+            visit(gv.initializer)
+
+
+def simplify(module: Module, ctx: LoweringContext) -> None:
+    roots = [k.function for k in ctx.kernels]
+    forward_aggregates(module, roots)
+    remove_dead_code(module, roots)
+
+
+def decide_fast_math(module: Module, ctx: LoweringContext) -> None:
+    """``--fast-math``/``--no-fast-math``, else fast when the input's kernels use ``fast``."""
+    if ctx.options.fast_math is not None:
+        ctx.fast_math = ctx.options.fast_math
+        return
+    ctx.fast_math = any(
+        '"unsafe-fp-math"="true"' in k.function.fn_attrs
+        or any("fast" in getattr(inst, "flags", ()) for inst in k.function.instructions())
+        for k in ctx.kernels)
+
+
+STAGES: tuple[Stage, ...] = (
+    discover_kernels,
+    decide_fast_math,
+    inline_into_kernels,
+    simplify,
+    map_global_address_spaces,
+    lower_kernel_abi,
+    infer_address_spaces,
+    legalize_types,
+    lower_intrinsics,
+    lower_builtins,
+    legalize,
+    simplify,
+    synthesize_metadata,
+)
+
+
+def lower_to_air(module: Module, options: LoweringOptions) -> LoweringContext:
+    """Run every stage; returns the context with the kernel signatures."""
+    ctx = LoweringContext(options)
+    for stage in STAGES:
+        stage(module, ctx)
+    remove_unused_declarations(module)
+    return ctx
