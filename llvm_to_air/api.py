@@ -54,19 +54,48 @@ def compile(source: str | bytes, file: str = "<input>", *, target: str = DEFAULT
 
     Raises :class:`CompileError` for bad input or constructs Apple GPUs cannot run.
     """
+    return compile_many([(source, file)], target=target, emit=emit, kernels=kernels,
+                        renames=renames, fast_math=fast_math, f64=f64)
+
+
+def compile_many(sources: Sequence[tuple[str | bytes, str]], *, target: str = DEFAULT_TARGET,
+                 emit: Emit = "ll", kernels: Sequence[str] = (),
+                 renames: dict[str, str] | None = None, fast_math: bool | None = None,
+                 f64: str = "error", toolchain: str = "native",
+                 progress: bool = False) -> CompileResult:
+    """Compile several inputs; their kernels go into one library (``emit="metallib"``)."""
     from llvm_to_air.ir.writer14 import write_llvm14
+    from llvm_to_air.package import package
 
-    module, ctx = lower(source, file, target=target, kernels=kernels, renames=renames,
-                        fast_math=fast_math, f64=f64)
-    for kernel in ctx.kernels:
-        kernel.function.name = kernel.name
-    text = write_llvm14(module)
-    output: str | bytes = text
-    if emit != "ll":
-        from llvm_to_air.package import package
+    if emit == "ll" and len(sources) > 1:
+        raise CompileError("several inputs make one .metallib, not one text module",
+                           hint="use -o lib.metallib (or --emit metallib)")
+    units = []
+    result = CompileResult("")
+    for source, file in _progress(sources, progress):
+        module, ctx = lower(source, file, target=target, kernels=kernels, renames=renames,
+                            fast_math=fast_math, f64=f64)
+        for kernel in ctx.kernels:
+            kernel.function.name = kernel.name
+        units.append((module, ctx))
+        result.kernels += ctx.kernels
+        result.warnings += ctx.warnings
+        result.module = module
+    if emit == "ll":
+        result.output = write_llvm14(units[0][0])
+    else:
+        result.output = package(units, emit=emit, target=units[0][1].target,
+                                toolchain=toolchain)
+    return result
 
-        output = package([(text, ctx)], emit=emit, target=ctx.target)
-    return CompileResult(output, ctx.kernels, ctx.warnings, module)
+
+def _progress(sources: Sequence[tuple[str | bytes, str]], show: bool) -> \
+        Sequence[tuple[str | bytes, str]]:
+    if not show:
+        return sources
+    from rich.progress import track
+
+    return list(track(sources, description="lowering", transient=True))
 
 
-__all__ = ["CompileResult", "compile", "lower"]
+__all__ = ["CompileResult", "compile", "compile_many", "lower"]

@@ -29,7 +29,7 @@ class DefaultCommandGroup(click.Group):
     So ``llvm-to-air kernel.ll -o k.metallib`` works next to ``llvm-to-air inspect ...``.
     """
 
-    default_command: str | None = None
+    default_command: str | None = "compile"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if (self.default_command and args and args[0] not in self.commands
@@ -80,15 +80,17 @@ def write_output(path: str, data: bytes | str) -> None:
         raise
 
 
-def report(error: CompileError) -> None:
-    """Print one compiler-style diagnostic (coloured on a terminal) and the source line."""
+def report(error: CompileError, severity: str = "error") -> None:
+    """Print one compiler-style diagnostic line (coloured on a terminal)."""
+    if not sys.stderr.isatty():  # plain text: no rich import on the common path
+        sys.stderr.write(error.format().replace(": error: ", f": {severity}: ", 1) + "\n")
+        return
     from rich.console import Console
     from rich.text import Text
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    loc = error.location
-    line = Text(f"{loc}: ", style="bold")
-    line.append("error: ", style="bold red")
+    line = Text(f"{error.location}: ", style="bold")
+    line.append(f"{severity}: ", style="bold red" if severity == "error" else "bold magenta")
     line.append(error.message, style="bold")
     if error.hint:
         line.append(f" ({error.hint})")
@@ -142,6 +144,157 @@ def downgrade(input_path: str, output_path: str, keep_debug_info: bool) -> None:
     data, name = read_input(input_path)
     text = downgrade_text(data, name, strip_debug=not keep_debug_info)
     write_output(output_path, text)
+
+
+EMIT_BY_SUFFIX = {".ll": "ll", ".air": "air", ".metallib": "metallib"}
+
+
+def _renames(values: tuple[str, ...]) -> dict[str, str]:
+    renames: dict[str, str] = {}
+    for value in values:
+        old, sep, new = value.partition("=")
+        if not sep or not old or not new:
+            raise CompileError(f"--rename expects OLD=NEW, got '{value}'")
+        renames[old] = new
+    return renames
+
+
+def _target_names() -> list[str]:
+    from llvm_to_air.metadata.target import TARGETS
+
+    return list(TARGETS)
+
+
+@main.command("compile")
+@click.argument("inputs", nargs=-1, metavar="INPUT...")
+@click.option("-o", "--output", "output_path", default=STDIO, metavar="OUTPUT",
+              help="Output file ('-' for stdout, the default). Its suffix (.ll, .air, "
+                   ".metallib) picks --emit.")
+@click.option("--emit", type=click.Choice(["ll", "air", "metallib"]), default=None,
+              help="Output kind: AIR as LLVM 14 text, a .air bitcode file, or a .metallib.")
+@click.option("--target", default="macos14", show_default=True, metavar="TARGET",
+              help="Deployment target: macos13|macos14|macos15|macos26|ios16|ios17|ios18|ios26.")
+@click.option("--kernel", "kernels", multiple=True, metavar="NAME",
+              help="Lower only this kernel (repeatable); also marks a plain function as one.")
+@click.option("--rename", "renames", multiple=True, metavar="OLD=NEW",
+              help="Give a kernel another name in the output (repeatable).")
+@click.option("--fast-math/--no-fast-math", default=None,
+              help="Use fast math functions (default: as the input's fast-math flags say).")
+@click.option("--f64", type=click.Choice(["error", "demote"]), default="error",
+              show_default=True, help="double precision: an error, or computed in float.")
+@click.option("--toolchain", type=click.Choice(["native", "xcrun", "auto"]), default="native",
+              show_default=True, help="Package natively, with Xcode's xcrun, or xcrun if present.")
+@click.option("-v", "--verbose", is_flag=True, help="Print each kernel's arguments as a table.")
+@click.option("-q", "--quiet", is_flag=True, help="Print no warnings.")
+@diagnostics
+def compile_command(inputs: tuple[str, ...], output_path: str, emit: str | None, target: str,
+                    kernels: tuple[str, ...], renames: tuple[str, ...], fast_math: bool | None,
+                    f64: str, toolchain: str, verbose: bool, quiet: bool) -> None:
+    """Lower GPU LLVM IR (CUDA, OpenCL, MLIR) to Apple AIR: text, .air or .metallib."""
+    from llvm_to_air.api import compile_many
+
+    if target not in _target_names():
+        raise CompileError(f"unknown target '{target}'",
+                           hint=f"choose one of {', '.join(_target_names())}")
+    sources = [read_input(path) for path in (inputs or (STDIO,))]
+    if emit is None:
+        emit = EMIT_BY_SUFFIX.get(Path(output_path).suffix, "ll") if output_path != STDIO \
+            else "ll"
+    if emit != "ll" and output_path == STDIO and sys.stdout.isatty():
+        raise CompileError(f"refusing to write a binary .{emit} to a terminal",
+                           hint="give -o FILE")
+    result = compile_many(sources, target=target, emit=emit,  # type: ignore[arg-type]
+                          kernels=kernels, renames=_renames(renames), fast_math=fast_math,
+                          f64=f64, toolchain=toolchain, progress=len(sources) > 3)
+    if not quiet:
+        for warning in result.warnings:
+            report(warning, "warning")
+    if verbose:
+        _print_kernel_tables(result.kernels)
+    write_output(output_path, result.output)
+
+
+def _print_kernel_tables(kernels: list[Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    for kernel in kernels:
+        table = Table(title=f"kernel {kernel.name}", title_justify="left")
+        for column in ("#", "parameter", "AIR argument", "binding", "access", "type"):
+            table.add_column(column)
+        for index, arg in enumerate(kernel.arguments):
+            binding = "" if arg.location_index is None else (
+                f"threadgroup {arg.location_index}" if arg.kind == "threadgroup"
+                else f"buffer {arg.location_index}")
+            kind = arg.kind if arg.kind != "builtin" else f"builtin {arg.role}"
+            access = (arg.access or "").removeprefix("air.")
+            table.add_row(str(index), arg.name, kind, binding, access,
+                          f"{arg.type_name} ({arg.type_size} B)" if arg.type_size else arg.type_name)
+        console.print(table)
+
+
+@main.command("inspect")
+@click.argument("input_path", metavar="FILE")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@diagnostics
+def inspect_command(input_path: str, as_json: bool) -> None:
+    """Show an AIR file's target, versions, kernels and their bindings (.ll, .air, .metallib)."""
+    import json
+
+    from llvm_to_air.inspect import describe_file
+
+    data, name = read_input(input_path)
+    report_data = describe_file(data, name)
+    if as_json:
+        sys.stdout.write(json.dumps(report_data, indent=2, sort_keys=True) + "\n")
+        return
+    _print_inspection(report_data)
+
+
+def _print_inspection(report_data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    header = {k: v for k, v in report_data.items() if not isinstance(v, list | dict)}
+    for key, value in header.items():
+        console.print(f"[bold]{key}[/bold]: {value}")
+    for module in report_data.get("modules", [report_data]):
+        for kernel in module.get("kernels", []):
+            table = Table(title=f"kernel {kernel['name']}", title_justify="left")
+            for column in ("#", "name", "kind", "binding", "access", "type"):
+                table.add_column(column)
+            for arg in kernel["arguments"]:
+                binding = "" if arg.get("location_index") is None else str(arg["location_index"])
+                kind = arg.get("kind", "")
+                if kind == "builtin":
+                    kind = f"builtin {arg.get('role')}"
+                table.add_row(str(arg.get("index")), str(arg.get("arg_name", "")), kind, binding,
+                              str(arg.get("access", "")), str(arg.get("arg_type_name", "")))
+            console.print(table)
+
+
+@main.command("verify")
+@click.argument("input_path", metavar="FILE.ll")
+@diagnostics
+def verify_command(input_path: str) -> None:
+    """Check that an AIR module follows the rules Apple's compiler output follows."""
+    from llvm_to_air.verify import verify_air_text
+
+    data, name = read_input(input_path)
+    text = data.decode("utf-8", "replace")
+    diagnostics_found = verify_air_text(text, name)
+    errors = 0
+    for diagnostic in diagnostics_found:
+        error = CompileError(f"[{diagnostic.rule}] {diagnostic.message}",
+                             diagnostic.location or None)
+        if error.location.file == "<input>":
+            error = error.with_file(name)
+        report(error, diagnostic.severity)
+        errors += diagnostic.severity == "error"
+    if errors:
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

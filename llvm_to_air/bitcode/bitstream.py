@@ -102,6 +102,7 @@ class _Scope:
 
     outer_width: int
     outer_abbrevs: list[Abbrev]
+    outer_specs: list[tuple[tuple[int, int, int], ...]]
     length_offset: int  # byte offset of the block-length word
 
 
@@ -120,8 +121,10 @@ class BitstreamWriter:
         self._nbits = 0  # number of pending bits
         self._width = 2  # abbreviation id width of the current block
         self._abbrevs: list[Abbrev] = []
+        self._specs: list[tuple[tuple[int, int, int], ...]] = []
         self._scopes: list[_Scope] = []
         self._blockinfo: dict[int, list[Abbrev]] = {}
+        self._blockinfo_specs: dict[int, list[tuple[tuple[int, int, int], ...]]] = {}
         self._blockinfo_current: int | None = None
 
     # ----------------------------------------------------------------- fields
@@ -199,9 +202,10 @@ class BitstreamWriter:
         self.align32()
         offset = len(self._out)
         self._out += b"\0\0\0\0"
-        self._scopes.append(_Scope(self._width, self._abbrevs, offset))
+        self._scopes.append(_Scope(self._width, self._abbrevs, self._specs, offset))
         self._width = abbrev_width
         self._abbrevs = list(self._blockinfo.get(block_id, ()))
+        self._specs = list(self._blockinfo_specs.get(block_id, ()))
 
     def exit_block(self) -> None:
         """Close the innermost block and fill in its length."""
@@ -212,6 +216,7 @@ class BitstreamWriter:
         self._out[scope.length_offset:scope.length_offset + 4] = words.to_bytes(4, "little")
         self._width = scope.outer_width
         self._abbrevs = scope.outer_abbrevs
+        self._specs = scope.outer_specs
 
     def enter_blockinfo(self) -> None:
         """Open the BLOCKINFO block (abbreviation width 2)."""
@@ -226,12 +231,14 @@ class BitstreamWriter:
         self._encode_abbrev(abbreviation)
         table = self._blockinfo.setdefault(block_id, [])
         table.append(abbreviation)
+        self._blockinfo_specs.setdefault(block_id, []).append(_compile(abbreviation))
         return len(table) - 1 + FIRST_APPLICATION_ABBREV
 
     def define_abbrev(self, abbreviation: Abbrev) -> int:
         """Define ``abbreviation`` in the current block; returns its id."""
         self._encode_abbrev(abbreviation)
         self._abbrevs.append(abbreviation)
+        self._specs.append(_compile(abbreviation))
         return len(self._abbrevs) - 1 + FIRST_APPLICATION_ABBREV
 
     def _encode_abbrev(self, abbreviation: Abbrev) -> None:
@@ -258,14 +265,14 @@ class BitstreamWriter:
         if abbrev_id == 0:
             self._emit_unabbreviated(code, ops)
         else:
-            self._emit_abbreviated(abbrev_id, [code, *ops], None)
+            self._emit_abbreviated(abbrev_id, code, ops, None)
 
     def emit_record_with_blob(self, abbrev_id: int, ops: Sequence[int], blob: bytes) -> None:
         """Write a record through an abbreviation ending in a Blob operand.
 
         ``ops`` starts with the record code, as in LLVM's EmitRecordWithBlob.
         """
-        self._emit_abbreviated(abbrev_id, list(ops), blob)
+        self._emit_abbreviated(abbrev_id, ops[0], ops[1:], blob)
 
     def _emit_unabbreviated(self, code: int, ops: Sequence[int]) -> None:
         cur = self._cur
@@ -291,69 +298,111 @@ class BitstreamWriter:
         if n >= 64:
             self._flush_bytes()
 
-    def _emit_abbreviated(self, abbrev_id: int, values: list[int], blob: bytes | None) -> None:
-        ops = self._abbrevs[abbrev_id - FIRST_APPLICATION_ABBREV].ops
-        self.emit(abbrev_id, self._width)
-        index = 0
-        count = len(ops)
-        k = 0
-        while k < count:
-            op = ops[k]
-            enc = op.encoding
-            if enc == LITERAL:
-                if values[index] != op.value:
-                    raise ValueError(f"record operand {values[index]} does not match "
-                                     f"abbreviation literal {op.value}")
-                index += 1
-            elif enc == ARRAY:
-                element = ops[k + 1]
-                rest = values[index:]
-                self.emit_vbr(len(rest), 6)
-                self._emit_array(element, rest)
-                index = len(values)
-                k += 1
-            elif enc == BLOB:
-                data = blob if blob is not None else bytes(values[index:])
-                index = len(values)
+    def _emit_abbreviated(self, abbrev_id: int, code: int, ops: Sequence[int],
+                          blob: bytes | None) -> None:
+        spec = self._specs[abbrev_id - FIRST_APPLICATION_ABBREV]
+        cur = self._cur
+        n = self._nbits
+        cur |= abbrev_id << n
+        n += self._width
+        pos = 0  # values consumed: 0 is the code, k > 0 is ops[k - 1]
+        for enc, width, limit in spec:
+            if enc == _ARRAY_OF:
+                rest = ops[pos - 1:] if pos else (code, *ops)
+                pos = len(ops) + 1
+                count = len(rest)
+                if count < 32:
+                    cur |= count << n
+                    n += 6
+                else:
+                    bits, used = _vbr_bits(count, 6)
+                    cur |= bits << n
+                    n += used
+                for value in rest:
+                    if width == FIXED:
+                        cur |= value << n
+                        n += limit
+                    elif width == CHAR6:
+                        cur |= _CHAR6[value] << n
+                        n += 6
+                    elif value < 1 << (limit - 1):
+                        cur |= value << n
+                        n += limit
+                    else:
+                        bits, used = _vbr_bits(value, limit)
+                        cur |= bits << n
+                        n += used
+                    if n >= _FLUSH_BITS:
+                        self._cur = cur
+                        self._nbits = n
+                        self._flush_bytes()
+                        cur = self._cur
+                        n = self._nbits
+                continue
+            if enc == BLOB:
+                data = blob if blob is not None else bytes(ops[pos - 1:])
+                pos = len(ops) + 1
+                self._cur = cur
+                self._nbits = n
                 self.emit_vbr(len(data), 6)
                 self.align32()
                 self.write_bytes(data)
                 self._out += bytes(-len(self._out) & 3)
-            else:
-                self._emit_scalar(op, values[index])
-                index += 1
-            k += 1
-        if index != len(values):
-            raise ValueError("record has more operands than its abbreviation")
+                cur = self._cur
+                n = self._nbits
+                continue
+            value = ops[pos - 1] if pos else code
+            pos += 1
+            if enc == FIXED:
+                cur |= value << n
+                n += width
+            elif enc == VBR:
+                if value < limit:
+                    cur |= value << n
+                    n += width
+                else:
+                    bits, used = _vbr_bits(value, width)
+                    cur |= bits << n
+                    n += used
+            elif enc == LITERAL:
+                if value != width:
+                    raise ValueError(f"record operand {value} does not match abbreviation "
+                                     f"literal {width}")
+            elif enc == CHAR6:
+                cur |= _CHAR6[value] << n
+                n += 6
+        if pos != len(ops) + 1:
+            raise ValueError("record operands do not match the abbreviation")
+        self._cur = cur
+        self._nbits = n
+        if n >= 64:
+            self._flush_bytes()
 
-    def _emit_scalar(self, op: AbbrevOp, value: int) -> None:
-        enc = op.encoding
-        if enc == FIXED:
-            if op.value:
-                self.emit(value, op.value)
-        elif enc == VBR:
-            if op.value:
-                self.emit_vbr(value, op.value)
-        elif enc == CHAR6:
-            self.emit(_CHAR6[value], 6)
-        else:
-            raise ValueError(f"abbreviation encoding {enc} cannot hold a scalar")
 
-    def _emit_array(self, element: AbbrevOp, values: Sequence[int]) -> None:
-        enc = element.encoding
-        width = element.value
-        if enc == FIXED:
-            for value in values:
-                self.emit(value, width)
-        elif enc == CHAR6:
-            table = _CHAR6
-            for value in values:
-                self.emit(table[value], 6)
-        elif enc == VBR:
-            for value in values:
-                self.emit_vbr(value, width)
+_ARRAY_OF = 100  # compiled spec entry: (_ARRAY_OF, element encoding, element width)
+_SKIP = 101  # a zero-width fixed or VBR field: consumes a value, writes nothing
+
+
+def _compile(abbreviation: Abbrev) -> tuple[tuple[int, int, int], ...]:
+    """Turn an abbreviation into (encoding, width, limit) steps for the record emitter."""
+    steps: list[tuple[int, int, int]] = []
+    ops = abbreviation.ops
+    k = 0
+    while k < len(ops):
+        op = ops[k]
+        if op.encoding == ARRAY:
+            element = ops[k + 1]
+            steps.append((_ARRAY_OF, element.encoding, element.value))
+            k += 2
+            continue
+        if op.encoding in (FIXED, VBR) and op.value == 0:
+            steps.append((_SKIP, 0, 0))
+        elif op.encoding == VBR:
+            steps.append((VBR, op.value, 1 << (op.value - 1)))
         else:
-            raise ValueError(f"abbreviation encoding {enc} cannot be an array element")
+            steps.append((op.encoding, op.value, 0))
+        k += 1
+    return tuple(steps)
 
 
 def _vbr_bits(value: int, width: int) -> tuple[int, int]:

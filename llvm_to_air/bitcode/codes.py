@@ -309,6 +309,10 @@ FIXED_METADATA_KINDS = (
     "vcall_visibility", "noundef", "annotation",
 )
 
+# The kind LLVM 14's StripDebugInfo registers (by clearing it by name on every
+# instruction that carries metadata); it follows the module's own kinds.
+STRIP_DEBUG_METADATA_KIND = "heapallocsite"
+
 # Operand bundle tags every LLVM 14 context knows, by id.
 FIXED_BUNDLE_TAGS = (
     "deopt", "funclet", "gc-transition", "cfguardtarget", "preallocated", "gc-live",
@@ -319,5 +323,4 @@ FIXED_BUNDLE_TAGS = (
 FIXED_SYNC_SCOPES = ("singlethread", "")
 SYNC_SCOPE_SYSTEM = 1
 
-# Metadata abbreviation slots LLVM 14 reserves in the module METADATA_BLOCK.
 MODULE_VERSION = 2

@@ -172,7 +172,12 @@ class ConstantPool:
         if isinstance(c, ConstantFP):
             if not isinstance(ty, FloatType):
                 raise self._error(f"floating-point constant of non-FP type {ty}")
-            return self._unique(FP, ty, fp_bits(c.text, ty.kind))
+            try:
+                bits = fp_bits(c.text, ty.kind)
+            except (ValueError, OverflowError) as exc:
+                raise self._error(f"floating-point literal {c.text} is not a valid "
+                                  f"{ty.kind}") from exc
+            return self._unique(FP, ty, bits)
         if isinstance(c, ConstantNull):
             return self._null_of(ty)
         if isinstance(c, ConstantZero):
@@ -190,6 +195,23 @@ class ConstantPool:
         if isinstance(c, BlockAddress):
             raise self._error("blockaddress constants are not supported by the bitcode writer")
         raise self._error(f"unsupported constant {type(c).__name__}")
+
+    def _mask_of(self, mask: object) -> WConst:
+        if not isinstance(mask, WConst) or not isinstance(mask.ty, VectorType):
+            raise self._error("shufflevector mask is not a vector constant")
+        count = mask.ty.count
+        if mask.kind == ZERO:
+            lanes: list[int | None] = [0] * count
+        elif mask.kind in (UNDEF, POISON):
+            lanes = [None] * count
+        elif mask.kind == DATA:
+            lanes = list(mask.payload)  # type: ignore[call-overload]
+        elif mask.kind == AGGREGATE:
+            lanes = [o.payload if isinstance(o, WConst) and o.kind == INT else None
+                     for o in mask.ops]  # type: ignore[misc]
+        else:
+            raise self._error("shufflevector mask is not a constant vector")
+        return self.shuffle_mask(lanes, mask.ty.scalable)
 
     def _error(self, message: str) -> CompileError:
         return CompileError(message, SourceLocation(self._file))
@@ -269,9 +291,166 @@ class ConstantPool:
         if c.opcode in ("extractvalue", "insertvalue"):
             raise self._error(f"'{c.opcode}' constant expressions do not exist in LLVM 14")
         ops = tuple(self.get(op) for op in c.ops)
+        if c.opcode == "shufflevector" and len(ops) == 3:
+            # LLVM keeps the mask as integers and writes it back as an <N x i32>
+            # constant with undef lanes (getShuffleMaskForBitcode)
+            ops = (*ops[:2], self._mask_of(ops[2]))
         flags = tuple(sorted(set(c.flags)))
         payload = (c.opcode, flags, c.source_type, c.predicate)
         return self._unique(EXPR, c.ty, payload, ops)
+
+
+# --------------------------------------------------------- folding hazards
+
+_CAST_ORDER = ("trunc", "zext", "sext", "fptoui", "fptosi", "uitofp", "sitofp", "fptrunc",
+               "fpext", "ptrtoint", "inttoptr", "bitcast", "addrspacecast")
+# LLVM 14's CastInst::isEliminableCastPair table: [first cast][second cast].
+_CAST_PAIRS = (
+    (1, 0, 0, 99, 99, 0, 0, 99, 99, 99, 0, 3, 0),
+    (8, 1, 9, 99, 99, 2, 17, 99, 99, 99, 2, 3, 0),
+    (8, 0, 1, 99, 99, 0, 2, 99, 99, 99, 0, 3, 0),
+    (0, 0, 0, 99, 99, 0, 0, 99, 99, 99, 0, 3, 0),
+    (0, 0, 0, 99, 99, 0, 0, 99, 99, 99, 0, 3, 0),
+    (99, 99, 99, 0, 0, 99, 99, 0, 0, 99, 99, 4, 0),
+    (99, 99, 99, 0, 0, 99, 99, 0, 0, 99, 99, 4, 0),
+    (99, 99, 99, 0, 0, 99, 99, 0, 0, 99, 99, 4, 0),
+    (99, 99, 99, 2, 2, 99, 99, 8, 2, 99, 99, 4, 0),
+    (1, 0, 0, 99, 99, 0, 0, 99, 99, 99, 7, 3, 0),
+    (99, 99, 99, 99, 99, 99, 99, 99, 99, 11, 99, 15, 0),
+    (5, 5, 5, 6, 6, 5, 5, 6, 6, 16, 5, 1, 14),
+    (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 13, 12),
+)
+
+
+def refolds(user: WConst, operand: WConst, structs: dict[str, StructType | None]) -> bool:
+    """Whether LLVM's reader would fold ``user`` differently with ``operand`` still unread.
+
+    The reader builds a constant whose operand comes later in the block on a
+    placeholder and folds it again once the operand is read, with the same
+    folder LLParser uses, so the result is the same -- except where a fold
+    that looks only at types already changed the expression's shape on the
+    placeholder: LLVM 14 turns ``bitcast`` of a pointer to an aggregate into
+    a ``getelementptr`` to its first element (and ``addrspacecast`` between
+    different pointee types into a bitcast plus an addrspacecast) before it
+    would have folded the cast into a cast or zero-index GEP operand.
+    ``structs`` gives named struct bodies.
+    """
+    if user.kind != EXPR or operand.kind != EXPR:
+        return False
+    opcode = user.payload[0]  # type: ignore[index]
+    if opcode == "bitcast":
+        return _bitcast_hazard(operand, user.ty, structs)
+    if opcode == "addrspacecast":
+        src, dst = _scalar(operand.ty), _scalar(user.ty)
+        if not isinstance(src, TypedPointerType) or not isinstance(dst, TypedPointerType) or \
+                src.pointee == dst.pointee:
+            return False
+        mid: Type = TypedPointerType(dst.pointee, src.addrspace)
+        if isinstance(user.ty, VectorType):
+            mid = VectorType(user.ty.count, mid, user.ty.scalable)
+        return _bitcast_hazard(operand, mid, structs)
+    return False
+
+
+def _bitcast_hazard(operand: WConst, dest: Type, structs: dict[str, StructType | None]) -> bool:
+    """A type-only GEP fold of ``bitcast (operand to dest)`` that preempts an operand fold."""
+    src = operand.ty
+    if not (isinstance(src, TypedPointerType) and isinstance(dest, TypedPointerType)) or \
+            src == dest or src.addrspace != dest.addrspace or \
+            not _first_element_reaches(src.pointee, dest.pointee, structs):
+        return False
+    inner = operand.payload[0]  # type: ignore[index]
+    if inner in _CAST_ORDER:
+        return _cast_pair_eliminable(inner, "bitcast", operand.ops[0], operand.ty, dest)
+    if inner == "getelementptr":
+        return all(isinstance(i, WConst) and i.is_null_value for i in operand.ops[1:])
+    return False
+
+
+def _first_element_reaches(ty: Type, target: Type, structs: dict[str, StructType | None]) -> bool:
+    """FoldBitCast's walk: from a sized ``ty`` through first elements until ``target``."""
+    if not _is_sized(ty, structs, set()):
+        return False
+    seen = 0
+    current: Type | None = ty
+    while current is not None and current != target and seen < 64:
+        seen += 1
+        if isinstance(current, NamedStructType):
+            current = structs.get(current.name)
+        if isinstance(current, StructType):
+            current = current.fields[0] if current.fields else None
+        elif isinstance(current, ArrayType | VectorType):
+            current = current.element
+        else:
+            current = None
+    return current == target
+
+
+def _is_sized(ty: Type, structs: dict[str, StructType | None], seen: set[str]) -> bool:
+    if isinstance(ty, IntType | FloatType | TypedPointerType | PointerType):
+        return True
+    if isinstance(ty, ArrayType | VectorType):
+        return _is_sized(ty.element, structs, seen)
+    if isinstance(ty, NamedStructType):
+        if ty.name in seen:
+            return True
+        body = structs.get(ty.name)
+        return body is not None and _is_sized(body, structs, seen | {ty.name})
+    if isinstance(ty, StructType):
+        return all(_is_sized(f, structs, seen) for f in ty.fields)
+    return False
+
+
+def _cast_pair_eliminable(first: str, second: str, source: object, mid: Type, dest: Type) -> bool:
+    src = getattr(source, "ty", None)
+    if src is None:
+        return True
+    first_bitcast = first == "bitcast"
+    second_bitcast = second == "bitcast"
+    if (first_bitcast and isinstance(src, VectorType) != isinstance(mid, VectorType)) or \
+            (second_bitcast and isinstance(mid, VectorType) != isinstance(dest, VectorType)):
+        if not (first_bitcast and second_bitcast):
+            return False
+    case = _CAST_PAIRS[_CAST_ORDER.index(first)][_CAST_ORDER.index(second)]
+    if case == 0:
+        return False
+    if case == 3:
+        return not isinstance(src, VectorType) and isinstance(dest, IntType)
+    if case == 4:
+        return isinstance(dest, FloatType)
+    if case == 5:
+        return isinstance(src, IntType)
+    if case == 6:
+        return isinstance(src, FloatType)
+    if case == 7:
+        return _addrspace(src) == _addrspace(dest) and _scalar_bits(mid) == 64
+    if case == 11:
+        bits = _scalar_bits(src)
+        return bits is not None and bits <= 64 and bits == _scalar_bits(dest)
+    if case == 14:
+        return _pointee(src) == _pointee(dest)
+    return True
+
+
+def _scalar(ty: object) -> object:
+    return ty.element if isinstance(ty, VectorType) else ty
+
+
+def _addrspace(ty: object) -> int:
+    return getattr(_scalar(ty), "addrspace", 0)
+
+
+def _pointee(ty: object) -> object:
+    return getattr(_scalar(ty), "pointee", None)
+
+
+def _scalar_bits(ty: object) -> int | None:
+    scalar = _scalar(ty)
+    if isinstance(scalar, IntType):
+        return scalar.bits
+    if isinstance(scalar, FloatType):
+        return _FP_WIDTH[scalar.kind]
+    return None
 
 
 # ------------------------------------------------------------------ FP values

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from llvm_to_air.bitcode import attributes as attrs
 from llvm_to_air.bitcode import codes
-from llvm_to_air.bitcode.constants import ASM, EXPR, INT, ConstantPool, WConst
+from llvm_to_air.bitcode.constants import ASM, EXPR, INT, ConstantPool, WConst, refolds
 from llvm_to_air.bitcode.metadata import LOCAL, NODE, STRING, WMD, MetadataPool
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.model import (
@@ -100,6 +100,8 @@ class Enumerator:
         # types
         self.types: list[Type] = []
         self.type_ids: dict[Type, int] = {}
+        self._known_types: dict[int, int] = {}
+        self._type_refs: list[Type] = []
         # values: object -> 0-based id; use counts drive constant ordering
         self.values: list[object] = []
         self.counts: list[int] = []
@@ -131,6 +133,7 @@ class Enumerator:
         self.sync_scopes: dict[str, int] = {n: i for i, n in enumerate(codes.FIXED_SYNC_SCOPES)}
         # functions
         self.function_infos: dict[int, FunctionInfo] = {}
+        self._any_instruction_metadata = False
         self._enumerate_module()
 
     # ------------------------------------------------------------------ errors
@@ -142,7 +145,13 @@ class Enumerator:
     # ------------------------------------------------------------------- types
 
     def type_id(self, ty: Type) -> int:
-        return self.type_ids[ty]
+        """The type's number; remembered by object identity too (type hashing is slow)."""
+        known = self._known_types.get(id(ty))
+        if known is None:
+            known = self.type_ids[ty]
+            self._known_types[id(ty)] = known
+            self._type_refs.append(ty)  # keeps the id valid
+        return known
 
     def struct_body(self, ty: NamedStructType) -> StructType | None:
         if ty.name not in self.module.structs:
@@ -151,8 +160,14 @@ class Enumerator:
 
     def enumerate_type(self, ty: Type) -> None:
         """``ValueEnumerator::EnumerateType``."""
+        if id(ty) in self._known_types:
+            return
         ids = self.type_ids
-        if ty in ids:
+        known = ids.get(ty)
+        if known is not None:
+            if known != -1:
+                self._known_types[id(ty)] = known
+                self._type_refs.append(ty)
             return
         named = isinstance(ty, NamedStructType)
         if named:
@@ -185,9 +200,8 @@ class Enumerator:
     # ------------------------------------------------------------------ values
 
     def value_type(self, value: object) -> Type:
-        if isinstance(value, BasicBlock):
-            return LABEL
-        return value.ty  # type: ignore[attr-defined, no-any-return]
+        """The type of an operand (blocks have none in our model: label)."""
+        return getattr(value, "ty", LABEL)  # type: ignore[no-any-return]
 
     def enumerate_value(self, value: object) -> None:
         """``ValueEnumerator::EnumerateValue`` (constants' operands first)."""
@@ -224,11 +238,15 @@ class Enumerator:
             pass
 
     def value_id(self, value: object) -> int:
+        """0-based value id; a block's index; a metadata operand's metadata id."""
+        vid = self.value_ids.get(value)
+        if vid is not None:
+            return vid
         if isinstance(value, WMD):
             return self.metadata_id(value)
         if isinstance(value, BasicBlock):
             return self.block_ids[id(value)]
-        return self.value_ids[value]
+        raise KeyError(value)
 
     def optimize_constants(self, start: int, end: int) -> None:
         """Sort values[start:end] by type id, then by falling use count; integers first."""
@@ -239,7 +257,7 @@ class Enumerator:
         span.sort(key=lambda vc: (tid[vc[0].ty], -vc[1]))  # type: ignore[attr-defined]
         ints = [vc for vc in span if _is_int_or_int_vector(vc[0].ty)]  # type: ignore[attr-defined]
         rest = [vc for vc in span if not _is_int_or_int_vector(vc[0].ty)]  # type: ignore[attr-defined]
-        span = _operands_first(ints + rest)
+        span = _operands_first(ints + rest, self.module.structs)
         for offset, (value, count) in enumerate(span):
             self.values[start + offset] = value
             self.counts[start + offset] = count
@@ -455,6 +473,12 @@ class Enumerator:
                 self.enumerate_metadata(0, self._attachment(md))
         for fn in m.functions:
             self._enumerate_function_types(fn)
+        if self._any_instruction_metadata and _debug_info_version(m) != 3:
+            # LLVM 14 strips debug info from modules without a current "Debug Info
+            # Version" flag (UpgradeDebugInfo -> StripDebugInfo), and that clears the
+            # "heapallocsite" attachment of every instruction carrying metadata,
+            # registering the kind by name: llvm-as-14's and Apple's modules list it.
+            self.md_kind(codes.STRIP_DEBUG_METADATA_KIND)
         self.optimize_constants(first_constant, len(self.values))
         self.organize_metadata()
         self.num_module_values = len(self.values)
@@ -483,26 +507,37 @@ class Enumerator:
         if fn.is_declaration:
             return
         info = self._function_info(fn)
+        known = self._known_types
+        value_ids = self.value_ids
+        enumerate_type = self.enumerate_type
         for inst, ops in zip(fn.instructions(), info.operands, strict=True):
             for op in ops:
-                if isinstance(op, WMD):
-                    if op.kind != LOCAL:
-                        self.enumerate_metadata(tag, op)
+                cls = op.__class__
+                if cls is WMD:
+                    if op.kind != LOCAL:  # type: ignore[attr-defined]
+                        self.enumerate_metadata(tag, op)  # type: ignore[arg-type]
                     continue
-                self.enumerate_operand_type(op)
-            if isinstance(inst, ShuffleVector):
-                self.enumerate_type(self._shuffle_mask(inst).ty)
-            elif isinstance(inst, GetElementPtr):
-                self.enumerate_type(inst.source_type)
-            elif isinstance(inst, Alloca):
-                self.enumerate_type(inst.allocated_type)
-            self.enumerate_type(inst.ty)
-            if isinstance(inst, Call):
-                self.enumerate_attributes(self.call_attrs(inst))
-                self.enumerate_type(inst.function_type)
-            for kind, md in _attachments(inst):
-                self.md_kind(kind)
-                self.enumerate_metadata(tag, self._attachment(md))
+                ty = getattr(op, "ty", LABEL)
+                if id(ty) not in known:
+                    enumerate_type(ty)
+                if cls is WConst and op not in value_ids:
+                    self.enumerate_operand_type(op)
+            cls = inst.__class__
+            if cls is ShuffleVector:
+                enumerate_type(self._shuffle_mask(inst).ty)  # type: ignore[arg-type]
+            elif cls is GetElementPtr:
+                enumerate_type(inst.source_type)  # type: ignore[attr-defined]
+            elif cls is Alloca:
+                enumerate_type(inst.allocated_type)  # type: ignore[attr-defined]
+            if id(inst.ty) not in known:
+                enumerate_type(inst.ty)
+            if cls is Call:
+                self.enumerate_attributes(self.call_attrs(inst))  # type: ignore[arg-type]
+                enumerate_type(inst.function_type)  # type: ignore[attr-defined]
+            if inst.metadata:
+                for kind, md in inst.metadata:
+                    self.md_kind(kind)
+                    self.enumerate_metadata(tag, self._attachment(md))
 
     def _shuffle_mask(self, inst: ShuffleVector) -> WConst:
         scalable = isinstance(inst.ty, VectorType) and inst.ty.scalable
@@ -523,6 +558,7 @@ class Enumerator:
         for inst in fn.instructions():
             for kind, _ in inst.metadata:
                 self.md_kind(kind)
+                self._any_instruction_metadata = True
             if isinstance(inst, Call):
                 for bundle in inst.bundles:
                     if bundle.tag not in self.bundle_tags:
@@ -587,25 +623,38 @@ class Enumerator:
         for arg in fn.args:
             self.enumerate_value(arg)
         self.first_function_constant = len(self.values)
-        self.block_ids = {}
-        for block, inst_ops in self._block_operands(info):
-            for inst, ops in inst_ops:
-                for op in ops:
-                    if isinstance(op, WConst):
-                        self.enumerate_value(op)
-                if isinstance(inst, ShuffleVector):
-                    self.enumerate_value(self._shuffle_mask(inst))
-            self.block_ids[id(block)] = len(self.block_ids)
+        self.block_ids = block_ids = {}
+        operands = info.operands
+        enumerate_value = self.enumerate_value
+        k = 0
+        for block in info.blocks:
+            for inst in block.instructions:
+                for op in operands[k]:
+                    if op.__class__ is WConst:
+                        enumerate_value(op)
+                k += 1
+                if inst.__class__ is ShuffleVector:
+                    enumerate_value(self._shuffle_mask(inst))  # type: ignore[arg-type]
+            block_ids[id(block)] = len(block_ids)
         self.optimize_constants(self.first_function_constant, len(self.values))
         self.enumerate_attributes(self.function_attrs(fn))
         self.first_instruction = len(self.values)
         locals_: list[WMD] = []
-        for inst, ops in zip(fn.instructions(), info.operands, strict=True):
+        values = self.values
+        counts = self.counts
+        value_ids = self.value_ids
+        for inst, ops in zip(fn.instructions(), operands, strict=True):
             for op in ops:
-                if isinstance(op, WMD) and op.kind == LOCAL:
-                    locals_.append(op)
-            if inst.ty is not VOID and inst.ty != VOID:
-                self.enumerate_value(inst)
+                if op.__class__ is WMD and op.kind == LOCAL:  # type: ignore[attr-defined]
+                    locals_.append(op)  # type: ignore[arg-type]
+            if inst.ty != VOID:
+                # a new instruction: enumerate_value without the lookups
+                ty = inst.ty
+                if id(ty) not in self._known_types:
+                    self.enumerate_type(ty)
+                value_ids[inst] = len(values)
+                values.append(inst)
+                counts.append(1)
         for md in locals_:
             if md in self.md_index and self.md_index[md].id:
                 continue
@@ -613,19 +662,6 @@ class Enumerator:
             self.md_index[md] = _MDIndex(tag, len(self.mds))
             self.enumerate_value(md.data)
         return info
-
-    def _block_operands(self, info: FunctionInfo) -> list[tuple[BasicBlock,
-                                                                 list[tuple[Instruction,
-                                                                            list[object]]]]]:
-        out = []
-        k = 0
-        for block in info.blocks:
-            pairs = []
-            for inst in block.instructions:
-                pairs.append((inst, info.operands[k]))
-                k += 1
-            out.append((block, pairs))
-        return out
 
     def purge_function(self) -> None:
         """``ValueEnumerator::purgeFunction``: forget the body's values and metadata."""
@@ -664,17 +700,19 @@ def _is_int_or_int_vector(ty: Type) -> bool:
     return isinstance(ty, IntType)
 
 
-def _operands_first(span: list[tuple[object, int]]) -> list[tuple[object, int]]:
+def _operands_first(span: list[tuple[object, int]],
+                    structs: dict[str, StructType | None]) -> list[tuple[object, int]]:
     """Move constants after the constants they use, keeping the order otherwise.
 
     LLVM's sort by type can put a constant expression before an operand
     that is itself an expression; LLVM's reader then builds the user on a
-    placeholder and folds it differently from the way LLParser folded the
+    placeholder and may fold it differently from the way LLParser folded the
     text (``bitcast (addrspacecast ...)`` becomes a different but equivalent
-    expression). Our constants are not folded, so such operands move ahead
-    of their users: the reader then rebuilds exactly the constants LLParser
-    builds from the same text. Other forward references (aggregates,
-    scalars) are resolved without refolding and keep LLVM's order.
+    expression). Our constants are not folded, so an operand that would fold
+    with its user (:func:`refolds`) moves ahead of it: the reader then
+    rebuilds exactly the constants LLParser builds from the same text. All
+    other forward references keep LLVM's order (text LLVM printed is already
+    folded, so its bitcode keeps LLVM's order exactly).
     """
     counts = {id(v): (v, n) for v, n in span}
     placed: set[int] = set()
@@ -687,13 +725,29 @@ def _operands_first(span: list[tuple[object, int]]) -> list[tuple[object, int]]:
         placed.add(key)
         if isinstance(value, WConst) and value.kind == EXPR:
             for op in value.ops:
-                if isinstance(op, WConst) and op.kind == EXPR:
+                if isinstance(op, WConst) and refolds(value, op, structs):
                     place(op)
         out.append(counts[key])
 
     for value, _ in span:
         place(value)
     return out
+
+
+def _debug_info_version(module: Module) -> int:
+    """The module's "Debug Info Version" flag (0 when absent), as getDebugMetadataVersionFromModule."""
+    from llvm_to_air.ir.model import ConstantInt, MDNode, MDString, MDValue
+
+    for nmd in module.named_metadata:
+        if nmd.name != "llvm.module.flags":
+            continue
+        for node in nmd.nodes:
+            if isinstance(node, MDNode) and len(node.operands) == 3:
+                key, value = node.operands[1], node.operands[2]
+                if isinstance(key, MDString) and key.value == b"Debug Info Version" and \
+                        isinstance(value, MDValue) and isinstance(value.value, ConstantInt):
+                    return value.value.value
+    return 0
 
 
 def _md_type_order(md: WMD) -> int:

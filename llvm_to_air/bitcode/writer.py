@@ -44,6 +44,7 @@ from llvm_to_air.bitcode.metadata import NODE, WMD
 from llvm_to_air.bitcode.symtab import DEFAULT_PRODUCER, StringTable, build_symtab, name_bytes
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.datalayout import DataLayout
+from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import (
     Alloca,
     AtomicRMW,
@@ -116,7 +117,15 @@ def write_bitcode(module: Module, options: WriterOptions | None = None) -> bytes
     CompileError naming the construct for anything it cannot write (debug
     info nodes, opaque pointers, blockaddress, ifuncs, ...).
     """
-    return _ModuleWriter(module, options or WriterOptions()).write()
+    with gc_paused():
+        try:
+            return _ModuleWriter(module, options or WriterOptions()).write()
+        except CompileError:
+            raise
+        except Exception as exc:  # a construct no check above names: still a CompileError
+            raise CompileError(
+                f"the bitcode writer cannot write this module ({type(exc).__name__}: {exc})",
+                SourceLocation(module.file), hint="please report this input") from exc
 
 
 def llvm14_text_to_bitcode(text: str, file: str = "<llvm14>",
@@ -124,7 +133,15 @@ def llvm14_text_to_bitcode(text: str, file: str = "<llvm14>",
     """Parse LLVM 14 text (as our LLVM 14 printer writes it) and write it as bitcode."""
     from llvm_to_air.ir.parser import parse_llvm14_module
 
-    return write_bitcode(parse_llvm14_module(text, file), options)
+    with gc_paused():
+        try:
+            module = parse_llvm14_module(text, file)
+        except CompileError:
+            raise
+        except Exception as exc:  # the parser's contract is CompileError too
+            raise CompileError(f"cannot read this LLVM 14 text ({type(exc).__name__}: {exc})",
+                               SourceLocation(file)) from exc
+        return write_bitcode(module, options)
 
 
 # ------------------------------------------------------------ blockinfo abbrevs
@@ -422,7 +439,9 @@ class _ModuleWriter:
         if m.datalayout:
             self.write_string_record(c.MODULE_CODE_DATALAYOUT, _bytes(m.datalayout), 0)
         if m.module_asm:
-            self.write_string_record(c.MODULE_CODE_ASM, _bytes("\n".join(m.module_asm)), 0)
+            # Module::appendModuleInlineAsm ends every piece with a newline
+            text = "".join(a if a.endswith("\n") else a + "\n" for a in m.module_asm)
+            self.write_string_record(c.MODULE_CODE_ASM, _bytes(text), 0)
         max_align = 0
         max_global_type = 0
         for gv in m.globals:
@@ -444,10 +463,10 @@ class _ModuleWriter:
             section_op = bs.literal(0) if not self.section_ids else \
                 bs.fixed(log2_ceil(len(self.section_ids) + 1))
             simple_gv_abbrev = w.define_abbrev(bs.abbrev(
-                bs.literal(c.MODULE_CODE_GLOBALVAR), bs.vbr(6), bs.vbr(6),
+                bs.literal(c.MODULE_CODE_GLOBALVAR), bs.vbr(8), bs.vbr(8),
                 bs.fixed(log2_ceil(max_global_type + 1)), bs.vbr(6), bs.vbr(6), bs.fixed(5),
                 align_op, section_op))
-        source = _bytes(m.source_filename or "")
+        source = _bytes(source_filename(m))
         encoding = string_encoding(source)
         element = {SE_CHAR6: bs.CHAR6_OP, SE_FIXED7: bs.fixed(7)}.get(encoding, bs.fixed(8))
         filename_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.MODULE_CODE_SOURCE_FILENAME),
@@ -656,6 +675,11 @@ class _ModuleWriter:
         if opcode == "insertelement":
             return (c.CST_CODE_CE_INSERTELT,
                     [vid(ops[0]), vid(ops[1]), tid[ve.value_type(ops[2])], vid(ops[2])], 0)
+        if opcode == "shufflevector":
+            if value.ty == ve.value_type(ops[0]):
+                return c.CST_CODE_CE_SHUFFLEVEC, [vid(o) for o in ops], 0
+            return (c.CST_CODE_CE_SHUFVEC_EX,
+                    [tid[ve.value_type(ops[0])], *(vid(o) for o in ops)], 0)
         if opcode in ("icmp", "fcmp"):
             table = c.ICMP_PREDICATES if opcode == "icmp" else c.PREDICATES
             return (c.CST_CODE_CE_CMP,
@@ -889,7 +913,7 @@ class _InstructionWriter:
         self.ve = owner.ve
         self.w = owner.w
         self.info = info
-        self.tid = owner.ve.type_ids
+        self.tid = owner.ve.type_id
         self.value_id = owner.ve.value_id
         self.inst_id = 0
 
@@ -912,7 +936,7 @@ class _InstructionWriter:
         vid = self.value_id(value)
         out.append((self.inst_id - vid) & _MASK32)
         if vid >= self.inst_id:
-            out.append(self.tid[self.ve.value_type(value)])
+            out.append(self.tid(self.ve.value_type(value)))
             return True
         return False
 
@@ -956,7 +980,7 @@ class _InstructionWriter:
                                    inst.location)
         record: list[int] = []
         forward = self.rel_typed(ops[0], record)
-        record += (self.tid[inst.ty], opcode)
+        record += (self.tid(inst.ty), opcode)
         self.emit(c.FUNC_CODE_INST_CAST, record, 0 if forward else FUNCTION_INST_CAST_ABBREV)
 
     def gep(self, inst: GetElementPtr, ops: list[object]) -> None:
@@ -964,7 +988,7 @@ class _InstructionWriter:
         if bad:
             raise self.owner.error(f"getelementptr flag '{bad[0]}' does not exist in LLVM 14",
                                    inst.location)
-        record = [int("inbounds" in inst.flags), self.tid[inst.source_type]]
+        record = [int("inbounds" in inst.flags), self.tid(inst.source_type)]
         for op in ops:
             self.rel_typed(op, record)
         self.emit(c.FUNC_CODE_INST_GEP, record, FUNCTION_INST_GEP_ABBREV)
@@ -1050,7 +1074,7 @@ class _InstructionWriter:
 
     def switch(self, inst: Switch, ops: list[object]) -> None:
         block_ids = self.ve.block_ids
-        record = [self.tid[self.ve.value_type(ops[0])], self.rel(ops[0]),
+        record = [self.tid(self.ve.value_type(ops[0])), self.rel(ops[0]),
                   block_ids[id(inst.targets[0])]]
         for k in range(2, len(ops), 2):
             record.append(self.value_id(ops[k]))
@@ -1062,7 +1086,7 @@ class _InstructionWriter:
 
     def phi(self, inst: Phi, ops: list[object]) -> None:
         block_ids = self.ve.block_ids
-        record = [self.tid[inst.ty]]
+        record = [self.tid(inst.ty)]
         for value, block in zip(ops, inst.blocks, strict=True):
             diff = self.inst_id - self.value_id(value)
             record.append(signed64(diff))
@@ -1079,7 +1103,7 @@ class _InstructionWriter:
         encoded = encoded_align(align)
         packed = (encoded & 31) | (int(inst.inalloca) << 5) | (1 << 6) | ((encoded >> 5) << 8)
         size = ops[0]
-        record = [self.tid[inst.allocated_type], self.tid[self.ve.value_type(size)],
+        record = [self.tid(inst.allocated_type), self.tid(self.ve.value_type(size)),
                   self.value_id(size), packed]
         self.emit(c.FUNC_CODE_INST_ALLOCA, record)
 
@@ -1089,9 +1113,9 @@ class _InstructionWriter:
         align = inst.align
         if align is None:
             align = self.owner.layout().abi_align(inst.ty, self.owner.module.structs)
-        record += (self.tid[inst.ty], encoded_align(align), int(inst.volatile))
+        record += (self.tid(inst.ty), encoded_align(align), int(inst.volatile))
         if inst.ordering is not None:
-            record += (c.ORDERINGS[inst.ordering], self.sync_scope(inst.syncscope))
+            record += (self.ordering(inst.ordering, inst), self.sync_scope(inst.syncscope))
             self.emit(c.FUNC_CODE_INST_LOADATOMIC, record)
             return
         self.emit(c.FUNC_CODE_INST_LOAD, record, 0 if forward else FUNCTION_INST_LOAD_ABBREV)
@@ -1106,7 +1130,7 @@ class _InstructionWriter:
                                                   self.owner.module.structs)
         record += (encoded_align(align), int(inst.volatile))
         if inst.ordering is not None:
-            record += (c.ORDERINGS[inst.ordering], self.sync_scope(inst.syncscope))
+            record += (self.ordering(inst.ordering, inst), self.sync_scope(inst.syncscope))
             self.emit(c.FUNC_CODE_INST_STOREATOMIC, record)
             return
         self.emit(c.FUNC_CODE_INST_STORE, record)
@@ -1118,8 +1142,8 @@ class _InstructionWriter:
         record.append(self.rel(ops[2]))
         align = inst.align or self.owner.layout().abi_align(self.ve.value_type(ops[1]),
                                                             self.owner.module.structs)
-        record += (int(inst.volatile), c.ORDERINGS[inst.success_ordering],
-                   self.sync_scope(inst.syncscope), c.ORDERINGS[inst.failure_ordering],
+        record += (int(inst.volatile), self.ordering(inst.success_ordering, inst),
+                   self.sync_scope(inst.syncscope), self.ordering(inst.failure_ordering, inst),
                    int(inst.weak), encoded_align(align))
         self.emit(c.FUNC_CODE_INST_CMPXCHG, record)
 
@@ -1133,12 +1157,12 @@ class _InstructionWriter:
         self.rel_typed(ops[1], record)
         align = inst.align or self.owner.layout().abi_align(self.ve.value_type(ops[1]),
                                                             self.owner.module.structs)
-        record += (operation, int(inst.volatile), c.ORDERINGS[inst.ordering],
+        record += (operation, int(inst.volatile), self.ordering(inst.ordering, inst),
                    self.sync_scope(inst.syncscope), encoded_align(align))
         self.emit(c.FUNC_CODE_INST_ATOMICRMW, record)
 
     def fence(self, inst: Fence, ops: list[object]) -> None:
-        self.emit(c.FUNC_CODE_INST_FENCE, [c.ORDERINGS[inst.ordering],
+        self.emit(c.FUNC_CODE_INST_FENCE, [self.ordering(inst.ordering, inst),
                                            self.sync_scope(inst.syncscope)])
 
     def freeze(self, inst: Freeze, ops: list[object]) -> None:
@@ -1168,7 +1192,7 @@ class _InstructionWriter:
         record = [ve.attr_list_id(ve.call_attrs(inst)), marker]
         if flags:
             record.append(flags)
-        record.append(self.tid[fnty])
+        record.append(self.tid(fnty))
         self.rel_typed(ops[-1], record)
         for i, param in enumerate(fnty.params):
             if param == LABEL:
@@ -1179,6 +1203,12 @@ class _InstructionWriter:
             for i in range(len(fnty.params), nargs):
                 self.rel_typed(ops[i], record)
         self.emit(c.FUNC_CODE_INST_CALL, record)
+
+    def ordering(self, name: str, inst: Instruction) -> int:
+        found = c.ORDERINGS.get(name)
+        if found is None:
+            raise self.owner.error(f"unknown atomic ordering '{name}'", inst.location)
+        return found
 
     def sync_scope(self, scope: str | None) -> int:
         if scope is None:
@@ -1332,6 +1362,11 @@ def _function_addrspace(fn: Function) -> int:
         if word.startswith("addrspace("):
             return int(word[len("addrspace("):-1])
     return 0
+
+
+def source_filename(module: Module) -> str:
+    """The module's source file name; like LLVM, the module's own name when the text gives none."""
+    return module.source_filename if module.source_filename is not None else module.file
 
 
 def struct_name(printed: str) -> bytes:

@@ -102,7 +102,9 @@ BUILTIN_READS: dict[str, BuiltinRead] = {
     "_Z29get_local_linear_idv": BuiltinRead("thread_index_in_threadgroup", None),
 }
 # Built-ins with a fixed answer on Metal (no grid offsets).
-CONSTANT_BUILTINS: dict[str, int] = {"_Z17get_global_offsetj": 0}
+# get_work_dim: Metal does not say how many dimensions the host used; 3 is safe for the usual
+# loops over dimensions because ids beyond the used ones are 0 and sizes 1, as OpenCL defines.
+CONSTANT_BUILTINS: dict[str, int] = {"_Z17get_global_offsetj": 0, "_Z12get_work_dimv": 3}
 
 
 def lower_builtins(module: Module, ctx: LoweringContext) -> None:

@@ -94,6 +94,7 @@ LLVM_KEPT = ("llvm.memcpy.", "llvm.memmove.", "llvm.memset.", "llvm.lifetime.", 
              "llvm.smul.with.overflow.", "llvm.umul.with.overflow.", "llvm.bswap.")
 # ``llvm.*`` intrinsics that only carry hints: the call goes, its first operand stands in.
 LLVM_ERASED = ("llvm.experimental.noalias.scope.decl", "llvm.expect.", "llvm.invariant.start",
+               "llvm.experimental.convergence.",
                "llvm.invariant.end", "llvm.var.annotation", "llvm.codeview.annotation",
                "llvm.sideeffect", "llvm.donothing", "llvm.pseudoprobe")
 
@@ -157,6 +158,53 @@ ATOMIC_RMW: dict[str, tuple[str, str | None] | None] = {
     "nand": None, "fmax": None, "fmin": None, "fmaximum": None, "fminimum": None,
     "uinc_wrap": None, "udec_wrap": None, "usub_cond": None, "usub_sat": None,
 }
+# NVVM math intrinsics (names after LLVM 22's upgrade too) -> (float op, fast form?).
+NVVM_MATH: dict[str, tuple[str, bool]] = {
+    "llvm.nvvm.ex2.approx.f32": ("exp2", True), "llvm.nvvm.ex2.approx.f": ("exp2", True),
+    "llvm.nvvm.ex2.approx.ftz.f": ("exp2", True), "llvm.nvvm.lg2.approx.f": ("log2", True),
+    "llvm.nvvm.sin.approx.f": ("sin", True), "llvm.nvvm.cos.approx.f": ("cos", True),
+    "llvm.nvvm.sin.approx.ftz.f": ("sin", True), "llvm.nvvm.cos.approx.ftz.f": ("cos", True),
+    "llvm.nvvm.rsqrt.approx.f": ("rsqrt", True), "llvm.nvvm.rsqrt.approx.ftz.f": ("rsqrt", True),
+    "llvm.nvvm.sqrt.approx.f": ("sqrt", True), "llvm.nvvm.sqrt.rn.f": ("sqrt", False),
+    "llvm.nvvm.sqrt.f": ("sqrt", False), "llvm.nvvm.fmax.f": ("fmax", False),
+    "llvm.nvvm.fmin.f": ("fmin", False), "llvm.nvvm.fabs.f": ("fabs", False),
+    "llvm.nvvm.fabs.ftz.f": ("fabs", False), "llvm.nvvm.saturate.f": ("saturate", False),
+    "llvm.nvvm.fma.rn.f": ("fma", False), "llvm.nvvm.floor.f": ("floor", False),
+    "llvm.nvvm.ceil.f": ("ceil", False), "llvm.nvvm.trunc.f": ("trunc", False),
+    "llvm.nvvm.round.f": ("round", False),
+}
+NVVM_DIVIDES = ("llvm.nvvm.div.approx.f", "llvm.nvvm.div.approx.ftz.f", "llvm.nvvm.div.rn.f",
+                "llvm.nvvm.div.full")
+# NVVM lane masks: mask = (1 << (lane + shift)) - 1 [inverted]; see _lanemask.
+NVVM_LANEMASKS: dict[str, tuple[int, bool]] = {
+    "llvm.nvvm.read.ptx.sreg.lanemask.lt": (0, False),
+    "llvm.nvvm.read.ptx.sreg.lanemask.le": (1, False),
+    "llvm.nvvm.read.ptx.sreg.lanemask.ge": (0, True),
+    "llvm.nvvm.read.ptx.sreg.lanemask.gt": (1, True),
+}
+# llvm.vector.reduce.<op> -> the scalar instruction or LLVM intrinsic combining two lanes.
+VECTOR_REDUCE: dict[str, str] = {"add": "add", "mul": "mul", "and": "and", "or": "or",
+                                 "xor": "xor", "fadd": "fadd", "fmul": "fmul",
+                                 "smax": "smax", "smin": "smin", "umax": "umax", "umin": "umin",
+                                 "fmax": "maxnum", "fmin": "minnum", "fmaximum": "maximum",
+                                 "fminimum": "minimum"}
+
+# OpenCL 2.0 C11-style atomics (demangled name) -> atomicrmw operation or special.
+OPENCL_C11_ATOMICS: dict[str, str] = {
+    "atomic_fetch_add": "add", "atomic_fetch_sub": "sub", "atomic_fetch_or": "or",
+    "atomic_fetch_xor": "xor", "atomic_fetch_and": "and", "atomic_fetch_min": "min",
+    "atomic_fetch_max": "max", "atomic_exchange": "xchg", "atomic_load": "load",
+    "atomic_store": "store", "atomic_init": "init",
+    "atomic_compare_exchange_strong": "cmpxchg_ptr", "atomic_compare_exchange_weak":
+    "cmpxchg_ptr",
+}
+# OpenCL relational builtins -> fcmp predicate (scalar result int 0/1, vector -1/0).
+OPENCL_RELATIONAL: dict[str, str] = {
+    "isequal": "oeq", "isnotequal": "une", "isgreater": "ogt", "isgreaterequal": "oge",
+    "isless": "olt", "islessequal": "ole", "islessgreater": "one", "isordered": "ord",
+    "isunordered": "uno",
+}
+
 # OpenCL 1.x atomic builtins (by demangled name) -> atomicrmw operation (or cmpxchg).
 OPENCL_ATOMICS: dict[str, str] = {
     "atomic_add": "add", "atomic_sub": "sub", "atomic_xchg": "xchg", "atomic_min": "min",

@@ -41,11 +41,13 @@ from llvm_to_air.ir.model import (
     CmpXchg,
     Compare,
     ConstantInt,
+    ExtractElement,
     ExtractValue,
     Fence,
     Function,
     GetElementPtr,
     InlineAsm,
+    InsertElement,
     InsertValue,
     Instruction,
     Load,
@@ -165,6 +167,7 @@ class Lowering:
         self.fn = kernel.function
         self.air = AirBuilder(module, ctx)
         self.new: list[Instruction] = []
+        self.entry_allocas: list[Alloca] = []
 
     # --------------------------------------------------------------- driver
 
@@ -185,11 +188,18 @@ class Lowering:
                         new.location = inst.location
                 out.extend(rewrite.instructions)
                 if rewrite.value is not None:
-                    mapping[inst] = rewrite.value
+                    mapping[inst] = mapping.get(rewrite.value, rewrite.value)
                     if inst.name and isinstance(rewrite.value, Instruction) and \
                             rewrite.value.name is None:
                         rewrite.value.name = inst.name
             block.instructions = out
+        for inst in self.fn.instructions():
+            if isinstance(inst, Call) and inst.bundles:
+                inst.bundles = [b for b in inst.bundles if b.tag != "convergencectrl"]
+        entry = self.fn.blocks[0]
+        for slot in self.entry_allocas:
+            slot.parent = entry
+        entry.instructions[0:0] = self.entry_allocas
         replace_all_uses(self.fn.instructions(), mapping)
 
     def lower(self, inst: Instruction) -> Rewrite | None:
@@ -340,6 +350,23 @@ class Lowering:
             return self._opencl_fence(call, T.OPENCL_FENCES[base])
         if base in T.OPENCL_SUBGROUP:
             return self._opencl_subgroup(call, T.OPENCL_SUBGROUP[base], params)
+        if base in T.OPENCL_C11_ATOMICS or base.removesuffix("_explicit") in T.OPENCL_C11_ATOMICS:
+            return self._opencl_c11_atomic(call, T.OPENCL_C11_ATOMICS[base.removesuffix("_explicit")],
+                                           params)
+        if base in T.OPENCL_RELATIONAL:
+            return self._opencl_relational(call, T.OPENCL_RELATIONAL[base])
+        if base.startswith("convert_"):
+            return self._opencl_convert(call, base, params)
+        if base == "shuffle":
+            return self._opencl_shuffle(call)
+        if base in ("native_recip", "half_recip"):
+            one = _splat_float(call.ty, "1.000000e+00")
+            return self.done(self.emit(BinaryOp(call.ty, opcode="fdiv", ops=[one, call.args[0]],
+                                                flags=("fast",) if self.fast else ())))
+        if base in ("native_divide", "half_divide"):
+            return self._binary(call, "fdiv")
+        if base in ("get_global_linear_id",):
+            return self._global_linear_id(call)
         if re.fullmatch(r"vload(2|3|4|8|16)", base):
             return self._vload(call, int(base[5:]))
         if re.fullmatch(r"vstore(2|3|4|8|16)", base):
@@ -443,6 +470,112 @@ class Lowering:
         self.emit(Store(VOID, opcode="store", ops=[data, addr], align=align))
         return self.done(None)
 
+    def _opencl_relational(self, call: Call, predicate: str) -> Rewrite:
+        a, b = call.args
+        cond = self.emit(Compare(_bool_like(a.ty), opcode="fcmp", predicate=predicate, ops=[a, b]))
+        # OpenCL: scalar true is 1, vector true is -1 (all bits set)
+        opcode = "sext" if isinstance(call.ty, VectorType) else "zext"
+        return self.done(self.emit(Cast(call.ty, opcode=opcode, ops=[cond])))
+
+    def _opencl_convert(self, call: Call, base: str, params: list[str]) -> Rewrite:
+        if "_sat" in base:
+            raise self.error(call, f"saturating conversion '{base}'",
+                             "saturating conversions are not supported yet")
+        src = call.args[0]
+        dst_ty, src_ty = call.ty, src.ty
+        dst_name = re.sub(r"^convert_|(_rt[enpz])$|\d+$", "", base)
+        dst_kind = "f" if dst_name in ("float", "half", "double") else (
+            "u" if dst_name.startswith("u") else "s")
+        src_kind = _param_kind(params[0]) if params else "s"
+        dst_scalar, src_scalar = _scalar(dst_ty), _scalar(src_ty)
+        if dst_kind == "f" and src_kind == "f":
+            bits = {"half": 16, "bfloat": 16, "float": 32, "double": 64}
+            wider = bits[dst_scalar.kind] > bits[src_scalar.kind]  # type: ignore[attr-defined]
+            if dst_ty == src_ty:
+                return Rewrite([], src)
+            return self.done(self.emit(Cast(dst_ty, opcode="fpext" if wider else "fptrunc",
+                                            ops=[src])))
+        if dst_kind != "f" and src_kind != "f":
+            if dst_ty == src_ty:
+                return Rewrite([], src)
+            narrower = dst_scalar.bits < src_scalar.bits  # type: ignore[attr-defined]
+            opcode = "trunc" if narrower else ("sext" if src_kind == "s" else "zext")
+            return self.done(self.emit(Cast(dst_ty, opcode=opcode, ops=[src])))
+        name = f"air.convert.{dst_kind}.{type_suffix(dst_ty)}.{src_kind}.{type_suffix(src_ty)}"
+        return self.done(self.emit(self.air.call(name, dst_ty, [src], "math", fast=self.fast)))
+
+    def _opencl_shuffle(self, call: Call) -> Rewrite:
+        x, mask = call.args
+        assert isinstance(x.ty, VectorType) and isinstance(mask.ty, VectorType)
+        out_ty = call.ty
+        assert isinstance(out_ty, VectorType)
+        result: Value = Poison(out_ty)
+        element_ty = mask.ty.element
+        for k in range(out_ty.count):
+            index = self.emit(ExtractElement(element_ty, opcode="extractelement",
+                                             ops=[mask, ConstantInt(I32, value=k)]))
+            index = self.emit(BinaryOp(element_ty, opcode="and",
+                                       ops=[index, ConstantInt(element_ty, value=x.ty.count - 1)]))
+            lane = self.emit(ExtractElement(x.ty.element, opcode="extractelement", ops=[x, index]))
+            result = self.emit(InsertElement(out_ty, opcode="insertelement",
+                                             ops=[result, lane, ConstantInt(I32, value=k)]))
+        return self.done(result)
+
+    def _global_linear_id(self, call: Call) -> Rewrite:
+        """gid.x + gid.y * size.x + gid.z * size.x * size.y, from get_global_id/size calls."""
+        def builtin(name: str, dim: int) -> Value:
+            fn = self.module.get_function(name)
+            if fn is None:
+                fn = Function(PointerType(0), name=name, function_type=FunctionType(call.ty, (I32,)),
+                              args=[Argument(I32)], fn_attrs=["nounwind", "readnone"])
+                self.module.functions.append(fn)
+            return self.emit(Call(call.ty, opcode="call", ops=[ConstantInt(I32, value=dim), fn],
+                                  function_type=fn.function_type, arg_attrs=[[]]))
+
+        ty = call.ty
+        gx, gy, gz = (builtin("_Z13get_global_idj", d) for d in range(3))
+        sx, sy = (builtin("_Z15get_global_sizej", d) for d in range(2))
+        row = self.emit(BinaryOp(ty, opcode="mul", ops=[gy, sx]))
+        plane = self.emit(BinaryOp(ty, opcode="mul", ops=[sx, sy]))
+        depth = self.emit(BinaryOp(ty, opcode="mul", ops=[gz, plane]))
+        partial = self.emit(BinaryOp(ty, opcode="add", ops=[gx, row]))
+        return self.done(self.emit(BinaryOp(ty, opcode="add", ops=[partial, depth])))
+
+    def _opencl_c11_atomic(self, call: Call, op: str, params: list[str]) -> Rewrite:
+        """OpenCL 2.0 atomics: orders and scopes are dropped (Metal's atomics are relaxed)."""
+        ptr = call.args[0]
+        if op in ("load",):
+            load = Load(call.ty, opcode="load", ops=[ptr], ordering="monotonic", align=4)
+            return self._atomic_load(load) or self.done(self.emit(load))
+        if op in ("store", "init"):
+            store = Store(VOID, opcode="store", ops=[call.args[1], ptr],
+                          ordering=None if op == "init" else "monotonic", align=4)
+            if op == "init":
+                return self.done(self.emit(store) and None)
+            return self._atomic_store(store) or self.done(self.emit(store) and None)
+        if op == "cmpxchg_ptr":
+            # (object, expected*, desired, ...): returns bool, writes the old value on failure
+            expected_ptr, desired = call.args[1], call.args[2]
+            expected = self.emit(Load(desired.ty, opcode="load", ops=[expected_ptr], align=4))
+            pair_rewrite = self._cmpxchg(CmpXchg(StructType((desired.ty, I1)), opcode="cmpxchg",
+                                                 ops=[ptr, expected, desired]))
+            old = next(i for i in reversed(pair_rewrite.instructions) if isinstance(i, Call))
+            ok = self.emit(Compare(I1, opcode="icmp", predicate="eq", ops=[old, expected]))
+            self.emit(Store(VOID, opcode="store", ops=[old, expected_ptr], align=4))
+            return self.done(self.emit(Cast(call.ty, opcode="zext", ops=[ok]))
+                             if call.ty != I1 else ok)
+        sign = "u" if len(params) > 1 and _param_kind(params[1]) == "u" else "s"
+        operation = {"min": "min" if sign == "s" else "umin",
+                     "max": "max" if sign == "s" else "umax"}.get(op, op)
+        if isinstance(call.ty, FloatType) and op in ("add", "sub"):
+            operation = "f" + op
+        rmw = AtomicRMW(call.ty, opcode="atomicrmw", ops=[ptr, call.args[1]],
+                        operation=operation, ordering="monotonic")
+        if self._needs_loop(rmw):
+            raise self.error(call, f"OpenCL atomic {op} on this type and memory",
+                             "Apple GPUs lack this atomic; use a compare-exchange loop")
+        return self._atomicrmw(rmw)
+
     def _opencl_select(self, call: Call) -> Rewrite:
         a, b, c = call.args
         cond = self.emit(Compare(_bool_like(c.ty), opcode="icmp", predicate="ne",
@@ -476,8 +609,9 @@ class Lowering:
             return None
         if flags is not None and call.args and not (
                 isinstance(call.args[0], ConstantInt) and call.args[0].value == 0):
-            raise self.error(call, f"'@{name}' with a barrier id other than 0",
-                             "AIR has one threadgroup barrier; named barriers are not supported")
+            self.ctx.warnings.append(self.error(
+                call, f"'@{name}' uses a barrier id that is not 0; it becomes AIR's one "
+                      "threadgroup barrier", "named barriers used concurrently will not work"))
         if len(call.args) > 1 and flags is not None:
             raise self.error(call, f"'@{name}' with a thread count",
                              "only whole-threadgroup barriers exist on Apple GPUs")
@@ -665,9 +799,7 @@ class Lowering:
     def _expected_slot(self, ty: Type) -> Alloca:
         slot = Alloca(PointerType(0), opcode="alloca", allocated_type=ty, align=4,
                       name=None, location=self.fn.location)
-        entry = self.fn.blocks[0]
-        slot.parent = entry
-        entry.instructions.insert(0, slot)
+        self.entry_allocas.append(slot)  # placed after the walk: the entry block is being read
         return slot
 
     def _atomic_load(self, inst: Instruction) -> Rewrite | None:
@@ -841,8 +973,126 @@ class Lowering:
         nobody = self.emit(self.simd("simd_all", I1, [negated]))
         return self.done(self.emit(BinaryOp(I1, opcode="or", ops=[everyone, nobody])))
 
+    def _nvvm_misc(self, call: Call) -> Rewrite | None:
+        name = call.callee_function.name  # type: ignore[union-attr]
+        if name in T.NVVM_MATH:
+            op, fast = T.NVVM_MATH[name]
+            return self.float_op(call, T.FLOAT_OPS[op], force_fast=fast)
+        if name in T.NVVM_DIVIDES:
+            return self._binary(call, "fdiv")
+        if name in T.NVVM_LANEMASKS:
+            shift, invert = T.NVVM_LANEMASKS[name]
+            lane = self.lane_id()
+            if shift:
+                lane = self.emit(BinaryOp(I32, opcode="add", ops=[lane, ConstantInt(I32, value=1)]))
+            bit = self.emit(BinaryOp(I32, opcode="shl", ops=[ConstantInt(I32, value=1), lane]))
+            below = self.emit(BinaryOp(I32, opcode="sub", ops=[bit, ConstantInt(I32, value=1)]))
+            if invert:
+                below = self.emit(BinaryOp(I32, opcode="xor",
+                                           ops=[below, ConstantInt(I32, value=-1)]))
+            return self.done(below)
+        m = re.fullmatch(r"llvm\.nvvm\.redux\.sync\.(add|min|max|umin|umax|and|or|xor)", name)
+        if m:
+            op = m.group(1)
+            air = {"add": "simd_sum", "min": "simd_min", "max": "simd_max", "umin": "simd_min",
+                   "umax": "simd_max", "and": "simd_and", "or": "simd_or", "xor": "simd_xor"}[op]
+            sign = "u" if op.startswith("u") else "s"
+            return self.done(self.emit(self.simd(air, call.ty, [call.args[0]], sign)))
+        if name.startswith(("llvm.nvvm.ldg.global.", "llvm.nvvm.ldu.global.")):
+            return self.done(self.emit(Load(call.ty, opcode="load", ops=[call.args[0]])))
+        if name.startswith(("llvm.nvvm.barrier0.", "llvm.nvvm.barrier.cta.red.")):
+            raise self.error(call, f"'@{name}' (__syncthreads_count/_and/_or)",
+                             "combine a barrier with a threadgroup atomic instead")
+        if name.startswith(("llvm.nvvm.read.ptx.sreg.clock", "llvm.nvvm.read.ptx.sreg.globaltimer")):
+            raise self.error(call, f"'@{name}': Apple GPUs expose no clock to kernels",
+                             "remove the timing code")
+        return None
+
+    def _vector_reduce(self, call: Call) -> Rewrite | None:
+        name = call.callee_function.name  # type: ignore[union-attr]
+        m = re.fullmatch(r"llvm\.vector\.reduce\.(\w+)\.\w+", name)
+        if m is None or m.group(1) not in T.VECTOR_REDUCE:
+            return None
+        op = T.VECTOR_REDUCE[m.group(1)]
+        vector = call.args[-1]
+        assert isinstance(vector.ty, VectorType)
+        lanes: list[Value] = [self.emit(ExtractElement(vector.ty.element, opcode="extractelement",
+                                                       ops=[vector, ConstantInt(I32, value=k)]))
+                              for k in range(vector.ty.count)]
+        acc = call.args[0] if len(call.args) == 2 else lanes.pop(0)
+        for lane in lanes:
+            acc = self._combine_two(op, acc, lane)
+        return self.done(acc)
+
+    def _combine_two(self, op: str, a: Value, b: Value) -> Value:
+        ty = a.ty
+        if op in ("add", "mul", "and", "or", "xor", "fadd", "fmul"):
+            return self.emit(BinaryOp(ty, opcode=op, ops=[a, b]))
+        if op in ("smax", "smin", "umax", "umin"):
+            name = f"air.{op[1:]}.{op[0]}.{type_suffix(ty)}"
+            return self.emit(self.air.call(name, ty, [a, b], "math"))
+        air = {"maxnum": "fmax", "minnum": "fmin", "maximum": "fmax", "minimum": "fmin"}[op]
+        fast = self.fast and ty == _F32
+        return self.emit(self.air.call(f"air.{'fast_' if fast else ''}{air}.{type_suffix(ty)}",
+                                       ty, [a, b], "math", fast=self.fast))
+
+    def _fpclass(self, call: Call) -> Rewrite | None:
+        """llvm.is.fpclass(x, mask): the OR of the classes the mask names, with compares."""
+        if not call.callee_function.name.startswith("llvm.is.fpclass."):  # type: ignore
+            return None
+        x, mask_value = call.args
+        if not isinstance(mask_value, ConstantInt) or isinstance(x.ty, VectorType):
+            raise self.error(call, "llvm.is.fpclass with a variable mask or vector operand")
+        mask = mask_value.value
+        ty = x.ty
+        bits = {"half": 16, "bfloat": 16, "float": 32}[ty.kind]  # type: ignore[attr-defined]
+        ity = IntType(bits)
+        as_int = self.emit(Cast(ity, opcode="bitcast", ops=[x]))
+        sign_bit = 1 << (bits - 1)
+        exp_mask = {16: 0x7C00, 32: 0x7F800000}[bits] if ty.kind != "bfloat" else 0x7F80  # type: ignore
+        magnitude = self.emit(BinaryOp(ity, opcode="and", ops=[as_int, ConstantInt(ity, value=sign_bit - 1)]))
+        negative = self.emit(Compare(I1, opcode="icmp", predicate="slt",
+                                     ops=[as_int, ConstantInt(ity, value=0)]))
+        exponent = self.emit(BinaryOp(ity, opcode="and", ops=[as_int, ConstantInt(ity, value=exp_mask)]))
+
+        def icmp(pred: str, a: Value, value: int) -> Value:
+            return self.emit(Compare(I1, opcode="icmp", predicate=pred,
+                                     ops=[a, ConstantInt(ity, value=value)]))
+
+        def both(a: Value, b: Value, op: str = "and") -> Value:
+            return self.emit(BinaryOp(I1, opcode=op, ops=[a, b]))
+
+        positive = self.emit(BinaryOp(I1, opcode="xor", ops=[negative, ConstantInt(I1, value=1)]))
+        is_nan = icmp("ugt", magnitude, exp_mask)
+        is_inf = icmp("eq", magnitude, exp_mask)
+        is_zero = icmp("eq", magnitude, 0)
+        exp_zero = icmp("eq", exponent, 0)
+        is_sub = both(exp_zero, self.emit(BinaryOp(I1, opcode="xor", ops=[is_zero, ConstantInt(I1, value=1)])))
+        is_normal = both(self.emit(BinaryOp(I1, opcode="xor", ops=[exp_zero, ConstantInt(I1, value=1)])),
+                         icmp("ult", magnitude, exp_mask))
+        classes = [(0x3, is_nan), (0x4, both(is_inf, negative)), (0x8, both(is_normal, negative)),
+                   (0x10, both(is_sub, negative)), (0x20, both(is_zero, negative)),
+                   (0x40, both(is_zero, positive)), (0x80, both(is_sub, positive)),
+                   (0x100, both(is_normal, positive)), (0x200, both(is_inf, positive))]
+        result: Value = ConstantInt(I1, value=0)
+        for bit, test in classes:
+            if mask & bit:
+                result = both(result, test, "or")
+        return self.done(result)
+
     def _amdgpu_lanes(self, call: Call) -> Rewrite | None:
         name = call.callee_function.name  # type: ignore[union-attr]
+        if name.startswith("llvm.amdgcn.ballot."):
+            mask = self.emit(self.simd("simd_ballot", I64, [call.args[0]]))
+            if call.ty != I64:
+                mask = self.emit(Cast(call.ty, opcode="trunc", ops=[mask]))
+            return self.done(mask)
+        if name.startswith("llvm.amdgcn.readfirstlane"):
+            return self.done(self.emit(self.simd("simd_broadcast_first", call.ty, [call.args[0]])))
+        if name in ("llvm.amdgcn.dispatch.ptr", "llvm.amdgcn.implicitarg.ptr",
+                    "llvm.amdgcn.kernarg.segment.ptr", "llvm.amdgcn.queue.ptr"):
+            raise self.error(call, f"'@{name}' reads the AMD dispatch packet, which Metal has not",
+                             "use the OCKL or work-item builtins for sizes and ids")
         if name.startswith("llvm.amdgcn.mbcnt."):
             mask, base = call.args
             if not (isinstance(mask, ConstantInt) and mask.value in (-1, 0xFFFFFFFF)):
@@ -912,6 +1162,14 @@ def _splat_int(ty: Type, value: int) -> Value:
     if isinstance(ty, VectorType):
         return ConstantAggregate(ty, elements=[ConstantInt(ty.element, value=value)] * ty.count)
     return ConstantInt(ty, value=value)
+
+
+def _splat_float(ty: Type, text: str) -> Value:
+    from llvm_to_air.ir.model import ConstantAggregate, ConstantFP
+
+    if isinstance(ty, VectorType):
+        return ConstantAggregate(ty, elements=[ConstantFP(ty.element, text=text)] * ty.count)
+    return ConstantFP(ty, text=text)
 
 
 def _bool_like(ty: Type) -> Type:
@@ -1024,6 +1282,9 @@ _CALL_HANDLERS: list[tuple[str, Callable[[Lowering, Call], Rewrite | None]]] = [
     ("llvm.nvvm.shfl.", Lowering._nvvm_shuffle),
     ("llvm.nvvm.vote.", Lowering._nvvm_vote),
     ("llvm.amdgcn.", Lowering._amdgpu_lanes),
+    ("llvm.nvvm.", Lowering._nvvm_misc),
+    ("llvm.vector.reduce.", Lowering._vector_reduce),
+    ("llvm.is.fpclass.", Lowering._fpclass),
 ]
 
 

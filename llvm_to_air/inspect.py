@@ -1,0 +1,151 @@
+"""What an AIR module says about itself: target, versions, kernels and their bindings.
+
+Read back from the module's metadata (``!air.kernel``, ``!air.version`` ...),
+so it describes our output and Apple's alike. Used by ``llvm-to-air inspect``
+and by ``-v``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llvm_to_air.ir.model import (
+    ConstantAggregate,
+    ConstantInt,
+    Function,
+    MDNode,
+    MDString,
+    MDValue,
+    Metadata,
+    Module,
+)
+
+
+def _text(md: Metadata | None) -> str | None:
+    return md.value.decode("utf-8", "replace") if isinstance(md, MDString) else None
+
+
+def _int(md: Metadata | None) -> int | None:
+    if isinstance(md, MDValue) and isinstance(md.value, ConstantInt):
+        return md.value.value
+    return None
+
+
+def _numbers(nmd_nodes: list[Metadata]) -> list[int] | None:
+    if not nmd_nodes or not isinstance(nmd_nodes[0], MDNode):
+        return None
+    values = [_int(op) for op in nmd_nodes[0].operands]
+    return [v for v in values if v is not None]
+
+
+def describe_argument(node: MDNode) -> dict[str, Any]:
+    """One ``!air.kernel`` argument node as a dict of its fields."""
+    ops = node.operands
+    info: dict[str, Any] = {"index": _int(ops[0]) if ops else None}
+    k = 1
+    while k < len(ops):
+        key = _text(ops[k])
+        if key is None:
+            k += 1
+            continue
+        if key == "air.buffer":
+            info["kind"] = "buffer"
+        elif key == "air.location_index":
+            info["location_index"] = _int(ops[k + 1])
+            k += 2
+        elif key in ("air.read", "air.read_write", "air.write"):
+            info["access"] = key[4:]
+        elif key in ("air.address_space", "air.arg_type_size", "air.arg_type_align_size",
+                     "air.buffer_size"):
+            info[key[4:]] = _int(ops[k + 1])
+            k += 1
+        elif key in ("air.arg_type_name", "air.arg_name"):
+            info[key[4:]] = _text(ops[k + 1])
+            k += 1
+        elif key == "air.struct_type_info":
+            k += 1
+        elif key == "air.arg_unused":
+            info["unused"] = True
+        elif key.startswith("air.") and "kind" not in info:
+            info["kind"] = "builtin"
+            info["role"] = key[4:]
+        k += 1
+    if info.get("kind") == "buffer" and info.get("address_space") == 3:
+        info["kind"] = "threadgroup"
+    elif info.get("kind") == "buffer" and info.get("address_space") == 2:
+        info["kind"] = "constant"
+    return info
+
+
+def describe_module(module: Module) -> dict[str, Any]:
+    """Target, versions and kernels of an AIR module."""
+    report: dict[str, Any] = {"triple": module.triple}
+    version = module.get_named_metadata("air.version")
+    if version is not None:
+        report["air_version"] = ".".join(map(str, _numbers(version.nodes) or []))
+    language = module.get_named_metadata("air.language_version")
+    if language is not None and language.nodes and isinstance(language.nodes[0], MDNode):
+        ops = language.nodes[0].operands
+        numbers = [v for v in (_int(op) for op in ops[1:]) if v is not None]
+        report["language"] = f"{_text(ops[0])} {'.'.join(map(str, numbers))}"
+    flags = module.get_named_metadata("llvm.module.flags")
+    for node in flags.nodes if flags else []:
+        if isinstance(node, MDNode) and len(node.operands) == 3 and \
+                _text(node.operands[1]) == "SDK Version":
+            value = node.operands[2]
+            if isinstance(value, MDValue) and isinstance(value.value, ConstantAggregate):
+                report["sdk_version"] = ".".join(str(getattr(e, "value", "?"))
+                                                 for e in value.value.elements)
+    kernels = []
+    air_kernels = module.get_named_metadata("air.kernel")
+    for node in air_kernels.nodes if air_kernels else []:
+        if not isinstance(node, MDNode) or len(node.operands) < 3:
+            continue
+        fn = node.operands[0].value if isinstance(node.operands[0], MDValue) else None
+        args_node = node.operands[2]
+        arguments = [describe_argument(a) for a in args_node.operands
+                     if isinstance(a, MDNode)] if isinstance(args_node, MDNode) else []
+        kernels.append({"name": fn.name if isinstance(fn, Function) else None,
+                        "arguments": arguments})
+    report["kernels"] = kernels
+    return report
+
+
+_PLATFORMS = {0: "unknown", 1: "macos", 2: "ios", 3: "tvos", 4: "watchos"}
+_FUNCTION_TYPES = {0: "vertex", 1: "fragment", 2: "kernel", 3: "unqualified", 4: "visible"}
+
+
+def describe_file(data: bytes, file: str) -> dict[str, Any]:
+    """``describe_module`` of a ``.ll`` or ``.air`` file, or of every module of a metallib."""
+    from llvm_to_air.ir.reader import read_module
+
+    if data[:4] == b"MTLB":
+        from llvm_to_air.bitcode_wrapper import unwrap_bitcode
+        from llvm_to_air.metallib import read_metallib
+
+        library = read_metallib(data, file)
+        header = library.header
+        modules = []
+        for entry in library.functions:
+            module = read_module(unwrap_bitcode(library.module_of(entry), file), file)
+            described = describe_module(module)
+            described["function"] = entry.name
+            modules.append(described)
+        return {
+            "file": file,
+            "file_version": ".".join(map(str, header.file_version)),
+            "platform": _PLATFORMS.get(header.platform & 0x7F, str(header.platform & 0x7F)),
+            "deployment": ".".join(map(str, header.deployment)),
+            "functions": [{"name": e.name,
+                           "type": _FUNCTION_TYPES.get(e.function_type, str(e.function_type)),
+                           "air_version": "{}.{}".format(*e.versions[:2]) if e.versions else None,
+                           "msl_version": "{}.{}".format(*e.versions[2:]) if e.versions else None}
+                          for e in library.functions],
+            "modules": modules,
+        }
+    described = describe_module(read_module(data, file))
+    described["file"] = file
+    return described
+
+
+__all__ = ["describe_argument", "describe_file", "describe_module"]
