@@ -77,10 +77,11 @@ def instruction_lines(text: str) -> tuple[dict[str, list[str]], list[str]]:
                 lines.append(line)
         if aliases:
             pattern = re.compile("|".join(re.escape(a) + r"(?![-\w.$])" for a in aliases))
-            lines = [pattern.sub(lambda m: aliases[m.group(0)], ln) for ln in lines]
+            lines = [pattern.sub(lambda m, a=aliases: a[m.group(0)], ln) for ln in lines]
         renumber = {old: str(new) for new, old in enumerate(numbers)}
-        lines = [re.sub(r"%(\d+)\b", lambda m: "%" + renumber.get(m.group(1), "?" + m.group(1)),
-                        ln) for ln in lines]
+        lines = [re.sub(r"%(\d+)\b",
+                        lambda m, r=renumber: "%" + r.get(m.group(1), "?" + m.group(1)), ln)
+                 for ln in lines]
         functions[fn.name] = [normalize(ln) for ln in lines]
     global_lines = sorted(normalize(str(gv).strip()) for gv in module.global_variables)
     return functions, global_lines
