@@ -22,7 +22,8 @@ bytes into a ``bytearray`` in chunks, so no per-bit loops run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Abbreviation operand encodings (LLVM's BitCodeAbbrevOp::Encoding); 0 marks a literal.
@@ -102,7 +103,7 @@ class _Scope:
 
     outer_width: int
     outer_abbrevs: list[Abbrev]
-    outer_specs: list[tuple[tuple[int, int, int], ...]]
+    outer_specs: list[Emitter]
     length_offset: int  # byte offset of the block-length word
 
 
@@ -121,10 +122,10 @@ class BitstreamWriter:
         self._nbits = 0  # number of pending bits
         self._width = 2  # abbreviation id width of the current block
         self._abbrevs: list[Abbrev] = []
-        self._specs: list[tuple[tuple[int, int, int], ...]] = []
+        self._specs: list[Emitter] = []
         self._scopes: list[_Scope] = []
         self._blockinfo: dict[int, list[Abbrev]] = {}
-        self._blockinfo_specs: dict[int, list[tuple[tuple[int, int, int], ...]]] = {}
+        self._blockinfo_specs: dict[int, list[Emitter]] = {}
         self._blockinfo_current: int | None = None
 
     # ----------------------------------------------------------------- fields
@@ -300,91 +301,100 @@ class BitstreamWriter:
 
     def _emit_abbreviated(self, abbrev_id: int, code: int, ops: Sequence[int],
                           blob: bytes | None) -> None:
-        spec = self._specs[abbrev_id - FIRST_APPLICATION_ABBREV]
-        cur = self._cur
-        n = self._nbits
-        cur |= abbrev_id << n
-        n += self._width
-        pos = 0  # values consumed: 0 is the code, k > 0 is ops[k - 1]
-        for enc, width, limit in spec:
-            if enc == _ARRAY_OF:
-                rest = ops[pos - 1:] if pos else (code, *ops)
-                pos = len(ops) + 1
-                count = len(rest)
-                if count < 32:
-                    cur |= count << n
+        self._specs[abbrev_id - FIRST_APPLICATION_ABBREV](self, abbrev_id, code, ops, blob)
+
+
+def _emit_generic(spec: tuple[tuple[int, int, int], ...], self: BitstreamWriter, abbrev_id: int,
+                  code: int, ops: Sequence[int], blob: bytes | None) -> None:
+    """Write one record through compiled abbreviation steps (any shape, blobs included)."""
+    cur = self._cur
+    n = self._nbits
+    cur |= abbrev_id << n
+    n += self._width
+    pos = 0  # values consumed: 0 is the code, k > 0 is ops[k - 1]
+    for enc, width, limit in spec:
+        if enc == _ARRAY_OF:
+            rest = ops[pos - 1:] if pos else (code, *ops)
+            pos = len(ops) + 1
+            count = len(rest)
+            if count < 32:
+                cur |= count << n
+                n += 6
+            else:
+                bits, used = _vbr_bits(count, 6)
+                cur |= bits << n
+                n += used
+            for value in rest:
+                if width == FIXED:
+                    cur |= value << n
+                    n += limit
+                elif width == CHAR6:
+                    cur |= _CHAR6[value] << n
                     n += 6
+                elif value < 1 << (limit - 1):
+                    cur |= value << n
+                    n += limit
                 else:
-                    bits, used = _vbr_bits(count, 6)
+                    bits, used = _vbr_bits(value, limit)
                     cur |= bits << n
                     n += used
-                for value in rest:
-                    if width == FIXED:
-                        cur |= value << n
-                        n += limit
-                    elif width == CHAR6:
-                        cur |= _CHAR6[value] << n
-                        n += 6
-                    elif value < 1 << (limit - 1):
-                        cur |= value << n
-                        n += limit
-                    else:
-                        bits, used = _vbr_bits(value, limit)
-                        cur |= bits << n
-                        n += used
-                    if n >= _FLUSH_BITS:
-                        self._cur = cur
-                        self._nbits = n
-                        self._flush_bytes()
-                        cur = self._cur
-                        n = self._nbits
-                continue
-            if enc == BLOB:
-                data = blob if blob is not None else bytes(ops[pos - 1:])
-                pos = len(ops) + 1
-                self._cur = cur
-                self._nbits = n
-                self.emit_vbr(len(data), 6)
-                self.align32()
-                self.write_bytes(data)
-                self._out += bytes(-len(self._out) & 3)
-                cur = self._cur
-                n = self._nbits
-                continue
-            value = ops[pos - 1] if pos else code
-            pos += 1
-            if enc == FIXED:
+                if n >= _FLUSH_BITS:
+                    self._cur = cur
+                    self._nbits = n
+                    self._flush_bytes()
+                    cur = self._cur
+                    n = self._nbits
+            continue
+        if enc == BLOB:
+            data = blob if blob is not None else bytes(ops[pos - 1:])
+            pos = len(ops) + 1
+            self._cur = cur
+            self._nbits = n
+            self.emit_vbr(len(data), 6)
+            self.align32()
+            self.write_bytes(data)
+            self._out += bytes(-len(self._out) & 3)
+            cur = self._cur
+            n = self._nbits
+            continue
+        value = ops[pos - 1] if pos else code
+        pos += 1
+        if enc == FIXED:
+            cur |= value << n
+            n += width
+        elif enc == VBR:
+            if value < limit:
                 cur |= value << n
                 n += width
-            elif enc == VBR:
-                if value < limit:
-                    cur |= value << n
-                    n += width
-                else:
-                    bits, used = _vbr_bits(value, width)
-                    cur |= bits << n
-                    n += used
-            elif enc == LITERAL:
-                if value != width:
-                    raise ValueError(f"record operand {value} does not match abbreviation "
-                                     f"literal {width}")
-            elif enc == CHAR6:
-                cur |= _CHAR6[value] << n
-                n += 6
-        if pos != len(ops) + 1:
-            raise ValueError("record operands do not match the abbreviation")
-        self._cur = cur
-        self._nbits = n
-        if n >= 64:
-            self._flush_bytes()
+            else:
+                bits, used = _vbr_bits(value, width)
+                cur |= bits << n
+                n += used
+        elif enc == LITERAL:
+            if value != width:
+                raise ValueError(f"record operand {value} does not match abbreviation "
+                                 f"literal {width}")
+        elif enc == CHAR6:
+            cur |= _CHAR6[value] << n
+            n += 6
+    if pos != len(ops) + 1:
+        raise ValueError("record operands do not match the abbreviation")
+    self._cur = cur
+    self._nbits = n
+    if n >= 64:
+        self._flush_bytes()
 
 
-_ARRAY_OF = 100  # compiled spec entry: (_ARRAY_OF, element encoding, element width)
+_ARRAY_OF = 100  # compiled step: (_ARRAY_OF, element encoding, element width)
 _SKIP = 101  # a zero-width fixed or VBR field: consumes a value, writes nothing
 
+Steps = tuple[tuple[int, int, int], ...]
+Emitter = Callable[["BitstreamWriter", int, int, Sequence[int], "bytes | None"], None]
+_EMITTERS: dict[Steps, Emitter] = {}
 
-def _compile(abbreviation: Abbrev) -> tuple[tuple[int, int, int], ...]:
-    """Turn an abbreviation into (encoding, width, limit) steps for the record emitter."""
+
+def _steps(abbreviation: Abbrev) -> Steps:
+    """An abbreviation as (encoding, width, limit) steps; an array is one step."""
     steps: list[tuple[int, int, int]] = []
     ops = abbreviation.ops
     k = 0
@@ -403,6 +413,70 @@ def _compile(abbreviation: Abbrev) -> tuple[tuple[int, int, int], ...]:
             steps.append((op.encoding, op.value, 0))
         k += 1
     return tuple(steps)
+
+
+def _compile(abbreviation: Abbrev) -> Emitter:
+    """A function writing records through ``abbreviation`` (one per distinct shape).
+
+    Abbreviations without a blob become straight-line Python (generated
+    once per process), which avoids interpreting the operand list for every
+    record on the hot path; blob abbreviations use :func:`_emit_generic`.
+    """
+    steps = _steps(abbreviation)
+    found = _EMITTERS.get(steps)
+    if found is None:
+        if any(step[0] == BLOB for step in steps):
+            found = functools.partial(_emit_generic, steps)
+        else:
+            found = _generate(steps)
+        _EMITTERS[steps] = found
+    return found
+
+
+def _scalar_code(enc: int, width: int, limit: int, value: str) -> list[str]:
+    if enc == FIXED:
+        return [f"cur |= {value} << n", f"n += {width}"]
+    if enc == VBR:
+        return [f"v = {value}", f"if v < {limit}:", "    cur |= v << n", f"    n += {width}",
+                "else:", f"    bits, used = _vbr_bits(v, {width})", "    cur |= bits << n",
+                "    n += used"]
+    if enc == CHAR6:
+        return [f"cur |= _CHAR6[{value}] << n", "n += 6"]
+    if enc == LITERAL:
+        return [f"if {value} != {width}:",
+                f"    raise ValueError('record operand does not match abbreviation literal "
+                f"{width}')"]
+    return []  # _SKIP
+
+
+def _generate(steps: Steps) -> Emitter:
+    body = ["cur = w._cur", "n = w._nbits", "cur |= abbrev_id << n", "n += w._width"]
+    has_array = any(step[0] == _ARRAY_OF for step in steps)
+    scalars = sum(1 for step in steps if step[0] != _ARRAY_OF)
+    if not has_array:
+        body[:0] = [f"if len(ops) != {scalars - 1}:",
+                    "    raise ValueError('record operands do not match the abbreviation')"]
+    pos = 0
+    for enc, width, limit in steps:
+        if enc == _ARRAY_OF:
+            rest = f"ops[{pos - 1}:]" if pos else "(code, *ops)"
+            body += [f"rest = {rest}", "count = len(rest)"]
+            body += _scalar_code(VBR, 6, 32, "count")
+            body.append("for e in rest:")
+            element = _scalar_code(width, limit, 1 << (limit - 1) if width == VBR else 0, "e")
+            body += ["    " + line for line in element]
+            body += ["    if n >= _FLUSH_BITS:", "        w._cur = cur", "        w._nbits = n",
+                     "        w._flush_bytes()", "        cur = w._cur", "        n = w._nbits"]
+            continue
+        body += _scalar_code(enc, width, limit, f"ops[{pos - 1}]" if pos else "code")
+        pos += 1
+    body += ["w._cur = cur", "w._nbits = n", "if n >= 64:", "    w._flush_bytes()"]
+    source = "def emit(w, abbrev_id, code, ops, blob):\n" + "".join(
+        f"    {line}\n" for line in body)
+    namespace: dict[str, object] = {"_vbr_bits": _vbr_bits, "_CHAR6": _CHAR6,
+                                    "_FLUSH_BITS": _FLUSH_BITS}
+    exec(compile(source, f"<bitstream emitter {steps}>", "exec"), namespace)
+    return namespace["emit"]  # type: ignore[return-value]
 
 
 def _vbr_bits(value: int, width: int) -> tuple[int, int]:

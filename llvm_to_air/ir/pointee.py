@@ -198,6 +198,8 @@ class PointeeInference:
         params: list[Type] = []
         for k, p in enumerate(fnty.params):
             attr_pointee = pointee_from_attributes(fn.args[k].attrs) if k < len(fn.args) else None
+            if attr_pointee is None and k < len(fn.args):
+                attr_pointee = fn.args[k].pointee_hint
             if isinstance(p, PointerType) and attr_pointee is not None:
                 params.append(TypedPointerType(self.canon(attr_pointee), p.addrspace))
             elif isinstance(p, PointerType) and rule is not None:

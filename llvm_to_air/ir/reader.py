@@ -26,6 +26,7 @@ from llvm_to_air.ir.types import PointerType
 _LLVM_ERROR_RE = re.compile(r"^<string>:(\d+):(\d+): error: (.*)$", re.MULTILINE)
 _BITCODE_MAGICS = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
 _DEFINITION_RE = re.compile(r'\s*%("[^"]*"|[-\w$.]+)\s*=')
+_LABEL_LINE_RE = re.compile(r'^("[^"]*"|[-\w$.]+):')
 
 
 @dataclass
@@ -128,9 +129,9 @@ def read_module(data: bytes | str, file: str = "<input>") -> Module:
 
 
 def _relocate(module: Module, normalized: str, original: str, file: str) -> None:
-    """Point locations at the user's text: definitions by name, instructions by value name.
-
-    Instructions without a name keep the line of their function's definition.
+    """Point locations at the user's text: definitions by name; instructions by position
+    when the function has as many instruction lines as the model has instructions (the
+    input was already modern syntax), else by value name, else the definition's line.
     """
     define_lines: dict[str, int] = {}
     for number, line in enumerate(original.splitlines(), start=1):
@@ -145,21 +146,31 @@ def _relocate(module: Module, normalized: str, original: str, file: str) -> None
         if start is None:
             continue
         names: dict[str, int] = {}
-        for number in range(start, len(lines) + 1):
+        positions: list[int] = []
+        for number in range(start + 1, len(lines) + 1):
             text = lines[number - 1]
             if text.startswith("}"):
                 break
-            if "=" not in text:
+            stripped = text.strip()
+            if not stripped or stripped.startswith((";", "#dbg_", "]")) or \
+                    _LABEL_LINE_RE.match(text) or stripped.startswith(("i", "label")) and \
+                    ", label" in stripped and " = " not in stripped:
                 continue
-            m = _DEFINITION_RE.match(text)
-            if m:
-                names.setdefault(m.group(1).strip('"'), number)
-        for inst in fn.instructions():
-            line_no = names.get(inst.name) if inst.name else None
-            col = 0
-            if line_no is not None:
-                col = len(lines[line_no - 1]) - len(lines[line_no - 1].lstrip()) + 1
-            inst.location = SourceLocation(file, line_no or start, col if line_no else 1)
+            positions.append(number)
+            if "=" in text:
+                m = _DEFINITION_RE.match(text)
+                if m:
+                    names.setdefault(m.group(1).strip('"'), number)
+        instructions = list(fn.instructions())
+        by_position = len(positions) == len(instructions)
+        for k, inst in enumerate(instructions):
+            line_no = positions[k] if by_position else (names.get(inst.name) if inst.name
+                                                          else None)
+            if line_no is None:
+                inst.location = SourceLocation(file, start, 1)
+                continue
+            text = lines[line_no - 1]
+            inst.location = SourceLocation(file, line_no, len(text) - len(text.lstrip()) + 1)
     for gv in module.globals:
         m = re.search(rf"^@{re.escape(gv.name)}\s*=", original, re.MULTILINE)
         if m:

@@ -41,7 +41,7 @@ def discover_kernels(module: Module, ctx: LoweringContext) -> None:
     if not found:
         raise CompileError(
             "no kernels found in the module",
-            SourceLocation(module.file),
+            SourceLocation(module.file, 1, 1),
             hint="kernels are ptx_kernel, spir_kernel or amdgpu_kernel functions; "
                  "mark a plain function with --kernel NAME",
         )
@@ -49,7 +49,7 @@ def discover_kernels(module: Module, ctx: LoweringContext) -> None:
     unknown = set(renames) - {k.source_name for k in found}
     if unknown:
         raise CompileError(f"--rename names no kernel: {', '.join(sorted(unknown))}",
-                           SourceLocation(module.file),
+                           SourceLocation(module.file, 1, 1),
                            hint="use the LLVM symbol name of a kernel")
     for kernel in found:
         fn = kernel.function
@@ -96,7 +96,7 @@ def _plain_kernel(module: Module, name: str) -> KernelSignature:
     fn = module.get_function(name)
     if fn is None or fn.is_declaration:
         raise CompileError(f"--kernel {name}: no function '@{name}' is defined in the module",
-                           SourceLocation(module.file),
+                           SourceLocation(module.file, 1, 1),
                            hint="use the LLVM symbol name (mangled for C++)")
     if not isinstance(fn.function_type.ret, VoidType):
         raise CompileError(f"--kernel {name}: a kernel must return void, '@{name}' returns "

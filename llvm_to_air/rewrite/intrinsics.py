@@ -121,9 +121,12 @@ class AirBuilder:
                                    f" and {fnty})")
             return fn
         decl_attrs, _ = _ATTRIBUTES[kind]
+        # Atomics point at their value type, as Apple declares them (i32 addrspace(1)* ...).
+        pointee = _ATOMIC_VALUE_TYPES.get(name.rsplit(".", 1)[-1]) if kind == "atomic" else None
         fn = Function(PointerType(0), name=name, function_type=fnty, fn_attrs=list(decl_attrs),
                       args=[Argument(p, attrs=list((param_attrs or [])[k])
-                                     if param_attrs and k < len(param_attrs) else [])
+                                     if param_attrs and k < len(param_attrs) else [],
+                                     pointee_hint=pointee if isinstance(p, PointerType) else None)
                             for k, p in enumerate(fnty.params)])
         self.module.functions.append(fn)
         return fn
@@ -1126,6 +1129,7 @@ class Lowering:
 
 
 _F32 = FloatType("float")
+_ATOMIC_VALUE_TYPES: dict[str, Type] = {"i32": I32, "i64": I64, "f32": _F32}
 _SPACE = {0: "private", 1: "device", 2: "constant", 3: "threadgroup"}
 
 

@@ -20,10 +20,12 @@ import struct
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.edit import replace_all_uses
 from llvm_to_air.ir.model import (
+    Alloca,
     Call,
     Cast,
     ConstantFP,
     Function,
+    GetElementPtr,
     InlineAsm,
     Instruction,
     Module,
@@ -115,8 +117,10 @@ def _has_double(ty: Type) -> bool:
 
 
 def _uses_double(inst: Instruction) -> bool:
-    return _has_double(inst.ty) or any(_has_double(op.ty) for op in inst.ops
-                                       if not isinstance(op, Function))
+    return (_has_double(inst.ty) or any(_has_double(op.ty) for op in inst.ops
+                                        if not isinstance(op, Function))
+            or _has_double(getattr(inst, "source_type", VOID))
+            or _has_double(getattr(inst, "allocated_type", VOID)))
 
 
 def _wide_int(inst: Instruction) -> bool:
@@ -157,8 +161,15 @@ def _float_constant(text: str) -> str:
 
 def _demote_doubles(fn: Function) -> None:
     mapping: dict[Value, Value] = {}
+    for arg in fn.args:
+        arg.ty = _demoted(arg.ty)
+    fn.function_type = _demoted(fn.function_type)  # type: ignore[assignment]
     for inst in fn.instructions():
         inst.ty = _demoted(inst.ty)
+        if isinstance(inst, GetElementPtr):
+            inst.source_type = _demoted(inst.source_type)
+        elif isinstance(inst, Alloca):
+            inst.allocated_type = _demoted(inst.allocated_type)
         for k, op in enumerate(inst.ops):
             if isinstance(op, ConstantFP) and op.ty == F64:
                 inst.ops[k] = ConstantFP(F32, text=_float_constant(op.text))
