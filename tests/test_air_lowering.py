@@ -21,8 +21,9 @@ from llvm_to_air.ir.types import PointerType
 
 KERNEL_DIRS = ("cuda19-O0", "cuda19-O2", "cuda14-O2", "cuda19-g", "opencl19", "mlir-nvvm",
                "mlir-rocdl")
-KERNEL_FIXTURES = sorted(p for d in KERNEL_DIRS for p in (FIXTURES / d).glob("*.ll")
-                         if p.stem != "double_kernel") + [FIXTURES / "hand" / "spir_kernel_stub.ll"]
+KERNEL_FIXTURES = [*sorted(p for d in KERNEL_DIRS for p in (FIXTURES / d).glob("*.ll")
+                           if p.stem != "double_kernel"),
+                   FIXTURES / "hand" / "spir_kernel_stub.ll"]
 
 
 def air_calls(text: str) -> set[str]:
@@ -79,7 +80,7 @@ def test_discovery_finds_every_producers_kernels_and_skips_opencl_copies() -> No
     plain = "define void @k(ptr %p) {\n  store float 1.0, ptr %p\n  ret void\n}\n"
     with pytest.raises(CompileError, match="no kernels found"):
         kernel_of(plain)
-    kernels, text = kernel_of(plain, kernels=["k"], renames={"k": "fill"})
+    kernels, _ = kernel_of(plain, kernels=["k"], renames={"k": "fill"})
     assert kernels[0].name == "fill"
     amd = "define amdgpu_kernel void @a(ptr addrspace(1) %p) {\n  ret void\n}\n"
     assert kernel_of(amd)[0][0].producer == "rocdl"
@@ -110,7 +111,7 @@ define spir_kernel void @k(ptr addrspace(1) noalias %out, ptr addrspace(1) %in, 
 
 def test_byval_struct_becomes_a_constant_buffer_of_that_struct() -> None:
     path = FIXTURES / "cuda19-O2" / "struct_param.ll"
-    kernels, out = kernel_of(path.read_text())
+    kernels, _ = kernel_of(path.read_text())
     struct_args = [a for a in kernels[0].arguments if a.struct_fields]
     assert len(struct_args) == 1
     arg = struct_args[0]

@@ -153,8 +153,8 @@ def _relocate(module: Module, normalized: str, original: str, file: str) -> None
                 break
             stripped = text.strip()
             if not stripped or stripped.startswith((";", "#dbg_", "]")) or \
-                    _LABEL_LINE_RE.match(text) or stripped.startswith(("i", "label")) and \
-                    ", label" in stripped and " = " not in stripped:
+                    _LABEL_LINE_RE.match(text) or (stripped.startswith(("i", "label")) and \
+                    ", label" in stripped and " = " not in stripped):
                 continue
             positions.append(number)
             if "=" in text:
