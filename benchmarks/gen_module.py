@@ -46,8 +46,9 @@ _BODY = """  %a{k} = getelementptr inbounds float, ptr %in, i64 %i
 """
 
 
-def _function(index: int, bodies: int) -> str:
-    lines = [f"define void @kernel{index}(ptr %in, ptr %out, float %s, i64 %n) {{",
+def _function(index: int, bodies: int, cc: str = "") -> str:
+    prefix = f"{cc} " if cc else ""
+    lines = [f"define {prefix}void @kernel{index}(ptr %in, ptr %out, float %s, i64 %n) {{",
              "entry:",
              "  %t = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()",
              "  br label %loop",
@@ -66,12 +67,13 @@ def _function(index: int, bodies: int) -> str:
     return "\n".join(lines)
 
 
-def generate(n_instructions: int, per_function: int = 100) -> str:
+def generate(n_instructions: int, per_function: int = 100, cc: str = "") -> str:
+    """``cc="ptx_kernel"`` makes every function a CUDA kernel (for the lowering benchmark)."""
     bodies = max(1, (per_function - 10) // 20)
     per_fn = bodies * 20 + 10
     n_functions = max(1, n_instructions // per_fn)
     parts = [_HEADER]
-    parts.extend(_function(i, bodies) for i in range(n_functions))
+    parts.extend(_function(i, bodies, cc) for i in range(n_functions))
     parts.append(_DECLS)
     return "\n".join(parts)
 

@@ -22,6 +22,7 @@ reader (Apple's included) read the result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -173,11 +174,14 @@ _MASK64 = 0xFFFFFFFFFFFFFFFF
 SE_CHAR6, SE_FIXED7, SE_FIXED8 = 0, 1, 2
 
 
+_CHAR6_NAME = re.compile(rb"[a-zA-Z0-9._]*")
+
+
 def string_encoding(data: bytes) -> int:
     """LLVM's getStringEncoding: the narrowest of Char6, Fixed7, Fixed8 that holds ``data``."""
-    if bs.all_char6(data):
+    if _CHAR6_NAME.fullmatch(data):
         return SE_CHAR6
-    if all(b < 128 for b in data):
+    if data.isascii():
         return SE_FIXED7
     return SE_FIXED8
 
@@ -839,38 +843,45 @@ class _ModuleWriter:
         w.exit_block()
 
     def write_function_vst(self, fn: Function) -> None:
+        """The function's VALUE_SYMTAB: named arguments, blocks and instructions.
+
+        Entries come in the order LLVM 14 iterates its StringMap after
+        LLParser filled it (see :func:`vst_insertion_order`).
+        """
         ve = self.ve
-        entries: list[tuple[bytes, int, bool]] = []
+        names: list[bytes] = []
+        ids: list[int] = []
+        blocks: list[bool] = []
         for arg in fn.args:
             if arg.name is not None:
-                entries.append((_bytes(arg.name), ve.value_id(arg), False))
-        names = vst_insertion_order(fn)
-        if not names and not entries:
+                names.append(_bytes(arg.name))
+                ids.append(ve.value_id(arg))
+                blocks.append(False)
+        block_ids = ve.block_ids
+        value_ids = ve.value_ids
+        for name, obj in vst_insertion_order(fn):
+            names.append(name)
+            if obj.__class__ is BasicBlock:
+                ids.append(block_ids[id(obj)])
+                blocks.append(True)
+            else:
+                ids.append(value_ids[obj])
+                blocks.append(False)
+        if not names:
             return
-        table = _LLVMStringMap()
-        by_name: dict[bytes, tuple[int, bool]] = {}
-        for name, value_id, is_block in entries:
-            table.insert(name)
-            by_name[name] = (value_id, is_block)
-        for name, obj in names:
-            table.insert(name)
-            if isinstance(obj, BasicBlock):
-                by_name[name] = (ve.block_ids[id(obj)], True)
-            else:
-                by_name[name] = (ve.value_id(obj), False)
         w = self.w
+        emit = w.emit_record
         w.enter_block(c.VALUE_SYMTAB_BLOCK_ID, 4)
-        for name in table.iteration_order():
-            value_id, is_block = by_name[name]
-            encoding = string_encoding(name)
-            if is_block:
-                code = c.VST_CODE_BBENTRY
-                abbrev = VST_BBENTRY_6_ABBREV if encoding == SE_CHAR6 else VST_ENTRY_8_ABBREV
+        for k in string_map_order(names):
+            name = names[k]
+            char6 = _CHAR6_NAME.fullmatch(name) is not None
+            if blocks[k]:
+                emit(c.VST_CODE_BBENTRY, [ids[k], *name],
+                     VST_BBENTRY_6_ABBREV if char6 else VST_ENTRY_8_ABBREV)
             else:
-                code = c.VST_CODE_ENTRY
-                abbrev = {SE_CHAR6: VST_ENTRY_6_ABBREV, SE_FIXED7: VST_ENTRY_7_ABBREV}.get(
-                    encoding, VST_ENTRY_8_ABBREV)
-            w.emit_record(code, [value_id, *name], abbrev)
+                abbrev = VST_ENTRY_6_ABBREV if char6 else (
+                    VST_ENTRY_7_ABBREV if name.isascii() else VST_ENTRY_8_ABBREV)
+                emit(c.VST_CODE_ENTRY, [ids[k], *name], abbrev)
         w.exit_block()
 
     def write_metadata_attachments(self, fn: Function) -> None:
@@ -1423,52 +1434,61 @@ def vst_insertion_order(fn: Function) -> list[tuple[bytes, object]]:
     return out
 
 
-class _LLVMStringMap:
-    """Iteration order of LLVM 14's StringMap (djbHash seed 0, quadratic probing, 3/4 growth)."""
-
-    def __init__(self) -> None:
-        self._buckets: list[bytes | None] = [None] * 16
-        self._hashes: list[int] = [0] * 16
-        self._items = 0
-
-    @staticmethod
-    def _hash(name: bytes) -> int:
-        h = 0
+def _djb_hash(name: bytes) -> int:
+    """LLVM's djbHash with seed 0 (what LLVM 14's StringMap uses), as an unsigned 32-bit value."""
+    h = 0
+    if len(name) < 64:
         for b in name:
-            h = (h * 33 + b) & _MASK32
-        return h
+            h = h * 33 + b
+        return h & _MASK32
+    for b in name:
+        h = (h * 33 + b) & _MASK32
+    return h
 
-    def insert(self, name: bytes) -> None:
-        full = self._hash(name)
-        size = len(self._buckets)
-        bucket = full & (size - 1)
+
+def string_map_order(names: list[bytes]) -> list[int]:
+    """Indices of ``names`` in the iteration order of an LLVM 14 StringMap they were inserted into.
+
+    Models StringMapImpl: 16 buckets to start, quadratic probing, the full
+    hash kept per bucket, and a rehash into twice the buckets (in bucket
+    order) once more than 3/4 are used. Duplicate names keep their first entry.
+    """
+    size = 16
+    buckets = [-1] * size
+    hashes = [0] * size
+    items = 0
+    for index, name in enumerate(names):
+        full = _djb_hash(name)
+        mask = size - 1
+        bucket = full & mask
         probe = 1
-        while self._buckets[bucket] is not None:
-            if self._buckets[bucket] == name:
-                return
-            bucket = (bucket + probe) & (size - 1)
+        duplicate = False
+        while buckets[bucket] >= 0:
+            if names[buckets[bucket]] == name:
+                duplicate = True
+                break
+            bucket = (bucket + probe) & mask
             probe += 1
-        self._buckets[bucket] = name
-        self._hashes[bucket] = full
-        self._items += 1
-        if self._items * 4 > size * 3:
-            self._grow(size * 2)
-
-    def _grow(self, size: int) -> None:
-        buckets: list[bytes | None] = [None] * size
-        hashes = [0] * size
-        for name, full in zip(self._buckets, self._hashes, strict=True):
-            if name is None:
-                continue
-            bucket = full & (size - 1)
-            probe = 1
-            while buckets[bucket] is not None:
-                bucket = (bucket + probe) & (size - 1)
-                probe += 1
-            buckets[bucket] = name
-            hashes[bucket] = full
-        self._buckets = buckets
-        self._hashes = hashes
-
-    def iteration_order(self) -> list[bytes]:
-        return [b for b in self._buckets if b is not None]
+        if duplicate:
+            continue
+        buckets[bucket] = index
+        hashes[bucket] = full
+        items += 1
+        if items * 4 > size * 3:
+            size *= 2
+            mask = size - 1
+            new_buckets = [-1] * size
+            new_hashes = [0] * size
+            for entry, full_hash in zip(buckets, hashes, strict=True):
+                if entry < 0:
+                    continue
+                bucket = full_hash & mask
+                probe = 1
+                while new_buckets[bucket] >= 0:
+                    bucket = (bucket + probe) & mask
+                    probe += 1
+                new_buckets[bucket] = entry
+                new_hashes[bucket] = full_hash
+            buckets = new_buckets
+            hashes = new_hashes
+    return [entry for entry in buckets if entry >= 0]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.datalayout import DataLayout
-from llvm_to_air.ir.edit import insert_at_entry, replace_all_uses
+from llvm_to_air.ir.edit import insert_at_entry, replace_all_uses, users
 from llvm_to_air.ir.model import (
     Argument,
     AtomicRMW,
@@ -103,13 +103,14 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout) -
     replacements: dict[Value, Value] = {}
     entry_loads: list[Instruction] = []
     new_args: list[Argument] = []
+    table = users(fn)
     for index, arg in enumerate(fn.args):
         name = _argument_name(kernel, index)
         source_type = kernel.source_arg_types[index] if index < len(kernel.source_arg_types) \
             else None
         if isinstance(arg.ty, PointerType):
             description = _pointer_parameter(fn, arg, kernel, layout, structs, name,
-                                             source_type)
+                                             source_type, table)
         else:
             description, arg, load = _value_parameter(fn, arg, layout, structs, name,
                                                       source_type)
@@ -140,9 +141,10 @@ def _argument_name(kernel: KernelSignature, index: int) -> str:
 
 def _pointer_parameter(fn: Function, arg: Argument, kernel: KernelSignature,
                        layout: DataLayout, structs: dict[str, StructType | None], name: str,
-                       source_type: str | None) -> KernelArgument:
+                       source_type: str | None,
+                       table: dict[Value, list[tuple[Instruction, int]]]) -> KernelArgument:
     byval = pointee_from_attributes(arg.attrs)
-    use = analyze_pointer_use(fn, arg)
+    use = analyze_pointer_use(fn, arg, table)
     space = arg.ty.addrspace  # type: ignore[attr-defined]
     if byval is not None:
         element = byval
@@ -194,7 +196,7 @@ def _value_parameter(fn: Function, arg: Argument, layout: DataLayout,
                             f"dereferenceable({size})"], pointee_hint=arg.ty)
     load = Load(arg.ty, opcode="load", ops=[param], align=align,
                 name=f"{arg.name}.value" if arg.name else None)
-    used = any(arg is op for inst in fn.instructions() for op in inst.ops)
+    used = any(arg is op for inst in fn.instructions() for op in inst.ops)  # one walk per scalar
     description = KernelArgument(
         kind="constant", name=name, llvm_type=param.ty, type_name=_type_name(arg.ty, source_type),
         type_size=size, type_align=align, element_type=arg.ty, access="air.read",
@@ -203,12 +205,15 @@ def _value_parameter(fn: Function, arg: Argument, layout: DataLayout,
     return description, param, load
 
 
-def analyze_pointer_use(fn: Function, root: Value) -> PointerUse:
-    """Follow ``root`` through GEPs, casts, phis, selects and pointer slots to its accesses."""
-    table: dict[Value, list[tuple[Instruction, int]]] = {}
-    for inst in fn.instructions():
-        for k, op in enumerate(inst.ops):
-            table.setdefault(op, []).append((inst, k))
+def analyze_pointer_use(fn: Function, root: Value,
+                        table: dict[Value, list[tuple[Instruction, int]]] | None = None) -> \
+        PointerUse:
+    """Follow ``root`` through GEPs, casts, phis, selects and pointer slots to its accesses.
+
+    ``table`` is ``edit.users(fn)``, passed in when several roots are analyzed.
+    """
+    if table is None:
+        table = users(fn)
     use = PointerUse()
     seen: set[int] = set()
     work: list[tuple[Value, bool]] = [(root, True)]
