@@ -280,21 +280,15 @@ def _print_inspection(report_data: dict[str, Any]) -> None:
 @diagnostics
 def verify_command(input_path: str) -> None:
     """Check that an AIR module follows the rules Apple's compiler output follows."""
-    from llvm_to_air.verify import verify_air_text
+    from llvm_to_air.verify import errors_of, verify_air_text
 
     data, name = read_input(input_path)
-    text = data.decode("utf-8", "replace")
-    diagnostics_found = verify_air_text(text, name)
-    errors = 0
-    for diagnostic in diagnostics_found:
-        error = CompileError(f"[{diagnostic.rule}] {diagnostic.message}",
-                             diagnostic.location or None)
-        if error.location.file == "<input>":
-            error = error.with_file(name)
-        report(error, diagnostic.severity)
-        errors += diagnostic.severity == "error"
-    if errors:
+    found = verify_air_text(data.decode("utf-8", "replace"), name)
+    for diagnostic in found:
+        sys.stderr.write(diagnostic.format() + "\n")
+    if errors_of(found):
         sys.exit(1)
+    sys.stderr.write(f"{name}: AIR conformance: no errors, {len(found)} warning(s)\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

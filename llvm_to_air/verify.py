@@ -249,10 +249,12 @@ BUILTIN_ROLES: dict[str, tuple[str, ...]] = {
     **{f"air.{role}": _ANY_NAMES for role in _VECTOR_ROLES},
 }
 
-#: ``llvm.*`` families Apple's output uses (lifetime, memcpy, memset, umax) or
-#: that are plainly safe; a name matches its family or ``family.<suffix>``.
+#: ``llvm.*`` families Apple's output uses (lifetime, memcpy, memset, umax; fmuladd and
+#: prefetch in Apple's OpenCL runtime, docs/air-intrinsics.md section 5) or that are plainly
+#: safe; a name matches its family or ``family.<suffix>``.
 ALLOWED_INTRINSICS = (
     "llvm.lifetime.start", "llvm.lifetime.end", "llvm.memcpy", "llvm.memmove", "llvm.memset",
+    "llvm.fmuladd", "llvm.prefetch",
     "llvm.assume", "llvm.expect", "llvm.umax", "llvm.umin", "llvm.smax", "llvm.smin",
     "llvm.experimental.noalias.scope.decl", "llvm.dbg.value", "llvm.dbg.declare",
     "llvm.dbg.label", "llvm.donothing",
@@ -1035,9 +1037,12 @@ def check_private_pointer(ctx: VerifyContext) -> Iterator[Finding]:
             yield _err(f"global @{gv.name} is a mutable variable in the private address space 0; "
                        "program-scope variables are constant (2) or threadgroup (3)", gv.location)
     reported: set[int] = set()
+    roots_of: dict[int, list[Value]] = {}
     for fn in ctx.module.functions:
         for inst, op in _private_pointer_uses(fn):
-            for root in _untraceable_roots(op, ctx):
+            if id(op) not in roots_of:
+                roots_of[id(op)] = _untraceable_roots(op, ctx)
+            for root in roots_of[id(op)]:
                 if id(root) not in reported:
                     reported.add(id(root))
                     yield _root_finding(root, inst, fn)

@@ -266,7 +266,7 @@ class BitstreamWriter:
         if abbrev_id == 0:
             self._emit_unabbreviated(code, ops)
         else:
-            self._emit_abbreviated(abbrev_id, code, ops, None)
+            self._specs[abbrev_id - FIRST_APPLICATION_ABBREV](self, abbrev_id, code, ops, None)
 
     def emit_record_with_blob(self, abbrev_id: int, ops: Sequence[int], blob: bytes) -> None:
         """Write a record through an abbreviation ending in a Blob operand.

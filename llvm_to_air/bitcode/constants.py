@@ -112,12 +112,10 @@ class ConstantPool:
 
     def get(self, value: Value) -> object:
         """The uniqued constant for model constant ``value`` (a GlobalValue maps to itself)."""
-        if isinstance(value, GlobalValue):
-            return value
         memo = self._memo.get(id(value))
         if memo is not None:
             return memo
-        result = self._convert(value)
+        result = value if isinstance(value, GlobalValue) else self._convert(value)
         self._memo[id(value)] = result
         self._keep.append(value)
         return result

@@ -31,11 +31,9 @@ from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.model import (
     Alloca,
     Argument,
-    AtomicRMW,
     BasicBlock,
     Branch,
     Call,
-    CmpXchg,
     Constant,
     Function,
     GetElementPtr,
@@ -47,17 +45,13 @@ from llvm_to_air.ir.model import (
     Metadata,
     MetadataValue,
     Module,
-    Phi,
-    Return,
     ShuffleVector,
-    Store,
     Switch,
     Value,
 )
 from llvm_to_air.ir.types import (
     LABEL,
     METADATA,
-    VOID,
     ArrayType,
     FunctionType,
     IntType,
@@ -67,6 +61,7 @@ from llvm_to_air.ir.types import (
     Type,
     TypedPointerType,
     VectorType,
+    VoidType,
 )
 
 I32 = IntType(32)
@@ -78,6 +73,7 @@ class FunctionInfo:
 
     function: Function
     blocks: list[BasicBlock]
+    instructions: list[Instruction]
     # per instruction (in order): its LLVM operand list, operands canonicalized
     operands: list[list[object]]
     attr_lists: list[int] = field(default_factory=list)  # call attribute list id per call
@@ -510,7 +506,7 @@ class Enumerator:
         known = self._known_types
         value_ids = self.value_ids
         enumerate_type = self.enumerate_type
-        for inst, ops in zip(fn.instructions(), info.operands, strict=True):
+        for inst, ops in zip(info.instructions, info.operands, strict=True):
             for op in ops:
                 cls = op.__class__
                 if cls is WMD:
@@ -548,8 +544,9 @@ class Enumerator:
     def _function_info(self, fn: Function) -> FunctionInfo:
         info = self.function_infos.get(id(fn))
         if info is None:
-            ops = [self._operands(inst) for inst in fn.instructions()]
-            info = FunctionInfo(fn, list(fn.blocks), ops)
+            instructions = [inst for block in fn.blocks for inst in block.instructions]
+            ops = [self._operands(inst) for inst in instructions]
+            info = FunctionInfo(fn, list(fn.blocks), instructions, ops)
             self.function_infos[id(fn)] = info
             self._register_names(fn)
         return info
@@ -569,45 +566,55 @@ class Enumerator:
 
     def canonical(self, value: Value) -> object:
         """The uniqued object for an operand: constants through the pool, others as they are."""
-        if isinstance(value, Argument | Instruction):
+        cls = value.__class__
+        if cls in _LOCAL_VALUE_CLASSES:
             return value
+        if cls is MetadataValue:
+            assert value.md is not None  # type: ignore[attr-defined]
+            return self.metadata.get(value.md)  # type: ignore[attr-defined]
         if isinstance(value, Constant):
             return self.constants.get(value)
-        if isinstance(value, MetadataValue):
-            assert value.md is not None
-            return self.metadata.get(value.md)
+        if isinstance(value, Argument | Instruction):
+            return value
         raise self.error(f"unsupported operand {type(value).__name__}")
 
     def _operands(self, inst: Instruction) -> list[object]:
         """The instruction's operands in LLVM's order (blocks and implicit ones included)."""
+        special = _SPECIAL_OPERANDS.get(inst.__class__)
+        if special is not None:
+            return special(self, inst)
         canon = self.canonical
-        if isinstance(inst, Branch):
-            if inst.ops:
-                return [canon(inst.ops[0]), inst.targets[1], inst.targets[0]]
-            return [inst.targets[0]]
-        if isinstance(inst, Switch):
-            out: list[object] = [canon(inst.ops[0]), inst.targets[0]]
-            for value, target in zip(inst.ops[1:], inst.targets[1:], strict=True):
-                out.append(canon(value))
-                out.append(target)
-            return out
-        if isinstance(inst, Alloca):
-            if inst.ops:
-                return [canon(inst.ops[0])]
-            return [self.constants.int_constant(I32, 1)]
-        if isinstance(inst, Call):
-            args = [canon(a) for a in inst.args]
-            bundle_ops = [canon(v) for b in inst.bundles for v in b.inputs]
-            callee = inst.callee
-            if isinstance(callee, InlineAsm):
-                pointer = TypedPointerType(inst.function_type, inst.addrspace or 0)
-                target: object = self.constants.inline_asm(callee, pointer)
-            else:
-                target = canon(callee)
-            return [*args, *bundle_ops, target]
-        if isinstance(inst, Phi | Return | Store | GetElementPtr | AtomicRMW | CmpXchg):
-            return [canon(v) for v in inst.ops]
         return [canon(v) for v in inst.ops]
+
+    def _branch_operands(self, inst: Branch) -> list[object]:
+        if inst.ops:
+            return [self.canonical(inst.ops[0]), inst.targets[1], inst.targets[0]]
+        return [inst.targets[0]]
+
+    def _switch_operands(self, inst: Switch) -> list[object]:
+        canon = self.canonical
+        out: list[object] = [canon(inst.ops[0]), inst.targets[0]]
+        for value, target in zip(inst.ops[1:], inst.targets[1:], strict=True):
+            out.append(canon(value))
+            out.append(target)
+        return out
+
+    def _alloca_operands(self, inst: Alloca) -> list[object]:
+        if inst.ops:
+            return [self.canonical(inst.ops[0])]
+        return [self.constants.int_constant(I32, 1)]  # LLParser's implicit "i32 1"
+
+    def _call_operands(self, inst: Call) -> list[object]:
+        canon = self.canonical
+        args = [canon(a) for a in inst.args]
+        bundle_ops = [canon(v) for b in inst.bundles for v in b.inputs]
+        callee = inst.callee
+        if isinstance(callee, InlineAsm):
+            pointer = TypedPointerType(inst.function_type, inst.addrspace or 0)
+            target: object = self.constants.inline_asm(callee, pointer)
+        else:
+            target = canon(callee)
+        return [*args, *bundle_ops, target]
 
     # ------------------------------------------------------- function bodies
 
@@ -643,11 +650,11 @@ class Enumerator:
         values = self.values
         counts = self.counts
         value_ids = self.value_ids
-        for inst, ops in zip(fn.instructions(), operands, strict=True):
+        for inst, ops in zip(info.instructions, operands, strict=True):
             for op in ops:
                 if op.__class__ is WMD and op.kind == LOCAL:  # type: ignore[attr-defined]
                     locals_.append(op)  # type: ignore[arg-type]
-            if inst.ty != VOID:
+            if inst.ty.__class__ is not VoidType:
                 # a new instruction: enumerate_value without the lookups
                 ty = inst.ty
                 if id(ty) not in self._known_types:
@@ -687,6 +694,25 @@ class Enumerator:
 
     def is_int_constant(self, value: object) -> bool:
         return isinstance(value, WConst) and value.kind == INT
+
+
+_SPECIAL_OPERANDS = {
+    Branch: Enumerator._branch_operands,
+    Switch: Enumerator._switch_operands,
+    Alloca: Enumerator._alloca_operands,
+    Call: Enumerator._call_operands,
+}
+
+
+def _all_subclasses(cls: type) -> set[type]:
+    out = {cls}
+    for sub in cls.__subclasses__():
+        out |= _all_subclasses(sub)
+    return out
+
+
+# Operand classes that are their own uniqued object (function-local values).
+_LOCAL_VALUE_CLASSES = frozenset(_all_subclasses(Instruction) | {Argument})
 
 
 def log2_ceil(value: int) -> int:

@@ -93,6 +93,7 @@ from llvm_to_air.ir.types import (
     Type,
     TypedPointerType,
     VectorType,
+    VoidType,
 )
 
 
@@ -830,9 +831,15 @@ class _ModuleWriter:
         inst_id = ve.first_instruction
         needs_attachments = bool(fn.metadata)
         writer = _InstructionWriter(self, info)
-        for inst, ops in zip(fn.instructions(), info.operands, strict=True):
-            writer.write(inst, ops, inst_id)
-            if inst.ty != VOID:
+        handlers = _HANDLERS
+        for inst, ops in zip(info.instructions, info.operands, strict=True):
+            handler = handlers.get(inst.__class__)
+            if handler is None:
+                raise self.error(f"instruction '{inst.opcode}' cannot be written as bitcode",
+                                 inst.location)
+            writer.inst_id = inst_id
+            handler(writer, inst, ops)
+            if inst.ty.__class__ is not VoidType:
                 inst_id += 1
             if inst.metadata:
                 needs_attachments = True
@@ -926,6 +933,8 @@ class _InstructionWriter:
         self.info = info
         self.tid = owner.ve.type_id
         self.value_id = owner.ve.value_id
+        self.value_ids = owner.ve.value_ids
+        self.emit = owner.w.emit_record  # type: ignore[method-assign]
         self.inst_id = 0
 
     def write(self, inst: Instruction, ops: list[object], inst_id: int) -> None:
@@ -940,19 +949,23 @@ class _InstructionWriter:
 
     def rel(self, value: object) -> int:
         """``pushValue``: InstID - ValueID as an unsigned 32-bit number."""
-        return (self.inst_id - self.value_id(value)) & _MASK32
+        vid = self.value_ids.get(value)
+        if vid is None:
+            vid = self.value_id(value)
+        return (self.inst_id - vid) & _MASK32
 
     def rel_typed(self, value: object, out: list[int]) -> bool:
         """``pushValueAndType``: appends the relative id, plus the type for forward references."""
-        vid = self.value_id(value)
-        out.append((self.inst_id - vid) & _MASK32)
-        if vid >= self.inst_id:
-            out.append(self.tid(self.ve.value_type(value)))
-            return True
-        return False
-
-    def emit(self, code: int, ops: list[int], abbrev: int = 0) -> None:
-        self.w.emit_record(code, ops, abbrev)
+        vid = self.value_ids.get(value)
+        if vid is None:
+            vid = self.value_id(value)
+        inst_id = self.inst_id
+        if vid < inst_id:
+            out.append(inst_id - vid)
+            return False
+        out.append((inst_id - vid) & _MASK32)
+        out.append(self.tid(self.ve.value_type(value)))
+        return True
 
     # kinds -----------------------------------------------------------------
 

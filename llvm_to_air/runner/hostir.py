@@ -140,7 +140,7 @@ def add_param(fn: Function, ty: Type, name: str) -> Argument:
 # ------------------------------------------------------------ address spaces
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def erase_type(ty: Type) -> Type:
     if isinstance(ty, PointerType):
         return PTR

@@ -1,0 +1,197 @@
+"""CPU runner: execute AIR kernels on the host with Metal's binding model.
+
+Use::
+
+    from llvm_to_air.runner import run
+    run("k.metallib", "vadd", grid=(n,), threadgroup=(256,),
+        buffers={0: a, 1: b, 2: c, 3: np.int32(n)})        # c is updated in place
+
+``module_or_path`` is an AIR :class:`~llvm_to_air.ir.model.Module`, a path or
+the bytes of a ``.ll``/``.air``/``.metallib`` file, or any input
+``llvm-to-air`` compiles (CUDA/OpenCL/MLIR LLVM IR: it is lowered first).
+Kernels are described by their ``!air.kernel`` metadata, so AIR from other
+producers runs too. :func:`run_cli` is the ``llvm-to-air run`` command.
+
+Design
+------
+**Binding model.** Exactly what a Mac host passes: device and constant
+buffers by location index (``setBuffer:atIndex:`` / ``setBytes:atIndex:``;
+scalars and structs passed by value are constant buffers), threadgroup
+buffers by ``setThreadgroupMemoryLength:atIndex:``. ``grid`` counts threads
+per dimension (``dispatchThreads``); edge threadgroups may be partial, as on
+Apple GPUs, except for kernels that read the threadgroup size or count
+(CUDA ``blockDim``/``gridDim``), which must get whole threadgroups.
+
+**Host IR** (:mod:`.hostir`, on our IR model). A private copy of the module
+keeps the kernel only; its ``addrspace(3)`` globals become offsets in a
+per-threadgroup block passed as an extra parameter; every address space is
+erased to 0 (``addrspacecast`` becomes ``bitcast``); each ``air.*`` function
+gets a host definition in LLVM IR (:mod:`.airlib`: LLVM intrinsics and libm
+for math, saturating conversions, ``atomicrmw``/``cmpxchg`` for atomics). A
+driver in LLVM IR (:mod:`.compile`) loops over threadgroups and threads,
+computes the built-in inputs (positions, sizes, SIMD lane and group) and
+calls the kernel, which is inlined. The whole is optimized at ``-O3`` for the
+host CPU and JIT-compiled with llvmlite.
+
+**Fast path.** A kernel without barriers or SIMD-group operations runs each
+thread to completion. Threadgroup ranges are spread over CPU cores by a pool
+of Python threads calling the JIT code through ctypes (which releases the
+GIL); each worker owns a threadgroup-memory block, reused by the groups it
+runs one after another (Metal leaves threadgroup memory uninitialized).
+
+**Barriers and SIMD-group operations** (:func:`.hostir.make_step_function`).
+The kernel is cut at every ``air.wg.barrier``, ``air.simdgroup.barrier`` and
+``air.simd_*``/``air.quad_*`` call into phases: a thread stores the call's
+operands in its *frame* (per-thread memory that also holds its private
+arrays), saves the values live across the call and returns the call's site
+number; called again with that number it restores them, reads the call's
+result from the frame and continues. (Live values go through allocas that
+LLVM's SROA turns back into registers, so code between calls stays fast.) A
+chunk of threadgroups is resident with fresh threadgroup memory each, and the
+executor (:mod:`.execute`) alternates rounds: run every ready thread to its
+next call (in parallel over threadgroups), then resolve what threads wait
+for: first every SIMD-group call, over the lanes of each SIMD group (32
+threads in thread-index order) that reached that same call, in lockstep,
+with numpy (:mod:`.simd`; reductions and votes ignore lanes that did not get
+there, as inactive lanes on a GPU); then, when no thread of a threadgroup
+can run and none waits on a SIMD call, its threads waiting at barriers go on
+together. A barrier is thus a real barrier for all threads of the group, and
+a SIMD exchange sees the values of all lanes.
+
+**Atomics** are host atomics (``monotonic``, as Metal's relaxed order), so
+they stay atomic across the worker threads.
+
+**Checked mode** (``check_bounds=True``) guards every load, store, atomic and
+memory intrinsic on device, constant and threadgroup memory with a range
+check against the binding its pointer comes from (or against all of them
+when that is not known statically); a violation is redirected to scratch
+memory, recorded, and reported after the run as a :class:`CompileError`
+naming the kernel and buffer index.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llvm_to_air.errors import CompileError
+from llvm_to_air.runner.execute import Kernel
+from llvm_to_air.runner.load import load_kernel
+
+
+def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
+        threadgroup: Sequence[int] | int, buffers: Mapping[int, Any],
+        threadgroup_memory: Mapping[int, int] | None = None,
+        check_bounds: bool = False) -> None:
+    """Run ``kernel`` over ``grid`` threads (per dimension) in threadgroups of
+    ``threadgroup``; numpy arrays in ``buffers`` (by location index) change in place.
+
+    Raises :class:`CompileError` for bad input, bindings that do not match the kernel,
+    and (``check_bounds``) out-of-bounds accesses.
+    """
+    compiled = load_kernel(module_or_path, kernel, check_bounds)
+    compiled.run(grid, threadgroup, buffers, threadgroup_memory or {})
+
+
+_DTYPE_NAMES = {"int": "int32", "uint": "uint32", "float": "float32", "half": "float16",
+                "long": "int64", "ulong": "uint64", "short": "int16", "ushort": "uint16",
+                "char": "int8", "uchar": "uint8", "bool": "bool", "double": "float64"}
+
+
+def _parse_dims(value: Any, what: str) -> tuple[int, ...]:
+    if isinstance(value, str):
+        try:
+            dims = tuple(int(v) for v in value.split(","))
+        except ValueError:
+            raise CompileError(f"--{what} must be X[,Y[,Z]] (positive integers), not "
+                               f"'{value}'") from None
+        return dims
+    if isinstance(value, int):
+        return (value,)
+    return tuple(value)
+
+
+def _parse_index(spec: str, option: str) -> tuple[int, str]:
+    index, sep, rest = spec.partition("=")
+    if not sep or not index.strip().isdigit() or not rest:
+        raise CompileError(f"--{option} '{spec}' must be INDEX=...",
+                           hint="for example --buffer 0=a.npy or --buffer 3=1024:int32")
+    return int(index), rest
+
+
+def parse_buffer(spec: str) -> tuple[int, Any]:
+    """``INDEX=FILE.npy`` or ``INDEX=value[,value...]:dtype`` -> (index, array)."""
+    import numpy as np
+
+    index, rest = _parse_index(spec, "buffer")
+    if rest.endswith(".npy") or os.path.exists(rest):
+        try:
+            return index, np.load(rest, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise CompileError(f"--buffer {index}: cannot read '{rest}': {exc}") from None
+    value, sep, dtype_name = rest.rpartition(":")
+    if not sep:
+        raise CompileError(f"--buffer '{spec}': expected a .npy file or value:dtype",
+                           hint="for example --buffer 3=1024:int32")
+    try:
+        dtype = np.dtype(_DTYPE_NAMES.get(dtype_name, dtype_name))
+    except TypeError:
+        raise CompileError(f"--buffer '{spec}': unknown dtype '{dtype_name}'") from None
+    try:
+        values = [float(v) if dtype.kind == "f" else int(v, 0) for v in value.split(",")]
+        array = np.array(values, dtype=dtype)
+    except (ValueError, OverflowError):
+        raise CompileError(f"--buffer '{spec}': '{value}' is not a {dtype} value") from None
+    return index, array
+
+
+def run_cli(input_path: str, kernel: str, grid: Any, threadgroup: Any,
+            buffer_specs: Sequence[str], threadgroup_memory_specs: Sequence[str],
+            out_dir: str, check_bounds: bool = False) -> list[str]:
+    """``llvm-to-air run``: bind ``--buffer``/``--threadgroup-memory`` specs, run, and write
+    every bound buffer to ``out_dir/<INDEX>.npy``. Returns the files written.
+
+    The buffers are written even when checked mode then reports an out-of-bounds
+    access (the error is raised after writing).
+    """
+    import numpy as np
+
+    buffers: dict[int, Any] = {}
+    for spec in buffer_specs:
+        index, array = parse_buffer(spec)
+        if index in buffers:
+            raise CompileError(f"--buffer index {index} is given twice")
+        buffers[index] = np.ascontiguousarray(array)
+    tg_memory: dict[int, int] = {}
+    for spec in threadgroup_memory_specs:
+        index, rest = _parse_index(spec, "threadgroup-memory")
+        try:
+            tg_memory[index] = int(rest, 0)
+        except ValueError:
+            raise CompileError(f"--threadgroup-memory '{spec}': '{rest}' is not a byte "
+                               "count") from None
+    compiled: Kernel = load_kernel(input_path, kernel, check_bounds)
+    failure: CompileError | None = None
+    try:
+        compiled.run(_parse_dims(grid, "grid"), _parse_dims(threadgroup, "threadgroup"),
+                     buffers, tg_memory)
+    except CompileError as exc:
+        if not exc.message.startswith("out-of-bounds"):
+            raise
+        failure = exc
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        raise CompileError(f"cannot create --out-dir '{out_dir}': {exc.strerror}") from None
+    written = []
+    for index, array in sorted(buffers.items()):
+        path = os.path.join(out_dir, f"{index}.npy")
+        np.save(path, array, allow_pickle=False)
+        written.append(path)
+    if failure is not None:
+        raise failure
+    return written
+
+
+__all__ = ["Kernel", "load_kernel", "parse_buffer", "run", "run_cli"]

@@ -1,0 +1,519 @@
+"""From an AIR kernel to JIT-compiled host code.
+
+:func:`kernel_bindings` reads the kernel's ``!air.kernel`` metadata (what a
+Metal host binds where); :func:`compile_kernel` applies the
+:mod:`~llvm_to_air.runner.hostir` steps to a private copy of the module, adds
+a driver written in LLVM IR text (the loop over threadgroups and threads that
+computes the built-in inputs and calls the kernel), links the host versions
+of the ``air.*`` functions (:mod:`~llvm_to_air.runner.airlib`), optimizes at
+``-O3`` for the host CPU and JIT-compiles with llvmlite.
+
+Driver entry points (C ABI, called through ctypes):
+
+* fast path ``__air_run(u64 *args, u32 *dims, u8 *tg, u64 *bounds, i64 g0, i64 g1)``
+  runs every thread of threadgroups ``[g0, g1)`` to completion, one after the
+  other, reusing the threadgroup block ``tg``;
+* step path ``__air_run_ready(args, dims, tgbase, tgstride, bounds, frames,
+  fstride, i32 *state, cap, gfirst, g0, g1)`` runs each thread of threadgroups
+  ``[g0, g1)`` whose state is a resume point (>= 0) until its next barrier or
+  SIMD-group call, and stores where it stopped (``-site``, or ``DONE``).
+
+``args[p]`` is the address bound to kernel parameter ``p`` (for threadgroup
+parameters: its offset in the threadgroup block); ``dims`` is grid, threadgroup
+size and threadgroups per grid (x, y, z each); ``bounds`` has a ``[lo, hi)``
+pair per parameter plus one for the whole threadgroup block (threadgroup
+entries relative to the block).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from llvm_to_air.errors import CompileError
+from llvm_to_air.inspect import describe_module
+from llvm_to_air.ir.datalayout import DataLayout
+from llvm_to_air.ir.model import Function, Module
+from llvm_to_air.ir.types import PTR, IntType, Type, VectorType
+from llvm_to_air.runner import airlib, hostir
+
+DONE = -(2**31)
+
+VECTOR_ROLES = {
+    "thread_position_in_grid", "thread_position_in_threadgroup",
+    "threadgroup_position_in_grid", "threads_per_threadgroup", "threadgroups_per_grid",
+    "threads_per_grid", "grid_size", "grid_origin", "dispatch_threads_per_threadgroup",
+}
+SCALAR_ROLES = {
+    "thread_index_in_threadgroup", "thread_index_in_simdgroup", "simdgroup_index_in_threadgroup",
+    "simdgroups_per_threadgroup", "dispatch_simdgroups_per_threadgroup",
+    "threads_per_simdgroup", "thread_execution_width", "thread_index_in_quadgroup",
+    "quadgroup_index_in_threadgroup", "quadgroups_per_threadgroup",
+    "dispatch_quadgroups_per_threadgroup",
+}
+
+
+@dataclass
+class Binding:
+    """One kernel parameter as a Metal host sees it."""
+
+    position: int
+    kind: str                    # buffer | constant | threadgroup | builtin
+    index: int | None = None     # location index (setBuffer / setThreadgroupMemoryLength)
+    type_name: str = ""
+    type_size: int = 0
+    buffer_size: int | None = None
+    access: str | None = None
+    role: str | None = None
+    name: str = ""
+    unused: bool = False
+    llvm_type: Type = PTR
+
+
+@dataclass
+class KernelInfo:
+    name: str
+    function: Function
+    bindings: list[Binding]
+
+    @property
+    def roles(self) -> set[str]:
+        return {b.role for b in self.bindings if b.role}
+
+
+def kernel_names(module: Module) -> list[str]:
+    return [k["name"] for k in describe_module(module)["kernels"] if k["name"]]
+
+
+def kernel_bindings(module: Module, name: str) -> KernelInfo:
+    """The bindings of kernel ``name`` from the module's ``!air.kernel`` metadata."""
+    for k in describe_module(module)["kernels"]:
+        if k["name"] != name:
+            continue
+        fn = module.get_function(name)
+        assert fn is not None
+        bindings = []
+        for arg in k["arguments"]:
+            pos = arg.get("index")
+            if pos is None or pos >= len(fn.args):
+                raise CompileError(f"kernel '{name}': malformed !air.kernel argument node")
+            kind = arg.get("kind")
+            if kind is None:
+                raise CompileError(f"kernel '{name}': parameter {pos} has an argument kind "
+                                   "the runner does not know (textures and samplers are not "
+                                   "supported)")
+            bindings.append(Binding(
+                position=pos, kind=kind, index=arg.get("location_index"),
+                type_name=arg.get("arg_type_name") or "", type_size=arg.get("arg_type_size") or 0,
+                buffer_size=arg.get("buffer_size"), access=arg.get("access"),
+                role=arg.get("role"), name=arg.get("arg_name") or f"arg{pos}",
+                unused=bool(arg.get("unused")), llvm_type=fn.args[pos].ty))
+        covered = {b.position for b in bindings}
+        missing = [p for p in range(len(fn.args)) if p not in covered]
+        if missing:
+            raise CompileError(f"kernel '{name}': parameter {missing[0]} has no !air.kernel "
+                               "description")
+        return KernelInfo(name, fn, sorted(bindings, key=lambda b: b.position))
+    raise CompileError(f"no kernel '{name}'")
+
+
+# ------------------------------------------------------------------- driver IR
+
+
+class _Text:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.n = 0
+
+    def __call__(self, text: str, name: str | None = None) -> str:
+        self.n += 1
+        reg = f"%{name or 'v'}{self.n}"
+        self.lines.append(f"  {reg} = {text}")
+        return reg
+
+    def do(self, text: str) -> None:
+        self.lines.append(f"  {text}")
+
+    def label(self, name: str) -> None:
+        self.lines.append(f"{name}:")
+
+
+def _builtin_value(t: _Text, binding: Binding, env: dict[str, Any]) -> str:
+    role = binding.role or ""
+    ty = binding.llvm_type
+    if role in VECTOR_ROLES:
+        comps = env[role]
+    elif role in SCALAR_ROLES:
+        comps = [env[role]]
+    else:
+        raise CompileError(f"the runner cannot supply the built-in input '{role}'")
+    elem = ty.element if isinstance(ty, VectorType) else ty
+    count = ty.count if isinstance(ty, VectorType) else 1
+    if not isinstance(elem, IntType) or elem.bits not in (16, 32):
+        raise CompileError(f"built-in input '{role}' has type {ty}, which the runner "
+                           "does not supply")
+    values = []
+    for k in range(count):
+        v = comps[k] if k < len(comps) else "0"
+        if elem.bits == 16:
+            v = t(f"trunc i32 {v} to i16") if v.startswith("%") else v
+        values.append(v)
+    if count == 1:
+        return values[0]
+    acc = "poison"
+    for k, v in enumerate(values):
+        acc = t(f"insertelement {ty} {acc}, {elem} {v}, i32 {k}")
+    return acc
+
+
+def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
+    """The driver loop in LLVM IR text (see the module docstring for its ABI)."""
+    n = len(info.bindings)
+    entries = n + 1
+    tg_entries = [b.position for b in info.bindings if b.kind == "threadgroup"] + [n]
+    t = _Text()
+    fnty = kernel_fn.function_type
+    params_text = ", ".join(str(p) for p in fnty.params)
+    decl = f"declare {fnty.ret} @{_quote(kernel_fn.name)}({params_text})"
+    if step:
+        head = ("define void @__air_run_ready(ptr %args, ptr %dims, ptr %tgbase, i64 %tgstride, "
+                "ptr %bin, ptr %frames, i64 %fstride, ptr %state, i64 %cap, i64 %gfirst, "
+                "i64 %g0, i64 %g1) nounwind {")
+    else:
+        head = ("define void @__air_run(ptr %args, ptr %dims, ptr %tgbase, ptr %bin, i64 %g0, "
+                "i64 %g1) nounwind {")
+    t.label("entry")
+    bounds = t(f"alloca [{2 * entries} x i64], align 16", "bounds")
+    t.do(f"call void @llvm.memcpy.p0.p0.i64(ptr {bounds}, ptr %bin, i64 {16 * entries}, "
+         "i1 false)")
+    dims = {}
+    for k, nm in enumerate(["gridx", "gridy", "gridz", "tx", "ty", "tz", "ngx", "ngy", "ngz"]):
+        p = t(f"getelementptr i32, ptr %dims, i64 {k}")
+        dims[nm] = t(f"load i32, ptr {p}", nm)
+    args: dict[int, str] = {}
+    offsets: dict[int, str] = {}
+    for b in info.bindings:
+        if b.kind == "builtin":
+            continue
+        p = t(f"getelementptr i64, ptr %args, i64 {b.position}")
+        if b.kind == "threadgroup":
+            offsets[b.position] = t(f"load i64, ptr {p}")
+        else:
+            args[b.position] = t(f"load ptr, ptr {p}", f"arg{b.position}_")
+    rel = {}
+    for e in tg_entries:
+        lo_p = t(f"getelementptr i64, ptr %bin, i64 {2 * e}")
+        hi_p = t(f"getelementptr i64, ptr %bin, i64 {2 * e + 1}")
+        rel[e] = (t(f"load i64, ptr {lo_p}"), t(f"load i64, ptr {hi_p}"))
+    t.do("br label %gloop")
+    t.label("gloop")
+    t.lines.append("  %g = phi i64 [ %g0, %entry ], [ %gnext, %gend ]")
+    t.do("%gmore = icmp slt i64 %g, %g1")
+    t.do("br i1 %gmore, label %gbody, label %exit")
+    t.label("gbody")
+    if step:
+        t.do("%c = sub i64 %g, %gfirst")
+        t.do("%tgoff = mul i64 %c, %tgstride")
+        t.do("%tg = getelementptr i8, ptr %tgbase, i64 %tgoff")
+    else:
+        t.do("%tg = getelementptr i8, ptr %tgbase, i64 0")
+    tgint = t("ptrtoint ptr %tg to i64")
+    for e, (lo, hi) in rel.items():
+        lo2 = t(f"add i64 {lo}, {tgint}")
+        hi2 = t(f"add i64 {hi}, {tgint}")
+        t.do(f"store i64 {lo2}, ptr " + t(f"getelementptr i64, ptr {bounds}, i64 {2 * e}"))
+        t.do(f"store i64 {hi2}, ptr " + t(f"getelementptr i64, ptr {bounds}, i64 {2 * e + 1}"))
+    for pos, off in offsets.items():
+        args[pos] = t(f"getelementptr i8, ptr %tg, i64 {off}", f"arg{pos}_")
+    g32 = t("trunc i64 %g to i32")
+    gx = t(f"urem i32 {g32}, {dims['ngx']}", "gx")
+    gq = t(f"udiv i32 {g32}, {dims['ngx']}")
+    gy = t(f"urem i32 {gq}, {dims['ngy']}", "gy")
+    gz = t(f"udiv i32 {gq}, {dims['ngy']}", "gz")
+    ext = {}
+    origin = {}
+    for axis, gv in zip("xyz", (gx, gy, gz), strict=True):
+        o = t(f"mul i32 {gv}, {dims['t' + axis]}")
+        rem = t(f"sub i32 {dims['grid' + axis]}, {o}")
+        ext[axis] = t(f"call i32 @llvm.umin.i32(i32 {dims['t' + axis]}, i32 {rem})", "e" + axis)
+        origin[axis] = o
+    exy = t(f"mul i32 {ext['x']}, {ext['y']}")
+    count = t(f"mul i32 {exy}, {ext['z']}", "count")
+    simd_count = t(f"lshr i32 {t(f'add i32 {count}, 31')}, 5")
+    quad_count = t(f"lshr i32 {t(f'add i32 {count}, 3')}, 2")
+    dtx = t(f"mul i32 {dims['tx']}, {dims['ty']}")
+    dcount = t(f"mul i32 {dtx}, {dims['tz']}")
+    dsimd = t(f"lshr i32 {t(f'add i32 {dcount}, 31')}, 5")
+    dquad = t(f"lshr i32 {t(f'add i32 {dcount}, 3')}, 2")
+
+    def thread_body(lx: str, ly: str, lz: str, tid: str, call_extra: list[str]) -> str:
+        env: dict[str, Any] = {
+            "thread_position_in_threadgroup": [lx, ly, lz],
+            "threadgroup_position_in_grid": [gx, gy, gz],
+            "threads_per_threadgroup": [ext["x"], ext["y"], ext["z"]],
+            "dispatch_threads_per_threadgroup": [dims["tx"], dims["ty"], dims["tz"]],
+            "threadgroups_per_grid": [dims["ngx"], dims["ngy"], dims["ngz"]],
+            "threads_per_grid": [dims["gridx"], dims["gridy"], dims["gridz"]],
+            "grid_size": [dims["gridx"], dims["gridy"], dims["gridz"]],
+            "grid_origin": ["0", "0", "0"],
+            "thread_index_in_threadgroup": tid,
+            "simdgroups_per_threadgroup": simd_count,
+            "dispatch_simdgroups_per_threadgroup": dsimd,
+            "threads_per_simdgroup": "32", "thread_execution_width": "32",
+            "quadgroups_per_threadgroup": quad_count,
+            "dispatch_quadgroups_per_threadgroup": dquad,
+        }
+        roles = info.roles
+        if "thread_position_in_grid" in roles:
+            env["thread_position_in_grid"] = [t(f"add i32 {origin[a]}, {lv}")
+                                              for a, lv in zip("xyz", (lx, ly, lz), strict=True)]
+        if "thread_index_in_simdgroup" in roles:
+            env["thread_index_in_simdgroup"] = t(f"and i32 {tid}, 31")
+        if "simdgroup_index_in_threadgroup" in roles:
+            env["simdgroup_index_in_threadgroup"] = t(f"lshr i32 {tid}, 5")
+        if "thread_index_in_quadgroup" in roles:
+            env["thread_index_in_quadgroup"] = t(f"and i32 {tid}, 3")
+        if "quadgroup_index_in_threadgroup" in roles:
+            env["quadgroup_index_in_threadgroup"] = t(f"lshr i32 {tid}, 2")
+        call_args = []
+        for b in info.bindings:
+            ty = str(b.llvm_type)
+            if b.kind == "builtin":
+                call_args.append(f"{ty} {_builtin_value(t, b, env)}")
+            else:
+                call_args.append(f"ptr {args[b.position]}")
+        call_args += ["ptr %tg", f"ptr {bounds}", *call_extra]
+        ret = "i32" if step else "void"
+        call = f"call {ret} @{_quote(kernel_fn.name)}({', '.join(call_args)})"
+        if step:
+            return t(call, "r")
+        t.do(call)
+        return ""
+
+    if step:
+        t.do("br label %tloop")
+        t.label("tloop")
+        t.lines.append("  %t = phi i32 [ 0, %gbody ], [ %tnext, %tnext_bb ]")
+        t.do(f"%tmore = icmp ult i32 %t, {count}")
+        t.do("br i1 %tmore, label %tbody, label %gend")
+        t.label("tbody")
+        t.do("%cc = mul i64 %c, %cap")
+        t.do("%t64 = zext i32 %t to i64")
+        t.do("%slot = add i64 %cc, %t64")
+        t.do("%sp = getelementptr i32, ptr %state, i64 %slot")
+        t.do("%s = load i32, ptr %sp")
+        t.do("%ready = icmp sge i32 %s, 0")
+        t.do("br i1 %ready, label %run, label %tnext_bb")
+        t.label("run")
+        lx = t(f"urem i32 %t, {ext['x']}", "lx")
+        tq = t(f"udiv i32 %t, {ext['x']}")
+        ly = t(f"urem i32 {tq}, {ext['y']}", "ly")
+        lz = t(f"udiv i32 {tq}, {ext['y']}", "lz")
+        foff = t("mul i64 %slot, %fstride")
+        frame = t(f"getelementptr i8, ptr %frames, i64 {foff}", "frame")
+        r = thread_body(lx, ly, lz, "%t", [f"ptr {frame}", "i32 %s"])
+        done = t(f"icmp eq i32 {r}, 0")
+        neg = t(f"sub i32 0, {r}")
+        new = t(f"select i1 {done}, i32 {DONE}, i32 {neg}")
+        t.do(f"store i32 {new}, ptr %sp")
+        t.do("br label %tnext_bb")
+        t.label("tnext_bb")
+        t.do("%tnext = add i32 %t, 1")
+        t.do("br label %tloop")
+    else:
+        t.do("br label %zloop")
+        t.label("zloop")
+        t.lines.append("  %lz = phi i32 [ 0, %gbody ], [ %lz1, %zend ]")
+        t.do(f"%zmore = icmp ult i32 %lz, {ext['z']}")
+        t.do("br i1 %zmore, label %yhead, label %gend")
+        t.label("yhead")
+        t.do("br label %yloop")
+        t.label("yloop")
+        t.lines.append("  %ly = phi i32 [ 0, %yhead ], [ %ly1, %yend ]")
+        t.do(f"%ymore = icmp ult i32 %ly, {ext['y']}")
+        t.do("br i1 %ymore, label %xhead, label %zend")
+        t.label("xhead")
+        rowz = t(f"mul i32 %lz, {ext['y']}")
+        row = t(f"add i32 {rowz}, %ly")
+        base = t(f"mul i32 {row}, {ext['x']}", "base")
+        t.do("br label %xloop")
+        t.label("xloop")
+        t.lines.append("  %lx = phi i32 [ 0, %xhead ], [ %lx1, %xloop ]")
+        tid = t(f"add i32 {base}, %lx", "tid")
+        thread_body("%lx", "%ly", "%lz", tid, [])
+        t.do("%lx1 = add i32 %lx, 1")
+        t.do(f"%xmore = icmp ult i32 %lx1, {ext['x']}")
+        t.do("br i1 %xmore, label %xloop, label %yend")
+        t.label("yend")
+        t.do("%ly1 = add i32 %ly, 1")
+        t.do("br label %yloop")
+        t.label("zend")
+        t.do("%lz1 = add i32 %lz, 1")
+        t.do("br label %zloop")
+    t.label("gend")
+    t.do("%gnext = add i64 %g, 1")
+    t.do("br label %gloop")
+    t.label("exit")
+    t.do("ret void")
+    body = "\n".join([head, *t.lines, "}"])
+    decls = ["declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)",
+             "declare i32 @llvm.umin.i32(i32, i32)", decl]
+    return "\n".join([*decls, body])
+
+
+def _quote(name: str) -> str:
+    import re
+
+    if re.fullmatch(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*", name):
+        return name
+    return '"' + name.replace("\\", "\\5C").replace('"', "\\22") + '"'
+
+
+# -------------------------------------------------------------------- compile
+
+
+@dataclass
+class CompiledKernel:
+    """JIT code for one kernel, and what the executor needs to drive it."""
+
+    info: KernelInfo
+    step: bool
+    entry: Any                       # ctypes function
+    frame_size: int = 0
+    sites: list[hostir.Site] = field(default_factory=list)
+    checks: list[hostir.CheckSite] = field(default_factory=list)
+    tg_static: int = 0
+    err_address: int = 0
+    engine: Any = None
+    context: Any = None              # the LLVM context must outlive the engine's module
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_LLVM_READY = False
+_TM: Any = None
+
+
+def _target_machine() -> Any:
+    global _LLVM_READY, _TM
+    import llvmlite.binding as llvm
+
+    if not _LLVM_READY:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _LLVM_READY = True
+        triple = llvm.get_process_triple()
+        target = llvm.Target.from_triple(triple)
+        _TM = target.create_target_machine(cpu=llvm.get_host_cpu_name(),
+                                           features=llvm.get_host_cpu_features().flatten(),
+                                           opt=3, codemodel="jitdefault", jit=True)
+    return _TM
+
+
+def host_layout() -> tuple[str, str]:
+    import llvmlite.binding as llvm
+
+    tm = _target_machine()
+    return llvm.get_process_triple(), str(tm.target_data)
+
+
+def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
+                   dump: dict[str, str] | None = None) -> CompiledKernel:
+    """JIT-compile kernel ``info`` of ``module`` (a private copy: it is edited)."""
+    import llvmlite.binding as llvm
+
+    from llvm_to_air.ir.writer14 import write_llvm14
+
+    fn = info.function
+    air_layout = DataLayout.parse(module.datalayout)
+    hostir.keep_kernel(module, fn)
+    prologue = hostir.add_prologue(fn)
+    nparams = len(fn.args)
+    tg = hostir.add_param(fn, hostir.PointerType(3), hostir.TG_PARAM)
+    bounds = hostir.add_param(fn, PTR, hostir.BOUNDS_PARAM)
+    checks: list[hostir.CheckSite] = []
+    if check_bounds:
+        checks = hostir.instrument_bounds(module, fn, prologue, bounds, nparams, air_layout)
+    tg_layout = hostir.replace_threadgroup_globals(module, fn, prologue, tg, air_layout)
+    hostir.erase_address_spaces(module)
+    step = any(hostir.is_yield(i) for i in fn.instructions())
+    sites: list[hostir.Site] = []
+    if step:
+        sites = hostir.make_step_function(module, fn, prologue).sites
+    triple, datalayout = host_layout()
+    module.triple = triple
+    module.datalayout = datalayout
+    kernel_text = write_llvm14(module)
+    runtime = [airlib.RUNTIME, _driver(info, fn, step)]
+    for decl in module.functions:
+        if not decl.is_declaration or decl is fn:
+            continue
+        if decl.name in hostir.BARRIERS or decl.name.startswith(hostir.SIMD_PREFIXES):
+            continue
+        if decl.name.startswith("air."):
+            runtime.append(airlib.define(decl.name, decl.function_type))
+        elif decl.name.startswith("__air_"):
+            continue
+        elif not decl.name.startswith("llvm."):
+            raise CompileError(f"kernel '{info.name}' calls '@{decl.name}', which the CPU "
+                               "runner cannot provide")
+    runtime_text = "\n\n".join(runtime)
+    if dump is not None:
+        dump["kernel"] = kernel_text
+        dump["runtime"] = runtime_text
+    context = llvm.create_context()
+    try:
+        kmod = llvm.parse_assembly(kernel_text, context)
+        rmod = llvm.parse_assembly(runtime_text, context)
+        kmod.link_in(rmod)
+        kmod.verify()
+    except RuntimeError as exc:
+        raise CompileError(f"the CPU runner produced invalid host IR for kernel '{info.name}': "
+                           f"{str(exc).strip().splitlines()[-1]}",
+                           hint="this is a bug in llvm-to-air's runner") from None
+    frame_size = 0
+    if step:
+        frame_size = _frame_size(kmod)
+    tm = _target_machine()
+    pto = llvm.create_pipeline_tuning_options(speed_level=3)
+    pto.loop_vectorization = True
+    pto.slp_vectorization = False
+    pb = llvm.create_pass_builder(tm, pto)
+    mpm = pb.getModulePassManager()
+    mpm.run(kmod, pb)
+    if dump is not None:
+        dump["optimized"] = str(kmod)
+    engine = llvm.create_mcjit_compiler(kmod, tm)
+    engine.finalize_object()
+    if step:
+        addr = engine.get_function_address("__air_run_ready")
+        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
+                                 ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
+    else:
+        addr = engine.get_function_address("__air_run")
+        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
+    entry = proto(addr)
+    return CompiledKernel(info=info, step=step, entry=entry, frame_size=frame_size,
+                          sites=sites, checks=checks, tg_static=tg_layout.size,
+                          err_address=engine.get_global_value_address("__air_err"),
+                          engine=engine, context=context)
+
+
+def _frame_size(kmod: Any) -> int:
+    import llvmlite.binding as llvm
+
+    td = _target_machine().target_data
+    for st in kmod.struct_types:
+        if st.name.startswith(hostir.FRAME_TYPE):
+            size = td.get_abi_size(st)
+            return (size + 63) // 64 * 64
+    del llvm
+    raise CompileError("the runner lost its frame type")
+
+
+__all__ = ["DONE", "Binding", "CompiledKernel", "KernelInfo", "compile_kernel",
+           "kernel_bindings", "kernel_names"]

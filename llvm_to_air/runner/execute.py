@@ -1,0 +1,393 @@
+"""Binding buffers as a Metal host does, and running the grid.
+
+:class:`Kernel` wraps one compiled kernel; :meth:`Kernel.run` checks the
+dispatch and the bindings, then drives the JIT code:
+
+* fast path: threadgroups are split into ranges run by a pool of OS threads
+  (ctypes releases the GIL while the JIT code runs), each with its own
+  threadgroup-memory block;
+* step path: a chunk of threadgroups is resident at once (frames, states,
+  fresh threadgroup memory per group). Rounds alternate between running every
+  ready thread to its next barrier or SIMD-group call (in parallel, by
+  threadgroup ranges) and resolving what the threads wait for: SIMD-group
+  operations over the lanes that reached them (:mod:`~llvm_to_air.runner.simd`),
+  then threadgroup barriers once no thread of the group can run any more.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from llvm_to_air.errors import CompileError
+from llvm_to_air.ir.types import FloatType, IntType, Type, VectorType
+from llvm_to_air.runner import simd
+from llvm_to_air.runner.compile import DONE, Binding, CompiledKernel
+from llvm_to_air.runner.hostir import SIMD_ARG_BYTES, SIMD_OUT_OFFSET
+
+MAX_THREADS_PER_THREADGROUP = 1024
+MAX_THREADGROUP_MEMORY = 32 * 1024
+FRAME_MEMORY_BUDGET = 64 * 1024 * 1024
+UNIFORM_ROLES = {"threads_per_threadgroup": "the threadgroup size (CUDA blockDim, OpenCL "
+                                            "get_local_size)",
+                 "threadgroups_per_grid": "the number of threadgroups (CUDA gridDim, "
+                                          "OpenCL get_num_groups)"}
+
+_SCALAR_NAMES = re.compile(
+    r"(?:atomic_)?(u?char|u?short|u?int|u?long|half|float|bfloat|double|bool|size_t)(\d*)")
+_KINDS = {"char": ("any", 1), "uchar": ("any", 1), "bool": ("any", 1),
+          "short": ("int", 2), "ushort": ("int", 2), "int": ("int", 4), "uint": ("int", 4),
+          "long": ("int", 8), "ulong": ("int", 8), "size_t": ("int", 8),
+          "half": ("float", 2), "bfloat": ("any", 2), "float": ("float", 4),
+          "double": ("float", 8)}
+_DEFAULT_DTYPES = {"char": np.int8, "uchar": np.uint8, "bool": np.uint8, "short": np.int16,
+                   "ushort": np.uint16, "int": np.int32, "uint": np.uint32, "long": np.int64,
+                   "ulong": np.uint64, "size_t": np.uint64, "half": np.float16,
+                   "float": np.float32, "double": np.float64}
+
+
+def _aligned(nbytes: int, align: int = 64) -> np.ndarray:
+    raw = np.zeros(nbytes + align, dtype=np.uint8)
+    start = (-raw.ctypes.data) % align
+    return raw[start:start + nbytes]
+
+
+def _dims(value: Any, what: str) -> tuple[int, int, int]:
+    if isinstance(value, int):
+        value = (value,)
+    try:
+        dims = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise CompileError(f"{what} must be 1 to 3 positive integers, not {value!r}") from None
+    if not 1 <= len(dims) <= 3 or any(d < 1 for d in dims):
+        raise CompileError(f"{what} must be 1 to 3 positive integers, not {value!r}")
+    return (*dims, *(1,) * (3 - len(dims)))  # type: ignore[return-value]
+
+
+def numpy_type(ty: Type, sign: str = "s") -> tuple[np.dtype, int]:
+    """numpy dtype and lane count of a SIMD operand/result type."""
+    lanes = 1
+    if isinstance(ty, VectorType):
+        lanes, ty = ty.count, ty.element
+    if isinstance(ty, IntType):
+        if ty.bits == 1:
+            return np.dtype(np.uint8), lanes
+        if ty.bits in (8, 16, 32, 64):
+            return np.dtype(f"{'u' if sign == 'u' else 'i'}{ty.bits // 8}"), lanes
+    if isinstance(ty, FloatType) and ty.kind in ("half", "float", "double"):
+        return np.dtype({"half": np.float16, "float": np.float32, "double": np.float64}[ty.kind]
+                        ), lanes
+    raise CompileError(f"the CPU runner has no SIMD-group operations on {ty}")
+
+
+class Kernel:
+    """A JIT-compiled AIR kernel, run with Metal's binding model."""
+
+    def __init__(self, compiled: CompiledKernel, source: str) -> None:
+        self.compiled = compiled
+        self.info = compiled.info
+        self.name = compiled.info.name
+        self.source = source
+
+    # ---------------------------------------------------------------- checks
+
+    def _check_dispatch(self, grid: Any, threadgroup: Any) -> tuple[tuple[int, int, int],
+                                                                      tuple[int, int, int]]:
+        g = _dims(grid, "grid")
+        t = _dims(threadgroup, "threadgroup")
+        if t[0] * t[1] * t[2] > MAX_THREADS_PER_THREADGROUP:
+            raise CompileError(f"threadgroup {t[0]}x{t[1]}x{t[2]} has "
+                               f"{t[0] * t[1] * t[2]} threads; Apple GPUs allow at most "
+                               f"{MAX_THREADS_PER_THREADGROUP}")
+        for role, what in UNIFORM_ROLES.items():
+            if role not in self.info.roles:
+                continue
+            for axis, (gd, td) in enumerate(zip(g, t, strict=True)):
+                if gd % td:
+                    raise CompileError(
+                        f"kernel '{self.name}' reads {what}, so every threadgroup must be "
+                        f"full: grid {'xyz'[axis]} = {gd} is not a multiple of threadgroup "
+                        f"{'xyz'[axis]} = {td}",
+                        hint="round the grid up to a multiple of the threadgroup size (the "
+                             "kernel's own bounds check skips the extra threads)")
+        return g, t
+
+    def _bind(self, buffers: Mapping[int, Any], tg_memory: Mapping[int, int]) -> \
+            tuple[np.ndarray, np.ndarray, list[Any], int]:
+        n = len(self.info.bindings)
+        args = np.zeros(n, dtype=np.uint64)
+        bounds = np.zeros(2 * (n + 1), dtype=np.uint64)
+        keep: list[Any] = []
+        offset = self.compiled.tg_static
+        for b in self.info.bindings:
+            if b.kind in ("buffer", "constant"):
+                array = self._buffer(b, buffers)
+                if array is None:
+                    continue
+                keep.append(array)
+                address = array.ctypes.data
+                args[b.position] = address
+                bounds[2 * b.position] = address
+                bounds[2 * b.position + 1] = address + array.nbytes
+            elif b.kind == "threadgroup":
+                if b.index not in tg_memory:
+                    raise CompileError(
+                        f"kernel '{self.name}' needs threadgroup memory at index {b.index} "
+                        f"('{b.name}', {b.type_name}); none was set",
+                        hint=f"pass threadgroup_memory={{{b.index}: BYTES}} "
+                             f"(--threadgroup-memory {b.index}=BYTES), as "
+                             "setThreadgroupMemoryLength:atIndex: does")
+                length = int(tg_memory[b.index])
+                if length <= 0 or length % 16:
+                    raise CompileError(
+                        f"threadgroup memory length {length} at index {b.index} must be a "
+                        "positive multiple of 16 bytes (Metal's rule)")
+                args[b.position] = offset
+                bounds[2 * b.position] = offset
+                bounds[2 * b.position + 1] = offset + length
+                offset += length
+        if offset > MAX_THREADGROUP_MEMORY:
+            raise CompileError(f"kernel '{self.name}' needs {offset} bytes of threadgroup "
+                               f"memory; Apple GPUs have {MAX_THREADGROUP_MEMORY}")
+        bounds[2 * n] = 0
+        bounds[2 * n + 1] = offset
+        return args, bounds, keep, offset
+
+    def _buffer(self, b: Binding, buffers: Mapping[int, Any]) -> np.ndarray | None:
+        what = "buffer" if b.kind == "buffer" else "constant buffer"
+        if b.index not in buffers:
+            if b.unused:
+                return None
+            raise CompileError(
+                f"kernel '{self.name}' needs a {what} at index {b.index} ('{b.name}', "
+                f"{b.type_name}); none was bound",
+                hint=f"bind it with buffers={{{b.index}: array}} (--buffer {b.index}=FILE.npy "
+                     "or INDEX=value:dtype), as setBuffer:atIndex:/setBytes:atIndex: do")
+        array = buffers[b.index]
+        match = _SCALAR_NAMES.fullmatch(b.type_name)
+        if not isinstance(array, np.ndarray):
+            if isinstance(array, np.generic):
+                array = np.array(array)
+            elif isinstance(array, bool | int | float) and match and not match.group(2):
+                array = np.array(array, dtype=_DEFAULT_DTYPES.get(match.group(1), np.int32))
+            else:
+                raise CompileError(f"buffer {b.index} of kernel '{self.name}' must be a numpy "
+                                   f"array, not {type(array).__name__}")
+        if not array.flags.c_contiguous:
+            raise CompileError(f"buffer {b.index} of kernel '{self.name}' is not a contiguous "
+                               "array", hint="pass numpy.ascontiguousarray(array)")
+        if b.access in ("read_write", "write") and not array.flags.writeable:
+            raise CompileError(f"buffer {b.index} of kernel '{self.name}' is written by the "
+                               "kernel but the array is read-only")
+        if match:
+            kind, size = _KINDS[match.group(1)]
+            lanes = int(match.group(2) or 1)
+            dt = array.dtype
+            ok = dt.kind == "V" or kind == "any" or (
+                kind == "int" and dt.kind in "iu" and dt.itemsize == size) or (
+                kind == "float" and dt.kind == "f" and dt.itemsize == size)
+            if not ok:
+                raise CompileError(
+                    f"{what} {b.index} of kernel '{self.name}' holds {b.type_name} "
+                    f"({kind} of {size} bytes{' x ' + str(lanes) if lanes > 1 else ''}), but "
+                    f"the array's dtype is {dt}",
+                    hint="convert it with array.astype(...)")
+        need = max(b.type_size or 1, b.buffer_size or 0)
+        if array.nbytes < need:
+            raise CompileError(
+                f"{what} {b.index} of kernel '{self.name}' is too small: {b.type_name} needs "
+                f"{need} bytes, the array has {array.nbytes}")
+        return array
+
+    # ------------------------------------------------------------------- run
+
+    def run(self, grid: Any, threadgroup: Any, buffers: Mapping[int, Any],
+            threadgroup_memory: Mapping[int, int] | None = None,
+            workers: int | None = None) -> None:
+        """Dispatch ``grid`` threads in threadgroups of ``threadgroup``; arrays change in place."""
+        g, t = self._check_dispatch(grid, threadgroup)
+        args, bounds, keep, tg_bytes = self._bind(buffers, threadgroup_memory or {})
+        ng = tuple(-(-gd // td) for gd, td in zip(g, t, strict=True))
+        dims = np.array([*g, *t, *ng], dtype=np.uint32)
+        total = ng[0] * ng[1] * ng[2]
+        workers = max(1, min(workers or os.cpu_count() or 1, total))
+        c = self.compiled
+        err = np.ctypeslib.as_array((np.ctypeslib.ctypes.c_int64 * 2).from_address(
+            c.err_address))
+        with c.lock:
+            err[:] = 0
+            if c.step:
+                self._run_steps(args, dims, bounds, tg_bytes, g, t, ng, total, workers)
+            else:
+                self._run_fast(args, dims, bounds, tg_bytes, total, workers)
+            site, address = int(err[0]), int(err[1])
+        del keep
+        if site:
+            raise self._bounds_error(site - 1, address, args, bounds)
+
+    def _run_fast(self, args: np.ndarray, dims: np.ndarray, bounds: np.ndarray, tg_bytes: int,
+                  total: int, workers: int) -> None:
+        entry = self.compiled.entry
+        blocks = [_aligned(max(tg_bytes, 16)) for _ in range(workers)]
+        pa, pd, pb = args.ctypes.data, dims.ctypes.data, bounds.ctypes.data
+        if workers == 1:
+            entry(pa, pd, blocks[0].ctypes.data, pb, 0, total)
+            return
+        pieces = min(total, workers * 8)
+        edges = [total * k // pieces for k in range(pieces + 1)]
+        free = list(blocks)
+        lock = threading.Lock()
+
+        def work(k: int) -> None:
+            with lock:
+                block = free.pop()
+            try:
+                entry(pa, pd, block.ctypes.data, pb, edges[k], edges[k + 1])
+            finally:
+                with lock:
+                    free.append(block)
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, range(pieces)))
+
+    def _run_steps(self, args: np.ndarray, dims: np.ndarray, bounds: np.ndarray,
+                   tg_bytes: int, g: tuple[int, int, int], t: tuple[int, int, int],
+                   ng: tuple[int, ...], total: int, workers: int) -> None:
+        c = self.compiled
+        per_group = t[0] * t[1] * t[2]
+        cap = -(-per_group // 32) * 32
+        fstride = c.frame_size
+        tgstride = (tg_bytes + 63) // 64 * 64
+        per_group_bytes = cap * fstride + tgstride
+        chunk = max(1, min(total, FRAME_MEMORY_BUDGET // max(per_group_bytes, 1)))
+        pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        try:
+            for first in range(0, total, chunk):
+                count = min(chunk, total - first)
+                self._run_chunk(args, dims, bounds, g, t, ng, first, count, cap, fstride,
+                                tgstride, workers, pool)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+
+    def _run_chunk(self, args: np.ndarray, dims: np.ndarray, bounds: np.ndarray,
+                   g: tuple[int, int, int], t: tuple[int, int, int], ng: tuple[int, ...],
+                   first: int, count: int, cap: int, fstride: int, tgstride: int,
+                   workers: int, pool: ThreadPoolExecutor | None) -> None:
+        c = self.compiled
+        gid = np.arange(first, first + count, dtype=np.int64)
+        coords = [gid % ng[0], (gid // ng[0]) % ng[1], gid // (ng[0] * ng[1])]
+        extents = [np.minimum(t[k], g[k] - coords[k] * t[k]) for k in range(3)]
+        threads = extents[0] * extents[1] * extents[2]
+        state = np.full(count * cap, DONE, dtype=np.int32)
+        state.reshape(count, cap)[np.arange(cap)[None, :] < threads[:, None]] = 0
+        frames = _aligned(count * cap * fstride)
+        tgmem = _aligned(max(count * tgstride, 16))
+        pa, pd, pb = args.ctypes.data, dims.ctypes.data, bounds.ctypes.data
+        pf, ps, pt = frames.ctypes.data, state.ctypes.data, tgmem.ctypes.data
+        entry = c.entry
+        pieces = min(count, workers * 4)
+        edges = [first + count * k // pieces for k in range(pieces + 1)]
+
+        def run_range(k: int) -> None:
+            entry(pa, pd, pt, tgstride, pb, pf, fstride, ps, cap, first, edges[k],
+                  edges[k + 1])
+
+        frames3 = frames.reshape(-1, 32, fstride)
+        state2 = state.reshape(-1, 32)
+        sites = c.sites
+        while True:
+            if pool is None or pieces == 1:
+                for k in range(pieces):
+                    run_range(k)
+            else:
+                list(pool.map(run_range, range(pieces)))
+            waiting = (state < 0) & (state != DONE)
+            if not waiting.any():
+                return
+            at = np.unique(-state[waiting])
+            collective = [int(s) for s in at if sites[int(s) - 1].kind != "threadgroup_barrier"]
+            if collective:
+                for s in collective:
+                    self._resolve(sites[s - 1], state2, frames3)
+                continue
+            state[waiting] = -state[waiting]
+
+    def _resolve(self, site: Any, state2: np.ndarray, frames3: np.ndarray) -> None:
+        """Compute SIMD-group call ``site`` for every SIMD group with lanes waiting at it."""
+        active_all = state2 == -site.id
+        rows = np.nonzero(active_all.any(axis=1))[0]
+        active = active_all[rows]
+        if site.kind == "simd":
+            sign = "u" if ".u." in site.name else "s"
+            operands = []
+            for k, ty in enumerate(site.arg_types):
+                dtype, lanes = numpy_type(ty, sign)
+                nbytes = dtype.itemsize * lanes
+                raw = np.ascontiguousarray(frames3[rows, :, SIMD_ARG_BYTES * k:
+                                                   SIMD_ARG_BYTES * k + nbytes])
+                operands.append(raw.view(dtype).reshape(len(rows), 32, lanes))
+            if site.result_type is not None and str(site.result_type) != "void":
+                rdtype, rlanes = numpy_type(site.result_type, sign)
+                result = simd.evaluate(site.op, operands, active, rdtype, site.name)
+                result = np.ascontiguousarray(result.astype(rdtype)).reshape(len(rows), 32,
+                                                                            rlanes)
+                nbytes = rdtype.itemsize * rlanes
+                out = result.view(np.uint8).reshape(len(rows), 32, nbytes)
+                current = frames3[rows, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes]
+                frames3[rows, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes] = np.where(
+                    active[:, :, None], out, current)
+        state2[active_all] = site.id
+
+    # ---------------------------------------------------------------- errors
+
+    def _bounds_error(self, site_index: int, address: int, args: np.ndarray,
+                      bounds: np.ndarray) -> CompileError:
+        c = self.compiled
+        site = c.checks[site_index] if site_index < len(c.checks) else None
+        what = site.what if site else "access"
+        where = f" ({site.location})" if site and site.location else ""
+        n = len(self.info.bindings)
+        entry = site.entry if site else None
+        if entry is not None and entry < n:
+            b = self.info.bindings[entry]
+            if b.kind == "threadgroup":
+                return CompileError(f"out-of-bounds {what} in kernel '{self.name}': "
+                                    f"threadgroup memory index {b.index} ('{b.name}'){where}")
+            lo, hi = int(bounds[2 * entry]), int(bounds[2 * entry + 1])
+            return CompileError(
+                f"out-of-bounds {what} in kernel '{self.name}': buffer index {b.index} "
+                f"('{b.name}'): byte offset {address - lo} of a {hi - lo}-byte buffer{where}")
+        if entry == n:
+            return CompileError(f"out-of-bounds {what} in kernel '{self.name}': "
+                                f"threadgroup memory (the kernel's threadgroup variables)"
+                                f"{where}")
+        best = None
+        for b in self.info.bindings:
+            if b.kind not in ("buffer", "constant") or not args[b.position]:
+                continue
+            lo, hi = int(bounds[2 * b.position]), int(bounds[2 * b.position + 1])
+            distance = 0 if lo <= address < hi else min(abs(address - lo), abs(address - hi))
+            if best is None or distance < best[0]:
+                best = (distance, b, lo, hi)
+        if best is not None and best[0] < max(4096, (best[3] - best[2])):
+            _, b, lo, hi = best
+            return CompileError(
+                f"out-of-bounds {what} in kernel '{self.name}': buffer index {b.index} "
+                f"('{b.name}'): byte offset {address - lo} of a {hi - lo}-byte buffer{where}")
+        return CompileError(f"out-of-bounds {what} in kernel '{self.name}': address "
+                            f"0x{address:x} is in no bound buffer{where}")
+
+
+def grid_count(dims: tuple[int, ...]) -> int:
+    return math.prod(dims)
+
+
+__all__ = ["Kernel", "numpy_type"]

@@ -1,0 +1,111 @@
+"""Inputs of the runner: an AIR module, a ``.ll``/``.air``/``.metallib`` file, or any
+input the main command accepts (lowered to AIR first)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from typing import Any
+
+from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.ir.model import Module
+from llvm_to_air.runner.compile import compile_kernel, kernel_bindings, kernel_names
+from llvm_to_air.runner.execute import Kernel
+
+_CACHE: OrderedDict[tuple[str, str, bool], Kernel] = OrderedDict()
+_CACHE_SIZE = 32
+
+
+def _is_air(module: Module) -> bool:
+    from llvm_to_air.inspect import describe_module
+
+    return bool(describe_module(module)["kernels"])
+
+
+def _read_input(source: Any) -> tuple[list[Module], str]:
+    """AIR modules (one per metallib entry, or one) and a display name."""
+    from llvm_to_air.api import lower
+    from llvm_to_air.ir.reader import read_module
+    from llvm_to_air.ir.writer14 import write_llvm14
+
+    if isinstance(source, Module):
+        if _is_air(source):
+            return [source], source.file
+        module, _ = lower(write_llvm14(source), source.file)
+        return [module], source.file
+    if isinstance(source, bytes | bytearray | memoryview):
+        data, file = bytes(source), "<input>"
+    elif isinstance(source, str | os.PathLike):
+        file = os.fspath(source)
+        try:
+            with open(file, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise CompileError(f"cannot read input: {exc.strerror}", SourceLocation(file)) \
+                from None
+    else:
+        raise CompileError(f"the runner takes an AIR module, a path or bytes, not "
+                           f"{type(source).__name__}")
+    if data[:4] == b"MTLB":
+        from llvm_to_air.bitcode_wrapper import unwrap_bitcode
+        from llvm_to_air.metallib import read_metallib
+
+        library = read_metallib(data, file)
+        return [read_module(unwrap_bitcode(library.module_of(entry), file), file)
+                for entry in library.functions], file
+    module = read_module(data, file)
+    if _is_air(module):
+        return [module], file
+    module, _ = lower(data, file)
+    return [module], file
+
+
+def _match(names: list[str], kernel: str) -> str | None:
+    if kernel in names:
+        return kernel
+    from llvm_to_air.rewrite.intrinsics import demangle
+
+    found = []
+    for name in names:
+        demangled = demangle(name) if name.startswith("_Z") else None
+        if demangled is not None and demangled[0] == kernel:
+            found.append(name)
+    return found[0] if len(found) == 1 else None
+
+
+def load_kernel(source: Any, kernel: str, check_bounds: bool = False) -> Kernel:
+    """The compiled :class:`Kernel` ``kernel`` of ``source`` (cached by module text)."""
+    from llvm_to_air.ir.reader import read_module
+    from llvm_to_air.ir.writer14 import write_llvm14
+
+    modules, file = _read_input(source)
+    everything: list[str] = []
+    for module in modules:
+        names = kernel_names(module)
+        everything += names
+        name = _match(names, kernel)
+        if name is None:
+            continue
+        text = write_llvm14(module)
+        key = (hashlib.sha256(text.encode()).hexdigest(), name, check_bounds)
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            return cached
+        copy = read_module(text, file)
+        info = kernel_bindings(copy, name)
+        mutable_globals = any(gv.addrspace != 3 and not gv.is_constant for gv in copy.globals)
+        compiled = compile_kernel(copy, info, check_bounds)
+        result = Kernel(compiled, file)
+        if not mutable_globals:
+            _CACHE[key] = result
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        return result
+    listed = ", ".join(everything) if everything else "none"
+    raise CompileError(f"no kernel '{kernel}' in {file} (kernels: {listed})",
+                       SourceLocation(file), hint="pass one of them with --kernel")
+
+
+__all__ = ["load_kernel"]
