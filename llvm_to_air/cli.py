@@ -275,6 +275,19 @@ def _print_inspection(report_data: dict[str, Any]) -> None:
             console.print(table)
 
 
+@main.command("dis")
+@click.argument("input_path", metavar="FILE")
+@click.option("-o", "--output", "output_path", default=STDIO, metavar="OUT.ll",
+              help="Where to write the text ('-' for stdout, the default).")
+@diagnostics
+def dis_command(input_path: str, output_path: str) -> None:
+    """Print the AIR modules of a .metallib or .air file as LLVM IR text (via llvmlite)."""
+    from llvm_to_air.inspect import disassemble
+
+    data, name = read_input(input_path)
+    write_output(output_path, disassemble(data, name))
+
+
 @main.command("verify")
 @click.argument("input_path", metavar="FILE.ll")
 @diagnostics

@@ -148,4 +148,31 @@ def describe_file(data: bytes, file: str) -> dict[str, Any]:
     return described
 
 
-__all__ = ["describe_argument", "describe_file", "describe_module"]
+def disassemble(data: bytes, file: str) -> str:
+    """LLVM IR text of a ``.air`` file, or of each module of a metallib (llvmlite's printer)."""
+    import llvmlite.binding as llvm
+
+    from llvm_to_air.bitcode_wrapper import is_bitcode, unwrap_bitcode
+    from llvm_to_air.errors import CompileError, SourceLocation
+
+    def text_of(bitcode: bytes) -> str:
+        try:
+            return str(llvm.parse_bitcode(unwrap_bitcode(bitcode, file), llvm.create_context()))
+        except RuntimeError as exc:
+            raise CompileError(f"invalid bitcode: {str(exc).strip()}",
+                               SourceLocation(file)) from None
+
+    if data[:4] == b"MTLB":
+        from llvm_to_air.metallib import read_metallib
+
+        library = read_metallib(data, file)
+        parts = [f"; function {entry.name}\n{text_of(library.module_of(entry))}"
+                 for entry in library.functions]
+        return "\n".join(parts)
+    if is_bitcode(data):
+        return text_of(data)
+    raise CompileError("not a metallib nor an .air file (no MTLB or bitcode magic)",
+                       SourceLocation(file), hint="dis reads .metallib and .air files")
+
+
+__all__ = ["describe_argument", "describe_file", "describe_module", "disassemble"]
