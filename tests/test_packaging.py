@@ -13,7 +13,6 @@ import llvmlite.binding as llvm
 import pytest
 from oracles import FIXTURES, llvm_dis_14
 
-from llvm_to_air.bitcode_wrapper import unwrap_bitcode
 from llvm_to_air.metallib import read_metallib
 
 LIBRARY_INPUTS = ["cuda19-O2/vadd.ll", "cuda19-O2/reduce_shared.ll", "opencl19/atomics.ll",

@@ -392,30 +392,33 @@ class CompiledKernel:
 
 
 _LLVM_READY = False
-_TM: Any = None
+_TRIPLE_LAYOUT: tuple[str, str] | None = None
 
 
 def _target_machine() -> Any:
-    global _LLVM_READY, _TM
+    """A new host target machine (an execution engine takes ownership of its own)."""
+    global _LLVM_READY
     import llvmlite.binding as llvm
 
     if not _LLVM_READY:
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
         _LLVM_READY = True
-        triple = llvm.get_process_triple()
-        target = llvm.Target.from_triple(triple)
-        _TM = target.create_target_machine(cpu=llvm.get_host_cpu_name(),
-                                           features=llvm.get_host_cpu_features().flatten(),
-                                           opt=3, codemodel="jitdefault", jit=True)
-    return _TM
+    target = llvm.Target.from_triple(llvm.get_process_triple())
+    return target.create_target_machine(cpu=llvm.get_host_cpu_name(),
+                                        features=llvm.get_host_cpu_features().flatten(),
+                                        opt=3, codemodel="jitdefault", jit=True)
 
 
 def host_layout() -> tuple[str, str]:
+    """The host triple and data layout."""
+    global _TRIPLE_LAYOUT
     import llvmlite.binding as llvm
 
-    tm = _target_machine()
-    return llvm.get_process_triple(), str(tm.target_data)
+    if _TRIPLE_LAYOUT is None:
+        tm = _target_machine()
+        _TRIPLE_LAYOUT = (llvm.get_process_triple(), str(tm.target_data))
+    return _TRIPLE_LAYOUT
 
 
 def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
@@ -472,10 +475,10 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
         raise CompileError(f"the CPU runner produced invalid host IR for kernel '{info.name}': "
                            f"{str(exc).strip().splitlines()[-1]}",
                            hint="this is a bug in llvm-to-air's runner") from None
+    tm = _target_machine()
     frame_size = 0
     if step:
-        frame_size = _frame_size(kmod)
-    tm = _target_machine()
+        frame_size = _frame_size(kmod, tm)
     pto = llvm.create_pipeline_tuning_options(speed_level=3)
     pto.loop_vectorization = True
     pto.slp_vectorization = False
@@ -503,15 +506,12 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
                           engine=engine, context=context)
 
 
-def _frame_size(kmod: Any) -> int:
-    import llvmlite.binding as llvm
-
-    td = _target_machine().target_data
+def _frame_size(kmod: Any, tm: Any) -> int:
+    td = tm.target_data
     for st in kmod.struct_types:
         if st.name.startswith(hostir.FRAME_TYPE):
             size = td.get_abi_size(st)
             return (size + 63) // 64 * 64
-    del llvm
     raise CompileError("the runner lost its frame type")
 
 
