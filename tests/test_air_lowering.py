@@ -250,3 +250,26 @@ def test_pointer_types_in_signature_are_typed() -> None:
     kernel = next(fn for fn in module.functions if not fn.is_declaration)
     assert all(isinstance(a.ty, PointerType) and a.ty.addrspace in (1, 2)
                for a in kernel.args if isinstance(a.ty, PointerType))
+
+
+def test_odd_width_integer_ops_are_widened_for_air() -> None:
+    text = """
+declare i4 @llvm.ctpop.i4(i4)
+declare i4 @llvm.ctlz.i4(i4, i1)
+define ptx_kernel void @k(ptr %p, i4 %x) {
+  %c = call i4 @llvm.ctpop.i4(i4 %x)
+  %z = call i4 @llvm.ctlz.i4(i4 %c, i1 false)
+  store i4 %z, ptr %p
+  ret void
+}
+"""
+    _, out = kernel_of(text)
+    calls = air_calls(out)
+    assert {"air.popcount.i8", "air.clz.i8"} <= calls and "air.popcount.i4" not in calls
+    llvm_as_14(out)
+
+
+def test_opencl_relaxed_math_flags_count_as_fast_math() -> None:
+    path = FIXTURES / "apple-twins" / "rmsNorm32fast.ll"
+    _, out = kernel_of(path.read_text())
+    assert "air.compile.fast_math_enable" in out and "air.fast_sqrt.f32" in air_calls(out)

@@ -479,6 +479,34 @@ def _generate(steps: Steps) -> Emitter:
     return namespace["emit"]  # type: ignore[return-value]
 
 
+def array_bits(values: Sequence[int], element: AbbrevOp) -> tuple[int, int]:
+    """The bits of an abbreviated array operand (VBR6 length, then the elements), and their count.
+
+    For callers that cache the encoding of operands that repeat (names).
+    """
+    bits, count = _vbr_bits(len(values), 6)
+    enc, width = element.encoding, element.value
+    for value in values:
+        if enc == FIXED:
+            bits |= value << count
+            count += width
+        elif enc == CHAR6:
+            bits |= _CHAR6[value] << count
+            count += 6
+        elif enc == VBR:
+            more, used = _vbr_bits(value, width)
+            bits |= more << count
+            count += used
+        else:
+            raise ValueError(f"abbreviation encoding {enc} cannot be an array element")
+    return bits, count
+
+
+def vbr_bits(value: int, width: int) -> tuple[int, int]:
+    """The bits of ``value`` as a ``width``-bit VBR field, and how many there are."""
+    return _vbr_bits(value, width)
+
+
 def _vbr_bits(value: int, width: int) -> tuple[int, int]:
     """The bits of ``value`` as a ``width``-bit VBR field, and how many there are."""
     limit = 1 << (width - 1)

@@ -76,6 +76,11 @@ class FunctionInfo:
     instructions: list[Instruction]
     # per instruction (in order): its LLVM operand list, operands canonicalized
     operands: list[list[object]]
+    # what incorporateFunction enumerates, in its order: constant operands (and
+    # shuffle masks), value-producing instructions, function-local metadata
+    constants: list[WConst] = field(default_factory=list)
+    results: list[Instruction] = field(default_factory=list)
+    local_mds: list[WMD] = field(default_factory=list)
     attr_lists: list[int] = field(default_factory=list)  # call attribute list id per call
 
 
@@ -547,6 +552,17 @@ class Enumerator:
             instructions = [inst for block in fn.blocks for inst in block.instructions]
             ops = [self._operands(inst) for inst in instructions]
             info = FunctionInfo(fn, list(fn.blocks), instructions, ops)
+            for inst, inst_ops in zip(instructions, ops, strict=True):
+                for op in inst_ops:
+                    cls = op.__class__
+                    if cls is WConst:
+                        info.constants.append(op)  # type: ignore[arg-type]
+                    elif cls is WMD and op.kind == LOCAL:  # type: ignore[attr-defined]
+                        info.local_mds.append(op)  # type: ignore[arg-type]
+                if inst.__class__ is ShuffleVector:
+                    info.constants.append(self._shuffle_mask(inst))  # type: ignore[arg-type]
+                if inst.ty.__class__ is not VoidType:
+                    info.results.append(inst)
             self.function_infos[id(fn)] = info
             self._register_names(fn)
         return info
@@ -625,43 +641,30 @@ class Enumerator:
         tag = self.function_md_tag(fn)
         group, strings = self._function_mds.get(tag, ([], 0))
         self.num_module_mds = len(self.mds)
-        self.mds = self.mds + group
+        self.mds.extend(group)
         self.num_md_strings = strings
         for arg in fn.args:
             self.enumerate_value(arg)
         self.first_function_constant = len(self.values)
-        self.block_ids = block_ids = {}
-        operands = info.operands
+        self.block_ids = {id(block): k for k, block in enumerate(info.blocks)}
         enumerate_value = self.enumerate_value
-        k = 0
-        for block in info.blocks:
-            for inst in block.instructions:
-                for op in operands[k]:
-                    if op.__class__ is WConst:
-                        enumerate_value(op)
-                k += 1
-                if inst.__class__ is ShuffleVector:
-                    enumerate_value(self._shuffle_mask(inst))  # type: ignore[arg-type]
-            block_ids[id(block)] = len(block_ids)
+        for constant in info.constants:
+            enumerate_value(constant)
         self.optimize_constants(self.first_function_constant, len(self.values))
         self.enumerate_attributes(self.function_attrs(fn))
         self.first_instruction = len(self.values)
-        locals_: list[WMD] = []
         values = self.values
         counts = self.counts
         value_ids = self.value_ids
-        for inst, ops in zip(info.instructions, operands, strict=True):
-            for op in ops:
-                if op.__class__ is WMD and op.kind == LOCAL:  # type: ignore[attr-defined]
-                    locals_.append(op)  # type: ignore[arg-type]
-            if inst.ty.__class__ is not VoidType:
-                # a new instruction: enumerate_value without the lookups
-                ty = inst.ty
-                if id(ty) not in self._known_types:
-                    self.enumerate_type(ty)
-                value_ids[inst] = len(values)
-                values.append(inst)
-                counts.append(1)
+        known = self._known_types
+        for inst in info.results:
+            # a new instruction: enumerate_value without the lookups
+            if id(inst.ty) not in known:
+                self.enumerate_type(inst.ty)
+            value_ids[inst] = len(values)
+            values.append(inst)
+            counts.append(1)
+        locals_ = info.local_mds
         for md in locals_:
             if md in self.md_index and self.md_index[md].id:
                 continue

@@ -225,6 +225,7 @@ class _ModuleWriter:
         self.vst_offset_placeholder = 0
         self.function_offsets: dict[int, int] = {}
         self._layout: DataLayout | None = None
+        self._vst_entries: dict[tuple[bytes, bool], tuple[int, int, int, int]] = {}
 
     # ----------------------------------------------------------------- driver
 
@@ -853,7 +854,9 @@ class _ModuleWriter:
         """The function's VALUE_SYMTAB: named arguments, blocks and instructions.
 
         Entries come in the order LLVM 14 iterates its StringMap after
-        LLParser filled it (see :func:`vst_insertion_order`).
+        LLParser filled it (see :func:`vst_insertion_order`). Each entry is
+        ``[abbrev, value id VBR8, name array]`` through the blockinfo VST
+        abbreviations; the name part is encoded once per distinct name.
         """
         ve = self.ve
         names: list[bytes] = []
@@ -877,18 +880,22 @@ class _ModuleWriter:
         if not names:
             return
         w = self.w
-        emit = w.emit_record
+        emit = w.emit
+        cache = self._vst_entries
         w.enter_block(c.VALUE_SYMTAB_BLOCK_ID, 4)
         for k in string_map_order(names):
-            name = names[k]
-            char6 = _CHAR6_NAME.fullmatch(name) is not None
-            if blocks[k]:
-                emit(c.VST_CODE_BBENTRY, [ids[k], *name],
-                     VST_BBENTRY_6_ABBREV if char6 else VST_ENTRY_8_ABBREV)
+            key = (names[k], blocks[k])
+            entry = cache.get(key)
+            if entry is None:
+                entry = cache[key] = _vst_entry(*key)
+            head, head_len, tail, tail_len = entry
+            emit(head, head_len)
+            value_id = ids[k]
+            if value_id < 128:
+                emit(value_id, 8)
             else:
-                abbrev = VST_ENTRY_6_ABBREV if char6 else (
-                    VST_ENTRY_7_ABBREV if name.isascii() else VST_ENTRY_8_ABBREV)
-                emit(c.VST_CODE_ENTRY, [ids[k], *name], abbrev)
+                emit(*bs.vbr_bits(value_id, 8))
+            emit(tail, tail_len)
         w.exit_block()
 
     def write_metadata_attachments(self, fn: Function) -> None:
@@ -1445,6 +1452,33 @@ def vst_insertion_order(fn: Function) -> list[tuple[bytes, object]]:
             if inst.name is not None:
                 out.append((_bytes(inst.name), inst))
     return out
+
+
+_VST_WIDTH = 4  # abbreviation id width of VALUE_SYMTAB blocks
+
+
+def _vst_entry(name: bytes, is_block: bool) -> tuple[int, int, int, int]:
+    """The bits before and after the value id of a VST entry for ``name`` (see the blockinfo).
+
+    Abbreviation 4 is ``[Fixed(3) code, VBR8 id, Array Fixed(8)]``; 5 and 6
+    are ``[ENTRY, VBR8, Array Fixed(7) / Char6]``; 7 is ``[BBENTRY, VBR8, Array Char6]``.
+    """
+    char6 = _CHAR6_NAME.fullmatch(name) is not None
+    if is_block:
+        abbrev = VST_BBENTRY_6_ABBREV if char6 else VST_ENTRY_8_ABBREV
+        code = c.VST_CODE_BBENTRY
+    else:
+        abbrev = VST_ENTRY_6_ABBREV if char6 else (
+            VST_ENTRY_7_ABBREV if name.isascii() else VST_ENTRY_8_ABBREV)
+        code = c.VST_CODE_ENTRY
+    head, head_len = abbrev, _VST_WIDTH
+    if abbrev == VST_ENTRY_8_ABBREV:
+        head |= code << head_len
+        head_len += 3
+    element = {VST_ENTRY_8_ABBREV: bs.fixed(8), VST_ENTRY_7_ABBREV: bs.fixed(7)}.get(
+        abbrev, bs.CHAR6_OP)
+    tail, tail_len = bs.array_bits(name, element)
+    return head, head_len, tail, tail_len
 
 
 def _djb_hash(name: bytes) -> int:

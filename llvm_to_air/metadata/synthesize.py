@@ -90,6 +90,8 @@ def _module_flags(target: AirTarget) -> list[Metadata]:
         MDNode([_i32(1), MDString(b"wchar_size"), _i32(4)]),
     ]
     for behaviour, name, value in AIR_LIMIT_FLAGS:
+        if name == "frame-pointer" and target.air_version < (2, 6, 0):
+            continue  # Apple's AIR 2.5 and older modules carry no frame-pointer flag
         flags.append(MDNode([_i32(behaviour), MDString(name.encode()), _i32(value)]))
     return flags
 
@@ -131,9 +133,10 @@ def argument_node(index: int, arg: KernelArgument) -> MDNode:
 
 def _kernel_attributes(kernel: KernelSignature, fast_math: bool) -> None:
     fn = kernel.function
+    # producers mark every OpenCL function convergent; Apple only those that synchronize
     attrs = [a for a in fn.fn_attrs if not a.startswith(PRODUCER_ATTRIBUTE_PREFIXES)
              and not a.startswith(("memory(", "argmemonly", "readnone", "readonly",
-                                   "writeonly", "inaccessiblememonly"))]
+                                   "writeonly", "inaccessiblememonly", "convergent"))]
     if (kernel.uses_barrier or kernel.uses_simd) and "convergent" not in attrs:
         attrs.append("convergent")
     for word in ("mustprogress", "nounwind"):

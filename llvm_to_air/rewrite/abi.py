@@ -191,12 +191,12 @@ def _value_parameter(fn: Function, arg: Argument, layout: DataLayout,
                      structs: dict[str, StructType | None], name: str,
                      source_type: str | None) -> tuple[KernelArgument, Argument, Load]:
     size, align = _size_align(arg.ty, layout, structs)
+    used = any(arg is op for inst in fn.instructions() for op in inst.ops)  # one walk per scalar
     param = Argument(PointerType(CONSTANT), name=arg.name,
-                     attrs=["nocapture", "noundef", "readonly", f"align {align}",
-                            f"dereferenceable({size})"], pointee_hint=arg.ty)
+                     attrs=["nocapture", "noundef", "readonly" if used else "readnone",
+                            f"align {align}", f"dereferenceable({size})"], pointee_hint=arg.ty)
     load = Load(arg.ty, opcode="load", ops=[param], align=align,
                 name=f"{arg.name}.value" if arg.name else None)
-    used = any(arg is op for inst in fn.instructions() for op in inst.ops)  # one walk per scalar
     description = KernelArgument(
         kind="constant", name=name, llvm_type=param.ty, type_name=_type_name(arg.ty, source_type),
         type_size=size, type_align=align, element_type=arg.ty, access="air.read",

@@ -279,8 +279,36 @@ class Lowering:
         if op.zero_flag and len(operands) == 1:
             operands.append(ConstantInt(I1, value=0))
         sign = f".{signedness}" if op.signedness is not None and signedness else ""
+        bits = _scalar(ty).bits  # type: ignore[attr-defined]
+        if bits not in (8, 16, 32, 64):
+            return self._widened_int_op(ty, op, sign, signedness, operands)
         name = f"air.{op.air}{sign}.{type_suffix(ty)}"
         return Rewrite([self.air.call(name, ty, operands, "math")], None).with_value()
+
+    def _widened_int_op(self, ty: Type, op: T.IntOp, sign: str, signedness: str | None,
+                        operands: list[Value]) -> Rewrite:
+        """AIR integer ops exist for 8/16/32/64 bits: compute wider, then narrow back
+        (``llvm.ctpop.i4`` of a ``<4 x i1>`` bitcast is what clang makes of popcounts)."""
+        bits = _scalar(ty).bits  # type: ignore[attr-defined]
+        width = next(w for w in (8, 16, 32, 64) if w >= bits)
+        wide: Type = IntType(width)
+        if isinstance(ty, VectorType):
+            wide = VectorType(ty.count, wide)
+        extend = "sext" if signedness == "s" else "zext"
+        widened = [self.emit(Cast(wide, opcode=extend, ops=[v])) if v.ty == ty else v
+                   for v in operands]
+        if op.air == "ctz":  # a bit just above the value stops the count at its width
+            widened[0] = self.emit(BinaryOp(wide, opcode="or",
+                                            ops=[widened[0], _splat_int(wide, 1 << bits)]))
+        result: Value = self.emit(self.air.call(f"air.{op.air}{sign}.{type_suffix(wide)}", wide,
+                                                widened, "math"))
+        if op.air == "clz":
+            result = self.emit(BinaryOp(wide, opcode="sub",
+                                        ops=[result, _splat_int(wide, width - bits)]))
+        elif op.air == "reverse_bits":
+            result = self.emit(BinaryOp(wide, opcode="lshr",
+                                        ops=[result, _splat_int(wide, width - bits)]))
+        return self.done(self.emit(Cast(ty, opcode="trunc", ops=[result])))
 
     def _llvm_intrinsic(self, call: Call, name: str) -> Rewrite | None:
         if name.startswith(T.LLVM_KEPT):

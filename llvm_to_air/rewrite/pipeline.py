@@ -73,8 +73,16 @@ def decide_fast_math(module: Module, ctx: LoweringContext) -> None:
         return
     ctx.fast_math = any(
         '"unsafe-fp-math"="true"' in k.function.fn_attrs
-        or any("fast" in getattr(inst, "flags", ()) for inst in k.function.instructions())
+        or any(_fast_flags(getattr(inst, "flags", ())) for inst in k.function.instructions())
         for k in ctx.kernels)
+
+
+# What -ffast-math and OpenCL's -cl-fast-relaxed-math leave on floating-point instructions.
+_RELAXED_FLAGS = frozenset({"nnan", "ninf", "nsz", "afn"})
+
+
+def _fast_flags(flags: tuple[str, ...]) -> bool:
+    return "fast" in flags or _RELAXED_FLAGS.issubset(flags)
 
 
 STAGES: tuple[Stage, ...] = (

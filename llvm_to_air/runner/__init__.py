@@ -142,7 +142,7 @@ def parse_buffer(spec: str) -> tuple[int, Any]:
         values = [float(v) if dtype.kind == "f" else int(v, 0) for v in value.split(",")]
         array = np.array(values, dtype=dtype)
     except (ValueError, OverflowError):
-        raise CompileError(f"--buffer '{spec}': '{value}' is not a {dtype} value") from None
+        raise CompileError(f"--buffer '{spec}': '{value}' is not a valid {dtype} value") from None
     return index, array
 
 

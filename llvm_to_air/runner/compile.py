@@ -461,19 +461,22 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
         elif not decl.name.startswith("llvm."):
             raise CompileError(f"kernel '{info.name}' calls '@{decl.name}', which the CPU "
                                "runner cannot provide")
-    runtime_text = "\n\n".join(runtime)
+    runtime_text = _dedupe_declarations("\n\n".join(runtime))
     if dump is not None:
         dump["kernel"] = kernel_text
         dump["runtime"] = runtime_text
-    context = llvm.create_context()
+    # the global context: it is never disposed, so no engine outlives its context
+    context = llvm.get_global_context()
     try:
         kmod = llvm.parse_assembly(kernel_text, context)
         rmod = llvm.parse_assembly(runtime_text, context)
-        kmod.link_in(rmod)
+        kmod.link_in(rmod)  # consumes rmod
+        del rmod
         kmod.verify()
     except RuntimeError as exc:
+        lines = [ln for ln in str(exc).splitlines() if "error" in ln] or [str(exc)]
         raise CompileError(f"the CPU runner produced invalid host IR for kernel '{info.name}': "
-                           f"{str(exc).strip().splitlines()[-1]}",
+                           f"{lines[-1].strip()}",
                            hint="this is a bug in llvm-to-air's runner") from None
     tm = _target_machine()
     frame_size = 0
@@ -504,6 +507,19 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
                           sites=sites, checks=checks, tg_static=tg_layout.size,
                           err_address=engine.get_global_value_address("__air_err"),
                           engine=engine, context=context)
+
+
+def _dedupe_declarations(text: str) -> str:
+    seen: set[str] = set()
+    out = []
+    for line in text.splitlines():
+        if line.startswith("declare "):
+            name = line.split("@", 1)[1].split("(", 1)[0]
+            if name in seen:
+                continue
+            seen.add(name)
+        out.append(line)
+    return "\n".join(out)
 
 
 def _frame_size(kmod: Any, tm: Any) -> int:

@@ -383,6 +383,9 @@ def instrument_bounds(module: Module, fn: Function, prologue: BasicBlock, bounds
     def guard(inst: Instruction, k: int, size: Value, what: str, length: bool) -> \
             list[Instruction]:
         ptr = inst.ops[k]
+        root = _root(ptr)
+        if isinstance(root, GlobalVariable) and root.addrspace != 3:
+            return []  # program-scope constant/device variables: module memory, not bound
         entry = entry_of(ptr)
         site = len(sites)
         sites.append(CheckSite(what, entry, str(inst.location) if inst.location else ""))
