@@ -273,3 +273,11 @@ def test_opencl_relaxed_math_flags_count_as_fast_math() -> None:
     path = FIXTURES / "apple-twins" / "rmsNorm32fast.ll"
     _, out = kernel_of(path.read_text())
     assert "air.compile.fast_math_enable" in out and "air.fast_sqrt.f32" in air_calls(out)
+
+
+def test_extern_shared_memory_becomes_a_threadgroup_parameter() -> None:
+    kernels, out = kernel_of((FIXTURES / "cuda19-O2" / "dynamic_shared.ll").read_text())
+    [dynamic] = [a for a in kernels[0].arguments if a.kind == "threadgroup"]
+    assert dynamic.location_index == 0 and dynamic.type_name == "float"
+    assert "@dyn" not in out.split("define", 1)[0]  # no zero-sized global is left
+    llvm_as_14(out)

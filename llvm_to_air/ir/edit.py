@@ -194,3 +194,54 @@ def phis(block: BasicBlock) -> Iterator[Phi]:
 __all__ = ["Argument", "NameSource", "called_functions", "insert_at_entry", "insert_before",
            "predecessors", "remove", "remove_unused_declarations", "replace_all_uses",
            "set_pointer_addrspace", "users"]
+
+
+def materialize_constant_uses(fn: Function, target: Value) -> None:
+    """Constant expressions in ``fn`` that refer to ``target`` become instructions.
+
+    Afterwards ``target`` is only a direct operand, so it can be replaced by a
+    value that is not a constant (a kernel parameter, say). Phi operands are
+    computed at the end of the incoming block.
+    """
+    from llvm_to_air.ir.model import BinaryOp, Cast, ConstantExpr, GetElementPtr
+
+    def refers(value: Value) -> bool:
+        return isinstance(value, ConstantExpr) and any(op is target or refers(op)
+                                                       for op in value.ops)
+
+    def expand(expr: ConstantExpr, out: list[Instruction]) -> Instruction:
+        ops: list[Value] = [expand(op, out) if refers(op) else op  # type: ignore[arg-type]
+                            for op in expr.ops]
+        inst: Instruction
+        if expr.opcode == "getelementptr":
+            assert expr.source_type is not None
+            inst = GetElementPtr(expr.ty, opcode="getelementptr", ops=ops,
+                                 source_type=expr.source_type,
+                                 flags=tuple(f for f in expr.flags if f == "inbounds"))
+        elif len(ops) == 1:
+            inst = Cast(expr.ty, opcode=expr.opcode, ops=ops)
+        else:
+            inst = BinaryOp(expr.ty, opcode=expr.opcode, ops=ops, flags=expr.flags)
+        out.append(inst)
+        return inst
+
+    tails: dict[BasicBlock, list[Instruction]] = {}
+    for block in fn.blocks:
+        rebuilt: list[Instruction] = []
+        for inst in block.instructions:
+            for k, op in enumerate(inst.ops):
+                if not refers(op):
+                    continue
+                if isinstance(inst, Phi):
+                    pred = inst.blocks[k]
+                    inst.ops[k] = expand(op, tails.setdefault(pred, []))  # type: ignore[arg-type]
+                else:
+                    inst.ops[k] = expand(op, rebuilt)  # type: ignore[arg-type]
+            rebuilt.append(inst)
+        for new in rebuilt:
+            new.parent = block
+        block.instructions = rebuilt
+    for block, extra in tails.items():
+        for new in extra:
+            new.parent = block
+        block.instructions[-1:-1] = extra

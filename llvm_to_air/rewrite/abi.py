@@ -29,7 +29,12 @@ from dataclasses import dataclass, field
 
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.datalayout import DataLayout
-from llvm_to_air.ir.edit import insert_at_entry, replace_all_uses, users
+from llvm_to_air.ir.edit import (
+    insert_at_entry,
+    materialize_constant_uses,
+    replace_all_uses,
+    users,
+)
 from llvm_to_air.ir.model import (
     Argument,
     AtomicRMW,
@@ -39,6 +44,7 @@ from llvm_to_air.ir.model import (
     Freeze,
     Function,
     GetElementPtr,
+    GlobalVariable,
     Instruction,
     Load,
     Module,
@@ -61,7 +67,13 @@ from llvm_to_air.ir.types import (
     VectorType,
 )
 from llvm_to_air.metadata.target import AIR_DATALAYOUT
-from llvm_to_air.rewrite.addrspace import CONSTANT, DEVICE, THREADGROUP, air_space
+from llvm_to_air.rewrite.addrspace import (
+    CONSTANT,
+    DEVICE,
+    THREADGROUP,
+    air_space,
+    is_dynamic_threadgroup_memory,
+)
 from llvm_to_air.rewrite.context import (
     KernelArgument,
     KernelSignature,
@@ -93,6 +105,8 @@ def lower_kernel_abi(module: Module, ctx: LoweringContext) -> None:
         if kernel.producer == "air":
             continue
         _lower_kernel(module, kernel, layout)
+    # every use of extern __shared__ memory is a parameter now
+    module.globals = [gv for gv in module.globals if not is_dynamic_threadgroup_memory(gv)]
 
 
 def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout) -> None:
@@ -126,11 +140,44 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout) -
         description.param = arg
         kernel.arguments.append(description)
         new_args.append(arg)
+    for gv in _dynamic_threadgroup_globals(module, fn):
+        param, description = _dynamic_threadgroup_parameter(fn, gv, layout, structs)
+        description.location_index = threadgroup_index
+        threadgroup_index += 1
+        kernel.arguments.append(description)
+        new_args.append(param)
+        replacements[gv] = param
     fn.args = new_args
     replace_all_uses(fn.instructions(), replacements)
     if entry_loads:
         insert_at_entry(fn, entry_loads)
     fn.function_type = FunctionType(fn.function_type.ret, tuple(a.ty for a in fn.args))
+
+
+def _dynamic_threadgroup_globals(module: Module, fn: Function) -> list[GlobalVariable]:
+    globals_ = [gv for gv in module.globals if is_dynamic_threadgroup_memory(gv)]
+    used = []
+    for gv in globals_:
+        materialize_constant_uses(fn, gv)
+        if any(op is gv for inst in fn.instructions() for op in inst.ops):
+            used.append(gv)
+    return used
+
+
+def _dynamic_threadgroup_parameter(fn: Function, gv: GlobalVariable, layout: DataLayout,
+                                   structs: dict[str, StructType | None]) -> \
+        tuple[Argument, KernelArgument]:
+    """``extern __shared__`` memory: Metal's threadgroup buffer the host sizes
+    (``setThreadgroupMemoryLength:atIndex:``)."""
+    element = gv.value_type.element if isinstance(gv.value_type, ArrayType) else gv.value_type
+    param = Argument(PointerType(THREADGROUP), name=gv.name, attrs=["nocapture", "noundef"],
+                     pointee_hint=element)
+    size, align = _size_align(element, layout, structs)
+    description = KernelArgument(
+        kind="threadgroup", name=gv.name, llvm_type=param.ty, type_name=llvm_type_name(element),
+        type_size=size, type_align=align, element_type=element, access="air.read_write",
+        address_space=THREADGROUP, param=param)
+    return param, description
 
 
 def _argument_name(kernel: KernelSignature, index: int) -> str:

@@ -89,6 +89,8 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
                                gv.location, hint="pass the pointers as kernel arguments")
         space = air_space(producer, gv.addrspace, f"global @{gv.name}", gv.location)
         gv.ty = PointerType(space)
+        if space == THREADGROUP and is_dynamic_threadgroup_memory(gv):
+            continue  # becomes a threadgroup-memory parameter in the ABI stage
         if space == THREADGROUP:
             gv.linkage = "internal"
             gv.externally_initialized = False
@@ -96,6 +98,11 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
                 gv.initializer = Undef(gv.value_type)
         elif space == CONSTANT:
             gv.is_constant = True
+
+
+def is_dynamic_threadgroup_memory(gv: GlobalVariable) -> bool:
+    """CUDA's ``extern __shared__ T x[]``: sized by the host at dispatch time."""
+    return gv.addrspace == THREADGROUP and gv.initializer is None
 
 
 class _Inference:
