@@ -288,6 +288,33 @@ def dis_command(input_path: str, output_path: str) -> None:
     write_output(output_path, disassemble(data, name))
 
 
+@main.command("run")
+@click.argument("input_path", metavar="INPUT")
+@click.option("--kernel", required=True, metavar="NAME", help="The kernel to run.")
+@click.option("--grid", required=True, metavar="X[,Y[,Z]]",
+              help="Total threads per dimension (like dispatchThreads).")
+@click.option("--threadgroup", required=True, metavar="X[,Y[,Z]]",
+              help="Threads per threadgroup.")
+@click.option("--buffer", "buffers", multiple=True, metavar="INDEX=FILE.npy|INDEX=value:dtype",
+              help="Bind a buffer at a location index (setBuffer/setBytes atIndex:).")
+@click.option("--threadgroup-memory", "threadgroup_memory", multiple=True,
+              metavar="INDEX=BYTES", help="Threadgroup memory length at an index.")
+@click.option("--out-dir", required=True, metavar="DIR",
+              help="Every bound buffer is written back to DIR/<INDEX>.npy.")
+@click.option("--check-bounds", is_flag=True,
+              help="Report accesses outside bound buffers (slower).")
+@diagnostics
+def run_command(input_path: str, kernel: str, grid: str, threadgroup: str,
+                buffers: tuple[str, ...], threadgroup_memory: tuple[str, ...], out_dir: str,
+                check_bounds: bool) -> None:
+    """Execute a kernel on the CPU with Metal's binding model (AIR, metallib, or any input)."""
+    from llvm_to_air.runner import run_cli
+
+    written = run_cli(input_path, kernel, grid, threadgroup, list(buffers),
+                      list(threadgroup_memory), out_dir, check_bounds)
+    sys.stderr.write(f"wrote {len(written)} buffer(s) to {out_dir}\n")
+
+
 @main.command("verify")
 @click.argument("input_path", metavar="FILE.ll")
 @diagnostics

@@ -123,7 +123,7 @@ def test_builtins_are_added_only_when_used_as_uint3() -> None:
     kernels, out = kernel_of((FIXTURES / "cuda19-O2" / "vadd.ll").read_text())
     roles = [a.role for a in kernels[0].arguments if a.kind == "builtin"]
     assert roles == ["thread_position_in_threadgroup", "threadgroup_position_in_grid",
-                     "threads_per_threadgroup"]
+                     "dispatch_threads_per_threadgroup"]  # blockDim: the size asked for
     assert "<3 x i32> noundef %thread_position_in_threadgroup" in out
     kernels, out = kernel_of((FIXTURES / "opencl19" / "dim_loop.ll").read_text())
     assert "select" in out  # a variable dimension picks a lane at run time

@@ -115,7 +115,7 @@ UINT3_ROLE = ("the MSL source declares this built-in as a scalar `uint`; OpenCL'
 USHORT_ROLE = ("the MSL source declares this SIMD-group built-in as `ushort`; OpenCL's "
                "get_sub_group_local_id() / get_sub_group_id() return uint")
 CUDA_ROLE = ("CUDA has no grid-position built-in: blockIdx * blockDim + threadIdx reads "
-             "threadgroup_position_in_grid, threads_per_threadgroup and "
+             "threadgroup_position_in_grid, dispatch_threads_per_threadgroup and "
              "thread_position_in_threadgroup instead of thread_position_in_grid")
 UNUSED_ROLE = ("the MSL source declares a built-in it never reads (Apple marks it "
                "air.arg_unused); the twin has nothing to declare")
@@ -166,7 +166,8 @@ VADD_MODULE = {
 }
 GRID_UINT = {"thread_position_in_grid": Alt(("uint", "i32"), ("uint3", "<3 x i32>"), UINT3_ROLE)}
 CUDA_ROLES = {"thread_position_in_threadgroup": CUDA_ROLE,
-              "threadgroup_position_in_grid": CUDA_ROLE, "threads_per_threadgroup": CUDA_ROLE}
+              "threadgroup_position_in_grid": CUDA_ROLE,
+              "dispatch_threads_per_threadgroup": CUDA_ROLE}
 ATOMIC_RESULT = Alt('%"struct.metal::_atomic.2" addrspace(1)*', "float addrspace(1)*",
                     ATOMIC_STRUCT)
 ATOMIC_INFO = Alt(((0, 4, 0, "float", "__s"),), None, ATOMIC_STRUCT)

@@ -51,11 +51,6 @@ _CHAR6 = {c: i for i, c in enumerate(
     b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._")}
 
 
-def is_char6(byte: int) -> bool:
-    """Whether ``byte`` is one of the 64 characters of the Char6 encoding ``[a-zA-Z0-9._]``."""
-    return byte in _CHAR6
-
-
 def all_char6(data: Sequence[int]) -> bool:
     """Whether every byte of ``data`` can be written as Char6."""
     return all(b in _CHAR6 for b in data)

@@ -521,7 +521,3 @@ def _from_double_bits(double: int, kind: str) -> int:
     # bfloat: the top half of the float, exact for literals LLVM accepts
     single = struct.unpack("<I", struct.pack("<f", value))[0]
     return single >> 16
-
-
-def fp_width(kind: str) -> int:
-    return _FP_WIDTH[kind]

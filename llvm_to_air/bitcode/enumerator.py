@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from llvm_to_air.bitcode import attributes as attrs
 from llvm_to_air.bitcode import codes
-from llvm_to_air.bitcode.constants import ASM, EXPR, INT, ConstantPool, WConst, refolds
+from llvm_to_air.bitcode.constants import ASM, EXPR, ConstantPool, WConst, refolds
 from llvm_to_air.bitcode.metadata import LOCAL, NODE, STRING, WMD, MetadataPool
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.model import (
@@ -37,8 +37,6 @@ from llvm_to_air.ir.model import (
     Constant,
     Function,
     GetElementPtr,
-    GlobalAlias,
-    GlobalValue,
     GlobalVariable,
     InlineAsm,
     Instruction,
@@ -693,11 +691,6 @@ class Enumerator:
         """``computeBitsRequiredForTypeIndicies``: Log2_32_Ceil(#types + 1)."""
         return log2_ceil(len(self.types) + 1)
 
-    # --------------------------------------------------------------- helpers
-
-    def is_int_constant(self, value: object) -> bool:
-        return isinstance(value, WConst) and value.kind == INT
-
 
 _SPECIAL_OPERANDS = {
     Branch: Enumerator._branch_operands,
@@ -785,11 +778,3 @@ def _md_type_order(md: WMD) -> int:
     if md.kind != NODE:
         return 1
     return 2 if md.distinct else 3
-
-
-def _attachments(inst: Instruction) -> list[tuple[str, Metadata]]:
-    return inst.metadata
-
-
-def _is_global(value: object) -> bool:
-    return isinstance(value, GlobalValue | GlobalAlias)

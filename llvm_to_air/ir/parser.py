@@ -731,6 +731,10 @@ class Parser:
         linkage = ""
         qualifiers: list[str] = []
         cc = ""
+        leading_metadata: list[tuple[str, Metadata]] = []
+        while self.peek()[0] == lx.META and self.peek(1)[0] == lx.META:  # declare !kind !N ...
+            kind_name = self.next()[1][1:]
+            leading_metadata.append((kind_name, self.parse_metadata_operand()))
         while True:
             word = self.peek()[1]
             if word in LINKAGES:
@@ -822,6 +826,7 @@ class Parser:
             else:
                 break
         fn.fn_attrs = fn_attrs
+        fn.metadata = leading_metadata + fn.metadata
         fn.ty = TypedPointerType(fn.function_type, 0) if self.typed else PointerType(0)
         self.module.functions.append(fn)
         if is_definition:

@@ -309,9 +309,12 @@ class _Writer:
             suffix.append(f'gc "{escape(fn.gc.encode())}"')
         if fn.personality is not None:
             suffix.append(f"personality {self.typed_const(fn.personality)}")
-        for kind, md in fn.metadata:
-            if self._keep_attachment(kind, md):
-                suffix.append(f"!{kind} {self.md.ref(md)}")
+        attachments = [f"!{kind} {self.md.ref(md)}" for kind, md in fn.metadata
+                       if self._keep_attachment(kind, md)]
+        if fn.is_declaration and attachments:  # LLVM 14: "declare !kind !N <type> @f(...)"
+            text = text.replace("declare ", "declare " + " ".join(attachments) + " ", 1)
+        else:
+            suffix.extend(attachments)
         if suffix:
             text += " " + " ".join(suffix)
         if fn.is_declaration:
@@ -521,6 +524,8 @@ class _Writer:
             src = c.ops[0]
             dest = self.vtype(c)
             return f"{op} ({self.typed_const(src)} to {dest})"
+        if op in ("extractelement", "insertelement", "shufflevector", "select"):
+            return f"{op} ({', '.join(self.typed_const(x) for x in c.ops)})"
         flags = "".join(f" {f}" for f in c.flags if f in llvm14.ALLOWED_FLAGS.get(op, ()))
         pred = f" {c.predicate}" if c.predicate else ""
         lhs = self.typed_const(c.ops[0])

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llvm_to_air.errors import CompileError
@@ -104,12 +105,14 @@ def lower_kernel_abi(module: Module, ctx: LoweringContext) -> None:
     for kernel in ctx.kernels:
         if kernel.producer == "air":
             continue
-        _lower_kernel(module, kernel, layout)
-    # every use of extern __shared__ memory is a parameter now
-    module.globals = [gv for gv in module.globals if not is_dynamic_threadgroup_memory(gv)]
+        _lower_kernel(module, kernel, layout, ctx.warnings)
+    # every use of extern __shared__ memory and of device variables is a parameter now
+    module.globals = [gv for gv in module.globals
+                      if not is_dynamic_threadgroup_memory(gv) and gv.addrspace != DEVICE]
 
 
-def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout) -> None:
+def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout,
+                  warnings: list[CompileError]) -> None:
     fn = kernel.function
     structs = module.structs
     buffer_index = 0
@@ -140,7 +143,14 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout) -
         description.param = arg
         kernel.arguments.append(description)
         new_args.append(arg)
-    for gv in _dynamic_threadgroup_globals(module, fn):
+    for gv in _globals_used(module, fn, lambda g: g.addrspace == DEVICE):
+        param, description = _device_variable_parameter(fn, gv, layout, structs, warnings)
+        description.location_index = buffer_index
+        buffer_index += 1
+        kernel.arguments.append(description)
+        new_args.append(param)
+        replacements[gv] = param
+    for gv in _globals_used(module, fn, is_dynamic_threadgroup_memory):
         param, description = _dynamic_threadgroup_parameter(fn, gv, layout, structs)
         description.location_index = threadgroup_index
         threadgroup_index += 1
@@ -154,14 +164,49 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout) -
     fn.function_type = FunctionType(fn.function_type.ret, tuple(a.ty for a in fn.args))
 
 
-def _dynamic_threadgroup_globals(module: Module, fn: Function) -> list[GlobalVariable]:
-    globals_ = [gv for gv in module.globals if is_dynamic_threadgroup_memory(gv)]
+def _globals_used(module: Module, fn: Function,
+                  which: Callable[[GlobalVariable], bool]) -> list[GlobalVariable]:
+    """Globals selected by ``which`` that ``fn`` uses, made direct operands (no constant
+    expressions around them) so a parameter can stand in for them."""
     used = []
-    for gv in globals_:
+    for gv in (g for g in module.globals if which(g)):
         materialize_constant_uses(fn, gv)
         if any(op is gv for inst in fn.instructions() for op in inst.ops):
             used.append(gv)
     return used
+
+
+def _device_variable_parameter(fn: Function, gv: GlobalVariable, layout: DataLayout,
+                               structs: dict[str, StructType | None],
+                               warnings: list[CompileError]) -> tuple[Argument, KernelArgument]:
+    """A program-scope device variable (CUDA ``__device__ int n;``): Metal has none, so it
+    becomes a device buffer the host binds, named after the variable."""
+    use = analyze_pointer_use(fn, gv)
+    size, _ = _size_align(gv.value_type, layout, structs)
+    param = Argument(PointerType(DEVICE), name=gv.name, attrs=["nocapture", "noundef"],
+                     pointee_hint=gv.value_type)
+    element = gv.value_type.element if isinstance(gv.value_type, ArrayType) else gv.value_type
+    warnings.append(CompileError(
+        f"program-scope device variable @{gv.name} of @{fn.name} becomes a device buffer the "
+        f"host binds ({size} bytes){'; its initializer is not applied' if _initialized(gv) else ''}",
+        gv.location or fn.location))
+    element_size, element_align = _size_align(element, layout, structs)
+    description = KernelArgument(
+        kind="buffer", name=gv.name, llvm_type=param.ty, type_name=llvm_type_name(element),
+        type_size=element_size, type_align=element_align, element_type=element,
+        access="air.read_write" if use.writes else "air.read", address_space=DEVICE,
+        unused=not use.used, param=param)
+    return param, description
+
+
+def _initialized(gv: GlobalVariable) -> bool:
+    """Whether the variable starts with something other than zero (which a buffer loses)."""
+    from llvm_to_air.ir.model import ConstantInt, ConstantZero, Undef
+
+    init = gv.initializer
+    if init is None or isinstance(init, ConstantZero | Undef):
+        return False
+    return not (isinstance(init, ConstantInt) and init.value == 0)
 
 
 def _dynamic_threadgroup_parameter(fn: Function, gv: GlobalVariable, layout: DataLayout,
@@ -306,6 +351,8 @@ def _call_access(call: Call, operand: int, use: PointerUse) -> None:
     name = callee.name if callee is not None else ""
     if name.startswith(_NO_ACCESS_CALLS):
         return
+    if operand == 0 and isinstance(call.ty, IntType | FloatType):
+        use.access_types[call.ty] += 1  # atomic builtins return the value they point at
     for prefix, read_only in _READ_ONLY_OPERANDS.items():
         if name.startswith(prefix):
             if operand in read_only:

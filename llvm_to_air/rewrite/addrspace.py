@@ -91,6 +91,8 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
         gv.ty = PointerType(space)
         if space == THREADGROUP and is_dynamic_threadgroup_memory(gv):
             continue  # becomes a threadgroup-memory parameter in the ABI stage
+        if space == DEVICE:
+            continue  # a program-scope device variable: a device buffer in the ABI stage
         if space == THREADGROUP:
             gv.linkage = "internal"
             gv.externally_initialized = False

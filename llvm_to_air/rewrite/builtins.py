@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.edit import NameSource, replace_all_uses
 from llvm_to_air.ir.model import (
     Argument,
@@ -54,6 +55,7 @@ ROLE_TYPES: dict[str, tuple[Type, str]] = {
     "thread_position_in_threadgroup": (UINT3, "uint3"),
     "threadgroup_position_in_grid": (UINT3, "uint3"),
     "threads_per_threadgroup": (UINT3, "uint3"),
+    "dispatch_threads_per_threadgroup": (UINT3, "uint3"),
     "threadgroups_per_grid": (UINT3, "uint3"),
     "threads_per_grid": (UINT3, "uint3"),
     "thread_index_in_threadgroup": (I32, "uint"),
@@ -73,7 +75,8 @@ BUILTIN_READS: dict[str, BuiltinRead] = {
     # NVVM special registers (clang CUDA, mlir convert-gpu-to-nvvm)
     **_xyz("llvm.nvvm.read.ptx.sreg.tid.", "thread_position_in_threadgroup"),
     **_xyz("llvm.nvvm.read.ptx.sreg.ctaid.", "threadgroup_position_in_grid"),
-    **_xyz("llvm.nvvm.read.ptx.sreg.ntid.", "threads_per_threadgroup", 1),
+    # blockDim is the size asked for at dispatch, also in a grid's smaller edge threadgroups
+    **_xyz("llvm.nvvm.read.ptx.sreg.ntid.", "dispatch_threads_per_threadgroup", 1),
     **_xyz("llvm.nvvm.read.ptx.sreg.nctaid.", "threadgroups_per_grid", 1),
     "llvm.nvvm.read.ptx.sreg.laneid": BuiltinRead("thread_index_in_simdgroup", None),
     "llvm.nvvm.read.ptx.sreg.warpsize": BuiltinRead("threads_per_simdgroup", None),
@@ -91,7 +94,8 @@ BUILTIN_READS: dict[str, BuiltinRead] = {
     "_Z12get_local_idj": BuiltinRead("thread_position_in_threadgroup", ARG_DIMENSION),
     "_Z12get_group_idj": BuiltinRead("threadgroup_position_in_grid", ARG_DIMENSION),
     "_Z14get_local_sizej": BuiltinRead("threads_per_threadgroup", ARG_DIMENSION, 1),
-    "_Z23get_enqueued_local_sizej": BuiltinRead("threads_per_threadgroup", ARG_DIMENSION, 1),
+    "_Z23get_enqueued_local_sizej": BuiltinRead("dispatch_threads_per_threadgroup",
+                                                ARG_DIMENSION, 1),
     "_Z14get_num_groupsj": BuiltinRead("threadgroups_per_grid", ARG_DIMENSION, 1),
     "_Z15get_global_sizej": BuiltinRead("threads_per_grid", ARG_DIMENSION, 1),
     "_Z22get_sub_group_local_idv": BuiltinRead("thread_index_in_simdgroup", None),
@@ -107,13 +111,19 @@ BUILTIN_READS: dict[str, BuiltinRead] = {
 CONSTANT_BUILTINS: dict[str, int] = {"_Z17get_global_offsetj": 0, "_Z12get_work_dimv": 3}
 
 
+# Built-ins whose fixed answer may differ from the source's platform: warned about.
+APPROXIMATED_BUILTINS = {"_Z12get_work_dimv": "get_work_dim() has no Metal equivalent and "
+                                             "returns 3 (ids beyond the dispatch's dimensions "
+                                             "are 0 and sizes 1, as OpenCL defines)"}
+
+
 def lower_builtins(module: Module, ctx: LoweringContext) -> None:
     for kernel in ctx.kernels:
         if kernel.producer != "air":
-            _lower_kernel(kernel)
+            _lower_kernel(kernel, ctx)
 
 
-def _lower_kernel(kernel: KernelSignature) -> None:
+def _lower_kernel(kernel: KernelSignature, ctx: LoweringContext) -> None:
     fn = kernel.function
     reads: list[tuple[Call, BuiltinRead | int]] = []
     for inst in fn.instructions():
@@ -124,6 +134,9 @@ def _lower_kernel(kernel: KernelSignature) -> None:
                 found = CONSTANT_BUILTINS.get(name)
             if found is not None:
                 reads.append((inst, found))
+                if name in APPROXIMATED_BUILTINS:
+                    ctx.warnings.append(CompileError(APPROXIMATED_BUILTINS[name],
+                                                     inst.location or fn.location))
     if not reads:
         return
     roles = sorted({r.role for _, r in reads if isinstance(r, BuiltinRead)},

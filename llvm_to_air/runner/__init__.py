@@ -50,11 +50,14 @@ LLVM's SROA turns back into registers, so code between calls stays fast.) A
 chunk of threadgroups is resident with fresh threadgroup memory each, and the
 executor (:mod:`.execute`) alternates rounds: run every ready thread to its
 next call (in parallel over threadgroups), then resolve what threads wait
-for: first every SIMD-group call, over the lanes of each SIMD group (32
-threads in thread-index order) that reached that same call, in lockstep,
-with numpy (:mod:`.simd`; reductions and votes ignore lanes that did not get
-there, as inactive lanes on a GPU); then, when no thread of a threadgroup
-can run and none waits on a SIMD call, its threads waiting at barriers go on
+for: first SIMD-group calls, computed with numpy (:mod:`.simd`) over the
+lanes of each SIMD group (32 threads in thread-index order) that reached the
+same call, in lockstep; reductions, votes and ballots ignore the lanes that
+did not get there, as inactive lanes on a GPU. A SIMD group whose lanes wait
+at different calls resolves only the earliest (in program order) and the
+others wait: lanes that left a divergent loop or branch thus reconverge with
+the rest before a later SIMD call. Then, when no thread of a threadgroup can
+run and none waits on a SIMD call, its threads waiting at barriers go on
 together. A barrier is thus a real barrier for all threads of the group, and
 a SIMD exchange sees the values of all lanes.
 

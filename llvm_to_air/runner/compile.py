@@ -28,6 +28,7 @@ entries relative to the block).
 from __future__ import annotations
 
 import ctypes
+import sys as _sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -386,9 +387,25 @@ class CompiledKernel:
     checks: list[hostir.CheckSite] = field(default_factory=list)
     tg_static: int = 0
     err_address: int = 0
-    engine: Any = None
-    context: Any = None              # the LLVM context must outlive the engine's module
+    jit: Any = None                  # keeps the engine (and its LLVM context) alive
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Jit:
+    """An execution engine and its LLVM context, released in that order."""
+
+    def __init__(self, engine: Any, context: Any) -> None:
+        self.engine = engine
+        self.context = context
+
+    def __del__(self) -> None:
+        engine = self.__dict__.pop("engine", None)
+        if engine is not None and not _sys.is_finalizing():
+            try:
+                engine.close()
+            except Exception:  # pragma: no cover - llvmlite already torn down
+                pass
+        self.__dict__.pop("context", None)
 
 
 _LLVM_READY = False
@@ -465,8 +482,7 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     if dump is not None:
         dump["kernel"] = kernel_text
         dump["runtime"] = runtime_text
-    # the global context: it is never disposed, so no engine outlives its context
-    context = llvm.get_global_context()
+    context = llvm.create_context()
     try:
         kmod = llvm.parse_assembly(kernel_text, context)
         rmod = llvm.parse_assembly(runtime_text, context)
@@ -506,7 +522,7 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     return CompiledKernel(info=info, step=step, entry=entry, frame_size=frame_size,
                           sites=sites, checks=checks, tg_static=tg_layout.size,
                           err_address=engine.get_global_value_address("__air_err"),
-                          engine=engine, context=context)
+                          jit=_Jit(engine, context))
 
 
 def _dedupe_declarations(text: str) -> str:

@@ -16,7 +16,6 @@ dispatch and the bindings, then drives the JIT code:
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import threading
@@ -303,6 +302,8 @@ class Kernel:
         frames3 = frames.reshape(-1, 32, fstride)
         state2 = state.reshape(-1, 32)
         sites = c.sites
+        collective = np.array([False] + [s.kind != "threadgroup_barrier" for s in sites])
+        big = len(sites) + 1
         while True:
             if pool is None or pieces == 1:
                 for k in range(pieces):
@@ -312,38 +313,52 @@ class Kernel:
             waiting = (state < 0) & (state != DONE)
             if not waiting.any():
                 return
-            at = np.unique(-state[waiting])
-            collective = [int(s) for s in at if sites[int(s) - 1].kind != "threadgroup_barrier"]
-            if collective:
-                for s in collective:
-                    self._resolve(sites[s - 1], state2, frames3)
+            site_of = np.where(waiting, -state, 0).reshape(-1, 32)
+            simd_wait = collective[site_of]
+            if simd_wait.any():
+                # each SIMD group resolves only its earliest waiting call (in program order):
+                # lanes that reach a later call wait there for the others, as lanes
+                # reconverge on a GPU before what follows a divergent branch or loop
+                earliest = np.where(simd_wait, site_of, big).min(axis=1)
+                for s in np.unique(earliest[earliest < big]):
+                    self._resolve(sites[int(s) - 1], state2, frames3, earliest == s)
                 continue
             state[waiting] = -state[waiting]
 
-    def _resolve(self, site: Any, state2: np.ndarray, frames3: np.ndarray) -> None:
-        """Compute SIMD-group call ``site`` for every SIMD group with lanes waiting at it."""
-        active_all = state2 == -site.id
-        rows = np.nonzero(active_all.any(axis=1))[0]
-        active = active_all[rows]
-        if site.kind == "simd":
+    def _resolve(self, site: Any, state2: np.ndarray, frames3: np.ndarray,
+                 groups: np.ndarray) -> None:
+        """Compute SIMD-group call ``site`` in SIMD groups ``groups`` (a mask) for the lanes
+        waiting at it."""
+        active_all = (state2 == -site.id) & groups[:, None]
+        rows = np.flatnonzero(active_all.any(axis=1))
+        if site.kind == "simd" and len(rows):
+            # a contiguous range of SIMD groups (the usual case) is a view, not a copy
+            sel: Any = slice(int(rows[0]), int(rows[-1]) + 1) \
+                if rows[-1] - rows[0] + 1 == len(rows) else rows
+            active = active_all[sel]
+            frames = frames3[sel]
+            count = active.shape[0]
             sign = "u" if ".u." in site.name else "s"
             operands = []
             for k, ty in enumerate(site.arg_types):
                 dtype, lanes = numpy_type(ty, sign)
                 nbytes = dtype.itemsize * lanes
-                raw = np.ascontiguousarray(frames3[rows, :, SIMD_ARG_BYTES * k:
-                                                   SIMD_ARG_BYTES * k + nbytes])
-                operands.append(raw.view(dtype).reshape(len(rows), 32, lanes))
-            if site.result_type is not None and str(site.result_type) != "void":
+                raw = np.ascontiguousarray(frames[:, :, SIMD_ARG_BYTES * k:
+                                                  SIMD_ARG_BYTES * k + nbytes])
+                operands.append(raw.view(dtype).reshape(count, 32, lanes))
+            if str(site.result_type) != "void":
                 rdtype, rlanes = numpy_type(site.result_type, sign)
                 result = simd.evaluate(site.op, operands, active, rdtype, site.name)
-                result = np.ascontiguousarray(result.astype(rdtype)).reshape(len(rows), 32,
-                                                                            rlanes)
+                result = np.ascontiguousarray(result.astype(rdtype)).reshape(count, 32, rlanes)
                 nbytes = rdtype.itemsize * rlanes
-                out = result.view(np.uint8).reshape(len(rows), 32, nbytes)
-                current = frames3[rows, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes]
-                frames3[rows, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes] = np.where(
-                    active[:, :, None], out, current)
+                out = result.view(np.uint8).reshape(count, 32, nbytes)
+                if isinstance(sel, slice):
+                    np.copyto(frames[:, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes], out,
+                              where=active[:, :, None])
+                else:
+                    current = frames[:, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes]
+                    frames3[sel, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes] = np.where(
+                        active[:, :, None], out, current)
         state2[active_all] = site.id
 
     # ---------------------------------------------------------------- errors
@@ -380,14 +395,11 @@ class Kernel:
         if best is not None and best[0] < max(4096, (best[3] - best[2])):
             _, b, lo, hi = best
             return CompileError(
-                f"out-of-bounds {what} in kernel '{self.name}': buffer index {b.index} "
-                f"('{b.name}'): byte offset {address - lo} of a {hi - lo}-byte buffer{where}")
+                f"out-of-bounds {what} in kernel '{self.name}': the address is in no bound "
+                f"buffer; nearest is buffer index {b.index} ('{b.name}'): byte offset "
+                f"{address - lo} of a {hi - lo}-byte buffer{where}")
         return CompileError(f"out-of-bounds {what} in kernel '{self.name}': address "
                             f"0x{address:x} is in no bound buffer{where}")
-
-
-def grid_count(dims: tuple[int, ...]) -> int:
-    return math.prod(dims)
 
 
 __all__ = ["Kernel", "numpy_type"]

@@ -83,11 +83,6 @@ SIMD_OUT_OFFSET = SIMD_ARG_BYTES * SIMD_ARGS
 # --------------------------------------------------------------------- basics
 
 
-def _inst(cls: type[Instruction], ty: Type, opcode: str, ops: list[Value], **kw: object) \
-        -> Instruction:
-    return cls(ty, opcode=opcode, ops=ops, **kw)  # type: ignore[arg-type]
-
-
 def _place(block: BasicBlock, index: int, items: list[Instruction]) -> None:
     for inst in items:
         inst.parent = block
