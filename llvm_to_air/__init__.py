@@ -7,7 +7,7 @@ from llvm_to_air.errors import CompileError, SourceLocation
 __all__ = ["CompileError", "SourceLocation", "compile", "run"]
 
 
-def compile(*args: Any, **kwargs: Any) -> Any:  # noqa: A001 - the API's name, as the brief asks
+def compile(*args: Any, **kwargs: Any) -> Any:
     """``llvm_to_air.api.compile``: lower GPU LLVM IR to AIR text, .air or .metallib."""
     from llvm_to_air.api import compile as compile_
 
