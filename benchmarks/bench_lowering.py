@@ -48,6 +48,10 @@ def main() -> None:
         ours = median_time([sys.executable, "-m", "llvm_to_air", str(REPO / "examples/vadd.ll"),
                             "-o", f"{tmp}/vadd.air.ll"], args.runs, env)
         print(f"llvm-to-air examples/vadd.ll -o vadd.air.ll : {ours * 1000:7.1f} ms")
+        library = median_time([sys.executable, "-m", "llvm_to_air",
+                               str(REPO / "examples/vadd.ll"), "-o", f"{tmp}/vadd.metallib"],
+                              args.runs, env)
+        print(f"llvm-to-air examples/vadd.ll -o vadd.metallib: {library * 1000:7.1f} ms")
         clang = shutil.which("clang-19")
         if clang:
             theirs = median_time([clang, "-x", "cuda", "--cuda-device-only",
@@ -56,7 +60,8 @@ def main() -> None:
                                   "-I", str(REPO / "examples"), str(REPO / "examples/vadd.cu"),
                                   "-o", f"{tmp}/vadd.ll"], args.runs, env)
             print(f"clang-19 vadd.cu -> vadd.ll                  : {theirs * 1000:7.1f} ms")
-            print(f"ratio ours/clang                             : {ours / theirs:7.2f}")
+            print(f"ratio ours/clang (.ll, .metallib)             : {ours / theirs:7.2f} "
+                  f"{library / theirs:7.2f}")
         else:
             print("clang-19 not installed: no comparison")
     from llvm_to_air.api import compile
