@@ -95,6 +95,7 @@ class FastPath:
 
     def __init__(self, parser: Parser) -> None:
         self.p = parser
+        self.locals = parser.locals
         self.type = parser.type_from_text
         self._dispatch = {
             "load": self._load, "store": self._store, "getelementptr": self._gep,
@@ -120,11 +121,12 @@ class FastPath:
 
     def value(self, text: str, ty: Type) -> Value | None:
         first = text[0]
-        if first == "%":
-            return self.p.local_value(text, ty)
+        if first == "%":  # the patterns admit unquoted names only: the key is the name
+            found = self.locals.get(text[1:])
+            return found if found is not None else self.p.local_value(text, ty)
         if first == "@":
             return self.p.globals.get(text[1:])
-        if _NUMBER.match(text):
+        if text.isdigit() or first == "-" and text[1:].isdigit():
             return ConstantInt(ty, value=int(text))
         if first.isdigit() or first == "-":
             return ConstantFP(ty, text=text)

@@ -954,10 +954,13 @@ class Parser:
                 current.parent = fn
                 fn.blocks.append(current)
                 continue
-            stripped = line.lstrip()
-            if stripped.startswith(("#dbg_", ";")):
-                # Debug records carry no semantics; they are dropped with the debug info.
-                continue
+            if line[2:3] in (" ", ";", ""):  # instructions are indented by two spaces
+                stripped = line.lstrip()
+                if stripped.startswith(("#dbg_", ";")):
+                    # Debug records carry no semantics; they are dropped with the debug info.
+                    continue
+            else:
+                stripped = line[2:]
             if current is None:
                 current = self._block(str(next_number))
                 next_number += 1
