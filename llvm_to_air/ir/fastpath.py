@@ -126,7 +126,7 @@ class FastPath:
             return found if found is not None else self.p.local_value(text, ty)
         if first == "@":
             return self.p.globals.get(text[1:])
-        if text.isdigit() or first == "-" and text[1:].isdigit():
+        if text.isdigit() or (first == "-" and text[1:].isdigit()):
             return ConstantInt(ty, value=int(text))
         if first.isdigit() or first == "-":
             return ConstantFP(ty, text=text)

@@ -57,10 +57,15 @@ from llvm_to_air.ir.types import (
     Type,
     TypedPointerType,
     VectorType,
+    map_leaves,
 )
 
 # Demand priorities: lower wins.
 _ACCESS, _GEP, _CALL, _FLOW, _WEAK_CALL = range(5)
+
+
+def _canonical_leaf(ty: Type) -> Type:
+    return TypedPointerType(I8, ty.addrspace) if isinstance(ty, PointerType) else ty
 
 
 class TypeCanon:
@@ -73,19 +78,7 @@ class TypeCanon:
         found = self._cache.get(ty)
         if found is not None:
             return found
-        result: Type
-        if isinstance(ty, PointerType):
-            result = TypedPointerType(I8, ty.addrspace)
-        elif isinstance(ty, VectorType):
-            result = VectorType(ty.count, self(ty.element), ty.scalable)
-        elif isinstance(ty, ArrayType):
-            result = ArrayType(ty.count, self(ty.element))
-        elif isinstance(ty, StructType):
-            result = StructType(tuple(self(f) for f in ty.fields), ty.packed)
-        elif isinstance(ty, FunctionType):
-            result = FunctionType(self(ty.ret), tuple(self(p) for p in ty.params), ty.vararg)
-        else:
-            result = ty
+        result = map_leaves(ty, _canonical_leaf)
         self._cache[ty] = result
         return result
 

@@ -8,6 +8,7 @@ writer, which has to give every pointer a pointee type.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -185,6 +186,20 @@ def is_pointer(ty: Type) -> bool:
 
 def is_pointer_or_pointer_vector(ty: Type) -> bool:
     return is_pointer(ty) or (isinstance(ty, VectorType) and is_pointer(ty.element))
+
+
+def map_leaves(ty: Type, leaf: Callable[[Type], Type]) -> Type:
+    """``ty`` rebuilt with ``leaf`` applied to every non-composite type inside it."""
+    if isinstance(ty, VectorType):
+        return VectorType(ty.count, map_leaves(ty.element, leaf), ty.scalable)
+    if isinstance(ty, ArrayType):
+        return ArrayType(ty.count, map_leaves(ty.element, leaf))
+    if isinstance(ty, StructType):
+        return StructType(tuple(map_leaves(f, leaf) for f in ty.fields), ty.packed)
+    if isinstance(ty, FunctionType):
+        return FunctionType(map_leaves(ty.ret, leaf),
+                            tuple(map_leaves(p, leaf) for p in ty.params), ty.vararg)
+    return leaf(ty)
 
 
 def contains_type(ty: Type, pred: type[Type] | tuple[type[Type], ...]) -> bool:

@@ -46,6 +46,7 @@ from llvm_to_air.ir.types import (
     Type,
     VectorType,
     contains_type,
+    map_leaves,
 )
 from llvm_to_air.rewrite.context import LoweringContext
 
@@ -136,17 +137,7 @@ def _wide_int(inst: Instruction) -> bool:
 
 
 def _demoted(ty: Type) -> Type:
-    if ty == F64:
-        return F32
-    if isinstance(ty, VectorType):
-        return VectorType(ty.count, _demoted(ty.element), ty.scalable)
-    if isinstance(ty, ArrayType):
-        return ArrayType(ty.count, _demoted(ty.element))
-    if isinstance(ty, StructType):
-        return StructType(tuple(_demoted(f) for f in ty.fields), ty.packed)
-    if isinstance(ty, FunctionType):
-        return FunctionType(_demoted(ty.ret), tuple(_demoted(p) for p in ty.params), ty.vararg)
-    return ty
+    return map_leaves(ty, lambda leaf: F32 if leaf == F64 else leaf)
 
 
 def _float_constant(text: str) -> str:

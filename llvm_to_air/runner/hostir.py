@@ -66,6 +66,7 @@ from llvm_to_air.ir.types import (
     StructType,
     Type,
     VectorType,
+    map_leaves,
 )
 
 TG_PARAM = "__air_tg"
@@ -137,18 +138,8 @@ def add_param(fn: Function, ty: Type, name: str) -> Argument:
 
 @functools.cache
 def erase_type(ty: Type) -> Type:
-    if isinstance(ty, PointerType):
-        return PTR
-    if isinstance(ty, VectorType):
-        return VectorType(ty.count, erase_type(ty.element), ty.scalable)
-    if isinstance(ty, ArrayType):
-        return ArrayType(ty.count, erase_type(ty.element))
-    if isinstance(ty, StructType):
-        return StructType(tuple(erase_type(f) for f in ty.fields), ty.packed)
-    if isinstance(ty, FunctionType):
-        return FunctionType(erase_type(ty.ret), tuple(erase_type(p) for p in ty.params),
-                            ty.vararg)
-    return ty
+    """Every pointer inside ``ty`` in address space 0 (the host has one)."""
+    return map_leaves(ty, lambda leaf: PTR if isinstance(leaf, PointerType) else leaf)
 
 
 _SKIP_FIELDS = frozenset({"parent", "ops", "elements", "blocks", "targets", "args",
