@@ -115,3 +115,26 @@ def test_damaged_libraries_are_reported_by_inspect_and_dis(damage: str, tmp_path
         err = result.stderr.decode()
         assert result.returncode == 1 and "Traceback" not in err, err
         assert err.startswith(f"{bad}") and ": error: " in err
+
+
+AIR_FOR_MACOS = {"11": "2.3", "12": "2.4", "13": "2.5", "14": "2.6", "15": "2.7", "26": "2.8"}
+
+
+@pytest.mark.parametrize("version", sorted(AIR_FOR_MACOS))
+def test_inspect_json_of_apples_library_matches_its_metal_source(version: str) -> None:
+    from oracles import REFERENCE
+
+    library = REFERENCE / "apple-metallib" / f"kernels.{version}.metallib"
+    if not library.exists():
+        pytest.skip("the Apple reference corpus (../shared/reference) is not present")
+    import re
+
+    source = (REFERENCE / "apple-metallib" / "kernels.metal").read_text()
+    defined = re.findall(r"\bkernel\s+void\s+(\w+)\s*\(", source)
+    result = cli("inspect", str(library), "--json")
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert sorted(f["name"] for f in report["functions"]) == sorted(defined)
+    assert {f["air_version"] for f in report["functions"]} == {AIR_FOR_MACOS[version]}
+    assert all(f["type"] == "kernel" for f in report["functions"])
+    assert [m["function"] for m in report["modules"]] == [f["name"] for f in report["functions"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -365,3 +366,40 @@ def test_parse_buffer_values() -> None:
     index, array = parse_buffer("4=1.5,2:float")
     assert index == 4 and array.dtype == np.float32 and array.tolist() == [1.5, 2.0]
     assert parse_buffer("1=-7:long")[1].dtype == np.int64
+
+
+def _cli(*args: str) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "llvm_to_air", *args], capture_output=True,
+                          timeout=300, check=False)
+
+
+def test_run_command_from_the_readme(tmp_path: Path) -> None:
+    """The README's example: vadd on the shipped example, buffers in and out as .npy."""
+    a, b = np.arange(1000, dtype=np.float32), np.ones(1000, np.float32)
+    for name, array in (("a", a), ("b", b), ("c", np.zeros(1000, np.float32))):
+        np.save(tmp_path / f"{name}.npy", array)
+    out = tmp_path / "out"
+    result = _cli("run", str(Path(__file__).resolve().parents[1] / "examples" / "vadd.ll"), "--kernel", "vadd", "--grid",
+                  "1000", "--threadgroup", "256", "--buffer", f"0={tmp_path / 'a.npy'}",
+                  "--buffer", f"1={tmp_path / 'b.npy'}", "--buffer", f"2={tmp_path / 'c.npy'}",
+                  "--buffer", "3=1000:int32", "--out-dir", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    np.testing.assert_array_equal(np.load(out / "2.npy"), a + b)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--kernel", "nope"], "no kernel 'nope'"),
+    (["--kernel", "vadd"], "needs a buffer at index 0"),
+    (["--kernel", "vadd", "--buffer", "0=1,2:float64"], "holds float"),
+])
+def test_run_command_errors_exit_1_with_one_line(args: list[str], words: str,
+                                                 tmp_path: Path) -> None:
+    result = _cli("run", str(Path(__file__).resolve().parents[1] / "examples" / "vadd.ll"), "--grid", "1000",
+                  "--threadgroup", "256", "--out-dir", str(tmp_path / "o"), *args)
+    err = result.stderr.decode()
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert result.returncode == 1 and len(lines) == 1 and "Traceback" not in err, err
+    assert words in lines[0] and ": error: " in lines[0]
