@@ -20,7 +20,7 @@ from llvm_to_air.ir.model import Call
 from llvm_to_air.ir.types import PointerType
 
 KERNEL_DIRS = ("cuda19-O0", "cuda19-O2", "cuda14-O2", "cuda19-g", "opencl19", "mlir-nvvm",
-               "mlir-rocdl")
+               "mlir-rocdl", "apple-twins", "runner")
 KERNEL_FIXTURES = [*sorted(p for d in KERNEL_DIRS for p in (FIXTURES / d).glob("*.ll")
                            if p.stem != "double_kernel"),
                    FIXTURES / "hand" / "spir_kernel_stub.ll"]

@@ -31,6 +31,7 @@ import argparse
 import ctypes
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -314,11 +315,30 @@ def compile_ptx(text: str, kernel: str) -> tuple[str, str, list[dict[str, Any]],
     data = llvm.create_target_data(module.data_layout)
     params = []
     for arg in fn.arguments:
-        spelled = str(arg)
-        kind = "byval" if "byval" in spelled else ("pointer" if arg.type.is_pointer else "value")
+        byval = any(a.startswith(b"byval") for a in arg.attributes)
+        kind = "byval" if byval else ("pointer" if arg.type.is_pointer else "value")
         size = 0 if kind == "byval" else data.get_abi_size(arg.type)
         params.append({"kind": kind, "type": str(arg.type), "size": size})
-    return machine.emit_assembly(module), fn.name, params, ", ".join(notes)
+    ptx = machine.emit_assembly(module)
+    for param, ptx_size in zip(params, _ptx_param_sizes(ptx, fn.name), strict=True):
+        param["ptx_bytes"] = ptx_size
+    return ptx, fn.name, params, ", ".join(notes)
+
+
+def _ptx_param_sizes(ptx: str, entry: str) -> list[int]:
+    """Bytes of each ``.param`` of PTX entry ``entry`` (what cuLaunchKernel copies)."""
+    head = ptx.split(f".entry {entry}(", 1)[1].split(")", 1)[0]
+    sizes = []
+    for decl in filter(None, (d.strip() for d in head.split(","))):
+        array = re.search(r"\.b8\s+\S+\[(\d+)\]", decl)
+        scalar = re.search(r"\.[busf](8|16|32|64)\b", decl)
+        if array:
+            sizes.append(int(array.group(1)))
+        elif scalar:
+            sizes.append(int(scalar.group(1)) // 8)
+        else:
+            raise ValueError(f"unknown PTX parameter {decl!r}")
+    return sizes
 
 
 def _ptxas_check(ptx: str) -> str:
@@ -394,6 +414,8 @@ def prepare(bundle: Path, only: list[str]) -> None:
         for index, param in enumerate(params):
             value = gpu_bindings[index]
             if param["kind"] == "pointer":
+                if param["ptx_bytes"] != 8:
+                    raise SystemExit(f"{case.name}: PTX parameter {index} is not a pointer")
                 if not isinstance(value, np.ndarray):
                     raise SystemExit(f"{case.name}: binding {index} must be an array")
                 if id(value) not in keys:
@@ -406,9 +428,11 @@ def prepare(bundle: Path, only: list[str]) -> None:
                 launch_params.append({"kind": "buffer", "key": keys[id(value)]})
             else:
                 raw = np.asarray(value).tobytes()
-                if param["kind"] == "value" and len(raw) != param["size"]:
+                if len(raw) != param["ptx_bytes"] or (param["kind"] == "value"
+                                                       and len(raw) != param["size"]):
                     raise SystemExit(f"{case.name}: binding {index} is {len(raw)} bytes, "
-                                     f"parameter {param['type']} takes {param['size']}")
+                                     f"parameter {param['type']} takes {param['size']} "
+                                     f"(PTX .param: {param['ptx_bytes']})")
                 launch_params.append({"kind": "bytes", "hex": raw.hex(), "type": param["type"]})
         global_params = []
         for index, gname in case.globals.items():
