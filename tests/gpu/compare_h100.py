@@ -804,6 +804,7 @@ def compare(bundle: Path, gpu_dir: Path, results: Path) -> int:
                "gpu_wall_s": log.get("wall_s"), "skipped": manifest["skipped"],
                "failed_prepare": manifest["failed_prepare"], "cases": rows}
     (results / "h100_comparison.json").write_text(json.dumps(summary, indent=1) + "\n")
+    shutil.copyfile(gpu_dir / "gpu_log.json", results / "h100_gpu_log.json")  # the GPU's own log
     (results / "h100_comparison.md").write_text(_markdown(summary))
     passed = sum(r["passed"] for r in rows)
     print(f"{passed}/{len(rows)} cases pass; wrote {results}")
@@ -862,7 +863,12 @@ def _markdown(s: dict[str, Any]) -> str:
         if why or extra:
             notes.append(f"- `{r['name']}`: " + "; ".join(extra + why))
     passed = sum(r["passed"] for r in s["cases"])
-    lines += ["", f"**{passed} of {len(s['cases'])} cases pass.**", ""]
+    inexact = [r["name"] for r in s["cases"] if r["gpu"].get("ok") and any(
+        b.get("mismatches") for b in r["buffers"] if b["mode"] != "skip")]
+    lines += ["", f"**{passed} of {len(s['cases'])} cases pass**; "
+              f"{len(s['cases']) - len(inexact)} are bit-identical in every compared buffer. "
+              "Not bit-identical (within the tolerance shown): "
+              + ", ".join(f"`{n}`" for n in inexact) + ".", ""]
     if notes:
         lines += ["Per-case notes (tolerances and what is not compared):", "", *notes, ""]
     if s["skipped"] or s["failed_prepare"]:
