@@ -37,7 +37,7 @@ from llvm_to_air.ir.model import (
     Undef,
     Value,
 )
-from llvm_to_air.ir.types import I1, VOID, FunctionType, PointerType, Type, VectorType
+from llvm_to_air.ir.types import I1, VOID, FunctionType, Type, VectorType
 
 if TYPE_CHECKING:
     from llvm_to_air.ir.parser import Parser
@@ -359,4 +359,4 @@ _BINARY_OPS = frozenset({"add", "sub", "mul", "udiv", "sdiv", "urem", "srem", "s
 _CAST_OPS = frozenset({"trunc", "zext", "sext", "fptrunc", "fpext", "fptoui", "fptosi",
                        "uitofp", "sitofp", "ptrtoint", "inttoptr", "bitcast", "addrspacecast"})
 
-__all__ = ["FastPath", "FunctionType", "PointerType"]
+__all__ = ["FastPath"]

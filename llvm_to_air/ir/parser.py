@@ -72,7 +72,6 @@ from llvm_to_air.ir.model import (
 from llvm_to_air.ir.types import (
     FLOAT_KINDS,
     I1,
-    I32,
     LABEL,
     METADATA,
     TOKEN,
@@ -821,7 +820,7 @@ class Parser:
             elif kind == lx.META and self.peek(1)[0] == lx.META:
                 kind_name = self.next()[1][1:]
                 fn.metadata.append((kind_name, self.parse_metadata_operand()))
-            elif (kind == lx.WORD and word in _FN_ATTR_WORDS_START) or kind == lx.STRING:
+            elif (kind == lx.WORD and word in _ATTR_WORDS) or kind == lx.STRING:
                 fn_attrs.extend(self.parse_attributes(param=False))
             else:
                 break
@@ -1245,7 +1244,6 @@ class Parser:
         if self.at("addrspace"):
             addrspace = self.parse_addrspace()
         ty = self.parse_type()
-        callee_kind, callee_text, callee_offset = self.peek()
         args: list[Value] = []
         arg_attrs: list[list[str]] = []
         # callee: its type is the function type (if given) or a pointer
@@ -1302,7 +1300,6 @@ class Parser:
                 if self.accept("]"):
                     break
                 self.expect(",")
-        del callee_kind, callee_text, callee_offset
         return Call(fnty.ret, opcode="call", ops=[*args, callee], function_type=fnty, cc=cc,
                     tail=tail, flags=flags, ret_attrs=ret_attrs, arg_attrs=arg_attrs,
                     fn_attrs=fn_attrs, bundles=bundles, addrspace=addrspace)
@@ -1718,9 +1715,7 @@ speculatable speculative_load_hardening sret ssp sspreq sspstrong strictfp swift
 swifterror swiftself uwtable vscale_range willreturn writable writeonly zeroext argmemonly
 inaccessiblememonly inaccessiblemem_or_argmemonly nofree denormal_fpenv
 """.split())
-_FN_ATTR_WORDS_START = _ATTR_WORDS
 
-I32_TYPE = I32  # re-exported for tests
 
 
 def parse_type_text(text: str) -> Type:

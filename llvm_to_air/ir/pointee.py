@@ -27,7 +27,6 @@ from collections.abc import Callable
 from llvm_to_air.ir.llvm14 import POINTEE_RULES
 from llvm_to_air.ir.model import (
     Alloca,
-    Argument,
     AtomicRMW,
     Call,
     Cast,
@@ -377,4 +376,5 @@ def _deferred_same_as(value: Value, pointee_now: Callable[[Value], Type]) -> Cal
     return lambda: pointee_now(value)
 
 
-__all__ = ["Argument", "PointeeInference", "TypeCanon", "element_type_after_indices"]
+__all__ = ["PointeeInference", "TypeCanon", "element_type_after_indices",
+           "pointee_from_attributes"]

@@ -19,7 +19,6 @@ from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.lexer import escape, format_name
 from llvm_to_air.ir.model import (
     Alloca,
-    Argument,
     AtomicRMW,
     BasicBlock,
     BinaryOp,
@@ -74,7 +73,6 @@ from llvm_to_air.ir.pointee import PointeeInference, TypeCanon, pointee_from_att
 from llvm_to_air.ir.types import (
     I1,
     I8,
-    I32,
     ArrayType,
     FunctionType,
     IntType,
@@ -684,10 +682,8 @@ class _Writer:
             else:
                 text = self.operand(arg, want)
             if attrs:
-                ty, _, rest = text.partition(" ")
                 text = self._insert_attrs(text, want if want is not None else self.vtype(arg),
                                           attrs)
-                del ty, rest
             args_text.append(text)
         if restored is not None and restored_text is not None:
             args_text.insert(restored.position, restored_text)
@@ -1073,4 +1069,4 @@ _HANDLERS = {
     Unreachable: _Writer._unreachable,
 }
 
-__all__ = ["I32", "Argument", "WriterOptions", "write_llvm14"]
+__all__ = ["WriterOptions", "write_llvm14"]

@@ -26,7 +26,7 @@ from llvm_to_air.ir.model import (
     Module,
     NamedMetadata,
 )
-from llvm_to_air.ir.types import I1, I32, ArrayType
+from llvm_to_air.ir.types import I32, ArrayType
 from llvm_to_air.metadata.target import AirTarget
 from llvm_to_air.rewrite.context import KernelArgument, KernelSignature, LoweringContext
 
@@ -164,4 +164,4 @@ def _i32(value: int) -> MDValue:
     return MDValue(ConstantInt(I32, value=value))
 
 
-__all__ = ["I1", "argument_node", "synthesize_metadata"]
+__all__ = ["argument_node", "synthesize_metadata"]

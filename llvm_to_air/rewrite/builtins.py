@@ -27,7 +27,6 @@ from llvm_to_air.ir.model import (
     Compare,
     ConstantInt,
     ExtractElement,
-    Function,
     Instruction,
     Module,
     Select,
@@ -214,4 +213,4 @@ def _bits(ty: Type) -> int:
     return ty.bits if isinstance(ty, IntType) else 32
 
 
-__all__ = ["BUILTIN_READS", "ROLE_TYPES", "Function", "lower_builtins"]
+__all__ = ["BUILTIN_READS", "ROLE_TYPES", "lower_builtins"]

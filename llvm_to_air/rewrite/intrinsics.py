@@ -42,7 +42,6 @@ from llvm_to_air.ir.model import (
     Compare,
     ConstantInt,
     ExtractElement,
-    ExtractValue,
     Fence,
     Function,
     GetElementPtr,
@@ -1326,4 +1325,4 @@ def lower_intrinsics(module: Module, ctx: LoweringContext) -> None:
             Lowering(module, ctx, kernel).run()
 
 
-__all__ = ["AirBuilder", "ExtractValue", "demangle", "lower_intrinsics", "type_suffix"]
+__all__ = ["AirBuilder", "demangle", "lower_intrinsics", "type_suffix"]

@@ -41,7 +41,6 @@ from llvm_to_air.ir.types import (
     FloatType,
     FunctionType,
     IntType,
-    PointerType,
     StructType,
     Type,
     VectorType,
@@ -196,4 +195,4 @@ def _float_name(name: str) -> str:
     return name
 
 
-__all__ = ["PointerType", "legalize", "legalize_types"]
+__all__ = ["legalize", "legalize_types"]
