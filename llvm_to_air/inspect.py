@@ -156,11 +156,17 @@ def disassemble(data: bytes, file: str) -> str:
     from llvm_to_air.errors import CompileError, SourceLocation
 
     def text_of(bitcode: bytes) -> str:
+        context = llvm.create_context()
         try:
-            return str(llvm.parse_bitcode(unwrap_bitcode(bitcode, file), llvm.create_context()))
+            module = llvm.parse_bitcode(unwrap_bitcode(bitcode, file), context)
         except RuntimeError as exc:
-            raise CompileError(f"invalid bitcode: {str(exc).strip()}",
-                               SourceLocation(file)) from None
+            message = str(exc).strip()
+        else:
+            try:
+                return str(module)
+            finally:
+                module.close()  # before its context (see ir.reader)
+        raise CompileError(f"invalid bitcode: {message}", SourceLocation(file))
 
     if data[:4] == b"MTLB":
         from llvm_to_air.metallib import read_metallib

@@ -24,8 +24,8 @@ SEED_TEXTS = [p.read_text() for p in SEEDS if p.exists()]
 
 
 @st.composite
-def mutated_module(draw: st.DrawFn) -> str:
-    text = draw(st.sampled_from(SEED_TEXTS))
+def mutated_module(draw: st.DrawFn, texts: list[str]) -> str:
+    text = draw(st.sampled_from(texts))
     lines = text.splitlines()
     for _ in range(draw(st.integers(1, 3))):
         if not lines:
@@ -56,7 +56,7 @@ def mutated_module(draw: st.DrawFn) -> str:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated_module())
+@given(mutated_module(SEED_TEXTS))
 def test_mutated_input_converts_or_fails_cleanly(text: str) -> None:
     try:
         out = downgrade(text, "fuzz.ll")
@@ -67,3 +67,31 @@ def test_mutated_input_converts_or_fails_cleanly(text: str) -> None:
     result = subprocess.run([tool, "-", "-o", "/dev/null"], input=out.encode(),
                             capture_output=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr.decode() + "\n---\n" + out
+
+
+KERNEL_SEEDS = [FIXTURES / name for name in (
+    "cuda19-O2/reduce_shared.ll", "cuda19-O0/saxpy.ll", "opencl19/atomics.ll",
+    "mlir-nvvm/elementwise_add.ll", "mlir-rocdl/shuffle_xor.ll", "cuda19-g/device_helper.ll",
+)]
+KERNEL_TEXTS = [p.read_text() for p in KERNEL_SEEDS if p.exists()]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_module(KERNEL_TEXTS))
+def test_mutated_kernels_lower_or_fail_cleanly(text: str) -> None:
+    """The whole AIR pipeline on mutated kernels: AIR that LLVM 14 accepts, or our error.
+
+    Includes modules with debug info, whose brokenness LLVM would otherwise turn into
+    a process abort (see ``ir.reader._probe_without_debug_info``).
+    """
+    from llvm_to_air.api import compile
+
+    try:
+        out = compile(text, "fuzz.ll").output
+    except CompileError as error:
+        assert error.format().startswith("fuzz.ll")
+        return
+    tool = require_tool("llvm-as-14")
+    result = subprocess.run([tool, "-", "-o", "/dev/null"], input=str(out).encode(),
+                            capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr.decode()

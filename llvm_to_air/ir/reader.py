@@ -13,7 +13,11 @@ Two steps:
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from llvm_to_air.errors import CompileError, SourceLocation
@@ -66,8 +70,13 @@ def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
     """Parse and verify with llvmlite's LLVM 22; return its printout of the module."""
     import llvmlite.binding as llvm  # imported here: it is the slowest import we have
 
+    if isinstance(source, str) and _DEBUG_VERSION_FLAG in source:
+        _probe_without_debug_info(source, file)
     # a fresh context per module: a shared one renames struct types it has seen before
+    # Modules are closed explicitly, before their context: left to the garbage collector,
+    # a cycle through an exception's traceback can free the context first and crash LLVM.
     context = llvm.create_context()
+    module = None
     try:
         if isinstance(source, bytes):
             from llvm_to_air.bitcode_wrapper import unwrap_bitcode
@@ -76,11 +85,59 @@ def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
         else:
             module = llvm.parse_assembly(source, context)
         module.verify()
+        return str(module)
     except CompileError:
         raise
     except RuntimeError as exc:
-        raise _llvm_error(str(exc), file, source if isinstance(source, str) else None) from None
-    return str(module)
+        message = str(exc)
+    finally:
+        if module is not None:
+            module.close()
+    raise _llvm_error(message, file, source if isinstance(source, str) else None)
+
+
+_DEBUG_VERSION_FLAG = '!"Debug Info Version"'
+
+
+def _probe_without_debug_info(source: str, file: str) -> None:
+    """Verify a module that carries debug info without letting LLVM abort the process.
+
+    When a module has the "Debug Info Version" flag, LLVM's parser verifies it
+    and calls ``report_fatal_error`` (killing the process) if it is broken. With the
+    flag renamed, LLVM drops the debug info instead, so a broken module gets its
+    ordinary verifier message; LLVM's warning about the renamed flag is silenced.
+    """
+    import llvmlite.binding as llvm
+
+    probe = source.replace(_DEBUG_VERSION_FLAG, '!"llvm-to-air probe"')
+    context = llvm.create_context()
+    module = None
+    message = None
+    with _silenced_stderr():
+        try:
+            module = llvm.parse_assembly(probe, context)
+            module.verify()
+        except RuntimeError as exc:
+            message = str(exc)
+        finally:
+            if module is not None:
+                module.close()
+    if message is not None:
+        raise _llvm_error(message, file, source)
+
+
+@contextmanager
+def _silenced_stderr() -> Iterator[None]:
+    """Redirect file descriptor 2 (where LLVM's C++ code writes) to nothing, then restore it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _llvm_error(message: str, file: str, text: str | None) -> CompileError:
