@@ -138,3 +138,14 @@ def test_inspect_json_of_apples_library_matches_its_metal_source(version: str) -
     assert {f["air_version"] for f in report["functions"]} == {AIR_FOR_MACOS[version]}
     assert all(f["type"] == "kernel" for f in report["functions"])
     assert [m["function"] for m in report["modules"]] == [f["name"] for f in report["functions"]]
+
+
+def test_the_pipe_from_the_brief_stdin_to_metallib(tmp_path: Path) -> None:
+    """``clang ... -o - | llvm-to-air - -o k.metallib``: input from stdin, library out."""
+    out = tmp_path / "k.metallib"
+    result = subprocess.run([sys.executable, "-m", "llvm_to_air", "-", "-o", str(out)],
+                            input=(FIXTURES / "cuda19-O2" / "vadd.ll").read_bytes(),
+                            capture_output=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    [entry] = read_metallib(out.read_bytes()).functions
+    assert entry.name == "_Z4vaddPKfS0_Pfi"
