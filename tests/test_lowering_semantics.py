@@ -430,8 +430,7 @@ def test_cuda_atomics_one_threadgroup(variant: str) -> None:
     def make() -> list[Any]:
         return [np.array([5, 1000, 7, 50, -3, -1, 0, 0x5A, 0], np.int32),
                 np.array([1, 1000, 0, 0, 0xFF], np.uint32),
-                np.array([0.0, -5.0], np.float32).view(np.int32)
-                if variant == "cuda19-O2" else np.array([0.0, -5.0], np.float32),
+                np.array([0.0, -5.0], np.float32),
                 np.zeros(64, np.int32)]
     compare(f"{variant}/atomics_all.ll", "_Z11atomics_allPiPjPfS_", "atomics_all", (64,),
             (64,), make)

@@ -174,20 +174,17 @@ def test_atomics_all(variant: str) -> None:
     fa = np.array([0.0, -5.0], np.float32)
     out = np.zeros(threads, np.int32)
     e_ia, e_ua, e_fa, e_out = _atomics_all_sequential(ia, ua, fa, threads)
-    # cuda19-O2: the metadata calls `float *fa` an int buffer (see the xfail test below)
-    bound_fa = fa.view(np.int32) if variant == "cuda19-O2" else fa
     run(air(f"{variant}/atomics_all.ll"), "atomics_all", (threads,), (threads,),
-        {0: ia, 1: ua, 2: bound_fa, 3: out})
+        {0: ia, 1: ua, 2: fa, 3: out})
     np.testing.assert_array_equal(ia, e_ia.astype(np.int32))
     np.testing.assert_array_equal(ua, e_ua.astype(np.uint32))
     np.testing.assert_array_equal(fa, e_fa)
     np.testing.assert_array_equal(out, e_out.astype(np.int32))  # threads run in order here
 
 
-@pytest.mark.xfail(strict=True, reason="lowering bug (metadata): in cuda19-O2 atomics_all, "
-                   "`float *fa` (used by atomicAdd(float) and through an int* CAS loop) is "
-                   "described as air.arg_type_name \"int\"")
 def test_atomics_all_float_buffer_metadata() -> None:
+    """`float *fa` is used by atomicAdd(float) and, cast to int*, by a CAS loop: the access
+    right at the pointer (the float add) decides its element type."""
     from llvm_to_air.runner.load import load_kernel
 
     kernel = load_kernel(air("cuda19-O2/atomics_all.ll"), "atomics_all")

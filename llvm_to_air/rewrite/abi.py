@@ -96,6 +96,8 @@ class PointerUse:
     reads: bool = False
     writes: bool = False
     access_types: Counter[Type] = field(default_factory=Counter)
+    # accesses at the pointer itself (no GEP between): they say most about its element
+    direct_access_types: Counter[Type] = field(default_factory=Counter)
     gep_types: Counter[Type] = field(default_factory=Counter)
     used: bool = False
 
@@ -319,10 +321,14 @@ def analyze_pointer_use(fn: Function, root: Value,
             if isinstance(inst, Load):
                 use.reads = True
                 use.access_types[inst.ty] += 1
+                if first_level:
+                    use.direct_access_types[inst.ty] += 1
             elif isinstance(inst, Store):
                 if k == 1:
                     use.writes = True
                     use.access_types[inst.ops[0].ty] += 1
+                    if first_level:
+                        use.direct_access_types[inst.ops[0].ty] += 1
                 elif isinstance(inst.ops[1], Instruction) and inst.ops[1].opcode == "alloca":
                     # the pointer is parked in a slot (-O0 code): follow the slot's loads
                     for slot_user, _ in table.get(inst.ops[1], []):
@@ -333,6 +339,8 @@ def analyze_pointer_use(fn: Function, root: Value,
             elif isinstance(inst, AtomicRMW | CmpXchg):
                 use.reads = use.writes = True
                 use.access_types[inst.ops[1].ty] += 1
+                if first_level:
+                    use.direct_access_types[inst.ops[1].ty] += 1
             elif isinstance(inst, GetElementPtr):
                 if first_level:
                     use.gep_types[inst.source_type] += 1
@@ -367,9 +375,12 @@ def _call_access(call: Call, operand: int, use: PointerUse) -> None:
 
 
 def _element_type(use: PointerUse) -> Type:
+    """Typed GEPs on the pointer, else accesses right at it, else any access through it."""
     geps = [t for t, _ in use.gep_types.most_common() if t != I8]
     if geps:
         return geps[0]
+    if use.direct_access_types:
+        return use.direct_access_types.most_common(1)[0][0]
     if use.access_types:
         return use.access_types.most_common(1)[0][0]
     if use.gep_types:
