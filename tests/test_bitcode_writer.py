@@ -112,17 +112,9 @@ def _llvm_as_plain(text: str) -> bytes:
     return unwrap_bitcode(result.stdout)
 
 
-# LLVM prints a constant-expression aliasee without its type, which our IR
-# parser does not read (both of its modes): these cases cannot take the round trip.
-ALIAS_EXPRESSION_CASES = {"hand/constants_globals", "llvm14-only/constant_exprs"}
-
-
 @pytest.mark.parametrize("path", CASES, ids=fixture_id)
 def test_bytes_equal_llvm_as_on_llvm_printed_text(path: Path) -> None:
     """On text LLVM printed itself, our bitcode is llvm-as-14's, byte for byte."""
-    if fixture_id(path) in ALIAS_EXPRESSION_CASES:
-        pytest.skip("LLVM prints constant-expression aliasees without a type; the parser "
-                    "needs one")
     text = _llvm_printed(llvm14_text(path))
     ours = llvm14_text_to_bitcode(text, str(path), LLVM_PRODUCER)
     theirs = _llvm_as_plain(text)

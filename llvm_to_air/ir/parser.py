@@ -715,9 +715,22 @@ class Parser:
         self.next()  # alias / ifunc
         ga.value_type = self.parse_type()
         self.expect(",")
-        aliasee_ty = self.parse_type()
-        ga.ty = aliasee_ty
-        ga.aliasee = self.parse_constant(aliasee_ty)
+        if self.peek()[1] in CAST_OPS or self.peek()[1] == "getelementptr":
+            # LLVM 14 prints a constant-expression aliasee without its type
+            opcode, offset = self.next()[1], self.toks[self.i - 1][2]
+            placeholder: Type = TypedPointerType(ga.value_type, 0) if self.typed \
+                else PointerType(0)
+            aliasee = self._parse_constant_expr(opcode, placeholder, offset)
+            if self.typed and isinstance(aliasee, ConstantExpr) and \
+                    aliasee.opcode == "getelementptr":
+                aliasee.ty = self._typed_gep_result(aliasee.source_type or ga.value_type,
+                                                    aliasee.ops[0].ty, aliasee.ops[1:])
+            ga.ty = aliasee.ty
+            ga.aliasee = aliasee
+        else:
+            aliasee_ty = self.parse_type()
+            ga.ty = aliasee_ty
+            ga.aliasee = self.parse_constant(aliasee_ty)
         while self.accept(","):
             self.next()
             self.next()
