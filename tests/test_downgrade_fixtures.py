@@ -42,3 +42,16 @@ def test_debug_info_is_stripped_by_default_and_kept_on_request(path: Path) -> No
     llvm_as_14(kept)
     opt_verify_14(kept)
     assert_same_program(original, kept)
+
+
+def test_kept_debug_info_keeps_variable_locations() -> None:
+    """``#dbg_value``/``#dbg_declare`` records become the llvm.dbg.* calls LLVM 14 reads;
+    ``#dbg_assign`` (LLVM 17+) has no LLVM 14 form and is dropped."""
+    path = FIXTURES / "hand" / "debug_info.ll"
+    kept = downgrade(path.read_text(), str(path), strip_debug=False)
+    assert "call void @llvm.dbg.declare(metadata float* %tmp" in kept
+    assert kept.count("call void @llvm.dbg.value(") == 6
+    assert "dbg.assign" not in kept
+    llvm_as_14(kept)
+    stripped = downgrade(path.read_text(), str(path))
+    assert "llvm.dbg" not in stripped

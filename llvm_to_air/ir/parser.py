@@ -966,11 +966,17 @@ class Parser:
                 current.parent = fn
                 fn.blocks.append(current)
                 continue
+            record = None
             if line[2:3] in (" ", ";", ""):  # instructions are indented by two spaces
                 stripped = line.lstrip()
-                if stripped.startswith(("#dbg_", ";")):
-                    # Debug records carry no semantics; they are dropped with the debug info.
+                if stripped.startswith(";"):
                     continue
+                if stripped.startswith("#dbg_"):
+                    # a debug record: the llvm.dbg.* call LLVM 14 spells it as (dropped
+                    # with the rest of the debug info unless it is kept)
+                    record = self._debug_record(stripped, k)
+                    if record is None:
+                        continue
             else:
                 stripped = line[2:]
             if current is None:
@@ -978,6 +984,10 @@ class Parser:
                 next_number += 1
                 current.parent = fn
                 fn.blocks.append(current)
+            if record is not None:
+                record.parent = current
+                current.instructions.append(record)
+                continue
             found = fast.instruction(line)
             if found is not None:
                 inst, inst_name = found
@@ -1018,6 +1028,41 @@ class Parser:
                 current = None
         self._patch_forward_refs(fn)
         return k - 1
+
+    # records -> LLVM 14 intrinsics; #dbg_assign has none in LLVM 14 and is dropped
+    _DEBUG_RECORDS = {"#dbg_value": "llvm.dbg.value", "#dbg_declare": "llvm.dbg.declare",
+                      "#dbg_label": "llvm.dbg.label"}
+
+    def _debug_record(self, text: str, line: int) -> Call | None:
+        """``#dbg_value(v, !var, !expr, !loc)`` as ``call @llvm.dbg.value(...), !dbg !loc``."""
+        kind = text[:text.index("(")]
+        intrinsic = self._DEBUG_RECORDS.get(kind)
+        if intrinsic is None:
+            return None
+        self.begin_statement(text, line)
+        self.next()
+        self.expect("(")
+        operands: list[Metadata] = []
+        while True:
+            operands.append(self.parse_metadata_operand())
+            if self.accept(")"):
+                break
+            self.expect(",")
+        self.end_statement()
+        location = operands.pop()
+        fnty = FunctionType(VOID, tuple(METADATA for _ in operands))
+        callee = self.globals.get(intrinsic)
+        if not isinstance(callee, Function):
+            callee = Function(PointerType(0), name=intrinsic, function_type=fnty,
+                              args=[Argument(METADATA) for _ in operands],
+                              fn_attrs=["nocallback", "nofree", "nosync", "nounwind",
+                                        "readnone", "speculatable", "willreturn"])
+            self.globals[intrinsic] = callee
+            self.module.functions.append(callee)
+        args: list[Value] = [MetadataValue(METADATA, md=md) for md in operands]
+        return Call(VOID, opcode="call", ops=[*args, callee], function_type=fnty,
+                    arg_attrs=[[] for _ in args], metadata=[("dbg", location)],
+                    location=SourceLocation(self.file, line, 5))
 
     def _patch_forward_refs(self, fn: Function) -> None:
         if not self.forward:

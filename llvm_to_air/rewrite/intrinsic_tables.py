@@ -91,6 +91,7 @@ LLVM_INT_INTRINSICS: dict[str, IntOp] = {
 LLVM_KEPT = ("llvm.memcpy.", "llvm.memmove.", "llvm.memset.", "llvm.lifetime.", "llvm.assume",
              "llvm.fmuladd.", "llvm.prefetch", "llvm.sadd.with.overflow.",
              "llvm.uadd.with.overflow.", "llvm.ssub.with.overflow.", "llvm.usub.with.overflow.",
+             "llvm.dbg.",
              "llvm.smul.with.overflow.", "llvm.umul.with.overflow.", "llvm.bswap.")
 # ``llvm.*`` intrinsics that only carry hints: the call goes, its first operand stands in.
 LLVM_ERASED = ("llvm.experimental.noalias.scope.decl", "llvm.expect.", "llvm.invariant.start",
