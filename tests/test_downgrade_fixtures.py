@@ -47,7 +47,9 @@ def test_debug_info_is_stripped_by_default_and_kept_on_request(path: Path) -> No
 def test_kept_debug_info_keeps_variable_locations() -> None:
     """``#dbg_value``/``#dbg_declare`` records become the llvm.dbg.* calls LLVM 14 reads;
     ``#dbg_assign`` (LLVM 17+) has no LLVM 14 form and is dropped."""
-    path = FIXTURES / "hand" / "debug_info.ll"
+    from oracles import FIXTURES as FIXTURE_DIR
+
+    path = FIXTURE_DIR / "hand" / "debug_info.ll"
     kept = downgrade(path.read_text(), str(path), strip_debug=False)
     assert "call void @llvm.dbg.declare(metadata float* %tmp" in kept
     assert kept.count("call void @llvm.dbg.value(") == 6
