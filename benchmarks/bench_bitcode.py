@@ -22,27 +22,15 @@ import argparse
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 
 from llvm_to_air.bitcode import llvm14_text_to_bitcode, write_bitcode
 from llvm_to_air.ir import downgrade
 from llvm_to_air.ir.parser import parse_llvm14_module
 
 try:
-    from gen_module import generate
+    from gen_module import best_of, generate
 except ImportError:  # run as a module
-    from benchmarks.gen_module import generate
-
-
-def best_of(runs: int, fn: Callable[[], object]) -> float:
-    """The fastest of ``runs`` timed calls of ``fn``, in seconds."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    from benchmarks.gen_module import best_of, generate
 
 
 def llvm_as(tool: str, text: bytes) -> bytes:

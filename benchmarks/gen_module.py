@@ -9,6 +9,8 @@ atomics and a barrier, so every hot path of the reader and writers is exercised.
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 
 _HEADER = """target datalayout = "e-i64:64-i128:128-v16:16-v32:32-n16:32:64"
 target triple = "nvptx64-nvidia-cuda"
@@ -65,6 +67,16 @@ def _function(index: int, bodies: int, cc: str = "") -> str:
               "  ret void",
               "}", ""]
     return "\n".join(lines)
+
+
+def best_of(runs: int, fn: Callable[[], object]) -> float:
+    """The fastest of ``runs`` timed calls of ``fn``, in seconds (shared by the benchmarks)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def generate(n_instructions: int, per_function: int = 100, cc: str = "") -> str:
