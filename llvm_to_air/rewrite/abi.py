@@ -131,8 +131,8 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout,
             description = _pointer_parameter(fn, arg, kernel, layout, structs, name,
                                              source_type, table)
         else:
-            description, arg, load = _value_parameter(fn, arg, layout, structs, name,
-                                                      source_type)
+            description, arg, load = _value_parameter(arg, layout, structs, name,
+                                                      source_type, used=arg in table)
             replacements[fn.args[index]] = load
             entry_loads.append(load)
         if description.kind == "threadgroup":
@@ -281,11 +281,10 @@ def _pointer_parameter(fn: Function, arg: Argument, kernel: KernelSignature,
         unused=not use.used, struct_fields=_struct_fields(element, layout, structs))
 
 
-def _value_parameter(fn: Function, arg: Argument, layout: DataLayout,
-                     structs: dict[str, StructType | None], name: str,
-                     source_type: str | None) -> tuple[KernelArgument, Argument, Load]:
+def _value_parameter(arg: Argument, layout: DataLayout, structs: dict[str, StructType | None],
+                     name: str, source_type: str | None,
+                     used: bool) -> tuple[KernelArgument, Argument, Load]:
     size, align = _size_align(arg.ty, layout, structs)
-    used = any(arg is op for inst in fn.instructions() for op in inst.ops)  # one walk per scalar
     param = Argument(PointerType(CONSTANT), name=arg.name,
                      attrs=["nocapture", "noundef", "readonly" if used else "readnone",
                             f"align {align}", f"dereferenceable({size})"], pointee_hint=arg.ty)
