@@ -8,8 +8,8 @@ them so that ``--help`` and small jobs start fast.
 from __future__ import annotations
 
 import os
+import signal
 import sys
-import tempfile
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -18,9 +18,27 @@ from typing import Any
 import click
 
 from llvm_to_air import __version__
-from llvm_to_air.errors import CompileError
+from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.output import STDIO, check_writable, remove_stale, write_output
 
-STDIO = "-"
+# Exit statuses, as a compiler's: 0 done, 1 an error was reported (bad input, a usage
+# error, an unsupported construct), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+# clang driver flags people pass out of habit; each gets a hint instead of click's
+# "No such option" (llvm-to-air takes clang's output, it is not a driver).
+CLANG_FLAGS = ("-emit-llvm", "-S", "-c", "-O", "-x", "-I", "-D", "-std", "-g", "-target",
+               "--target=", "-march", "-mcpu", "--cuda", "-nocuda", "-f", "-W", "-m", "-cl-")
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind (removing temporary files) and exit with status 143."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 class DefaultCommandGroup(click.Group):
@@ -37,6 +55,53 @@ class DefaultCommandGroup(click.Group):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+        """Run with our exit-status contract; usage errors print one compiler-style line."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if threading_is_main():
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        try:
+            return super().main(argv, prog_name="llvm-to-air", standalone_mode=False, **extra)
+        except click.NoSuchOption as exc:
+            _usage_error(_unknown_option_message(exc, argv))
+        except click.UsageError as exc:
+            _usage_error(exc.format_message())
+        except click.ClickException as exc:
+            _usage_error(exc.format_message())
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            sys.stderr.write("llvm-to-air: interrupted\n")
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            sys.exit(EXIT_TERMINATED)
+        return None
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _usage_error(message: str) -> None:
+    report(CompileError(message, SourceLocation("llvm-to-air"),
+                        hint="see llvm-to-air --help"))
+    sys.exit(EXIT_ERROR)
+
+
+def _unknown_option_message(exc: click.NoSuchOption, argv: list[str]) -> str:
+    """Name the argument as typed (click reports ``-emit-llvm`` as ``-e``)."""
+    typed = next((a for a in argv if a.startswith(exc.option_name) and a != "-"),
+                 exc.option_name)
+    typed = typed.split("=", 1)[0] if typed.startswith("--") else typed
+    if typed.startswith(CLANG_FLAGS) and typed not in ("-o", "-v", "-q", "-w"):
+        return (f"unknown option '{typed}': it is a clang flag; llvm-to-air reads clang's "
+                "output, so give it to clang (clang ... -S -emit-llvm -o - | llvm-to-air - -o "
+                "k.metallib)")
+    message = f"unknown option '{typed}'"
+    if exc.possibilities:
+        message += f" (did you mean {', '.join(sorted(exc.possibilities))}?)"
+    return message
+
 
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="llvm-to-air")
@@ -50,34 +115,16 @@ def main() -> None:
 def read_input(path: str) -> tuple[bytes, str]:
     """The bytes of ``path`` (``-`` is stdin) and the name diagnostics use for it."""
     if path == STDIO:
+        current_input("<stdin>")
         return sys.stdin.buffer.read(), "<stdin>"
+    current_input(path)
+    if os.path.isdir(path):
+        raise CompileError("cannot read input: it is a directory", SourceLocation(path))
     try:
         return Path(path).read_bytes(), path
     except OSError as exc:
         raise CompileError(f"cannot read input: {exc.strerror}", hint=None).with_file(path) \
             from None
-
-
-def write_output(path: str, data: bytes | str) -> None:
-    """Write atomically: a temporary file beside the target, renamed into place on success."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    if path == STDIO:
-        sys.stdout.buffer.write(payload)
-        sys.stdout.buffer.flush()
-        return
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise CompileError(f"cannot write output: {exc.strerror}").with_file(path) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def report(error: CompileError, severity: str = "error") -> None:
@@ -97,6 +144,21 @@ def report(error: CompileError, severity: str = "error") -> None:
     console.print(line)
 
 
+def current_input(name: str) -> None:
+    """Record the input a command works on: errors that know no file are shown there."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta["llvm_to_air.input"] = name
+
+
+def _located(error: CompileError) -> CompileError:
+    if error.location.file != "<input>":
+        return error
+    ctx = click.get_current_context(silent=True)
+    name = ctx.meta.get("llvm_to_air.input") if ctx is not None else None
+    return error.with_file(name or "llvm-to-air")
+
+
 def diagnostics(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn CompileError (and any unexpected failure) into a diagnostic and exit status 1."""
 
@@ -105,10 +167,13 @@ def diagnostics(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except CompileError as error:
-            report(error)
+            report(_located(error))
             sys.exit(1)
-        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, Terminated):
             raise
+        except MemoryError:
+            report(CompileError("out of memory: the input is too large to process"))
+            sys.exit(1)
         except RecursionError:
             report(CompileError("input is nested too deeply to process"))
             sys.exit(1)
@@ -141,9 +206,14 @@ def downgrade(input_path: str, output_path: str, keep_debug_info: bool) -> None:
     """
     from llvm_to_air.ir import downgrade as downgrade_text
 
-    data, name = read_input(input_path)
-    text = downgrade_text(data, name, strip_debug=not keep_debug_info)
-    write_output(output_path, text)
+    check_writable(output_path)
+    try:
+        data, name = read_input(input_path)
+        text = downgrade_text(data, name, strip_debug=not keep_debug_info)
+        write_output(output_path, text)
+    except BaseException:
+        remove_stale(output_path)
+        raise
 
 
 EMIT_BY_SUFFIX = {".ll": "ll", ".air": "air", ".metallib": "metallib"}
@@ -185,33 +255,49 @@ def _target_names() -> list[str]:
 @click.option("--toolchain", type=click.Choice(["native", "xcrun", "auto"]), default="native",
               show_default=True, help="Package natively, with Xcode's xcrun, or xcrun if present.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each kernel's arguments as a table.")
-@click.option("-q", "--quiet", is_flag=True, help="Print no warnings.")
+@click.option("-q", "--quiet", "-w", is_flag=True, help="Print no warnings (as clang's -w).")
+@click.option("-Werror", "werror", is_flag=True, help="Treat warnings as errors (as clang).")
 @diagnostics
 def compile_command(inputs: tuple[str, ...], output_path: str, emit: str | None, target: str,
                     kernels: tuple[str, ...], renames: tuple[str, ...], fast_math: bool | None,
-                    f64: str, toolchain: str, verbose: bool, quiet: bool) -> None:
+                    f64: str, toolchain: str, verbose: bool, quiet: bool, werror: bool) -> None:
     """Lower GPU LLVM IR (CUDA, OpenCL, MLIR) to Apple AIR: text, .air or .metallib."""
     from llvm_to_air.api import compile_many
+    from llvm_to_air.progress import progress_after
 
     if target not in _target_names():
         raise CompileError(f"unknown target '{target}'",
                            hint=f"choose one of {', '.join(_target_names())}")
-    sources = [read_input(path) for path in (inputs or (STDIO,))]
     if emit is None:
         emit = EMIT_BY_SUFFIX.get(Path(output_path).suffix, "ll") if output_path != STDIO \
             else "ll"
     if emit != "ll" and output_path == STDIO and sys.stdout.isatty():
         raise CompileError(f"refusing to write a binary .{emit} to a terminal",
                            hint="give -o FILE")
-    result = compile_many(sources, target=target, emit=emit,  # type: ignore[arg-type]
-                          kernels=kernels, renames=_renames(renames), fast_math=fast_math,
-                          f64=f64, toolchain=toolchain, progress=len(sources) > 3)
-    if not quiet:
-        for warning in result.warnings:
-            report(warning, "warning")
-    if verbose:
-        _print_kernel_tables(result.kernels)
-    write_output(output_path, result.output)
+    check_writable(output_path)
+    try:
+        sources = [read_input(path) for path in (inputs or (STDIO,))]
+        size = sum(len(data) for data, _ in sources)
+        with progress_after(f"lowering {', '.join(name for _, name in sources)}", size):
+            result = compile_many(sources, target=target, emit=emit,  # type: ignore[arg-type]
+                                  kernels=kernels, renames=_renames(renames),
+                                  fast_math=fast_math, f64=f64, toolchain=toolchain,
+                                  progress=len(sources) > 3)
+        if werror and result.warnings:
+            for warning in result.warnings:
+                report(_located(warning))
+            sys.stderr.write(f"llvm-to-air: {len(result.warnings)} warning(s) treated as "
+                             "errors (-Werror)\n")
+            raise SystemExit(EXIT_ERROR)
+        if not quiet:
+            for warning in result.warnings:
+                report(_located(warning), "warning")
+        if verbose:
+            _print_kernel_tables(result.kernels)
+        write_output(output_path, result.output)
+    except BaseException:
+        remove_stale(output_path)
+        raise
 
 
 def _print_kernel_tables(kernels: list[Any]) -> None:
@@ -284,8 +370,13 @@ def dis_command(input_path: str, output_path: str) -> None:
     """Print the AIR modules of a .metallib or .air file as LLVM IR text (via llvmlite)."""
     from llvm_to_air.inspect import disassemble
 
-    data, name = read_input(input_path)
-    write_output(output_path, disassemble(data, name))
+    check_writable(output_path)
+    try:
+        data, name = read_input(input_path)
+        write_output(output_path, disassemble(data, name))
+    except BaseException:
+        remove_stale(output_path)
+        raise
 
 
 @main.command("run")

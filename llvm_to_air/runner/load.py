@@ -62,15 +62,12 @@ def _read_input(source: Any) -> tuple[list[Module], str]:
 
 
 def _match(names: list[str], kernel: str) -> str | None:
+    """The kernel symbol ``kernel`` means: itself, or the one whose source name it is."""
+    from llvm_to_air.names import source_name
+
     if kernel in names:
         return kernel
-    from llvm_to_air.rewrite.intrinsics import demangle
-
-    found = []
-    for name in names:
-        demangled = demangle(name) if name.startswith("_Z") else None
-        if demangled is not None and demangled[0] == kernel:
-            found.append(name)
+    found = [name for name in names if source_name(name) == kernel]
     return found[0] if len(found) == 1 else None
 
 
