@@ -150,23 +150,16 @@ def describe_file(data: bytes, file: str) -> dict[str, Any]:
 
 def disassemble(data: bytes, file: str) -> str:
     """LLVM IR text of a ``.air`` file, or of each module of a metallib (llvmlite's printer)."""
-    import llvmlite.binding as llvm
+    import llvmlite.binding  # noqa: F401 - imported before the fork (ir.isolate)
 
     from llvm_to_air.bitcode_wrapper import is_bitcode, unwrap_bitcode
     from llvm_to_air.errors import CompileError, SourceLocation
+    from llvm_to_air.ir.isolate import call_isolated
 
     def text_of(bitcode: bytes) -> str:
-        context = llvm.create_context()
-        try:
-            module = llvm.parse_bitcode(unwrap_bitcode(bitcode, file), context)
-        except RuntimeError as exc:
-            message = str(exc).strip()
-        else:
-            try:
-                return str(module)
-            finally:
-                module.close()  # before its context (see ir.reader)
-        raise CompileError(f"invalid bitcode: {message}", SourceLocation(file))
+        # LLVM may abort on corrupt bitcode: it runs in a child process (ir.isolate)
+        return call_isolated(_bitcode_text, unwrap_bitcode(bitcode, file), file, file=file,
+                             what="reading a bitcode module", input_size=len(bitcode))
 
     if data[:4] == b"MTLB":
         from llvm_to_air.metallib import read_metallib
@@ -179,6 +172,24 @@ def disassemble(data: bytes, file: str) -> str:
         return text_of(data)
     raise CompileError("not a metallib nor an .air file (no MTLB or bitcode magic)",
                        SourceLocation(file), hint="dis reads .metallib and .air files")
+
+
+def _bitcode_text(bitcode: bytes, file: str) -> str:
+    import llvmlite.binding as llvm
+
+    from llvm_to_air.errors import CompileError, SourceLocation
+
+    context = llvm.create_context()
+    try:
+        module = llvm.parse_bitcode(bitcode, context)
+    except RuntimeError as exc:
+        message = str(exc).strip()
+    else:
+        try:
+            return str(module)
+        finally:
+            module.close()  # before its context (see ir.reader)
+    raise CompileError(f"invalid bitcode: {message}", SourceLocation(file))
 
 
 __all__ = ["describe_argument", "describe_file", "describe_module", "disassemble"]

@@ -25,6 +25,7 @@ from llvm_to_air.ir.edit import replace_all_uses
 from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import Cast, Instruction, Module, Value
 from llvm_to_air.ir.parser import parse_module
+from llvm_to_air.ir.precheck import check_before_llvm
 from llvm_to_air.ir.types import PointerType
 
 _LLVM_ERROR_RE = re.compile(r"^<string>:(\d+):(\d+): error: (.*)$", re.MULTILINE)
@@ -67,7 +68,20 @@ def decode_input(data: bytes, file: str) -> str | bytes:
 
 
 def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
-    """Parse and verify with llvmlite's LLVM 22; return its printout of the module."""
+    """Parse and verify with llvmlite's LLVM 22; return its printout of the module.
+
+    LLVM runs in a child process (:mod:`.isolate`): no input can abort this one.
+    """
+    import llvmlite.binding  # noqa: F401 - imported before the fork, so the child shares it
+
+    from llvm_to_air.ir.isolate import call_isolated
+
+    check_before_llvm(source, file)
+    return call_isolated(_normalize_in_process, source, file, file=file,
+                         what="reading the input", input_size=len(source))
+
+
+def _normalize_in_process(source: str | bytes, file: str) -> str:
     import llvmlite.binding as llvm  # imported here: it is the slowest import we have
 
     if isinstance(source, str) and _DEBUG_VERSION_FLAG in source:
