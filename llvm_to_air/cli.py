@@ -70,10 +70,23 @@ class DefaultCommandGroup(click.Group):
             _usage_error(exc.format_message())
         except (KeyboardInterrupt, click.exceptions.Abort):
             sys.stderr.write("llvm-to-air: interrupted\n")
-            sys.exit(EXIT_INTERRUPTED)
+            _exit(EXIT_INTERRUPTED)
         except Terminated:
-            sys.exit(EXIT_TERMINATED)
+            _exit(EXIT_TERMINATED)
+        except SystemExit as exc:
+            _exit(exc.code if isinstance(exc.code, int) else EXIT_ERROR)
         return None
+
+
+def _exit(status: int) -> None:
+    """Exit now: a kernel thread of ``run`` that never ends must not keep us alive."""
+    import threading
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if threading.active_count() > 1:
+        os._exit(status)
+    sys.exit(status)
 
 
 def threading_is_main() -> bool:
@@ -392,17 +405,25 @@ def dis_command(input_path: str, output_path: str) -> None:
               metavar="INDEX=BYTES", help="Threadgroup memory length at an index.")
 @click.option("--out-dir", required=True, metavar="DIR",
               help="Every bound buffer is written back to DIR/<INDEX>.npy.")
-@click.option("--check-bounds", is_flag=True,
-              help="Report accesses outside bound buffers (slower).")
+@click.option("--check-bounds/--no-check-bounds", default=True, show_default=True,
+              help="Catch accesses outside bound buffers (the default); --no-check-bounds "
+                   "runs faster and trusts the kernel.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="Stop the run after this many seconds (an error).")
 @diagnostics
 def run_command(input_path: str, kernel: str, grid: str, threadgroup: str,
                 buffers: tuple[str, ...], threadgroup_memory: tuple[str, ...], out_dir: str,
-                check_bounds: bool) -> None:
-    """Execute a kernel on the CPU with Metal's binding model (AIR, metallib, or any input)."""
+                check_bounds: bool, timeout: float | None) -> None:
+    """Execute a kernel on the CPU with Metal's binding model (AIR, metallib, or any input).
+
+    Nothing is written to --out-dir unless the run succeeds.
+    """
     from llvm_to_air.runner import run_cli
 
+    source = read_input(input_path)[0] if input_path == STDIO else None
+    current_input("<stdin>" if input_path == STDIO else input_path)
     written = run_cli(input_path, kernel, grid, threadgroup, list(buffers),
-                      list(threadgroup_memory), out_dir, check_bounds)
+                      list(threadgroup_memory), out_dir, check_bounds, timeout, source)
     sys.stderr.write(f"wrote {len(written)} buffer(s) to {out_dir}\n")
 
 

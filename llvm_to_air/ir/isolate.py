@@ -56,7 +56,7 @@ def _limit_memory(input_size: int) -> None:
     if not in_use:
         return  # no way to know the baseline (macOS): leave the limit alone
     limit = in_use + MEMORY_HEADROOM + MEMORY_PER_INPUT_BYTE * input_size
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     try:
@@ -87,7 +87,7 @@ def _child(write_fd: int, err_fd: int, func: Callable[..., Any], args: tuple[Any
         view = memoryview(payload)
         while view:
             view = view[os.write(write_fd, view):]
-    except BaseException:  # noqa: BLE001 - the child must never return into the caller
+    except BaseException:
         status = 70
     finally:
         os._exit(status)

@@ -195,8 +195,22 @@ def read_module(data: bytes | str, file: str = "<input>") -> Module:
             _relocate(module, normalized, source, file)
             if "source_filename" not in source:
                 module.source_filename = file if file != "-" else "<stdin>"
+        else:
+            _unlocate(module, file)
         normalize_module(module)
     return module
+
+
+def _unlocate(module: Module, file: str) -> None:
+    """Bitcode has no lines of its own: locations name the file only (a line of LLVM's
+    disassembly would point into a binary file)."""
+    where = SourceLocation(file)
+    for fn in module.functions:
+        fn.location = where
+        for inst in fn.instructions():
+            inst.location = where
+    for gv in module.globals:
+        gv.location = where
 
 
 def _relocate(module: Module, normalized: str, original: str, file: str) -> None:

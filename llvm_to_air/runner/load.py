@@ -23,7 +23,7 @@ def _is_air(module: Module) -> bool:
     return bool(describe_module(module)["kernels"])
 
 
-def _read_input(source: Any) -> tuple[list[Module], str]:
+def _read_input(source: Any, name: str | None = None) -> tuple[list[Module], str]:
     """AIR modules (one per metallib entry, or one) and a display name."""
     from llvm_to_air.api import lower
     from llvm_to_air.ir.reader import read_module
@@ -35,9 +35,11 @@ def _read_input(source: Any) -> tuple[list[Module], str]:
         module, _ = lower(write_llvm14(source), source.file)
         return [module], source.file
     if isinstance(source, bytes | bytearray | memoryview):
-        data, file = bytes(source), "<input>"
+        data, file = bytes(source), name or "<input>"
     elif isinstance(source, str | os.PathLike):
         file = os.fspath(source)
+        if os.path.isdir(file):
+            raise CompileError("cannot read input: it is a directory", SourceLocation(file))
         try:
             with open(file, "rb") as handle:
                 data = handle.read()
@@ -61,6 +63,34 @@ def _read_input(source: Any) -> tuple[list[Module], str]:
     return [module], file
 
 
+def transfer_locations(original: Module, copy: Module) -> None:
+    """Give ``copy``'s instructions the source locations of ``original``'s.
+
+    The runner works on a re-read copy of the AIR (the LLVM 14 printout, whose lines
+    are not the user's); the copy has the same instructions in the same order, but
+    for casts the printer adds and expansions of newer atomics, so aligning the two
+    opcode sequences maps nearly every instruction back to the input's line.
+    """
+    import difflib
+
+    def key(inst: Any) -> str:
+        return f"{type(inst).__name__}:{inst.opcode}"
+
+    for fn in copy.functions:
+        source = original.get_function(fn.name)
+        if source is None or fn.is_declaration:
+            continue
+        theirs = list(source.instructions())
+        ours = list(fn.instructions())
+        for inst in ours:
+            inst.location = source.location
+        matcher = difflib.SequenceMatcher(None, [key(i) for i in theirs],
+                                          [key(i) for i in ours], autojunk=False)
+        for a, b, size in matcher.get_matching_blocks():
+            for k in range(size):
+                ours[b + k].location = theirs[a + k].location
+
+
 def _match(names: list[str], kernel: str) -> str | None:
     """The kernel symbol ``kernel`` means: itself, or the one whose source name it is."""
     from llvm_to_air.names import source_name
@@ -71,12 +101,16 @@ def _match(names: list[str], kernel: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def load_kernel(source: Any, kernel: str, check_bounds: bool = False) -> Kernel:
-    """The compiled :class:`Kernel` ``kernel`` of ``source`` (cached by module text)."""
+def load_kernel(source: Any, kernel: str, check_bounds: bool = True,
+                file: str | None = None) -> Kernel:
+    """The compiled :class:`Kernel` ``kernel`` of ``source`` (cached by module text).
+
+    ``file`` names ``bytes`` input in messages.
+    """
     from llvm_to_air.ir.reader import read_module
     from llvm_to_air.ir.writer14 import write_llvm14
 
-    modules, file = _read_input(source)
+    modules, file = _read_input(source, file)
     everything: list[str] = []
     for module in modules:
         names = kernel_names(module)
@@ -87,10 +121,14 @@ def load_kernel(source: Any, kernel: str, check_bounds: bool = False) -> Kernel:
         text = write_llvm14(module)
         key = (hashlib.sha256(text.encode()).hexdigest(), name, check_bounds)
         cached = _CACHE.get(key)
+        if cached is not None and cached.abandoned:
+            del _CACHE[key]
+            cached = None
         if cached is not None:
             _CACHE.move_to_end(key)
             return cached
         copy = read_module(text, file)
+        transfer_locations(module, copy)
         info = kernel_bindings(copy, name)
         mutable_globals = any(gv.addrspace != 3 and not gv.is_constant for gv in copy.globals)
         compiled = compile_kernel(copy, info, check_bounds)
