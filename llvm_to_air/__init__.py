@@ -1,22 +1,29 @@
-"""llvm-to-air: turn GPU LLVM IR into Apple AIR and metallib files."""
+"""llvm-to-air: turn GPU LLVM IR into Apple AIR and metallib files.
+
+``llvm_to_air.compile`` and ``llvm_to_air.run`` are loaded on first use (so that
+``import llvm_to_air`` stays cheap); ``help()`` shows their real signatures.
+"""
 
 from typing import Any
 
 from llvm_to_air.errors import CompileError, SourceLocation
 
 __all__ = ["CompileError", "SourceLocation", "compile", "run"]
-
-
-def compile(*args: Any, **kwargs: Any) -> Any:
-    """``llvm_to_air.api.compile``: lower GPU LLVM IR to AIR text, .air or .metallib."""
-    from llvm_to_air.api import compile as compile_
-
-    return compile_(*args, **kwargs)
-
-
-def run(*args: Any, **kwargs: Any) -> None:
-    """``llvm_to_air.runner.run``: execute a kernel on the CPU, updating numpy arrays."""
-    from llvm_to_air.runner import run as run_
-
-    run_(*args, **kwargs)
 __version__ = "0.1.0"
+
+_LAZY = {"compile": ("llvm_to_air.api", "compile"), "run": ("llvm_to_air.runner", "run")}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'llvm_to_air' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -14,6 +14,7 @@ from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.model import Module
 from llvm_to_air.metadata.target import DEFAULT_TARGET, get_target
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext, LoweringOptions
+from llvm_to_air.sources import Source, read_source
 
 Emit = Literal["ll", "air", "metallib"]
 
@@ -28,14 +29,16 @@ class CompileResult:
     module: Module | None = None
 
 
-def lower(source: str | bytes, file: str = "<input>", *, target: str = DEFAULT_TARGET,
+def lower(source: Source, file: str | None = None, *, target: str = DEFAULT_TARGET,
           kernels: Sequence[str] = (), renames: dict[str, str] | None = None,
           fast_math: bool | None = None, f64: str = "error") -> tuple[Module, LoweringContext]:
-    """Read ``source`` (LLVM IR text or bitcode) and lower it to an AIR module in our model."""
+    """Read ``source`` (LLVM IR text or bitcode; see :mod:`llvm_to_air.sources`) and lower
+    it to an AIR module in our model."""
     from llvm_to_air.ir.gcpause import gc_paused
     from llvm_to_air.ir.reader import read_module
     from llvm_to_air.rewrite.pipeline import lower_to_air
 
+    source, file = read_source(source, file)
     if f64 not in ("error", "demote"):
         raise CompileError(f"unknown --f64 mode '{f64}'", hint="use error or demote")
     options = LoweringOptions(target=get_target(target), kernels=tuple(kernels),
@@ -47,18 +50,22 @@ def lower(source: str | bytes, file: str = "<input>", *, target: str = DEFAULT_T
     return module, ctx
 
 
-def compile(source: str | bytes, file: str = "<input>", *, target: str = DEFAULT_TARGET,
+def compile(source: Source, file: str | None = None, *, target: str = DEFAULT_TARGET,
             emit: Emit = "ll", kernels: Sequence[str] = (), renames: dict[str, str] | None = None,
             fast_math: bool | None = None, f64: str = "error") -> CompileResult:
     """Compile GPU LLVM IR to AIR: LLVM 14 text (``ll``), a ``.air`` file or a ``.metallib``.
 
-    Raises :class:`CompileError` for bad input or constructs Apple GPUs cannot run.
+    ``source``: a path (``os.PathLike``, or a one-line ``str`` naming a file), the file's
+    ``bytes``, or LLVM IR text; ``file`` names it in messages. ``kernels``/``renames``
+    take LLVM symbols or source names. Raises :class:`CompileError` for bad input or
+    constructs Apple GPUs cannot run; LLVM never runs in this process on the input, so
+    no input can abort it.
     """
     return compile_many([(source, file)], target=target, emit=emit, kernels=kernels,
                         renames=renames, fast_math=fast_math, f64=f64)
 
 
-def compile_many(sources: Sequence[tuple[str | bytes, str]], *, target: str = DEFAULT_TARGET,
+def compile_many(sources: Sequence[tuple[Source, str | None]], *, target: str = DEFAULT_TARGET,
                  emit: Emit = "ll", kernels: Sequence[str] = (),
                  renames: dict[str, str] | None = None, fast_math: bool | None = None,
                  f64: str = "error", toolchain: str = "native",
@@ -89,8 +96,8 @@ def compile_many(sources: Sequence[tuple[str | bytes, str]], *, target: str = DE
     return result
 
 
-def _progress(sources: Sequence[tuple[str | bytes, str]], show: bool) -> \
-        Sequence[tuple[str | bytes, str]]:
+def _progress(sources: Sequence[tuple[Source, str | None]], show: bool) -> \
+        Sequence[tuple[Source, str | None]]:
     if not show:
         return sources
     from rich.progress import track

@@ -185,17 +185,21 @@ def diagnostics(func: Callable[..., Any]) -> Callable[..., Any]:
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, Terminated):
             raise
         except MemoryError:
-            report(CompileError("out of memory: the input is too large to process"))
+            report(_located(CompileError("out of memory: the input is too large to process")))
             sys.exit(1)
         except RecursionError:
-            report(CompileError("input is nested too deeply to process"))
+            report(_located(CompileError("input is nested too deeply to process")))
             sys.exit(1)
         except Exception as exc:  # a bug of ours: still no traceback for the user
             if os.environ.get("LLVM_TO_AIR_DEBUG"):
                 raise
-            report(CompileError(f"internal error: {type(exc).__name__}: {exc}",
-                                hint="please report this with the input; set "
-                                     "LLVM_TO_AIR_DEBUG=1 for a traceback"))
+            detail = str(exc)
+            if len(detail) > 200:  # a message of ours can quote a whole module
+                detail = detail[:200] + "..."
+            report(_located(CompileError(
+                f"internal error: {type(exc).__name__}: {detail}",
+                hint="please report this with the input; set LLVM_TO_AIR_DEBUG=1 for a "
+                     "traceback")))
             sys.exit(1)
 
     return wrapper
@@ -435,6 +439,10 @@ def verify_command(input_path: str) -> None:
     from llvm_to_air.verify import errors_of, verify_air_text
 
     data, name = read_input(input_path)
+    if data[:4] in (b"BC\xc0\xde", b"\xde\xc0\x17\x0b"):  # a .air file: verify its text
+        from llvm_to_air.inspect import disassemble
+
+        data = disassemble(data, name).encode("utf-8")
     found = verify_air_text(data.decode("utf-8", "replace"), name)
     for diagnostic in found:
         sys.stderr.write(diagnostic.format() + "\n")

@@ -34,8 +34,7 @@ UPGRADED_SIGNATURES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 _VECTOR_RE = re.compile(r"<\s*(\d+)\s+x\b")
-_DECLARE_RE = re.compile(r'^declare\b[^@\n]*?(\S+)\s+@("[^"]*"|[-\w$.]+)\(([^)\n]*)\)',
-                         re.MULTILINE)
+_DECLARE_RE = re.compile(r'^declare\b[^@\n]*?(\S+)\s+@("[^"]*"|[-\w$.]+)\(', re.MULTILINE)
 _CALL_RE = re.compile(r'\bcall\b[^@\n]*?(\S+)\s+@(llvm\.[-\w$.]+)\(')
 
 
@@ -104,9 +103,10 @@ def _check_intrinsic_calls(text: str, file: str) -> None:
     declared: dict[str, tuple[str, tuple[str, ...]]] = {}
     for m in _DECLARE_RE.finditer(text):
         name = m.group(2).strip('"')
-        if name.startswith("llvm.") and "..." not in m.group(3):
+        params = _call_arguments(text, m.end()) if name.startswith("llvm.") else None
+        if params is not None and "..." not in params:
             declared[name] = (m.group(1), tuple(_param_type(p)
-                                                for p in _split_top_level(m.group(3))))
+                                                for p in _split_top_level(params)))
     for name, expected in UPGRADED_SIGNATURES.items():
         if name in declared and declared[name] != expected:
             offset = text.find(f"@{name}(")

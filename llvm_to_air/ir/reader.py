@@ -137,6 +137,8 @@ def _probe_without_debug_info(source: str, file: str) -> None:
             if module is not None:
                 module.close()
     if message is not None:
+        # the message may quote the renamed flag: show the user's own spelling
+        message = message.replace("llvm-to-air probe", "Debug Info Version")
         raise _llvm_error(message, file, source)
 
 

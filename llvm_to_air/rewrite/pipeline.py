@@ -15,6 +15,7 @@ from llvm_to_air.metadata.synthesize import synthesize_metadata
 from llvm_to_air.rewrite.abi import lower_kernel_abi
 from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
 from llvm_to_air.rewrite.builtins import lower_builtins
+from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
 from llvm_to_air.rewrite.discover import discover_kernels
 from llvm_to_air.rewrite.inline import inline_calls
@@ -86,6 +87,7 @@ def _fast_flags(flags: tuple[str, ...]) -> bool:
 
 
 STAGES: tuple[Stage, ...] = (
+    check_call_signatures,  # first: every later stage binds arguments to parameters 1:1
     discover_kernels,
     decide_fast_math,
     inline_into_kernels,

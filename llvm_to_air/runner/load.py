@@ -4,7 +4,6 @@ input the main command accepts (lowered to AIR first)."""
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import OrderedDict
 from typing import Any
 
@@ -34,21 +33,10 @@ def _read_input(source: Any, name: str | None = None) -> tuple[list[Module], str
             return [source], source.file
         module, _ = lower(write_llvm14(source), source.file)
         return [module], source.file
-    if isinstance(source, bytes | bytearray | memoryview):
-        data, file = bytes(source), name or "<input>"
-    elif isinstance(source, str | os.PathLike):
-        file = os.fspath(source)
-        if os.path.isdir(file):
-            raise CompileError("cannot read input: it is a directory", SourceLocation(file))
-        try:
-            with open(file, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise CompileError(f"cannot read input: {exc.strerror}", SourceLocation(file)) \
-                from None
-    else:
-        raise CompileError(f"the runner takes an AIR module, a path or bytes, not "
-                           f"{type(source).__name__}")
+    from llvm_to_air.sources import read_source
+
+    content, file = read_source(source, name)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     if data[:4] == b"MTLB":
         from llvm_to_air.bitcode_wrapper import unwrap_bitcode
         from llvm_to_air.metallib import read_metallib
@@ -61,6 +49,20 @@ def _read_input(source: Any, name: str | None = None) -> tuple[list[Module], str
         return [module], file
     module, _ = lower(data, file)
     return [module], file
+
+
+# Apple's compiler puts each Metal function constant's initializer in this section
+FUNCTION_CONSTANT_SECTION = "air.fc_initializer"
+
+
+def _refuse_function_constants(module: Module, kernel: str, file: str) -> None:
+    constants = sorted(gv.name for gv in module.globals
+                       if gv.section == FUNCTION_CONSTANT_SECTION)
+    if constants:
+        raise CompileError(f"kernel '{kernel}' reads Metal function constants "
+                           f"({', '.join(constants)}), which the CPU runner cannot set",
+                           SourceLocation(file),
+                           hint="run a library built without function constants")
 
 
 def transfer_locations(original: Module, copy: Module) -> None:
@@ -127,6 +129,7 @@ def load_kernel(source: Any, kernel: str, check_bounds: bool = True,
         if cached is not None:
             _CACHE.move_to_end(key)
             return cached
+        _refuse_function_constants(module, name, file)
         copy = read_module(text, file)
         transfer_locations(module, copy)
         info = kernel_bindings(copy, name)
