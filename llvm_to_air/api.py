@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llvm_to_air.errors import CompileError
+from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.model import Module
 from llvm_to_air.metadata.target import DEFAULT_TARGET, get_target
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext, LoweringOptions
@@ -45,9 +45,37 @@ def lower(source: Source, file: str | None = None, *, target: str = DEFAULT_TARG
                               renames=tuple(sorted((renames or {}).items())),
                               fast_math=fast_math, f64=f64)  # type: ignore[arg-type]
     module = read_module(source, file)
+    module = _device_module(module, file)
     with gc_paused():
         ctx = lower_to_air(module, options)
     return module, ctx
+
+
+def _device_module(module: Module, file: str) -> Module:
+    """The device module embedded in a host module without kernels of its own (the whole
+    ``mlir-translate`` output of a host module with a ``gpu.binary``), else ``module``."""
+    from llvm_to_air.ir.embedded import embedded_device_modules
+    from llvm_to_air.ir.reader import read_module
+    from llvm_to_air.rewrite.discover import KERNEL_CALLING_CONVENTIONS
+
+    if any(fn.cc in KERNEL_CALLING_CONVENTIONS for fn in module.functions) or \
+            module.get_named_metadata("air.kernel") is not None:
+        return module
+    embedded = embedded_device_modules(module)
+    if len(embedded) > 1:
+        names = ", ".join(f"@{e.global_name}" for e in embedded)
+        raise CompileError(f"the host module holds {len(embedded)} device modules ({names}); "
+                           "one input gives one device module", SourceLocation(file),
+                           hint="compile each gpu.module separately")
+    if not embedded:
+        if any(fn.name.startswith("mgpu") for fn in module.functions):
+            raise CompileError(
+                "this is an MLIR host module without LLVM IR of its device code",
+                SourceLocation(file),
+                hint="run mlir-opt's gpu-module-to-binary with format=llvm (or offloading) "
+                     "before mlir-translate, or translate the gpu.module alone")
+        return module
+    return read_module(embedded[0].bitcode, f"{file} (@{embedded[0].global_name})")
 
 
 def compile(source: Source, file: str | None = None, *, target: str = DEFAULT_TARGET,

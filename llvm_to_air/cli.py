@@ -318,23 +318,22 @@ def compile_command(inputs: tuple[str, ...], output_path: str, emit: str | None,
 
 
 def _print_kernel_tables(kernels: list[Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from llvm_to_air.tables import print_table
 
-    console = Console(stderr=True)
     for kernel in kernels:
-        table = Table(title=f"kernel {kernel.name}", title_justify="left")
-        for column in ("#", "parameter", "AIR argument", "binding", "access", "type"):
-            table.add_column(column)
+        rows = []
         for index, arg in enumerate(kernel.arguments):
             binding = "" if arg.location_index is None else (
                 f"threadgroup {arg.location_index}" if arg.kind == "threadgroup"
                 else f"buffer {arg.location_index}")
             kind = arg.kind if arg.kind != "builtin" else f"builtin {arg.role}"
             access = (arg.access or "").removeprefix("air.")
-            table.add_row(str(index), arg.name, kind, binding, access,
-                          f"{arg.type_name} ({arg.type_size} B)" if arg.type_size else arg.type_name)
-        console.print(table)
+            rows.append([str(index), arg.name, kind, binding, access,
+                         f"{arg.type_name} ({arg.type_size} B)" if arg.type_size
+                         else arg.type_name])
+        print_table(f"kernel {kernel.name}",
+                    ("#", "parameter", "AIR argument", "binding", "access", "type"), rows,
+                    sys.stderr)
 
 
 @main.command("inspect")
@@ -356,26 +355,23 @@ def inspect_command(input_path: str, as_json: bool) -> None:
 
 
 def _print_inspection(report_data: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from llvm_to_air.tables import print_table
 
-    console = Console()
     header = {k: v for k, v in report_data.items() if not isinstance(v, list | dict)}
     for key, value in header.items():
-        console.print(f"[bold]{key}[/bold]: {value}")
+        sys.stdout.write(f"{key}: {value}\n")
     for module in report_data.get("modules", [report_data]):
         for kernel in module.get("kernels", []):
-            table = Table(title=f"kernel {kernel['name']}", title_justify="left")
-            for column in ("#", "name", "kind", "binding", "access", "type"):
-                table.add_column(column)
+            rows = []
             for arg in kernel["arguments"]:
                 binding = "" if arg.get("location_index") is None else str(arg["location_index"])
                 kind = arg.get("kind", "")
                 if kind == "builtin":
                     kind = f"builtin {arg.get('role')}"
-                table.add_row(str(arg.get("index")), str(arg.get("arg_name", "")), kind, binding,
-                              str(arg.get("access", "")), str(arg.get("arg_type_name", "")))
-            console.print(table)
+                rows.append([str(arg.get("index")), str(arg.get("arg_name", "")), kind, binding,
+                             str(arg.get("access", "")), str(arg.get("arg_type_name", ""))])
+            print_table(f"kernel {kernel['name']}",
+                        ("#", "name", "kind", "binding", "access", "type"), rows)
 
 
 @main.command("dis")
@@ -422,12 +418,14 @@ def run_command(input_path: str, kernel: str, grid: str, threadgroup: str,
 
     Nothing is written to --out-dir unless the run succeeds.
     """
+    from llvm_to_air.progress import progress_after
     from llvm_to_air.runner import run_cli
 
     source = read_input(input_path)[0] if input_path == STDIO else None
     current_input("<stdin>" if input_path == STDIO else input_path)
-    written = run_cli(input_path, kernel, grid, threadgroup, list(buffers),
-                      list(threadgroup_memory), out_dir, check_bounds, timeout, source)
+    with progress_after(f"running {kernel}"):
+        written = run_cli(input_path, kernel, grid, threadgroup, list(buffers),
+                          list(threadgroup_memory), out_dir, check_bounds, timeout, source)
     sys.stderr.write(f"wrote {len(written)} buffer(s) to {out_dir}\n")
 
 
