@@ -47,13 +47,21 @@ def source_name(symbol: str) -> str | None:
     return "::".join(parts)
 
 
+def spelled(symbol: str) -> str:
+    """A symbol as LLVM IR spells it inside quotes (``k\\FF`` for a byte that is not UTF-8),
+    so that any symbol can be typed on a command line."""
+    from llvm_to_air.ir.lexer import escape
+
+    return escape(symbol.encode("utf-8", "surrogateescape"))
+
+
 def resolve(name: str, symbols: Iterable[str], file: str, what: str) -> str:
     """The symbol among ``symbols`` that ``name`` means: itself, or the one symbol whose
     source name is ``name``. CompileError when none or several match."""
     symbols = list(symbols)
     if name in symbols:
         return name
-    found = [s for s in symbols if source_name(s) == name]
+    found = [s for s in symbols if source_name(s) == name or spelled(s) == name]
     if len(found) == 1:
         return found[0]
     listed = ", ".join(symbols) or "none"
@@ -64,4 +72,4 @@ def resolve(name: str, symbols: Iterable[str], file: str, what: str) -> str:
                        SourceLocation(file), hint="give a kernel's source or LLVM symbol name")
 
 
-__all__ = ["resolve", "source_name"]
+__all__ = ["resolve", "source_name", "spelled"]

@@ -70,6 +70,9 @@ def _child(write_fd: int, err_fd: int, func: Callable[..., Any], args: tuple[Any
     """Run in the forked child: never returns."""
     status = 0
     try:
+        import faulthandler
+
+        faulthandler.disable()  # LLVM's abort is expected here: no Python dump of it
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.dup2(err_fd, 2)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.edit import replace_all_uses
 from llvm_to_air.ir.gcpause import gc_paused
+from llvm_to_air.ir.lexer import decode_name
 from llvm_to_air.ir.model import Cast, Instruction, Module, Value
 from llvm_to_air.ir.parser import parse_module
 from llvm_to_air.ir.precheck import check_before_llvm
@@ -225,7 +226,7 @@ def _relocate(module: Module, normalized: str, original: str, file: str) -> None
         if line.startswith(("define", "declare")):
             m = re.search(r'@("[^"]*"|[-\w$.]+)\s*\(', line)
             if m:
-                define_lines.setdefault(m.group(1).strip('"'), number)
+                define_lines.setdefault(decode_name("@" + m.group(1)), number)
     lines = original.splitlines()
     for fn in module.functions:
         start = define_lines.get(fn.name)

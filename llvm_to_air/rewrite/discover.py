@@ -14,7 +14,7 @@ from __future__ import annotations
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.model import Function, MDNode, MDString, MDValue, Module
 from llvm_to_air.ir.types import VoidType
-from llvm_to_air.names import resolve
+from llvm_to_air.names import resolve, spelled
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext, Producer
 
 # Calling conventions that mark kernels, and who writes them.
@@ -56,6 +56,7 @@ def discover_kernels(module: Module, ctx: LoweringContext) -> None:
     for kernel in found:
         fn = kernel.function
         kernel.name = renames.get(kernel.source_name, kernel.source_name)
+        _check_utf8_name(kernel.name, fn)
         kernel.source_arg_names = _arg_metadata(fn, "kernel_arg_name", [a.name for a in fn.args])
         kernel.source_arg_types = _arg_metadata(fn, "kernel_arg_type", [None] * len(fn.args))
         fn.cc = ""
@@ -92,6 +93,17 @@ def _air_kernels(module: Module) -> list[KernelSignature]:
             if isinstance(fn, Function):
                 kernels.append(KernelSignature(fn, fn.name, "air"))
     return kernels
+
+
+def _check_utf8_name(name: str, fn: Function) -> None:
+    """Metal finds a kernel by its name, a UTF-8 string in the library."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = spelled(name)
+        raise CompileError(f"kernel name '{shown}' is not valid UTF-8, which Metal needs to "
+                           "find it by name", fn.location,
+                           hint=f"rename it with --rename '{shown}=NEW'") from None
 
 
 def _resolve_or_none(name: str, kernels: dict[str, KernelSignature]) -> str | None:

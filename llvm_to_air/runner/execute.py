@@ -259,6 +259,17 @@ class Kernel:
     def run(self, grid: Any, threadgroup: Any, buffers: Mapping[int, Any],
             threadgroup_memory: Mapping[int, int] | None = None,
             workers: int | None = None, timeout: float | None = None) -> None:
+        """See :meth:`_run`; errors that know no file are located at the kernel's input."""
+        try:
+            self._run(grid, threadgroup, buffers, threadgroup_memory, workers, timeout)
+        except CompileError as error:
+            if error.location.file != "<input>":
+                raise
+            raise error.with_file(self.source) from None
+
+    def _run(self, grid: Any, threadgroup: Any, buffers: Mapping[int, Any],
+             threadgroup_memory: Mapping[int, int] | None = None,
+             workers: int | None = None, timeout: float | None = None) -> None:
         """Dispatch ``grid`` threads in threadgroups of ``threadgroup``; arrays change in place.
 
         Checked kernels (the default) run on copies of the device buffers, copied back

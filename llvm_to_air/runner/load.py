@@ -12,7 +12,7 @@ from llvm_to_air.ir.model import Module
 from llvm_to_air.runner.compile import compile_kernel, kernel_bindings, kernel_names
 from llvm_to_air.runner.execute import Kernel
 
-_CACHE: OrderedDict[tuple[str, str, bool], Kernel] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, str, bool, str], Kernel] = OrderedDict()
 _CACHE_SIZE = 32
 
 
@@ -121,7 +121,11 @@ def load_kernel(source: Any, kernel: str, check_bounds: bool = True,
         if name is None:
             continue
         text = write_llvm14(module)
-        key = (hashlib.sha256(text.encode()).hexdigest(), name, check_bounds)
+        # the key covers where the instructions came from: errors quote those lines
+        where = "\n".join(str(inst.location) for fn in module.functions
+                          for inst in fn.instructions())
+        key = (hashlib.sha256(text.encode()).hexdigest(), name, check_bounds,
+               hashlib.sha256(where.encode()).hexdigest())
         cached = _CACHE.get(key)
         if cached is not None and cached.abandoned:
             del _CACHE[key]
