@@ -544,3 +544,18 @@ def test_an_offload_binary_in_a_host_module_is_found() -> None:
             "define void @main() {\n  ret void\n}\n")
     result = llvm_to_air.compile(host, "host.ll")
     assert [k.name for k in result.kernels] == ["_Z4vaddPKfS0_Pfi"]
+
+
+# ------------------------------------------------------------------- traps
+
+
+@pytest.mark.parametrize("variant", ["cuda19-O0", "cuda19-O2", "cuda14-O2"])
+def test_a_trap_is_removed_with_a_warning_and_the_thread_ends_there(variant: str) -> None:
+    source = FIXTURES / variant / "bounds_trap.ll"
+    result = llvm_to_air.compile(source, emit="ll")
+    assert "llvm.trap" not in result.output
+    assert any("removed a call to llvm.trap" in w.message for w in result.warnings)
+    x = np.arange(64, dtype=np.float32)
+    # 96 threads for 64 elements: the 32 extra threads reach the trap and end
+    llvm_to_air.run(source, "bounds_trap", 96, 32, {0: x, 1: np.int32(64)})
+    np.testing.assert_array_equal(x, 2 * np.arange(64, dtype=np.float32))
