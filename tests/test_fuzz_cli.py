@@ -98,7 +98,7 @@ def test_fuzzed_input_through_the_cli(case: tuple[str, str, bytes, list[str]],
                                       tmp_path: Path) -> None:
     _, name, data, args = case
     (tmp_path / name).write_bytes(data)
-    command = args[:1] + [name] + args[1:] if args[0] in ("inspect", "dis", "verify", "run") \
+    command = [*args[:1], name, *args[1:]] if args[0] in ("inspect", "dis", "verify", "run") \
         else [name, *args]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-m", "llvm_to_air", *command], cwd=tmp_path,
