@@ -12,7 +12,7 @@ from llvm_to_air.ir.model import Module
 from llvm_to_air.runner.compile import compile_kernel, kernel_bindings, kernel_names
 from llvm_to_air.runner.execute import Kernel
 
-_CACHE: OrderedDict[tuple[str, str, bool, str], Kernel] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], Kernel] = OrderedDict()
 _CACHE_SIZE = 32
 
 
@@ -105,10 +105,45 @@ def _match(names: list[str], kernel: str) -> str | None:
 
 def load_kernel(source: Any, kernel: str, check_bounds: bool = True,
                 file: str | None = None) -> Kernel:
-    """The compiled :class:`Kernel` ``kernel`` of ``source`` (cached by module text).
+    """The compiled :class:`Kernel` ``kernel`` of ``source``.
 
+    Cached twice: by the input's bytes (a repeated ``run`` of the same file pays neither
+    lowering nor JIT again) and by the AIR text (the same kernel reached another way).
     ``file`` names ``bytes`` input in messages.
     """
+    from llvm_to_air.sources import read_source
+
+    if isinstance(source, Module):
+        return _load(source, kernel, check_bounds, file)
+    content, file = read_source(source, file)
+    data = content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content
+    key = ("input", hashlib.sha256(data).hexdigest(), kernel, check_bounds, file)
+    cached = _cached(key)
+    if cached is not None:
+        return cached
+    result = _load(data, kernel, check_bounds, file)
+    if any(cached is result for cached in _CACHE.values()):  # cacheable: no mutable globals
+        _remember(key, result)
+    return result
+
+
+def _cached(key: tuple[Any, ...]) -> Kernel | None:
+    found = _CACHE.get(key)
+    if found is not None and found.abandoned:
+        del _CACHE[key]
+        return None
+    if found is not None:
+        _CACHE.move_to_end(key)
+    return found
+
+
+def _remember(key: tuple[Any, ...], kernel: Kernel) -> None:
+    _CACHE[key] = kernel
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+
+
+def _load(source: Any, kernel: str, check_bounds: bool, file: str | None) -> Kernel:
     from llvm_to_air.ir.reader import read_module
     from llvm_to_air.ir.writer14 import write_llvm14
 
@@ -124,14 +159,10 @@ def load_kernel(source: Any, kernel: str, check_bounds: bool = True,
         # the key covers where the instructions came from: errors quote those lines
         where = "\n".join(str(inst.location) for fn in module.functions
                           for inst in fn.instructions())
-        key = (hashlib.sha256(text.encode()).hexdigest(), name, check_bounds,
+        key = ("air", hashlib.sha256(text.encode()).hexdigest(), name, check_bounds,
                hashlib.sha256(where.encode()).hexdigest())
-        cached = _CACHE.get(key)
-        if cached is not None and cached.abandoned:
-            del _CACHE[key]
-            cached = None
+        cached = _cached(key)
         if cached is not None:
-            _CACHE.move_to_end(key)
             return cached
         _refuse_function_constants(module, name, file)
         copy = read_module(text, file)
@@ -140,10 +171,8 @@ def load_kernel(source: Any, kernel: str, check_bounds: bool = True,
         mutable_globals = any(gv.addrspace != 3 and not gv.is_constant for gv in copy.globals)
         compiled = compile_kernel(copy, info, check_bounds)
         result = Kernel(compiled, file)
-        if not mutable_globals:
-            _CACHE[key] = result
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
+        if not mutable_globals:  # device globals keep state between runs: never shared
+            _remember(key, result)
         return result
     listed = ", ".join(everything) if everything else "none"
     raise CompileError(f"no kernel '{kernel}' in {file} (kernels: {listed})",
