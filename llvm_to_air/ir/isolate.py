@@ -87,6 +87,10 @@ def _child(write_fd: int, err_fd: int, func: Callable[..., Any], args: tuple[Any
         except RecursionError:
             payload = _RAISED + pickle.dumps(CompileError(
                 "input is nested too deeply to process"), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # a bug of ours: reported like any internal error
+            payload = _RAISED + pickle.dumps(CompileError(
+                f"internal error: {type(exc).__name__}: {str(exc)[:200]}",
+                hint="please report this with the input"), protocol=pickle.HIGHEST_PROTOCOL)
         view = memoryview(payload)
         while view:
             view = view[os.write(write_fd, view):]

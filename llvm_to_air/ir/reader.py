@@ -101,6 +101,11 @@ def _normalize_in_process(source: str | bytes, file: str) -> str:
             module = llvm.parse_assembly(source, context)
         module.verify()
         return str(module)
+    except UnicodeDecodeError as exc:
+        # LLVM prints string attributes, sections and asm as raw bytes
+        raise CompileError(f"the input holds bytes that are not UTF-8 (0x{exc.object[exc.start]:02x}) "
+                           "in a string attribute, section name or inline asm",
+                           SourceLocation(file), hint="spell such bytes as UTF-8 text") from None
     except CompileError:
         raise
     except RuntimeError as exc:
