@@ -73,6 +73,11 @@ class DefaultCommandGroup(click.Group):
             _exit(EXIT_INTERRUPTED)
         except Terminated:
             _exit(EXIT_TERMINATED)
+        except BrokenPipeError:
+            # the reader of our output went away (`| head`): stop quietly, as cat does
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            _exit(EXIT_ERROR)
         except SystemExit as exc:
             _exit(exc.code if isinstance(exc.code, int) else EXIT_ERROR)
         return None
@@ -182,7 +187,8 @@ def diagnostics(func: Callable[..., Any]) -> Callable[..., Any]:
         except CompileError as error:
             report(_located(error))
             sys.exit(1)
-        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, Terminated):
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, Terminated,
+                BrokenPipeError):
             raise
         except MemoryError:
             report(_located(CompileError("out of memory: the input is too large to process")))
@@ -360,6 +366,18 @@ def _print_inspection(report_data: dict[str, Any]) -> None:
     header = {k: v for k, v in report_data.items() if not isinstance(v, list | dict)}
     for key, value in header.items():
         sys.stdout.write(f"{key}: {value}\n")
+    for entry in report_data.get("header_extension", []):
+        detail = entry.get("uuid") or (f"section at byte {entry['offset']}, {entry['size']} bytes"
+                                       if "offset" in entry else f"{entry['bytes']} bytes")
+        sys.stdout.write(f"header extension {entry['tag']}: {detail}\n")
+    for section in report_data.get("sections", []):
+        facts = ", ".join(f"{k}: {v}" for k, v in section.items() if k != "section")
+        sys.stdout.write(f"section {section['section']}: {facts}\n")
+    if report_data.get("functions"):
+        print_table("functions", ("name", "type", "AIR", "MSL", "module bytes", "other tags"),
+                    [[f["name"], f["type"], str(f["air_version"]), str(f["msl_version"]),
+                      str(f["module_bytes"]), " ".join(f["other_tags"])]
+                     for f in report_data["functions"]])
     for module in report_data.get("modules", [report_data]):
         for kernel in module.get("kernels", []):
             rows = []

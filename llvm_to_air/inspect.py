@@ -111,10 +111,6 @@ def describe_module(module: Module) -> dict[str, Any]:
     return report
 
 
-_PLATFORMS = {0: "unknown", 1: "macos", 2: "ios", 3: "tvos", 4: "watchos"}
-_FUNCTION_TYPES = {0: "vertex", 1: "fragment", 2: "kernel", 3: "unqualified", 4: "visible"}
-
-
 def describe_file(data: bytes, file: str) -> dict[str, Any]:
     """``describe_module`` of a ``.ll`` or ``.air`` file, or of every module of a metallib."""
     from llvm_to_air.ir.reader import read_module
@@ -122,27 +118,16 @@ def describe_file(data: bytes, file: str) -> dict[str, Any]:
     if data[:4] == b"MTLB":
         from llvm_to_air.bitcode_wrapper import unwrap_bitcode
         from llvm_to_air.metallib import read_metallib
+        from llvm_to_air.metallib.describe import describe_library
 
         library = read_metallib(data, file)
-        header = library.header
         modules = []
         for entry in library.functions:
             module = read_module(unwrap_bitcode(library.module_of(entry), file), file)
             described = describe_module(module)
             described["function"] = entry.name
             modules.append(described)
-        return {
-            "file": file,
-            "file_version": ".".join(map(str, header.file_version)),
-            "platform": _PLATFORMS.get(header.platform & 0x7F, str(header.platform & 0x7F)),
-            "deployment": ".".join(map(str, header.deployment)),
-            "functions": [{"name": e.name,
-                           "type": _FUNCTION_TYPES.get(e.function_type, str(e.function_type)),
-                           "air_version": "{}.{}".format(*e.versions[:2]) if e.versions else None,
-                           "msl_version": "{}.{}".format(*e.versions[2:]) if e.versions else None}
-                          for e in library.functions],
-            "modules": modules,
-        }
+        return {"file": file, **describe_library(library), "modules": modules}
     described = describe_module(read_module(data, file))
     described["file"] = file
     return described
