@@ -448,23 +448,35 @@ def run_command(input_path: str, kernel: str, grid: str, threadgroup: str,
 
 
 @main.command("verify")
-@click.argument("input_path", metavar="FILE.ll")
+@click.argument("input_path", metavar="FILE")
+@click.option("--ours", is_flag=True,
+              help="Also the rules llvm-to-air promises for its own output, beyond what "
+                   "Apple's compiler writes.")
 @diagnostics
-def verify_command(input_path: str) -> None:
-    """Check that an AIR module follows the rules Apple's compiler output follows."""
+def verify_command(input_path: str, ours: bool) -> None:
+    """Check that AIR (.ll, .air, or every module of a .metallib) follows Apple's dialect."""
     from llvm_to_air.verify import errors_of, verify_air_text
 
     data, name = read_input(input_path)
-    if data[:4] in (b"BC\xc0\xde", b"\xde\xc0\x17\x0b"):  # a .air file: verify its text
-        from llvm_to_air.inspect import disassemble
-
-        data = disassemble(data, name).encode("utf-8")
-    found = verify_air_text(data.decode("utf-8", "replace"), name)
+    profile = "ours" if ours else "apple"
+    found = []
+    for text, where in _air_texts(data, name):
+        found += verify_air_text(text, where, profile=profile)
     for diagnostic in found:
         sys.stderr.write(diagnostic.format() + "\n")
     if errors_of(found):
         sys.exit(1)
-    sys.stderr.write(f"{name}: AIR conformance: no errors, {len(found)} warning(s)\n")
+    sys.stderr.write(f"{name}: AIR conformance ({profile}): no errors, {len(found)} "
+                     "warning(s)\n")
+
+
+def _air_texts(data: bytes, name: str) -> list[tuple[str, str]]:
+    """The AIR text of a .ll file, a .air file, or each module of a .metallib."""
+    from llvm_to_air.inspect import disassemble_modules
+
+    if data[:4] == b"MTLB" or data[:4] in (b"BC\xc0\xde", b"\xde\xc0\x17\x0b"):
+        return disassemble_modules(data, name)
+    return [(data.decode("utf-8", "replace"), name)]
 
 
 if __name__ == "__main__":  # pragma: no cover

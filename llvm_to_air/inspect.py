@@ -133,8 +133,10 @@ def describe_file(data: bytes, file: str) -> dict[str, Any]:
     return described
 
 
-def disassemble(data: bytes, file: str) -> str:
-    """LLVM IR text of a ``.air`` file, or of each module of a metallib (llvmlite's printer)."""
+def disassemble_modules(data: bytes, file: str) -> list[tuple[str, str]]:
+    """(LLVM IR text, name) of a ``.air`` file, or of each module of a metallib (the name is
+    ``file(function)``), printed by llvmlite in a child process (LLVM may abort on corrupt
+    bitcode: see ``ir.isolate``)."""
     import llvmlite.binding  # noqa: F401 - imported before the fork (ir.isolate)
 
     from llvm_to_air.bitcode_wrapper import is_bitcode, unwrap_bitcode
@@ -142,7 +144,6 @@ def disassemble(data: bytes, file: str) -> str:
     from llvm_to_air.ir.isolate import call_isolated
 
     def text_of(bitcode: bytes) -> str:
-        # LLVM may abort on corrupt bitcode: it runs in a child process (ir.isolate)
         return call_isolated(_bitcode_text, unwrap_bitcode(bitcode, file), file, file=file,
                              what="reading a bitcode module", input_size=len(bitcode))
 
@@ -150,13 +151,20 @@ def disassemble(data: bytes, file: str) -> str:
         from llvm_to_air.metallib import read_metallib
 
         library = read_metallib(data, file)
-        parts = [f"; function {entry.name}\n{text_of(library.module_of(entry))}"
-                 for entry in library.functions]
-        return "\n".join(parts)
+        return [(text_of(library.module_of(entry)), f"{file}({entry.name})")
+                for entry in library.functions]
     if is_bitcode(data):
-        return text_of(data)
+        return [(text_of(data), file)]
     raise CompileError("not a metallib nor an .air file (no MTLB or bitcode magic)",
                        SourceLocation(file), hint="dis reads .metallib and .air files")
+
+
+def disassemble(data: bytes, file: str) -> str:
+    """LLVM IR text of a ``.air`` file, or of each module of a metallib (llvmlite's printer)."""
+    modules = disassemble_modules(data, file)
+    if data[:4] != b"MTLB":
+        return modules[0][0]
+    return "\n".join(f"; function {name[len(file) + 1:-1]}\n{text}" for text, name in modules)
 
 
 def _bitcode_text(bitcode: bytes, file: str) -> str:
@@ -177,4 +185,5 @@ def _bitcode_text(bitcode: bytes, file: str) -> str:
     raise CompileError(f"invalid bitcode: {message}", SourceLocation(file))
 
 
-__all__ = ["describe_argument", "describe_file", "describe_module", "disassemble"]
+__all__ = ["describe_argument", "describe_file", "describe_module", "disassemble",
+           "disassemble_modules"]

@@ -27,6 +27,7 @@ from llvm_to_air.ir.lexer import decode_name
 from llvm_to_air.ir.model import Cast, Instruction, Module, Value
 from llvm_to_air.ir.parser import parse_module
 from llvm_to_air.ir.precheck import check_before_llvm
+from llvm_to_air.ir.spellings import respell
 from llvm_to_air.ir.types import PointerType
 
 _LLVM_ERROR_RE = re.compile(r"^<string>:(\d+):(\d+): error: (.*)$", re.MULTILINE)
@@ -78,6 +79,8 @@ def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
     from llvm_to_air.ir.isolate import call_isolated
 
     check_before_llvm(source, file)
+    if isinstance(source, str):
+        source = respell(source)
     return call_isolated(_normalize_in_process, source, file, file=file,
                          what="reading the input", input_size=len(source))
 

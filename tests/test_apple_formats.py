@@ -1,0 +1,131 @@
+"""Apple's formats over the whole reference corpus: every library read, listed, rewritten,
+every module disassembled and verified.
+
+The listing is checked against an independent reading written here from the
+container format (header, function groups with either size convention, tags),
+not through ``llvm_to_air.metallib``: two readings of the same bytes must agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from pathlib import Path
+
+import pytest
+from oracles import REFERENCE
+
+from llvm_to_air.inspect import describe_file, disassemble_modules
+from llvm_to_air.metallib import read_metallib
+from llvm_to_air.metallib.container import write_metallib
+from llvm_to_air.verify import errors_of, verify_air_text
+
+LIBRARY_DIRS = (REFERENCE / "apple-metallib", REFERENCE / "apple-metallib-2")
+LIBRARIES = sorted(p for d in LIBRARY_DIRS if d.is_dir() for p in d.glob("*.metallib"))
+AIR_FILES = sorted((REFERENCE / "apple-metallib-2" / "air").glob("*.air")) \
+    if (REFERENCE / "apple-metallib-2" / "air").is_dir() else []
+AIR_TEXTS = sorted((REFERENCE / "apple-air").glob("*.ll")) \
+    if (REFERENCE / "apple-air").is_dir() else []
+MISSING = f"the Apple reference corpus is absent at {REFERENCE} (third-party data)"
+needs_corpus = pytest.mark.skipif(not LIBRARIES, reason=MISSING)
+
+# The TYPE tag's values as MetalLibraryArchive documents them, and mesh (7) as the corpus has it.
+TYPE_NAMES = {0: "vertex", 1: "fragment", 2: "kernel", 3: "unqualified", 4: "visible",
+              5: "extern", 6: "intersection", 7: "mesh"}
+
+
+def independent_listing(data: bytes) -> list[tuple[str, str, bytes]]:
+    """(name, type, module bytes) of each function, read straight from the format.
+
+    Header: magic, file version, type, platform, deployment, file size, then
+    (offset, size) of function list, public and private metadata, module list.
+    The function list is a u32 count and one group per function: a u32 size that
+    counts itself or only the tags, then tags (FourCC, u16 length, payload) to ENDT.
+    OFFT's third value is the module's offset in the module list; MDSZ its size, or,
+    in files without MDSZ, up to the next module.
+    """
+    assert data[:4] == b"MTLB"
+    fields = struct.unpack_from("<8Q", data, 24)
+    list_at, modules_at, modules_size = fields[0], fields[6], fields[7]
+    count = struct.unpack_from("<I", data, list_at)[0]
+    entries, pos = [], list_at + 4
+    for _ in range(count):
+        size = struct.unpack_from("<I", data, pos)[0]
+        tags, cursor = {}, pos + 4
+        while data[cursor:cursor + 4] != b"ENDT":
+            length = struct.unpack_from("<H", data, cursor + 4)[0]
+            tags.setdefault(data[cursor:cursor + 4], data[cursor + 6:cursor + 6 + length])
+            cursor += 6 + length
+        end = cursor + 4
+        assert end in (pos + size, pos + 4 + size), "a group size that fits neither convention"
+        entries.append(tags)
+        pos = end
+    starts = sorted(struct.unpack("<3Q", t[b"OFFT"])[2] for t in entries) + [modules_size]
+    listing = []
+    for tags in entries:
+        start = struct.unpack("<3Q", tags[b"OFFT"])[2]
+        size = struct.unpack("<Q", tags[b"MDSZ"])[0] if b"MDSZ" in tags \
+            else starts[starts.index(start) + 1] - start
+        module = data[modules_at + start:modules_at + start + size]
+        assert hashlib.sha256(module).digest() == tags[b"HASH"], "HASH does not cover the module"
+        name = tags[b"NAME"].rstrip(b"\0").decode()
+        listing.append((name, TYPE_NAMES.get(tags[b"TYPE"][0], str(tags[b"TYPE"][0])), module))
+    return listing
+
+
+@needs_corpus
+@pytest.mark.parametrize("path", LIBRARIES, ids=[p.name[:80] for p in LIBRARIES])
+def test_every_library_is_read_listed_and_rewritten(path: Path) -> None:
+    data = path.read_bytes()
+    library = read_metallib(data, str(path))
+    assert write_metallib(library) == data, "not rewritten byte for byte"
+    ours = describe_file(data, str(path))
+    theirs = independent_listing(data)
+    assert [(f["name"], f["type"]) for f in ours["functions"]] == \
+        [(name, kind) for name, kind, _ in theirs]
+    assert [library.module_of(e) for e in library.functions] == [m for _, _, m in theirs]
+
+
+@needs_corpus
+@pytest.mark.parametrize("path", LIBRARIES, ids=[p.name[:80] for p in LIBRARIES])
+def test_every_module_disassembles_and_verifies_with_no_error(path: Path) -> None:
+    texts = disassemble_modules(path.read_bytes(), str(path))
+    assert len(texts) == len(read_metallib(path.read_bytes(), str(path)).functions)
+    for text, name in texts:
+        errors = errors_of(verify_air_text(text, name))
+        assert not errors, "\n".join(d.format() for d in errors)
+
+
+@needs_corpus
+@pytest.mark.parametrize("path", AIR_FILES + AIR_TEXTS, ids=[p.name[:80] for p in AIR_FILES
+                                                            + AIR_TEXTS])
+def test_every_apple_air_file_verifies_with_no_error(path: Path) -> None:
+    if path.suffix == ".air":
+        [(text, name)] = disassemble_modules(path.read_bytes(), str(path))
+    else:
+        text, name = path.read_text(), str(path)
+    errors = errors_of(verify_air_text(text, name))
+    assert not errors, "\n".join(d.format() for d in errors)
+
+
+@needs_corpus
+def test_the_corpus_spans_what_the_formats_allow() -> None:
+    """The counts the README states, and the variety the reader must handle."""
+    styles, types, versions, modules = set(), set(), set(), 0
+    for path in LIBRARIES:
+        library = read_metallib(path.read_bytes(), str(path))
+        styles |= {g.counts_itself for g in library.public_metadata}
+        types |= {e.function_type for e in library.functions}
+        versions.add(library.header.file_version)
+        modules += len(library.functions)
+    assert styles == {True, False}
+    assert {0, 1, 2, 7} <= types
+    assert min(versions) <= (1, 2, 3) and max(versions) >= (1, 2, 9)
+    assert len(LIBRARIES) >= 81 and modules >= 1168
+
+
+def test_unknown_function_type_is_shown_as_a_number() -> None:
+    from llvm_to_air.metallib.container import function_type_name
+
+    assert function_type_name(7) == "mesh"
+    assert function_type_name(42) == "42 (unknown function type)"
