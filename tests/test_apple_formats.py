@@ -60,7 +60,7 @@ def independent_listing(data: bytes) -> list[tuple[str, str, bytes]]:
         assert end in (pos + size, pos + 4 + size), "a group size that fits neither convention"
         entries.append(tags)
         pos = end
-    starts = sorted(struct.unpack("<3Q", t[b"OFFT"])[2] for t in entries) + [modules_size]
+    starts = [*sorted(struct.unpack("<3Q", t[b"OFFT"])[2] for t in entries), modules_size]
     listing = []
     for tags in entries:
         start = struct.unpack("<3Q", tags[b"OFFT"])[2]
