@@ -252,12 +252,6 @@ def _renames(values: tuple[str, ...]) -> dict[str, str]:
     return renames
 
 
-def _target_names() -> list[str]:
-    from llvm_to_air.metadata.target import TARGETS
-
-    return list(TARGETS)
-
-
 @main.command("compile")
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
 @click.option("-o", "--output", "output_path", default=STDIO, metavar="OUTPUT",
@@ -266,7 +260,9 @@ def _target_names() -> list[str]:
 @click.option("--emit", type=click.Choice(["ll", "air", "metallib"]), default=None,
               help="Output kind: AIR as LLVM 14 text, a .air bitcode file, or a .metallib.")
 @click.option("--target", default="macos14", show_default=True, metavar="TARGET",
-              help="Deployment target: macos13|macos14|macos15|macos26|ios16|ios17|ios18|ios26.")
+              help="Deployment target: macos14|macos15|macos26|macos27|ios17|ios18|ios26|ios27, "
+                   "an AIR triple (air64_v28-apple-macosx26.0.0) or an OS version "
+                   "(macosx26.0).")
 @click.option("--kernel", "kernels", multiple=True, metavar="NAME",
               help="Lower only this kernel (repeatable); also marks a plain function as one.")
 @click.option("--rename", "renames", multiple=True, metavar="OLD=NEW",
@@ -286,11 +282,10 @@ def compile_command(inputs: tuple[str, ...], output_path: str, emit: str | None,
                     f64: str, toolchain: str, verbose: bool, quiet: bool, werror: bool) -> None:
     """Lower GPU LLVM IR (CUDA, OpenCL, MLIR) to Apple AIR: text, .air or .metallib."""
     from llvm_to_air.api import compile_many
+    from llvm_to_air.metadata.target import get_target
     from llvm_to_air.progress import progress_after
 
-    if target not in _target_names():
-        raise CompileError(f"unknown target '{target}'",
-                           hint=f"choose one of {', '.join(_target_names())}")
+    get_target(target)  # an unknown or refused target is an error before any work
     if emit is None:
         emit = EMIT_BY_SUFFIX.get(Path(output_path).suffix, "ll") if output_path != STDIO \
             else "ll"

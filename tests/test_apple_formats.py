@@ -129,3 +129,78 @@ def test_unknown_function_type_is_shown_as_a_number() -> None:
 
     assert function_type_name(7) == "mesh"
     assert function_type_name(42) == "42 (unknown function type)"
+
+
+# ------------------------------------------------------------- macOS 27 (AIR 2.9)
+
+RNG = __import__("numpy").random.default_rng(27)
+
+
+def test_macos27_end_to_end(tmp_path: Path) -> None:
+    """AIR 2.9 / MSL 4.1: text, bitcode and library, inspected, verified and run."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    from oracles import FIXTURES, llvm_as_14, opt_verify_14
+
+    import llvm_to_air
+
+    histogram = FIXTURES / "cuda19-O2" / "histogram.ll"
+    reduce = FIXTURES / "cuda19-O2" / "reduce_shared.ll"
+    for source in (histogram, reduce):
+        text = llvm_to_air.compile(source, target="macos27").output
+        assert 'target triple = "air64_v29-apple-macosx27.0.0"' in text
+        llvm_as_14(text)
+        opt_verify_14(text)
+        assert not errors_of(verify_air_text(text, str(source), profile="ours"))
+    # AIR 2.9 forms: barriers take a memory order, atomics a flags operand
+    assert "@air.wg.barrier(i32 3, i32 5, i32 1)" in llvm_to_air.compile(
+        reduce, target="macos27").output
+    library = tmp_path / "h.metallib"
+    library.write_bytes(llvm_to_air.compile(histogram, target="macos27", emit="metallib").output)
+    air_file = tmp_path / "h.air"
+    air_file.write_bytes(llvm_to_air.compile(histogram, target="macos27", emit="air").output)
+    described = describe_file(library.read_bytes(), str(library))
+    assert described["file_version"] == "1.2.9"
+    assert [(f["air_version"], f["msl_version"]) for f in described["functions"]] == \
+        [("2.9", "4.1")]
+    for path in (library, air_file):
+        result = subprocess.run([sys.executable, "-m", "llvm_to_air", "verify", "--ours",
+                                 str(path)], capture_output=True, check=False)
+        assert result.returncode == 0, result.stderr.decode()
+    data = RNG.integers(0, 256, 5000, dtype=np.uint8)
+    bins = np.zeros(64, np.uint32)
+    llvm_to_air.run(library, "histogram", 1024, 256, {0: data, 1: bins, 2: np.int32(5000)})
+    np.testing.assert_array_equal(bins, np.bincount(data % 64, minlength=64))
+    values = RNG.random(1024, dtype=np.float32)
+    partial = np.zeros(4, np.float32)
+    llvm_to_air.run(llvm_to_air.compile(reduce, target="macos27", emit="air").output,
+                    "reduce_sum", 1024, 256, {0: values, 1: partial, 2: np.int32(1024)})
+    np.testing.assert_allclose(partial, values.reshape(4, 256).sum(axis=1), rtol=1e-5)
+
+
+@pytest.mark.parametrize(("spelling", "triple"), [
+    ("air64_v28-apple-macosx26.0.0", "air64_v28-apple-macosx26.0.0"),
+    ("macosx26.1", "air64_v28-apple-macosx26.1.0"),
+    ("ios17.2", "air64-apple-ios17.2.0"),
+    ("macos27", "air64_v29-apple-macosx27.0.0"),
+])
+def test_targets_by_triple_or_os_version(spelling: str, triple: str) -> None:
+    from llvm_to_air.metadata.target import get_target
+
+    assert get_target(spelling).triple == triple
+
+
+@pytest.mark.parametrize(("spelling", "words"), [
+    ("air64_v27-apple-macosx26.0.0", "names AIR 2.7, but macos 26 uses AIR 2.8"),
+    ("macos13", "older bitcode flavour"),
+    ("ios16", "older bitcode flavour"),
+    ("macos99", "unknown target"),
+])
+def test_bad_or_refused_targets_say_why(spelling: str, words: str) -> None:
+    from llvm_to_air import CompileError
+    from llvm_to_air.metadata.target import get_target
+
+    with pytest.raises(CompileError, match=words):
+        get_target(spelling)
