@@ -12,7 +12,7 @@ from typing import Literal
 
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.model import Module
-from llvm_to_air.metadata.target import DEFAULT_TARGET, get_target
+from llvm_to_air.metadata.target import DEFAULT_TARGET, check_bitcode_target, get_target
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext, LoweringOptions
 from llvm_to_air.sources import Source, read_source
 
@@ -119,6 +119,7 @@ def compile_many(sources: Sequence[tuple[Source, str | None]], *, target: str = 
     if emit == "ll":
         result.output = write_llvm14(units[0][0])
     else:
+        check_bitcode_target(units[0][1].target)
         result.output = package(units, emit=emit, target=units[0][1].target,
                                 toolchain=toolchain)
     return result

@@ -282,13 +282,15 @@ def compile_command(inputs: tuple[str, ...], output_path: str, emit: str | None,
                     f64: str, toolchain: str, verbose: bool, quiet: bool, werror: bool) -> None:
     """Lower GPU LLVM IR (CUDA, OpenCL, MLIR) to Apple AIR: text, .air or .metallib."""
     from llvm_to_air.api import compile_many
-    from llvm_to_air.metadata.target import get_target
+    from llvm_to_air.metadata.target import check_bitcode_target, get_target
     from llvm_to_air.progress import progress_after
 
-    get_target(target)  # an unknown or refused target is an error before any work
     if emit is None:
         emit = EMIT_BY_SUFFIX.get(Path(output_path).suffix, "ll") if output_path != STDIO \
             else "ll"
+    chosen = get_target(target)  # an unknown target is an error before any work
+    if emit != "ll":
+        check_bitcode_target(chosen)
     if emit != "ll" and output_path == STDIO and sys.stdout.isatty():
         raise CompileError(f"refusing to write a binary .{emit} to a terminal",
                            hint="give -o FILE")

@@ -194,13 +194,69 @@ def test_targets_by_triple_or_os_version(spelling: str, triple: str) -> None:
 
 @pytest.mark.parametrize(("spelling", "words"), [
     ("air64_v27-apple-macosx26.0.0", "names AIR 2.7, but macos 26 uses AIR 2.8"),
-    ("macos13", "older bitcode flavour"),
-    ("ios16", "older bitcode flavour"),
     ("macos99", "unknown target"),
 ])
-def test_bad_or_refused_targets_say_why(spelling: str, words: str) -> None:
+def test_bad_targets_say_why(spelling: str, words: str) -> None:
     from llvm_to_air import CompileError
     from llvm_to_air.metadata.target import get_target
 
     with pytest.raises(CompileError, match=words):
         get_target(spelling)
+
+
+@pytest.mark.parametrize("target", ["macos13", "ios16"])
+def test_air25_text_is_written_but_its_bitcode_is_refused(target: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from oracles import FIXTURES, llvm_as_14
+
+    import llvm_to_air
+    from llvm_to_air import CompileError
+
+    source = FIXTURES / "cuda19-O2" / "vadd.ll"
+    llvm_as_14(llvm_to_air.compile(source, target=target).output)
+    for emit in ("air", "metallib"):
+        with pytest.raises(CompileError, match="older bitcode flavour"):
+            llvm_to_air.compile(source, target=target, emit=emit)
+    out = tmp_path / "k.metallib"
+    result = subprocess.run([sys.executable, "-m", "llvm_to_air", str(source), "--target", target,
+                             "-o", str(out)], capture_output=True, check=False)
+    assert result.returncode == 1 and b"older bitcode flavour" in result.stderr
+    assert not out.exists()
+
+
+# ------------------------------------------------------- program-scope constants
+
+
+@pytest.mark.parametrize("variant", ["cuda19-O0", "cuda19-O2", "cuda14-O2"])
+def test_cuda_constants_are_internal_as_apple_writes_them(variant: str) -> None:
+    from oracles import FIXTURES
+
+    import llvm_to_air
+
+    result = llvm_to_air.compile(FIXTURES / variant / "constant_mem.ll")
+    [line] = [ln for ln in result.output.splitlines() if ln.startswith("@taps = ")]
+    assert line.startswith("@taps = internal addrspace(2) constant [5 x float]")
+    assert "externally_initialized" not in line
+    assert any("cudaMemcpyToSymbol" in w.message for w in result.warnings)
+
+
+@pytest.mark.parametrize("variant", ["cuda19-O0", "cuda19-O2", "cuda14-O2"])
+def test_a_host_filled_constant_becomes_a_buffer_the_host_binds(variant: str) -> None:
+    import numpy as np
+    from oracles import FIXTURES
+
+    import llvm_to_air
+
+    source = FIXTURES / variant / "constant_symbol.ll"
+    result = llvm_to_air.compile(source)
+    [kernel] = result.kernels
+    [coeffs] = [a for a in kernel.arguments if a.name == "coeffs"]
+    assert coeffs.kind == "buffer" and coeffs.access == "air.read"
+    x = np.linspace(-1, 1, 100, dtype=np.float32)
+    y = np.zeros(100, np.float32)
+    c = np.array([0.5, -1.0, 2.0, 0.25], np.float32)
+    llvm_to_air.run(source, "poly3", 100, 64, {0: x, 1: y, 2: np.int32(100),
+                                                coeffs.location_index: c})
+    np.testing.assert_allclose(y, c[0] + x * (c[1] + x * (c[2] + x * c[3])), rtol=1e-5)

@@ -190,7 +190,8 @@ def _device_variable_parameter(fn: Function, gv: GlobalVariable, layout: DataLay
     element = gv.value_type.element if isinstance(gv.value_type, ArrayType) else gv.value_type
     warnings.append(CompileError(
         f"program-scope device variable @{gv.name} of @{fn.name} becomes a device buffer the "
-        f"host binds ({size} bytes){'; its initializer is not applied' if _initialized(gv) else ''}",
+        f"host binds ({size} bytes){'; its initializer is not applied' if _initialized(gv) else ''}"
+        f"{'; fill it as cudaMemcpyToSymbol would' if gv.externally_initialized else ''}",
         gv.location or fn.location))
     element_size, element_align = _size_align(element, layout, structs)
     description = KernelArgument(
