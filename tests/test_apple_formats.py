@@ -260,3 +260,68 @@ def test_a_host_filled_constant_becomes_a_buffer_the_host_binds(variant: str) ->
     llvm_to_air.run(source, "poly3", 100, 64, {0: x, 1: y, 2: np.int32(100),
                                                 coeffs.location_index: c})
     np.testing.assert_allclose(y, c[0] + x * (c[1] + x * (c[2] + x * c[3])), rtol=1e-5)
+
+
+# -------------------------------------------------------------- bitcode flavour
+
+
+def _apple_flavours() -> dict[tuple[int, int], list]:
+    from bitcode_flavour import flavour
+
+    from llvm_to_air.bitcode_wrapper import unwrap_bitcode
+
+    found: dict[tuple[int, int], list] = {}
+    for path in LIBRARIES:
+        library = read_metallib(path.read_bytes(), str(path))
+        for entry in library.functions[:3]:
+            found.setdefault(tuple(entry.versions[:2]), []).append(
+                flavour(unwrap_bitcode(library.module_of(entry), str(path))))
+    return found
+
+
+@pytest.fixture(scope="module")
+def apple_flavours() -> dict[tuple[int, int], list]:
+    if not LIBRARIES:
+        pytest.skip(MISSING)
+    return _apple_flavours()
+
+
+FLAVOUR_SOURCES = ["cuda19-O2/constant_mem.ll", "cuda19-O2/reduce_shared.ll",
+                   "opencl19/atomics.ll", "mlir-nvvm/elementwise_add.ll"]
+
+
+@pytest.mark.parametrize(("target", "apple_version"), [
+    ("macos14", (2, 6)), ("macos15", (2, 7)), ("macos26", (2, 8)), ("ios26", (2, 8)),
+    ("macos27", (2, 8)),  # no AIR 2.9 module in the corpus: 2.9 keeps 2.8's layout
+])
+def test_our_bitcode_has_apples_record_layout(target: str, apple_version: tuple[int, int],
+                                              apple_flavours: dict) -> None:
+    from bitcode_flavour import flavour
+    from oracles import FIXTURES
+
+    import llvm_to_air
+
+    apple = apple_flavours[apple_version]
+    kinds = frozenset().union(*(f.attribute_kinds for f in apple))
+    functions = frozenset().union(*(f.function_fields for f in apple))
+    globalvars = frozenset().union(*(f.globalvar_fields for f in apple))
+    for name in FLAVOUR_SOURCES:
+        ours = flavour(llvm_to_air.compile(FIXTURES / name, target=target, emit="air").output)
+        assert ours.attribute_kinds <= kinds, (name, sorted(ours.attribute_kinds - kinds))
+        assert ours.function_fields <= functions, (name, ours.function_fields, functions)
+        assert ours.globalvar_fields <= globalvars, (name, ours.globalvar_fields, globalvars)
+
+
+def test_air25_modules_have_the_older_layout_we_do_not_write(apple_flavours: dict) -> None:
+    """Why macos13/ios16 bitcode is refused: Apple's AIR 2.5 layout is not the writer's."""
+    from bitcode_flavour import flavour
+    from oracles import FIXTURES
+
+    import llvm_to_air
+
+    apple = apple_flavours[(2, 5)]
+    assert max(max(f.attribute_kinds, default=0) for f in apple) <= 52
+    assert frozenset().union(*(f.function_fields for f in apple)) == {18}
+    ours = flavour(llvm_to_air.compile(FIXTURES / "cuda19-O2/reduce_shared.ll",
+                                       emit="air").output)
+    assert ours.function_fields == {21} and max(ours.attribute_kinds) > 52
