@@ -559,3 +559,10 @@ def test_a_trap_is_removed_with_a_warning_and_the_thread_ends_there(variant: str
     # 96 threads for 64 elements: the 32 extra threads reach the trap and end
     llvm_to_air.run(source, "bounds_trap", 96, 32, {0: x, 1: np.int32(64)})
     np.testing.assert_array_equal(x, 2 * np.arange(64, dtype=np.float32))
+
+
+def test_images_are_refused_by_name_not_by_recursion(tmp_path: Path) -> None:
+    source = FIXTURES / "refused" / "image_copy.ll"
+    line = one_error(cli(str(source), "-o", str(tmp_path / "k.metallib")), f"{source}:",
+                     "parameter 0 (image2d_t) is an image", "not supported")
+    assert "nested too deeply" not in line
