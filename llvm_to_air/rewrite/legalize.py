@@ -88,7 +88,7 @@ def legalize(module: Module, ctx: LoweringContext) -> None:
             for inst in block.instructions:
                 if isinstance(inst, Call) and isinstance(inst.callee, InlineAsm):
                     raise CompileError(
-                        f"inline assembly in @{fn.name} ('{inst.callee.asm[:40]}') cannot run "
+                        f"inline assembly in @{fn.name} ('{_one_line(inst.callee.asm)}') cannot run "
                         "on Apple GPUs", inst.location or fn.location,
                         hint="write the operation in IR or with a builtin instead")
                 callee = inst.callee_function if isinstance(inst, Call) else None
@@ -221,3 +221,9 @@ def _float_name(name: str) -> str:
 
 
 __all__ = ["legalize", "legalize_types"]
+
+
+def _one_line(asm: str, limit: int = 60) -> str:
+    """An asm string for a one-line message: statements joined, cut at ``limit``."""
+    text = "; ".join(part.strip() for part in asm.replace("\n", ";").split(";") if part.strip())
+    return text if len(text) <= limit else text[:limit] + "..."
