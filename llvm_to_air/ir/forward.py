@@ -25,7 +25,7 @@ import struct
 
 FLOAT_TYPES = ("half", "bfloat", "float", "double")
 _TOKEN_RE = re.compile(
-    r'(?P<skip>c?"[^"]*"|![A-Za-z0-9_.]*"[^"]*"|;.*$)'
+    r'(?P<skip>c?"[^"]*"|![A-Za-z0-9_.]*"[^"]*"|;.*$|\bnofpclass\([^)]*\))'
     r"|(?P<type>\b(?:half|bfloat|float|double|fp128|x86_fp80|ppc_fp128)\b)"
     r"|(?P<lit>(?<![\w.%@$-])(?:f0x[0-9A-Fa-f]+|[-+]?(?:inf|nan)\b|[-+]?\d+\.\d*(?:[eE][-+]?\d+)?"
     r"|[-+]?\d+[eE][-+]?\d+)(?![\w.]))",
