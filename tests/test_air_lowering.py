@@ -203,8 +203,9 @@ BAD_INPUTS = {
                      "  %x = call i32 @llvm.nvvm.read.ptx.sreg.nsmid()\n"
                      "  store i32 %x, ptr %p\n  ret void\n}\n", 3, "NVVM intrinsic"),
     "inline-ptx": ("define ptx_kernel void @k(ptr %p) {\n"
-                   "  %x = call i32 asm \"mov.u32 $0, %laneid;\", \"=r\"()\n"
-                   "  store i32 %x, ptr %p\n  ret void\n}\n", 2, "inline assembly"),
+                   "  %x = call i32 asm \"mov.u32 $0, %clock;\", \"=r\"()\n"
+                   "  store i32 %x, ptr %p\n  ret void\n}\n", 2,
+                   "special register '%clock' is not translated"),
     "double": ("define ptx_kernel void @k(ptr %p) {\n  %x = load double, ptr %p\n"
                "  %y = fadd double %x, 1.0\n  store double %y, ptr %p\n  ret void\n}\n", 2,
                "double precision"),

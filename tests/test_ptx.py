@@ -157,3 +157,12 @@ def test_statements_parse_into_guard_mnemonic_and_operands() -> None:
     assert (s.predicate, s.negated) == (3, True)
     assert s.mnemonic == ["ld", "global", "L1::evict_last", "v2", "b32"]
     assert s.operands == ["{ $0, $1 }", "[ $2 + 8 ]"]
+
+
+def test_special_registers_read_through_nvvm() -> None:
+    text = kernel("  %pout = getelementptr i32, ptr addrspace(1) %out, i64 %i\n"
+                  '  %lane = call i32 asm "mov.u32 $0, %laneid;", "=r"()\n'
+                  "  store i32 %lane, ptr addrspace(1) %pout\n")
+    out = np.zeros(64, np.int32)
+    llvm_to_air.run(text, "k", 64, 64, {0: np.zeros(1, np.int32), 1: out})
+    np.testing.assert_array_equal(out, np.arange(64) % 32)

@@ -215,7 +215,25 @@ def _value_of(state: AsmCall, text: str, ty: Type) -> Value:
         if value is None:
             raise _error(state.call, state.fn, f"'{text}' is read before it is written")
         return _convert(state, value, ty)
-    return _immediate(text, ty)
+    if text.startswith("%"):
+        return _convert(state, _special_register(state, text), ty)
+    try:
+        return _immediate(text, ty)
+    except (ValueError, AssertionError):
+        raise _error(state.call, state.fn, f"operand '{text}' is not translated") from None
+
+
+def _special_register(state: AsmCall, name: str) -> Value:
+    intrinsic = T.SPECIAL_REGISTERS.get(name)
+    if intrinsic is None:
+        raise _error(state.call, state.fn, f"special register '{name}' is not translated")
+    i32 = IntType(32)
+    callee = state.module.get_function(intrinsic)
+    if callee is None:
+        callee = Function(PointerType(0), name=intrinsic, function_type=FunctionType(i32, ()))
+        state.module.functions.append(callee)
+    return _emit(state, Call(i32, opcode="call", ops=[callee],
+                             function_type=FunctionType(i32, ())))
 
 
 def _emit(state: AsmCall, inst: Instruction) -> Instruction:

@@ -97,3 +97,14 @@ UNARY_FORMS: dict[str, UnaryForm] = {f.spelling: f for f in (
     # cuda_bf16.h
     UnaryForm("cvt.rn.bf16.f32", "fptrunc", "float", "bfloat"),
 )}
+
+# Special registers a `mov` may read -> the NVVM intrinsic that reads them (then lowered
+# by lower_intrinsics like any other NVVM call)
+SPECIAL_REGISTERS = {
+    **{f"%{reg}.{axis}": f"llvm.nvvm.read.ptx.sreg.{reg}.{axis}"
+       for reg in ("tid", "ntid", "ctaid", "nctaid") for axis in "xyz"},
+    "%laneid": "llvm.nvvm.read.ptx.sreg.laneid",
+    "%warpsize": "llvm.nvvm.read.ptx.sreg.warpsize",
+    **{f"%lanemask_{kind}": f"llvm.nvvm.read.ptx.sreg.lanemask.{kind}"
+       for kind in ("eq", "le", "lt", "ge", "gt")},
+}
