@@ -59,3 +59,54 @@ def test_directed_rounding_is_a_warning_naming_it() -> None:
     result = llvm_to_air.compile(kernel("float @llvm.nvvm.add.rz.f(float %x, float %y)"))
     [warning] = result.warnings
     assert "rounds toward zero" in warning.message and "llvm.nvvm.add.rz.f" in warning.message
+
+
+def _prmt_reference(a: int, b: int, selector: int) -> int:
+    both = (b << 32) | a
+    result = 0
+    for k in range(4):
+        nibble = (selector >> (4 * k)) & 15
+        byte = (both >> (8 * (nibble & 7))) & 0xFF
+        if nibble & 8:
+            byte = 0xFF if byte & 0x80 else 0
+        result |= byte << (8 * k)
+    return result
+
+
+def test_prmt_byte_permute_matches_the_ptx_definition() -> None:
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, 2**32, 64, dtype=np.uint32)
+    b = rng.integers(0, 2**32, 64, dtype=np.uint32)
+    sel = rng.integers(0, 2**16, 64, dtype=np.uint32)
+    text = ('target triple = "nvptx64-nvidia-cuda"\n'
+            "define ptx_kernel void @k(ptr addrspace(1) %pa, ptr addrspace(1) %pb, "
+            "ptr addrspace(1) %ps, ptr addrspace(1) %po) {\n"
+            "  %t = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n  %i = zext i32 %t to i64\n"
+            + "".join(f"  %q{n} = getelementptr i32, ptr addrspace(1) %p{n}, i64 %i\n"
+                      f"  %v{n} = load i32, ptr addrspace(1) %q{n}\n" for n in "abs")
+            + "  %r = call i32 @llvm.nvvm.prmt(i32 %va, i32 %vb, i32 %vs)\n"
+            "  %qo = getelementptr i32, ptr addrspace(1) %po, i64 %i\n"
+            "  store i32 %r, ptr addrspace(1) %qo\n  ret void\n}\n"
+            "declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n"
+            "declare i32 @llvm.nvvm.prmt(i32, i32, i32)\n")
+    out = np.zeros(64, np.uint32)
+    llvm_to_air.run(text, "k", 64, 64, {0: a, 1: b, 2: sel, 3: out})
+    expected = [_prmt_reference(int(x), int(y), int(s)) for x, y, s in zip(a, b, sel,
+                                                                          strict=True)]
+    np.testing.assert_array_equal(out, np.array(expected, np.uint32))
+
+
+def test_activemask_is_the_ballot_of_the_lanes_that_reach_it() -> None:
+    text = ('target triple = "nvptx64-nvidia-cuda"\n'
+            "define ptx_kernel void @k(ptr addrspace(1) %out) {\n"
+            "  %t = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n  %i = zext i32 %t to i64\n"
+            "  %odd = and i32 %t, 1\n  %c = icmp eq i32 %odd, 1\n"
+            "  br i1 %c, label %inside, label %done\n"
+            "inside:\n  %m = call i32 @llvm.nvvm.activemask()\n"
+            "  %q = getelementptr i32, ptr addrspace(1) %out, i64 %i\n"
+            "  store i32 %m, ptr addrspace(1) %q\n  br label %done\n"
+            "done:\n  ret void\n}\n"
+            "declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()\ndeclare i32 @llvm.nvvm.activemask()\n")
+    out = np.zeros(32, np.uint32)
+    llvm_to_air.run(text, "k", 32, 32, {0: out})
+    np.testing.assert_array_equal(out[1::2], np.full(16, 0xAAAAAAAA, np.uint32))
