@@ -22,13 +22,16 @@ older data layout and no ``air.max_*`` flags, dynamic-library tables
 (``air.dyld_*``) and imported functions, mesh address space 7, device
 references with ``air.buffer_size``.
 
-Where the corpus is not unanimous the verifier warns instead of failing:
-
-* ``frame-pointer`` is missing from the macOS 11 and 13 samples;
-* ``air.address_space`` is missing from buffer nodes in the AIR 2.3 sample
-  (every AIR 2.5 and later sample has it);
-* ``llvm.*`` intrinsics outside the allow-list are warnings unless they
-  belong to another target (``llvm.nvvm.*``, ``llvm.amdgcn.*``...).
+Under the ``apple`` profile every Apple-built module of the corpus (1,202: the
+modules of 81 libraries, 17 ``.air`` files, 17 AIR texts) gets no diagnostic
+at all, not even a warning: what only some Apple versions write is keyed by
+AIR version (``frame-pointer`` from 2.6, ``air.address_space`` on buffers from
+2.5), and what Apple writes is accepted (``air.max_work_group_size`` nodes after
+a kernel's argument list, ``air.struct_type_info`` with nested and
+argument-buffer fields, ``air.buffer_size`` of array references, modules that
+export nothing). The ``ours`` profile keeps the strict forms. ``llvm.*``
+intrinsics outside the allow-list are warnings unless they belong to another
+target (``llvm.nvvm.*``, ``llvm.amdgcn.*``...).
 
 The verifier keeps its own copy of the AIR facts (data layout, role types)
 instead of importing the generator's, so that it can catch generator bugs.
@@ -147,9 +150,11 @@ TRIPLE_RE = re.compile(
 )
 AIR_OSES = frozenset({"macosx", "macos", "ios", "tvos", "watchos", "xros", "visionos"})
 
-#: AIR minor version (2.N) -> the MSL version Apple pairs it with (AIR_NOTES section 1).
-AIR_TO_MSL: dict[int, tuple[int, int]] = {
-    3: (2, 3), 4: (2, 4), 5: (3, 0), 6: (3, 1), 7: (3, 2), 8: (4, 0), 9: (4, 1),
+#: AIR version -> the MSL version Apple pairs it with (AIR_NOTES section 1). Keyed by
+#: (major, minor): AIR 1.6 and 1.8 (Xcode 9-10) are not AIR 2.6 and 2.8.
+AIR_TO_MSL: dict[tuple[int, int], tuple[int, int]] = {
+    (2, 3): (2, 3), (2, 4): (2, 4), (2, 5): (3, 0), (2, 6): (3, 1), (2, 7): (3, 2),
+    (2, 8): (4, 0), (2, 9): (4, 1),
 }
 
 
@@ -161,6 +166,9 @@ class FlagSpec:
     missing: Severity | None  # None: optional
     value_ok: Callable[[Metadata | None], bool]
     value_shape: str
+    #: First AIR version whose every Apple module carries the flag (``apple`` profile: a
+    #: missing flag before it is no finding). The ``ours`` profile requires every flag.
+    since: tuple[int, int] = (2, 3)
 
 
 def _is_i32(md: Metadata | None) -> bool:
@@ -179,8 +187,9 @@ def _is_sdk_version(md: Metadata | None) -> bool:
 
 
 _I32_FLAG = "i32"
-#: Every corpus module has SDK Version, wchar_size and the six air.max_* flags;
-#: frame-pointer is missing from the macOS 11 and 13 samples.
+#: Every corpus module of AIR 2.3 and later has SDK Version, wchar_size and the six
+#: air.max_* flags; frame-pointer is in every AIR 2.6+ module and in none of the 242
+#: AIR 2.3-2.5 ones (macOS 11-13 targets).
 MODULE_FLAGS: dict[str, FlagSpec] = {
     "SDK Version": FlagSpec(2, "error", _is_sdk_version, "[2 x i32] or [3 x i32]"),
     "wchar_size": FlagSpec(1, "error", _is_i32, _I32_FLAG),
@@ -190,7 +199,7 @@ MODULE_FLAGS: dict[str, FlagSpec] = {
     "air.max_textures": FlagSpec(7, "error", _is_i32, _I32_FLAG),
     "air.max_read_write_textures": FlagSpec(7, "error", _is_i32, _I32_FLAG),
     "air.max_samplers": FlagSpec(7, "error", _is_i32, _I32_FLAG),
-    "frame-pointer": FlagSpec(7, "warning", _is_i32, _I32_FLAG),
+    "frame-pointer": FlagSpec(7, "warning", _is_i32, _I32_FLAG, since=(2, 6)),
 }
 
 #: Argument-node properties: key -> the kinds of the operands that follow it.
@@ -279,6 +288,8 @@ ALLOWED_INTRINSICS = (
     "llvm.assume", "llvm.expect", "llvm.umax", "llvm.umin", "llvm.smax", "llvm.smin",
     "llvm.experimental.noalias.scope.decl", "llvm.dbg.value", "llvm.dbg.declare",
     "llvm.dbg.label", "llvm.donothing",
+    # in Apple's own modules of the corpus (AIR 2.7-2.8: bf16 max/abs, rotates)
+    "llvm.maxnum", "llvm.fabs", "llvm.fshl",
 )
 #: Intrinsics of other targets: never meaningful in AIR.
 FOREIGN_INTRINSIC_PREFIXES = (
@@ -423,12 +434,31 @@ def _check_struct_info(arg: ArgNode, loc: SourceLocation | None,
                        problems: list[Finding]) -> None:
     values = arg.props.get("air.struct_type_info")
     if values and isinstance(values[0], MDNode):
-        count = len(values[0].operands)
-        if count % STRUCT_INFO_FIELD_LEN:
-            problems.append(_warn(
-                f"{arg.label}: air.struct_type_info has {count} operands, not a multiple of "
-                f"{STRUCT_INFO_FIELD_LEN} (offset, size, array length, type name, field name)",
-                loc))
+        bad = _struct_info_problem(values[0].operands)
+        if bad is not None:
+            problems.append(_warn(f"{arg.label}: air.struct_type_info {bad}", loc))
+
+
+def _struct_info_problem(ops: list[Metadata | None]) -> str | None:
+    """Fields are (offset, size, array length, type name, field name), with
+    ``!"air.<key>", value`` pairs between them (argument-buffer fields are followed by
+    ``!"air.indirect_argument", !N``; a struct field is preceded by its own
+    ``!"air.struct_type_info", !N``); the problem, or None."""
+    i, field_count = 0, 0
+    while i < len(ops):
+        while i + 1 < len(ops) and (_md_text(ops[i]) or "").startswith("air."):
+            i += 2
+        if i >= len(ops):
+            break
+        head = ops[i:i + STRUCT_INFO_FIELD_LEN]
+        kinds = [_md_int(op) is not None for op in head[:3]] + \
+            [_md_text(op) is not None for op in head[3:]]
+        if len(head) < STRUCT_INFO_FIELD_LEN or not all(kinds):
+            return (f"field {field_count} (operand {i}) is not (offset, size, array length, "
+                    "type name, field name)")
+        i += STRUCT_INFO_FIELD_LEN
+        field_count += 1
+    return None
 
 
 def _parse_arg_node(kernel: Kernel, position: int, node: Metadata | None,
@@ -496,9 +526,14 @@ def _parse_kernel(entry: int, node: Metadata | None, file: str,
     elif node.operands[1].operands:
         problems.append(_warn(f"kernel @{fn.name}: second operand of its !air.kernel node is "
                               "not empty (Apple writes !{} for kernels)", loc))
-    if len(node.operands) > 3:
-        problems.append(_warn(f"kernel @{fn.name}: !air.kernel node has "
-                              f"{len(node.operands)} operands; Apple writes 3", loc))
+    for extra in node.operands[3:]:
+        # Apple appends attribute nodes such as !{!"air.max_work_group_size", i32 256}
+        # ([[max_total_threads_per_threadgroup]]); anything else is unknown
+        ops = extra.operands if isinstance(extra, MDNode) else []
+        if not ops or not (_md_text(ops[0]) or "").startswith("air."):
+            problems.append(_warn(f"kernel @{fn.name}: !air.kernel node operand "
+                                  f"{_md_repr(extra)} is not an !{{!\"air.<attribute>\", ...}} "
+                                  "node", loc))
     args_node = node.operands[2]
     if not isinstance(args_node, MDNode):
         problems.append(_err(f"kernel @{fn.name}: third operand of its !air.kernel node must be "
@@ -520,10 +555,6 @@ def parse_kernels(module: Module) -> KernelTable:
     table = KernelTable()
     nmd = module.get_named_metadata("air.kernel")
     if nmd is None or not nmd.nodes:
-        if not any(module.get_named_metadata(f"air.{kind}") for kind in OTHER_ENTRY_KINDS):
-            table.problems["kernel-node"].append(_warn(
-                "module has no !air.kernel (nor vertex, fragment, mesh, object, visible) "
-                "entries: it exports no function", SourceLocation(module.file)))
         return table
     seen: set[str] = set()
     for entry, node in enumerate(nmd.nodes):
@@ -693,7 +724,7 @@ def check_air_version(ctx: VerifyContext) -> Iterator[Finding]:
         yield _err(f"!air.version must be one node !{{i32 2, i32 N, i32 0}}; found {found}",
                    ctx.where)
         return
-    if version[1] not in AIR_TO_MSL:
+    if version[:2] not in AIR_TO_MSL:
         yield _warn(f"!air.version 2.{version[1]} is not a known AIR version", ctx.where)
     yield from _triple_agrees(ctx, version)
 
@@ -716,14 +747,23 @@ def check_language_version(ctx: VerifyContext) -> Iterator[Finding]:
         return
     msl = (numbers[0], numbers[1])
     air = ctx.air_version
-    expected = AIR_TO_MSL.get(air[1]) if air is not None else None
+    expected = AIR_TO_MSL.get(air[:2]) if air is not None else None
     if expected is not None and msl != expected:
-        yield _warn(f"MSL {msl[0]}.{msl[1]} with AIR 2.{air[1]}: Apple pairs AIR 2.{air[1]} "
-                    f"with MSL {expected[0]}.{expected[1]}", ctx.where)
+        yield _warn(f"MSL {msl[0]}.{msl[1]} with AIR {air[0]}.{air[1]}: Apple pairs AIR "
+                    f"{air[0]}.{air[1]} with MSL {expected[0]}.{expected[1]}", ctx.where)
 
 
 def check_module_flags(ctx: VerifyContext) -> Iterator[Finding]:
     """Required flags (SDK Version, wchar_size, air.max_*) present and well-formed."""
+    yield from _module_flag_findings(ctx, by_version=False)
+
+
+def check_module_flags_by_version(ctx: VerifyContext) -> Iterator[Finding]:
+    """Flags well-formed; each required from the AIR version Apple always writes it."""
+    yield from _module_flag_findings(ctx, by_version=True)
+
+
+def _module_flag_findings(ctx: VerifyContext, by_version: bool) -> Iterator[Finding]:
     nmd = ctx.module.get_named_metadata("llvm.module.flags")
     flags: dict[str, MDNode] = {}
     for node in nmd.nodes if nmd is not None else []:
@@ -737,7 +777,9 @@ def check_module_flags(ctx: VerifyContext) -> Iterator[Finding]:
     for name, spec in MODULE_FLAGS.items():
         node = flags.get(name)
         if node is None:
-            if spec.missing is not None:
+            version = ctx.air_version[:2] if ctx.air_version is not None else None
+            too_old = by_version and (version is None or version < spec.since)
+            if spec.missing is not None and not too_old:
                 yield Finding(spec.missing, f"!llvm.module.flags has no '{name}' flag", ctx.where)
             continue
         behavior, value = _md_int(node.operands[0]), node.operands[2]
@@ -749,19 +791,26 @@ def check_module_flags(ctx: VerifyContext) -> Iterator[Finding]:
                         f"{spec.behavior}", ctx.where)
 
 
-def check_module_flags_present_only(ctx: VerifyContext) -> Iterator[Finding]:
-    """Before AIR 2.3: flags that are present are well-formed; none is required."""
-    for finding in check_module_flags(ctx):
-        if " has no '" not in finding.message:
-            yield finding
-
-
 # ------------------------------------------------------------------- kernel checks
 
 
 def check_kernel_node(ctx: VerifyContext) -> Iterator[Finding]:
     """Each ``!air.kernel`` entry is ``!{fn, !{}, !{args}}``: defined void fn, one node per param."""
     yield from ctx.kernel_table.problems["kernel-node"]
+
+
+def check_kernel_node_and_exports(ctx: VerifyContext) -> Iterator[Finding]:
+    """As ``kernel-node``; and the module exports an entry point or a dynamic library's
+    function (Apple writes modules that export nothing, the ``.air`` of a source without
+    entry points, so only our own output is held to this)."""
+    yield from check_kernel_node(ctx)
+    module = ctx.module
+    exported = any(not fn.is_declaration and fn.linkage in ("", "external")
+                   for fn in module.functions)  # a dynamic library's functions
+    entries = ("kernel", *OTHER_ENTRY_KINDS)
+    if not exported and not any(module.get_named_metadata(f"air.{kind}") for kind in entries):
+        yield _warn("module has no !air.kernel (nor vertex, fragment, mesh, object, visible) "
+                    "entries: it exports no function", ctx.where)
 
 
 def check_arg_node(ctx: VerifyContext) -> Iterator[Finding]:
@@ -839,8 +888,16 @@ def check_buffer_access(ctx: VerifyContext) -> Iterator[Finding]:
 
 
 def check_buffer_address_space(ctx: VerifyContext) -> Iterator[Finding]:
-    """``air.address_space`` equals the parameter's address space, which is 1, 2 or 3."""
-    modern = ctx.air_version is not None and ctx.air_version[:2] >= (2, 5)
+    """``air.address_space`` present, equal to the parameter's address space (1, 2 or 3)."""
+    yield from _address_space_findings(ctx, required=True)
+
+
+def check_buffer_address_space_if_present(ctx: VerifyContext) -> Iterator[Finding]:
+    """Before AIR 2.5: ``air.address_space``, where written, equals the parameter's."""
+    yield from _address_space_findings(ctx, required=False)
+
+
+def _address_space_findings(ctx: VerifyContext, required: bool) -> Iterator[Finding]:
     for kernel, arg, spec in ctx.pointer_args():
         param_space = arg.param.ty.addrspace  # type: ignore[attr-defined]
         node_space = arg.int_prop("air.address_space")
@@ -850,10 +907,9 @@ def check_buffer_address_space(ctx: VerifyContext) -> Iterator[Finding]:
         elif param_space not in BUFFER_ADDRESS_SPACES:
             yield _err(f"{arg.label}: parameter '{arg.param.ty}' is not in a buffer address "
                        "space (1 device, 2 constant, 3 threadgroup)", kernel.location)
-        elif node_space is None and spec.address_space_required:
-            severity: Severity = "error" if modern else "warning"
-            yield Finding(severity, f"{arg.label}: {arg.role} node has no air.address_space "
-                          f"(every AIR 2.5+ sample has it)", kernel.location)
+        elif node_space is None and spec.address_space_required and required:
+            yield _err(f"{arg.label}: {arg.role} node has no air.address_space (every Apple "
+                       "AIR 2.5+ module has it)", kernel.location)
 
 
 def _type_size_findings(ctx: VerifyContext, void_exempt: bool) -> Iterator[Finding]:
@@ -907,9 +963,9 @@ def check_buffer_size(ctx: VerifyContext) -> Iterator[Finding]:
                        "only by-value (constant, address space 2) buffers carry it",
                        kernel.location)
         type_size = arg.int_prop("air.arg_type_size")
-        if type_size is not None and type_size != size:
-            yield _warn(f"{arg.label}: air.buffer_size {size} differs from air.arg_type_size "
-                        f"{type_size}", kernel.location)
+        if type_size and size % type_size:  # a reference to an array: N elements
+            yield _warn(f"{arg.label}: air.buffer_size {size} is not a multiple of "
+                        f"air.arg_type_size {type_size}", kernel.location)
 
 
 def check_builtin_type(ctx: VerifyContext) -> Iterator[Finding]:
@@ -1386,9 +1442,9 @@ def _rule(rule_id: str, check: Callable[[VerifyContext], Iterable[Finding]],
 
 APPLE: tuple[str, ...] = ("apple",)
 OURS: tuple[str, ...] = ("ours",)
-# Every Apple-built module of AIR 2.3 (macOS 11) and later has the module flags; earlier
-# ones (AIR 1.x for iOS, 2.0-2.2 for macOS 10.15) have some or none of them.
-FLAGS_REQUIRED_SINCE: AirVersion = (2, 3)
+# Buffer nodes name their address space in every Apple module from AIR 2.5 on; 3,016
+# buffers of AIR 1.6-2.4 modules in the corpus do not.
+ADDRESS_SPACE_SINCE: AirVersion = (2, 5)
 # AIR before 2.1 (Xcode 11 and older) has an x86-style data layout (f80:128:128).
 MODERN_LAYOUT_SINCE: AirVersion = (2, 1)
 
@@ -1400,15 +1456,18 @@ RULES: tuple[Rule, ...] = (
     _rule("air-version", check_air_version_shape, APPLE),
     _rule("air-version", check_air_version, OURS),
     _rule("language-version", check_language_version),
-    _rule("module-flags", check_module_flags, APPLE, since=FLAGS_REQUIRED_SINCE),
-    _rule("module-flags", check_module_flags_present_only, APPLE, until=FLAGS_REQUIRED_SINCE),
+    _rule("module-flags", check_module_flags_by_version, APPLE),
     _rule("module-flags", check_module_flags, OURS),
-    _rule("kernel-node", check_kernel_node),
+    _rule("kernel-node", check_kernel_node, APPLE),
+    _rule("kernel-node", check_kernel_node_and_exports, OURS),
     _rule("arg-node", check_arg_node),
     _rule("arg-role", check_arg_role),
     _rule("buffer-location", check_buffer_location),
     _rule("buffer-access", check_buffer_access),
-    _rule("buffer-address-space", check_buffer_address_space),
+    _rule("buffer-address-space", check_buffer_address_space, APPLE, since=ADDRESS_SPACE_SINCE),
+    _rule("buffer-address-space", check_buffer_address_space_if_present, APPLE,
+          until=ADDRESS_SPACE_SINCE),
+    _rule("buffer-address-space", check_buffer_address_space, OURS),
     _rule("buffer-type-size", check_buffer_type_size_unless_void, APPLE),
     _rule("buffer-type-size", check_buffer_type_size, OURS),
     _rule("buffer-type-name", check_buffer_type_name),
