@@ -221,6 +221,8 @@ PROPERTY_SCHEMA: dict[str, tuple[str, ...]] = {
 ACCESS_KEYS = ("air.read", "air.read_write", "air.write")
 #: Entry points other than kernels, each listed in its own ``!air.<kind>`` (shader modules)
 OTHER_ENTRY_KINDS = ("vertex", "fragment", "mesh", "object", "visible", "intersection", "tile")
+#: Every entry-function kind, each listed by ``!air.<kind>`` named metadata.
+ENTRY_KINDS = ("kernel", *OTHER_ENTRY_KINDS)
 FUNCTION_CONSTANT_ROLE = "air.function_constant"
 BUFFER_ADDRESS_SPACES = {1: "device", 2: "constant", 3: "threadgroup"}
 #: Each field of an ``air.struct_type_info`` node: offset, size, array length, type, name.
@@ -586,6 +588,12 @@ class VerifyContext:
     @cached_property
     def kernel_table(self) -> KernelTable:
         return parse_kernels(self.module)
+
+    @cached_property
+    def function_kinds(self) -> frozenset[str]:
+        """The entry-function kinds the module lists (``!air.kernel``, ``!air.mesh``...)."""
+        return frozenset(kind for kind in ENTRY_KINDS
+                         if (nmd := self.module.get_named_metadata(f"air.{kind}")) and nmd.nodes)
 
     @cached_property
     def kernel_functions(self) -> set[int]:
@@ -1098,22 +1106,38 @@ _check_pointer_types = _type_rule(
 
 
 MESH_ADDRESS_SPACE = 7  # mesh functions' output (Apple's mesh shaders, AIR 2.6+)
-_check_pointer_types_with_mesh = _type_rule(
-    lambda ty: _is_bad_address_space(ty) and ty.addrspace != MESH_ADDRESS_SPACE,  # type: ignore[attr-defined]
-    "AIR address spaces are 0 private, 1 device, 2 constant, 3 threadgroup, 7 mesh")
+#: Address spaces a module may use beyond 0-3 because it lists entry functions of a kind:
+#: mesh and object functions write their mesh through address space 7 (the corpus's mesh
+#: shader, AIR 2.6). A kernel-only module gets no extra space.
+KIND_ADDRESS_SPACES: dict[str, frozenset[int]] = {
+    "mesh": frozenset({MESH_ADDRESS_SPACE}),
+    "object": frozenset({MESH_ADDRESS_SPACE}),
+}
 
 
-def check_address_space_with_mesh(ctx: VerifyContext) -> Iterator[Finding]:
-    """Pointers in address spaces 0-3 or 7 (mesh); allocas in address space 0."""
-    yield from _check_pointer_types_with_mesh(ctx)
-    for finding in check_address_space(ctx):
-        if "allocates in address space" in finding.message:
-            yield finding
+def _pointer_types_beyond(extra: frozenset[int]) -> Callable[[VerifyContext], Iterator[Finding]]:
+    names = "".join(f", {space} mesh" for space in sorted(extra))
+    return _type_rule(
+        lambda ty: _is_bad_address_space(ty) and ty.addrspace not in extra,  # type: ignore[attr-defined]
+        f"AIR address spaces are 0 private, 1 device, 2 constant, 3 threadgroup{names}")
+
+
+def check_address_space_by_kind(ctx: VerifyContext) -> Iterator[Finding]:
+    """Pointers in address spaces 0-3, plus those of the module's function kinds
+    (:data:`KIND_ADDRESS_SPACES`: 7 with mesh/object functions); allocas in 0."""
+    extra = frozenset().union(*(KIND_ADDRESS_SPACES.get(kind, frozenset())
+                                for kind in ctx.function_kinds))
+    yield from _pointer_types_beyond(extra)(ctx)
+    yield from _private_allocas(ctx)
 
 
 def check_address_space(ctx: VerifyContext) -> Iterator[Finding]:
     """Pointers only in address spaces 0-3; allocas in address space 0."""
     yield from _check_pointer_types(ctx)
+    yield from _private_allocas(ctx)
+
+
+def _private_allocas(ctx: VerifyContext) -> Iterator[Finding]:
     for fn in ctx.module.functions:
         for inst in fn.instructions():
             if isinstance(inst, Alloca) and inst.addrspace != 0:
@@ -1414,8 +1438,10 @@ AirVersion = tuple[int, int]
 @dataclass(frozen=True)
 class Rule:
     """A verifier rule: its id (what diagnostics and tests name), a summary, its check, the
-    profiles it belongs to and the AIR versions (``since`` <= version < ``until``) it
-    covers; None covers every version, and a module without ``!air.version`` as well."""
+    profiles it belongs to, the AIR versions (``since`` <= version < ``until``) it covers
+    (None covers every version, and a module without ``!air.version`` as well) and the
+    function kinds it is about (``kinds``: it runs on modules that list an entry function
+    of one of them; None: every module)."""
 
     id: str
     summary: str
@@ -1423,9 +1449,14 @@ class Rule:
     profiles: frozenset[str] = frozenset(PROFILES)
     since: AirVersion | None = None
     until: AirVersion | None = None
+    kinds: frozenset[str] | None = None
 
-    def applies(self, profile: str, version: AirVersion | None) -> bool:
+    def applies(self, profile: str, version: AirVersion | None,
+                kinds: frozenset[str] | None = None) -> bool:
+        """Whether the row runs; ``kinds`` None (not known) matches every row."""
         if profile not in self.profiles:
+            return False
+        if kinds is not None and self.kinds is not None and not self.kinds & kinds:
             return False
         if version is None:
             return self.since is None
@@ -1435,9 +1466,13 @@ class Rule:
 
 def _rule(rule_id: str, check: Callable[[VerifyContext], Iterable[Finding]],
           profiles: tuple[str, ...] = PROFILES, since: AirVersion | None = None,
-          until: AirVersion | None = None) -> Rule:
+          until: AirVersion | None = None, kinds: frozenset[str] | None = None) -> Rule:
     summary = (check.__doc__ or "").strip().splitlines()[0] if check.__doc__ else rule_id
-    return Rule(rule_id, summary, check, frozenset(profiles), since, until)
+    return Rule(rule_id, summary, check, frozenset(profiles), since, until, kinds)
+
+
+#: Rows about ``!air.kernel`` entries and their argument nodes.
+KERNEL: frozenset[str] = frozenset({"kernel"})
 
 
 APPLE: tuple[str, ...] = ("apple",)
@@ -1458,25 +1493,26 @@ RULES: tuple[Rule, ...] = (
     _rule("language-version", check_language_version),
     _rule("module-flags", check_module_flags_by_version, APPLE),
     _rule("module-flags", check_module_flags, OURS),
-    _rule("kernel-node", check_kernel_node, APPLE),
+    _rule("kernel-node", check_kernel_node, APPLE, kinds=KERNEL),
     _rule("kernel-node", check_kernel_node_and_exports, OURS),
-    _rule("arg-node", check_arg_node),
-    _rule("arg-role", check_arg_role),
-    _rule("buffer-location", check_buffer_location),
-    _rule("buffer-access", check_buffer_access),
-    _rule("buffer-address-space", check_buffer_address_space, APPLE, since=ADDRESS_SPACE_SINCE),
+    _rule("arg-node", check_arg_node, kinds=KERNEL),
+    _rule("arg-role", check_arg_role, kinds=KERNEL),
+    _rule("buffer-location", check_buffer_location, kinds=KERNEL),
+    _rule("buffer-access", check_buffer_access, kinds=KERNEL),
+    _rule("buffer-address-space", check_buffer_address_space, APPLE, since=ADDRESS_SPACE_SINCE,
+          kinds=KERNEL),
     _rule("buffer-address-space", check_buffer_address_space_if_present, APPLE,
-          until=ADDRESS_SPACE_SINCE),
-    _rule("buffer-address-space", check_buffer_address_space, OURS),
-    _rule("buffer-type-size", check_buffer_type_size_unless_void, APPLE),
-    _rule("buffer-type-size", check_buffer_type_size, OURS),
-    _rule("buffer-type-name", check_buffer_type_name),
-    _rule("buffer-size", check_buffer_size_value, APPLE),
-    _rule("buffer-size", check_buffer_size, OURS),
-    _rule("builtin-type", check_builtin_type),
+          until=ADDRESS_SPACE_SINCE, kinds=KERNEL),
+    _rule("buffer-address-space", check_buffer_address_space, OURS, kinds=KERNEL),
+    _rule("buffer-type-size", check_buffer_type_size_unless_void, APPLE, kinds=KERNEL),
+    _rule("buffer-type-size", check_buffer_type_size, OURS, kinds=KERNEL),
+    _rule("buffer-type-name", check_buffer_type_name, kinds=KERNEL),
+    _rule("buffer-size", check_buffer_size_value, APPLE, kinds=KERNEL),
+    _rule("buffer-size", check_buffer_size, OURS, kinds=KERNEL),
+    _rule("builtin-type", check_builtin_type, kinds=KERNEL),
     _rule("calling-convention", check_entry_calling_convention, APPLE),
     _rule("calling-convention", check_calling_convention, OURS),
-    _rule("address-space", check_address_space_with_mesh, APPLE),
+    _rule("address-space", check_address_space_by_kind, APPLE),
     _rule("address-space", check_address_space, OURS),
     _rule("private-pointer", check_private_pointer_with_dyld, APPLE),
     _rule("private-pointer", check_private_pointer, OURS),
@@ -1503,7 +1539,8 @@ def verify_air(module: Module, rules: Iterable[Rule] = RULES,
     ctx = VerifyContext(module)
     version = ctx.air_version[:2] if ctx.air_version is not None else None
     return [Diagnostic(f.severity, rule.id, f.message, f.location)
-            for rule in rules if rule.applies(profile, version) for f in rule.check(ctx)]
+            for rule in rules if rule.applies(profile, version, ctx.function_kinds)
+            for f in rule.check(ctx)]
 
 
 def verify_air_text(text: str, file: str = "<input>", profile: str = "apple") -> list[Diagnostic]:

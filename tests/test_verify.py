@@ -112,6 +112,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("pointer in address space 5", "address-space", VADD,
              (_after(VADD_GEP, "%as5 = addrspacecast float addrspace(1)* %6 to "
                                "float addrspace(5)*"),)),
+    Mutation("mesh address space in a kernel module", "address-space", VADD,
+             (_after(VADD_GEP, "%as7 = addrspacecast float addrspace(1)* %6 to "
+                               "float addrspace(7)*"),)),
     Mutation("mutable private global", "private-pointer", VADD,
              (_after(VADD_GEP, "%pv = load float, float* @priv, align 4"),),
              "\n@priv = global float 0.000000e+00, align 4\n"),
@@ -364,3 +367,25 @@ def test_verify_air_on_a_module_object() -> None:
 
     module = read_module(OWN_KERNEL, "own.ll")
     assert verify_air(module) == []
+
+
+@needs_corpus
+def test_function_kinds_decide_which_rows_run() -> None:
+    """Address space 7 is a mesh/object function's (KIND_ADDRESS_SPACES), and kernel-argument
+    rows run only on modules that list kernels (Rule.kinds)."""
+    from llvm_to_air.ir import read_module
+    from llvm_to_air.verify import KERNEL
+
+    mesh_cast = _after(VADD_GEP, "%as7 = addrspacecast float addrspace(1)* %6 to "
+                                 "float addrspace(7)*")
+    text = Mutation("mesh", "address-space", VADD, (mesh_cast,)).apply(_corpus_text(VADD))
+    as_mesh = text + "\n!air.mesh = !{!9999}\n!9999 = !{}\n"
+    assert [d.rule for d in errors_of(verify_air_text(text, VADD))] == ["address-space"]
+    assert errors_of(verify_air_text(as_mesh, VADD)) == []
+    kernel_rows = {r.id for r in RULES if r.kinds == KERNEL}
+    assert {"arg-node", "buffer-location", "builtin-type"} <= kernel_rows
+    fragment_only = _corpus_text(VADD).replace("!air.kernel = ", "!air.fragment = ")
+    module = read_module(fragment_only, VADD)
+    ran = {r.id for r in RULES if r.applies("apple", (2, 6), frozenset({"fragment"}))}
+    assert not kernel_rows & ran
+    assert errors_of(verify_air(module)) == []
