@@ -954,19 +954,21 @@ def check_buffer_type_name(ctx: VerifyContext) -> Iterator[Finding]:
 
 def check_buffer_size_value(ctx: VerifyContext) -> Iterator[Finding]:
     """``air.buffer_size`` agrees with the type size (device references carry it too)."""
-    for finding in check_buffer_size(ctx):
-        if "only by-value" not in finding.message:
-            yield finding
+    yield from _buffer_size_findings(ctx, constant_only=False)
 
 
 def check_buffer_size(ctx: VerifyContext) -> Iterator[Finding]:
     """``air.buffer_size`` only on constant (address space 2) buffers, equal to the type size."""
+    yield from _buffer_size_findings(ctx, constant_only=True)
+
+
+def _buffer_size_findings(ctx: VerifyContext, constant_only: bool) -> Iterator[Finding]:
     for kernel, arg, _spec in ctx.pointer_args():
         size = arg.int_prop("air.buffer_size")
         if size is None:
             continue
         space = arg.param.ty.addrspace  # type: ignore[attr-defined]
-        if space != 2:
+        if constant_only and space != 2:
             yield _err(f"{arg.label}: air.buffer_size on a parameter in address space {space}; "
                        "only by-value (constant, address space 2) buffers carry it",
                        kernel.location)
@@ -1212,15 +1214,17 @@ def _root_finding(root: Value, use: Instruction, fn: Function) -> Finding:
 def check_private_pointer_with_dyld(ctx: VerifyContext) -> Iterator[Finding]:
     """As ``private-pointer``, but the dynamic linker's ``air.dyld_*`` tables are mutable
     private globals in Apple's output."""
-    for finding in check_private_pointer(ctx):
-        if f"global @{DYLD_TABLE_PREFIX}" not in finding.message:
-            yield finding
+    yield from _private_pointer_findings(ctx, exempt=("llvm.", DYLD_TABLE_PREFIX))
 
 
 def check_private_pointer(ctx: VerifyContext) -> Iterator[Finding]:
     """Address-space-0 pointers come from allocas (or constant globals); no mutable private globals."""
+    yield from _private_pointer_findings(ctx, exempt=("llvm.",))
+
+
+def _private_pointer_findings(ctx: VerifyContext, exempt: tuple[str, ...]) -> Iterator[Finding]:
     for gv in ctx.module.globals:
-        if gv.addrspace == 0 and not gv.is_constant and not gv.name.startswith("llvm."):
+        if gv.addrspace == 0 and not gv.is_constant and not gv.name.startswith(exempt):
             yield _err(f"global @{gv.name} is a mutable variable in the private address space 0; "
                        "program-scope variables are constant (2) or threadgroup (3)", gv.location)
     reported: set[int] = set()
