@@ -112,6 +112,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("pointer in address space 5", "address-space", VADD,
              (_after(VADD_GEP, "%as5 = addrspacecast float addrspace(1)* %6 to "
                                "float addrspace(5)*"),)),
+    Mutation("mesh address space in a kernel module", "address-space", VADD,
+             (_after(VADD_GEP, "%as7 = addrspacecast float addrspace(1)* %6 to "
+                               "float addrspace(7)*"),)),
     Mutation("mutable private global", "private-pointer", VADD,
              (_after(VADD_GEP, "%pv = load float, float* @priv, align 4"),),
              "\n@priv = global float 0.000000e+00, align 4\n"),
@@ -178,11 +181,11 @@ def test_apple_module_has_no_errors(path: Path) -> None:
 
 
 @needs_corpus
-def test_corpus_warnings_are_the_known_gaps() -> None:
-    """Only the gaps the corpus documents warn: frame-pointer and AIR 2.3's address space."""
-    rules = {d.rule for path in CORPUS_FILES
-             for d in verify_air_text(path.read_text(), str(path))}
-    assert rules <= {"module-flags", "buffer-address-space"}
+def test_apple_text_has_no_warnings_either() -> None:
+    """The apple profile models Apple's dialect: not even a warning on Apple's own text
+    (tests/test_apple_dialect.py checks every module of the whole corpus)."""
+    found = [d for path in CORPUS_FILES for d in verify_air_text(path.read_text(), str(path))]
+    assert found == [], _format(found)
 
 
 # ---------------------------------------------------------------------- mutations
@@ -232,8 +235,8 @@ def test_message_names_parameter_and_types() -> None:
 @needs_corpus
 def test_unknown_llvm_intrinsic_only_warns() -> None:
     text = _corpus_text(VADD).replace(
-        VADD_STORE, VADD_STORE + "  %fa = call float @llvm.fabs.f32(float %14)\n")
-    text += "\ndeclare float @llvm.fabs.f32(float)\n"
+        VADD_STORE, VADD_STORE + "  %br = call i32 @llvm.bitreverse.i32(i32 %3)\n")
+    text += "\ndeclare i32 @llvm.bitreverse.i32(i32)\n"
     diagnostics = verify_air_text(text, VADD)
     assert errors_of(diagnostics) == []
     assert [(d.severity, d.rule) for d in diagnostics] == [("warning", "llvm-intrinsic")]
@@ -364,3 +367,33 @@ def test_verify_air_on_a_module_object() -> None:
 
     module = read_module(OWN_KERNEL, "own.ll")
     assert verify_air(module) == []
+
+
+@needs_corpus
+def test_function_kinds_decide_which_rows_run() -> None:
+    """Address space 7 is a mesh/object function's (KIND_ADDRESS_SPACES), and kernel-argument
+    rows run only on modules that list kernels (Rule.kinds)."""
+    from llvm_to_air.ir import read_module
+    from llvm_to_air.verify import KERNEL
+
+    mesh_cast = _after(VADD_GEP, "%as7 = addrspacecast float addrspace(1)* %6 to "
+                                 "float addrspace(7)*")
+    text = Mutation("mesh", "address-space", VADD, (mesh_cast,)).apply(_corpus_text(VADD))
+    as_mesh = text + "\n!air.mesh = !{!9999}\n!9999 = !{}\n"
+    assert [d.rule for d in errors_of(verify_air_text(text, VADD))] == ["address-space"]
+    assert errors_of(verify_air_text(as_mesh, VADD)) == []
+    kernel_rows = {r.id for r in RULES if r.kinds == KERNEL}
+    assert {"arg-node", "buffer-location", "builtin-type"} <= kernel_rows
+    fragment_only = _corpus_text(VADD).replace("!air.kernel = ", "!air.fragment = ")
+    module = read_module(fragment_only, VADD)
+    ran = {r.id for r in RULES if r.applies("apple", (2, 6), frozenset({"fragment"}))}
+    assert not kernel_rows & ran
+    assert errors_of(verify_air(module)) == []
+
+
+def test_docs_list_every_row() -> None:
+    """docs/verify.md's table has one line per row of RULES, in order."""
+    doc = (Path(__file__).parents[1] / "docs" / "verify.md").read_text()
+    listed = [line.split("|")[1:3] for line in doc.splitlines() if line.startswith("| `")]
+    rows = [[f" `{r.id}` ", f" {' + '.join(sorted(r.profiles))} "] for r in RULES]
+    assert [cells for cells in listed if cells in rows] == rows
