@@ -14,8 +14,21 @@ def compile(*args: Any, **kwargs: Any) -> Any:
     return compile_(*args, **kwargs)
 
 
-def run(*args: Any, **kwargs: Any) -> None:
-    """``llvm_to_air.runner.run``: execute a kernel on the CPU, updating numpy arrays."""
+def run(*args: Any, device: str | None = None, **kwargs: Any) -> None:
+    """Execute a kernel, updating numpy arrays: ``llvm_to_air.runner.run`` on the CPU, or
+    ``llvm_to_air.metal.run`` on the Apple GPU (``device="metal"``; the default where
+    Metal is available, ``"cpu"`` elsewhere)."""
+    if device is None:
+        from llvm_to_air.metal import unavailable
+
+        device = "cpu" if unavailable() else "metal"
+    if device == "metal":
+        from llvm_to_air.metal import run as run_metal
+
+        run_metal(*args, **kwargs)
+        return
+    if device != "cpu":
+        raise CompileError(f"unknown device '{device}'", hint="use 'cpu' or 'metal'")
     from llvm_to_air.runner import run as run_
 
     run_(*args, **kwargs)
