@@ -65,7 +65,7 @@ def api() -> MetalAPI:
     reason = unavailable()
     if reason is not None:
         raise CompileError(f"the Metal device is not available: {reason}",
-                           hint="use device='cpu' (--device cpu), which runs the same "
+                           SourceLocation("--device metal"), hint="use device='cpu' (--device cpu), which runs the same "
                                 "bindings on the CPU runner")
     return _api()
 
