@@ -178,8 +178,7 @@ class FakeRuntime:
 
     def m_setBuffer_offset_atIndex_(self, encoder: dict, buffer: int, offset: int,
                                     index: int) -> None:
-        assert offset == 0
-        encoder["buffers"][index] = self.objects[buffer]
+        encoder["buffers"][index] = (self.objects[buffer], offset)
 
     def m_setBytes_length_atIndex_(self, encoder: dict, address: int, length: int,
                                    index: int) -> None:
@@ -223,9 +222,9 @@ class FakeRuntime:
 
         function = encoder["pipeline"]["function"]
         bound: dict[int, Any] = {}
-        for index, buffer in encoder["buffers"].items():
+        for index, (buffer, offset) in encoder["buffers"].items():
             raw = (ctypes.c_uint8 * buffer["length"]).from_buffer(buffer["memory"])
-            bound[index] = np.ctypeslib.as_array(raw).view("V1")
+            bound[index] = np.ctypeslib.as_array(raw)[offset:].view("V1")
         for index, data in encoder["bytes"].items():
             bound[index] = np.frombuffer(bytearray(data), np.uint8).view("V1")
         run(function["data"], function["name"], encoder["grid"], encoder["threadgroup"],

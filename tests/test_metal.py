@@ -75,7 +75,7 @@ def test_vadd_call_sequence_bindings_and_copy_back() -> None:
     np.testing.assert_array_equal(buffers[0], a)  # read-only inputs untouched
     sent = [selector for _kind, selector in fake.messages]
     assert sent == [
-        "alloc", "init",
+        "alloc", "init", "supportsFamily:",
         "newLibraryWithData:error:", "stringWithUTF8String:", "newFunctionWithName:",
         "newComputePipelineStateWithFunction:error:", "maxTotalThreadsPerThreadgroup",
         "staticThreadgroupMemoryLength", "newCommandQueue",
@@ -192,6 +192,19 @@ def test_missing_function_in_the_library_lists_what_is_there() -> None:
         execute(api, metallib("cuda19-O2/vadd.ll"), "lib.metallib", "gone", plan)
 
 
+def test_gpu_without_nonuniform_threadgroups_is_refused() -> None:
+    class OldGPU(FakeRuntime):
+        def m_supportsFamily_(self, device: dict, family: int) -> int:
+            return int(family in (1001, 1002, 1003, 2001, 3001))
+
+    fake = OldGPU()
+    with pytest.raises(CompileError, match="'Fake GPU' has no non-uniform threadgroup sizes"):
+        metal_run(metallib("cuda19-O2/vadd.ll"), "vadd", 1024, 256, vadd_buffers(),
+                  metal=MetalAPI(fake))
+    asked = [a for kind, a in fake.messages if a == "supportsFamily:"]
+    assert len(asked) == 8
+
+
 def test_device_facts() -> None:
     from llvm_to_air.metal import facts
 
@@ -246,3 +259,39 @@ def test_real_metal_refuses_garbage_with_a_located_error() -> None:
 
         execute(api(), bytes(data), "bad.metallib", "vadd",
                 DispatchPlan("vadd", (), (1, 1, 1), (1, 1, 1), 0))
+
+
+# ------------------------------------------------------- shared memory
+
+
+def test_arrays_sharing_memory_share_one_buffer() -> None:
+    from llvm_to_air.metal.execute import memory_groups
+    from llvm_to_air.plan import SetBuffer, SetBytes
+
+    x = np.zeros(64, np.float32)
+    y = np.zeros(8, np.float32)
+    calls = (SetBuffer(0, 0, "alloc", x, False), SetBuffer(1, 1, "aligned", x, True),
+             SetBytes(2, 2, "n", np.int64(3) * np.ones(1, np.int64)),
+             SetBuffer(3, 3, "tail", x[32:], True), SetBuffer(4, 4, "other", y, False),
+             SetBuffer(5, 5, "empty", np.zeros(0, np.float32), False))
+    groups = memory_groups(calls)
+    base = x.ctypes.data
+    assert sorted(groups) == sorted([(base, base + 256, [0, 1, 3]),
+                                     (y.ctypes.data, y.ctypes.data + 32, [4])])
+
+
+def test_mlir_descriptor_binds_one_buffer_twice() -> None:
+    fake = FakeRuntime()
+    from llvm_to_air.selftest.cases import memref
+
+    rng = np.random.default_rng(9)
+    a, b, c = (rng.random(300, dtype=np.float32) for _ in range(3))
+    c[:] = 0
+    metal_run(metallib("mlir-nvvm/elementwise_add.ll"), "vadd", 320, 64,
+              {**memref(a, 0), **memref(b, 5), **memref(c, 10)}, metal=MetalAPI(fake))
+    np.testing.assert_array_equal(c, a + b)
+    encoder = fake.objects[fake.kinds("encoder")[0]]
+    bound = encoder["buffers"]
+    for first in (0, 5, 10):
+        assert bound[first][0] is bound[first + 1][0] and bound[first][1] == 0
+    assert len(fake.kinds("buffer")) == 3

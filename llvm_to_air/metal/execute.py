@@ -25,6 +25,7 @@ from llvm_to_air.metal.objc import (
 from llvm_to_air.plan import (
     MAX_THREADGROUP_MEMORY,
     DispatchPlan,
+    EncoderCall,
     SetBuffer,
     SetBytes,
     SetThreadgroupMemoryLength,
@@ -80,6 +81,7 @@ def execute(api: MetalAPI, library: bytes, file: str, function: str,
     owned = _Owned(api)
     try:
         device = _device(api, owned)
+        _check_nonuniform(api, device)
         lib, error = api.new_library(device, library)
         if not owned.keep(lib):
             raise CompileError(f"Metal refused the library: {api.error_text(error)}", where,
@@ -111,14 +113,28 @@ def execute(api: MetalAPI, library: bytes, file: str, function: str,
                 f"{COMMAND_BUFFER_ERRORS.get(code, code)}: {text}", where,
                 hint="a page fault usually means an out-of-bounds access: run it on the CPU "
                      "with check_bounds=True")
-        for call, buffer in copies.read_back:
+        for call, buffer, offset in copies.read_back:
             contents = api.buffer_contents(buffer)
             if not contents:
                 raise CompileError(f"Metal gave no contents for buffer {call.index}", where)
-            ctypes.memmove(call.array.ctypes.data, contents, call.array.nbytes)
+            ctypes.memmove(call.array.ctypes.data, contents + offset, call.array.nbytes)
     finally:
         owned.release()
         api.pool_pop(pool)
+
+
+# dispatchThreads:threadsPerThreadgroup: needs non-uniform threadgroup sizes (Metal feature
+# set tables: the Apple4 and later families, and Mac2)
+NONUNIFORM_FAMILIES = ("mac2", "apple4", "apple5", "apple6", "apple7", "apple8", "apple9",
+                       "apple10")
+
+
+def _check_nonuniform(api: MetalAPI, device: int) -> None:
+    if not any(api.supports_family(device, GPU_FAMILIES[name]) for name in NONUNIFORM_FAMILIES):
+        raise CompileError(f"the GPU '{api.device_name(device)}' has no non-uniform threadgroup "
+                           "sizes (none of the Mac2 or Apple4+ families), which "
+                           "dispatchThreads:threadsPerThreadgroup: needs",
+                           hint="run it with device='cpu'")
 
 
 def _check_limits(api: MetalAPI, pipeline: int, function: str, plan: DispatchPlan,
@@ -140,27 +156,54 @@ def _check_limits(api: MetalAPI, pipeline: int, function: str, plan: DispatchPla
 @dataclass
 class _Encoded:
     command_buffer: int
-    read_back: list[tuple[SetBuffer, int]]
+    read_back: list[tuple[SetBuffer, int, int]]     # call, MTLBuffer, byte offset
+
+
+def memory_groups(calls: tuple[EncoderCall, ...]) -> list[tuple[int, int, list[int]]]:
+    """Plan positions of the :class:`SetBuffer` calls grouped by overlapping host memory:
+    ``(first byte address, end address, [call positions])``.
+
+    Arrays that share memory (the same array at two indices, as MLIR's allocated and
+    aligned pointers, or overlapping views) must share one ``MTLBuffer``, bound at an
+    offset, or the kernel would see two copies and the copy back would undo a write.
+    """
+    spans = sorted((call.array.ctypes.data, call.array.ctypes.data + call.array.nbytes, k)
+                   for k, call in enumerate(calls)
+                   if isinstance(call, SetBuffer) and call.array.nbytes)
+    groups: list[tuple[int, int, list[int]]] = []
+    for lo, hi, k in spans:
+        if groups and lo < groups[-1][1]:
+            first, end, members = groups[-1]
+            groups[-1] = (first, max(end, hi), [*members, k])
+        else:
+            groups.append((lo, hi, [k]))
+    return groups
 
 
 def _encode(api: MetalAPI, owned: _Owned, device: int, queue: int, pipeline: int,
             plan: DispatchPlan, where: SourceLocation) -> _Encoded:
-    # buffers first: the encoder then only references them
-    buffers: dict[int, int] = {}
+    # buffers first (one per group of arrays sharing memory): the encoder only references them
+    bound: dict[int, tuple[int, int]] = {}        # call position -> (MTLBuffer, offset)
     read_back = []
+    for lo, hi, members in memory_groups(plan.calls):
+        buffer = owned.keep(api.new_buffer(device, lo, hi - lo))
+        if not buffer:
+            names = ", ".join(f"{plan.calls[k].index}" for k in members)
+            raise CompileError(f"Metal could not allocate {hi - lo} bytes for buffer(s) "
+                               f"{names}", where)
+        for k in members:
+            call = plan.calls[k]
+            assert isinstance(call, SetBuffer)
+            offset = call.array.ctypes.data - lo
+            bound[k] = (buffer, offset)
+            if call.writes:
+                read_back.append((call, buffer, offset))
     for k, call in enumerate(plan.calls):
-        if not isinstance(call, SetBuffer):
-            continue
-        nbytes = call.array.nbytes
-        buffer = api.new_buffer(device, call.array.ctypes.data, nbytes) if nbytes \
-            else api.new_empty_buffer(device, 16)
-        if not owned.keep(buffer):
-            raise CompileError(f"Metal could not allocate {nbytes} bytes for buffer "
-                               f"{call.index} ('{call.name}')", where)
-        assert buffer is not None
-        buffers[k] = buffer
-        if call.writes and nbytes:
-            read_back.append((call, buffer))
+        if isinstance(call, SetBuffer) and k not in bound:   # an empty array
+            buffer = owned.keep(api.new_empty_buffer(device, 16))
+            if not buffer:
+                raise CompileError(f"Metal could not allocate buffer {call.index}", where)
+            bound[k] = (buffer, 0)
     command_buffer = api.command_buffer(queue)
     encoder = api.compute_encoder(command_buffer) if command_buffer else None
     if not command_buffer or not encoder:
@@ -169,7 +212,7 @@ def _encode(api: MetalAPI, owned: _Owned, device: int, queue: int, pipeline: int
     api.set_pipeline(encoder, pipeline)
     for k, call in enumerate(plan.calls):
         if isinstance(call, SetBuffer):
-            api.set_buffer(encoder, buffers[k], call.index)
+            api.set_buffer(encoder, bound[k][0], call.index, bound[k][1])
         elif isinstance(call, SetBytes):
             api.set_bytes(encoder, call.array.ctypes.data, call.array.nbytes, call.index)
         elif isinstance(call, SetThreadgroupMemoryLength):

@@ -257,9 +257,9 @@ class MetalAPI:
     def set_pipeline(self, encoder: int, pipeline: int) -> None:
         self._send(encoder, "setComputePipelineState:", None, (ID,), pipeline)
 
-    def set_buffer(self, encoder: int, buffer: int, index: int) -> None:
+    def set_buffer(self, encoder: int, buffer: int, index: int, offset: int = 0) -> None:
         self._send(encoder, "setBuffer:offset:atIndex:", None, (ID, NSUInteger, NSUInteger),
-                   buffer, 0, index)
+                   buffer, offset, index)
 
     def set_bytes(self, encoder: int, address: int, length: int, index: int) -> None:
         self._send(encoder, "setBytes:length:atIndex:", None,
