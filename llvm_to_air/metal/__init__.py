@@ -72,10 +72,14 @@ def api() -> MetalAPI:
 
 def facts(metal: MetalAPI | None = None) -> dict[str, object]:
     """The machine facts for a bug report: OS, and where Metal runs, GPU, families, Metal."""
+    import llvmlite
+    import numpy
+
     from llvm_to_air.metal.execute import device_facts
 
     result: dict[str, object] = {"os": _os_name(), "machine": platform.machine(),
-                                 "python": platform.python_version()}
+                                 "python": platform.python_version(),
+                                 "numpy": numpy.__version__, "llvmlite": llvmlite.__version__}
     if metal is None and unavailable() is not None:
         result["metal"] = "unavailable: " + str(unavailable())
         return result
