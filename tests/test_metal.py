@@ -295,3 +295,51 @@ def test_mlir_descriptor_binds_one_buffer_twice() -> None:
     for first in (0, 5, 10):
         assert bound[first][0] is bound[first + 1][0] and bound[first][1] == 0
     assert len(fake.kinds("buffer")) == 3
+
+
+# ------------------------------------------- the real runtime's send path
+
+
+def _runtime_with(callback: Any, selector: str) -> Any:
+    """A :class:`Runtime` whose objc_msgSend is a ctypes callback (no libobjc here)."""
+    from llvm_to_air.metal.objc import Runtime
+
+    runtime = Runtime.__new__(Runtime)
+    runtime._prototypes = {}
+    runtime._selectors = {selector: 0x5E1}
+    runtime._msgsend = ctypes.cast(callback, ctypes.c_void_p).value
+    return runtime
+
+
+def test_send_passes_mtlsize_by_value_through_the_exact_prototype() -> None:
+    seen = []
+
+    @ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, MTLSize, MTLSize)
+    def msgsend(receiver: int, sel: int, grid: MTLSize, group: MTLSize) -> None:
+        seen.append((receiver, sel, (grid.width, grid.height, grid.depth),
+                     (group.width, group.height, group.depth)))
+
+    selector = "dispatchThreads:threadsPerThreadgroup:"
+    api = MetalAPI(_runtime_with(msgsend, selector))
+    api.dispatch_threads(0xE7C, (1024, 3, 2), (256, 1, 1))
+    assert seen == [(0xE7C, 0x5E1, (1024, 3, 2), (256, 1, 1))]
+
+
+def test_send_out_parameter_and_results() -> None:
+    @ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                      ctypes.POINTER(ctypes.c_void_p))
+    def msgsend(receiver: int, sel: int, function: int, error: Any) -> int | None:
+        error[0] = 0xE44
+        return None
+
+    selector = "newComputePipelineStateWithFunction:error:"
+    api = MetalAPI(_runtime_with(msgsend, selector))
+    assert api.new_pipeline(0xD, 0xF) == (None, 0xE44)
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="checks the error off macOS")
+def test_real_runtime_refuses_to_start_off_macos() -> None:
+    from llvm_to_air.metal.objc import Runtime
+
+    with pytest.raises(OSError, match="exist only on macOS"):
+        Runtime()
