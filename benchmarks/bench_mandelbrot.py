@@ -40,12 +40,13 @@ def best_of(repeat: int, fn: Callable[[], np.ndarray]) -> tuple[float, np.ndarra
     return best, result
 
 
-def runner_mandelbrot(size: int, iters: int, workers: int | None) -> Callable[[], np.ndarray]:
+def runner_mandelbrot(size: int, iters: int, workers: int | None,
+                      checked: bool = False) -> Callable[[], np.ndarray]:
     from llvm_to_air.api import compile
     from llvm_to_air.runner import load_kernel
 
     air = compile(KERNEL.read_text(), str(KERNEL)).output
-    kernel = load_kernel(air.encode(), "mandelbrot")  # type: ignore[union-attr]
+    kernel = load_kernel(air.encode(), "mandelbrot", check_bounds=checked)  # type: ignore[union-attr]
     out = np.zeros((size, size), np.int32)
     scalars = {1: np.int32(size), 2: np.int32(size), 3: np.int32(iters)}
 
@@ -123,7 +124,9 @@ def main() -> None:
     rows: list[tuple[str, float | None, np.ndarray | None]] = []
     t, reference = best_of(args.repeat, runner_mandelbrot(size, iters, args.workers))
     reference = reference.copy()
-    rows.append(("llvm-to-air CPU runner (fast path)", t, reference))
+    rows.append(("llvm-to-air CPU runner (fast path, --no-check-bounds)", t, reference))
+    t, result = best_of(args.repeat, runner_mandelbrot(size, iters, args.workers, checked=True))
+    rows.append(("llvm-to-air CPU runner (fast path, checked: the default)", t, result.copy()))
     numba_fn = numba_mandelbrot(size, iters)
     if numba_fn is None:
         rows.append(("numba @njit(parallel=True)", None, None))

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llvm_to_air.errors import CompileError
+from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.model import Module
-from llvm_to_air.metadata.target import DEFAULT_TARGET, get_target
+from llvm_to_air.metadata.target import DEFAULT_TARGET, check_bitcode_target, get_target
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext, LoweringOptions
+from llvm_to_air.sources import Source, read_source
 
 Emit = Literal["ll", "air", "metallib"]
 
@@ -28,37 +29,71 @@ class CompileResult:
     module: Module | None = None
 
 
-def lower(source: str | bytes, file: str = "<input>", *, target: str = DEFAULT_TARGET,
+def lower(source: Source, file: str | None = None, *, target: str = DEFAULT_TARGET,
           kernels: Sequence[str] = (), renames: dict[str, str] | None = None,
           fast_math: bool | None = None, f64: str = "error") -> tuple[Module, LoweringContext]:
-    """Read ``source`` (LLVM IR text or bitcode) and lower it to an AIR module in our model."""
+    """Read ``source`` (LLVM IR text or bitcode; see :mod:`llvm_to_air.sources`) and lower
+    it to an AIR module in our model."""
     from llvm_to_air.ir.gcpause import gc_paused
     from llvm_to_air.ir.reader import read_module
     from llvm_to_air.rewrite.pipeline import lower_to_air
 
+    source, file = read_source(source, file)
     if f64 not in ("error", "demote"):
         raise CompileError(f"unknown --f64 mode '{f64}'", hint="use error or demote")
     options = LoweringOptions(target=get_target(target), kernels=tuple(kernels),
                               renames=tuple(sorted((renames or {}).items())),
                               fast_math=fast_math, f64=f64)  # type: ignore[arg-type]
     module = read_module(source, file)
+    module = _device_module(module, file)
     with gc_paused():
         ctx = lower_to_air(module, options)
     return module, ctx
 
 
-def compile(source: str | bytes, file: str = "<input>", *, target: str = DEFAULT_TARGET,
+def _device_module(module: Module, file: str) -> Module:
+    """The device module embedded in a host module without kernels of its own (the whole
+    ``mlir-translate`` output of a host module with a ``gpu.binary``), else ``module``."""
+    from llvm_to_air.ir.embedded import embedded_device_modules
+    from llvm_to_air.ir.reader import read_module
+    from llvm_to_air.rewrite.discover import KERNEL_CALLING_CONVENTIONS
+
+    if any(fn.cc in KERNEL_CALLING_CONVENTIONS for fn in module.functions) or \
+            module.get_named_metadata("air.kernel") is not None:
+        return module
+    embedded = embedded_device_modules(module)
+    if len(embedded) > 1:
+        names = ", ".join(f"@{e.global_name}" for e in embedded)
+        raise CompileError(f"the host module holds {len(embedded)} device modules ({names}); "
+                           "one input gives one device module", SourceLocation(file),
+                           hint="compile each gpu.module separately")
+    if not embedded:
+        if any(fn.name.startswith("mgpu") for fn in module.functions):
+            raise CompileError(
+                "this is an MLIR host module without LLVM IR of its device code",
+                SourceLocation(file),
+                hint="run mlir-opt's gpu-module-to-binary with format=llvm (or offloading) "
+                     "before mlir-translate, or translate the gpu.module alone")
+        return module
+    return read_module(embedded[0].bitcode, f"{file} (@{embedded[0].global_name})")
+
+
+def compile(source: Source, file: str | None = None, *, target: str = DEFAULT_TARGET,
             emit: Emit = "ll", kernels: Sequence[str] = (), renames: dict[str, str] | None = None,
             fast_math: bool | None = None, f64: str = "error") -> CompileResult:
     """Compile GPU LLVM IR to AIR: LLVM 14 text (``ll``), a ``.air`` file or a ``.metallib``.
 
-    Raises :class:`CompileError` for bad input or constructs Apple GPUs cannot run.
+    ``source``: a path (``os.PathLike``, or a one-line ``str`` naming a file), the file's
+    ``bytes``, or LLVM IR text; ``file`` names it in messages. ``kernels``/``renames``
+    take LLVM symbols or source names. Raises :class:`CompileError` for bad input or
+    constructs Apple GPUs cannot run; LLVM never runs in this process on the input, so
+    no input can abort it.
     """
     return compile_many([(source, file)], target=target, emit=emit, kernels=kernels,
                         renames=renames, fast_math=fast_math, f64=f64)
 
 
-def compile_many(sources: Sequence[tuple[str | bytes, str]], *, target: str = DEFAULT_TARGET,
+def compile_many(sources: Sequence[tuple[Source, str | None]], *, target: str = DEFAULT_TARGET,
                  emit: Emit = "ll", kernels: Sequence[str] = (),
                  renames: dict[str, str] | None = None, fast_math: bool | None = None,
                  f64: str = "error", toolchain: str = "native",
@@ -84,13 +119,14 @@ def compile_many(sources: Sequence[tuple[str | bytes, str]], *, target: str = DE
     if emit == "ll":
         result.output = write_llvm14(units[0][0])
     else:
+        check_bitcode_target(units[0][1].target)
         result.output = package(units, emit=emit, target=units[0][1].target,
                                 toolchain=toolchain)
     return result
 
 
-def _progress(sources: Sequence[tuple[str | bytes, str]], show: bool) -> \
-        Sequence[tuple[str | bytes, str]]:
+def _progress(sources: Sequence[tuple[Source, str | None]], show: bool) -> \
+        Sequence[tuple[Source, str | None]]:
     if not show:
         return sources
     from rich.progress import track

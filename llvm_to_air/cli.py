@@ -8,8 +8,8 @@ them so that ``--help`` and small jobs start fast.
 from __future__ import annotations
 
 import os
+import signal
 import sys
-import tempfile
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -18,9 +18,27 @@ from typing import Any
 import click
 
 from llvm_to_air import __version__
-from llvm_to_air.errors import CompileError
+from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.output import STDIO, check_writable, remove_stale, write_output
 
-STDIO = "-"
+# Exit statuses, as a compiler's: 0 done, 1 an error was reported (bad input, a usage
+# error, an unsupported construct), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+# clang driver flags people pass out of habit; each gets a hint instead of click's
+# "No such option" (llvm-to-air takes clang's output, it is not a driver).
+CLANG_FLAGS = ("-emit-llvm", "-S", "-c", "-O", "-x", "-I", "-D", "-std", "-g", "-target",
+               "--target=", "-march", "-mcpu", "--cuda", "-nocuda", "-f", "-W", "-m", "-cl-")
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind (removing temporary files) and exit with status 143."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 class DefaultCommandGroup(click.Group):
@@ -37,6 +55,71 @@ class DefaultCommandGroup(click.Group):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+        """Run with our exit-status contract; usage errors print one compiler-style line."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if threading_is_main():
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        try:
+            return super().main(argv, prog_name="llvm-to-air", standalone_mode=False, **extra)
+        except click.NoSuchOption as exc:
+            _usage_error(_unknown_option_message(exc, argv))
+        except click.UsageError as exc:
+            _usage_error(exc.format_message())
+        except click.ClickException as exc:
+            _usage_error(exc.format_message())
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            sys.stderr.write("llvm-to-air: interrupted\n")
+            _exit(EXIT_INTERRUPTED)
+        except Terminated:
+            _exit(EXIT_TERMINATED)
+        except BrokenPipeError:
+            # the reader of our output went away (`| head`): stop quietly, as cat does
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            _exit(EXIT_ERROR)
+        except SystemExit as exc:
+            _exit(exc.code if isinstance(exc.code, int) else EXIT_ERROR)
+        return None
+
+
+def _exit(status: int) -> None:
+    """Exit now: a kernel thread of ``run`` that never ends must not keep us alive."""
+    import threading
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if threading.active_count() > 1:
+        os._exit(status)
+    sys.exit(status)
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _usage_error(message: str) -> None:
+    report(CompileError(message, SourceLocation("llvm-to-air"),
+                        hint="see llvm-to-air --help"))
+    sys.exit(EXIT_ERROR)
+
+
+def _unknown_option_message(exc: click.NoSuchOption, argv: list[str]) -> str:
+    """Name the argument as typed (click reports ``-emit-llvm`` as ``-e``)."""
+    typed = next((a for a in argv if a.startswith(exc.option_name) and a != "-"),
+                 exc.option_name)
+    typed = typed.split("=", 1)[0] if typed.startswith("--") else typed
+    if typed.startswith(CLANG_FLAGS) and typed not in ("-o", "-v", "-q", "-w"):
+        return (f"unknown option '{typed}': it is a clang flag; llvm-to-air reads clang's "
+                "output, so give it to clang (clang ... -S -emit-llvm -o - | llvm-to-air - -o "
+                "k.metallib)")
+    message = f"unknown option '{typed}'"
+    if exc.possibilities:
+        message += f" (did you mean {', '.join(sorted(exc.possibilities))}?)"
+    return message
+
 
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="llvm-to-air")
@@ -50,34 +133,16 @@ def main() -> None:
 def read_input(path: str) -> tuple[bytes, str]:
     """The bytes of ``path`` (``-`` is stdin) and the name diagnostics use for it."""
     if path == STDIO:
+        current_input("<stdin>")
         return sys.stdin.buffer.read(), "<stdin>"
+    current_input(path)
+    if os.path.isdir(path):
+        raise CompileError("cannot read input: it is a directory", SourceLocation(path))
     try:
         return Path(path).read_bytes(), path
     except OSError as exc:
         raise CompileError(f"cannot read input: {exc.strerror}", hint=None).with_file(path) \
             from None
-
-
-def write_output(path: str, data: bytes | str) -> None:
-    """Write atomically: a temporary file beside the target, renamed into place on success."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    if path == STDIO:
-        sys.stdout.buffer.write(payload)
-        sys.stdout.buffer.flush()
-        return
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise CompileError(f"cannot write output: {exc.strerror}").with_file(path) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def report(error: CompileError, severity: str = "error") -> None:
@@ -97,6 +162,21 @@ def report(error: CompileError, severity: str = "error") -> None:
     console.print(line)
 
 
+def current_input(name: str) -> None:
+    """Record the input a command works on: errors that know no file are shown there."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta["llvm_to_air.input"] = name
+
+
+def _located(error: CompileError) -> CompileError:
+    if error.location.file != "<input>":
+        return error
+    ctx = click.get_current_context(silent=True)
+    name = ctx.meta.get("llvm_to_air.input") if ctx is not None else None
+    return error.with_file(name or "llvm-to-air")
+
+
 def diagnostics(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn CompileError (and any unexpected failure) into a diagnostic and exit status 1."""
 
@@ -105,19 +185,27 @@ def diagnostics(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except CompileError as error:
-            report(error)
+            report(_located(error))
             sys.exit(1)
-        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, Terminated,
+                BrokenPipeError):
             raise
+        except MemoryError:
+            report(_located(CompileError("out of memory: the input is too large to process")))
+            sys.exit(1)
         except RecursionError:
-            report(CompileError("input is nested too deeply to process"))
+            report(_located(CompileError("input is nested too deeply to process")))
             sys.exit(1)
         except Exception as exc:  # a bug of ours: still no traceback for the user
             if os.environ.get("LLVM_TO_AIR_DEBUG"):
                 raise
-            report(CompileError(f"internal error: {type(exc).__name__}: {exc}",
-                                hint="please report this with the input; set "
-                                     "LLVM_TO_AIR_DEBUG=1 for a traceback"))
+            detail = str(exc)
+            if len(detail) > 200:  # a message of ours can quote a whole module
+                detail = detail[:200] + "..."
+            report(_located(CompileError(
+                f"internal error: {type(exc).__name__}: {detail}",
+                hint="please report this with the input; set LLVM_TO_AIR_DEBUG=1 for a "
+                     "traceback")))
             sys.exit(1)
 
     return wrapper
@@ -141,9 +229,14 @@ def downgrade(input_path: str, output_path: str, keep_debug_info: bool) -> None:
     """
     from llvm_to_air.ir import downgrade as downgrade_text
 
-    data, name = read_input(input_path)
-    text = downgrade_text(data, name, strip_debug=not keep_debug_info)
-    write_output(output_path, text)
+    check_writable(output_path)
+    try:
+        data, name = read_input(input_path)
+        text = downgrade_text(data, name, strip_debug=not keep_debug_info)
+        write_output(output_path, text)
+    except BaseException:
+        remove_stale(output_path)
+        raise
 
 
 EMIT_BY_SUFFIX = {".ll": "ll", ".air": "air", ".metallib": "metallib"}
@@ -159,12 +252,6 @@ def _renames(values: tuple[str, ...]) -> dict[str, str]:
     return renames
 
 
-def _target_names() -> list[str]:
-    from llvm_to_air.metadata.target import TARGETS
-
-    return list(TARGETS)
-
-
 @main.command("compile")
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
 @click.option("-o", "--output", "output_path", default=STDIO, metavar="OUTPUT",
@@ -173,7 +260,9 @@ def _target_names() -> list[str]:
 @click.option("--emit", type=click.Choice(["ll", "air", "metallib"]), default=None,
               help="Output kind: AIR as LLVM 14 text, a .air bitcode file, or a .metallib.")
 @click.option("--target", default="macos14", show_default=True, metavar="TARGET",
-              help="Deployment target: macos13|macos14|macos15|macos26|ios16|ios17|ios18|ios26.")
+              help="Deployment target: macos14|macos15|macos26|macos27|ios17|ios18|ios26|ios27, "
+                   "an AIR triple (air64_v28-apple-macosx26.0.0) or an OS version "
+                   "(macosx26.0).")
 @click.option("--kernel", "kernels", multiple=True, metavar="NAME",
               help="Lower only this kernel (repeatable); also marks a plain function as one.")
 @click.option("--rename", "renames", multiple=True, metavar="OLD=NEW",
@@ -185,53 +274,69 @@ def _target_names() -> list[str]:
 @click.option("--toolchain", type=click.Choice(["native", "xcrun", "auto"]), default="native",
               show_default=True, help="Package natively, with Xcode's xcrun, or xcrun if present.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each kernel's arguments as a table.")
-@click.option("-q", "--quiet", is_flag=True, help="Print no warnings.")
+@click.option("-q", "--quiet", "-w", is_flag=True, help="Print no warnings (as clang's -w).")
+@click.option("-Werror", "werror", is_flag=True, help="Treat warnings as errors (as clang).")
 @diagnostics
 def compile_command(inputs: tuple[str, ...], output_path: str, emit: str | None, target: str,
                     kernels: tuple[str, ...], renames: tuple[str, ...], fast_math: bool | None,
-                    f64: str, toolchain: str, verbose: bool, quiet: bool) -> None:
+                    f64: str, toolchain: str, verbose: bool, quiet: bool, werror: bool) -> None:
     """Lower GPU LLVM IR (CUDA, OpenCL, MLIR) to Apple AIR: text, .air or .metallib."""
     from llvm_to_air.api import compile_many
+    from llvm_to_air.metadata.target import check_bitcode_target, get_target
+    from llvm_to_air.progress import progress_after
 
-    if target not in _target_names():
-        raise CompileError(f"unknown target '{target}'",
-                           hint=f"choose one of {', '.join(_target_names())}")
-    sources = [read_input(path) for path in (inputs or (STDIO,))]
     if emit is None:
         emit = EMIT_BY_SUFFIX.get(Path(output_path).suffix, "ll") if output_path != STDIO \
             else "ll"
+    chosen = get_target(target)  # an unknown target is an error before any work
+    if emit != "ll":
+        check_bitcode_target(chosen)
     if emit != "ll" and output_path == STDIO and sys.stdout.isatty():
         raise CompileError(f"refusing to write a binary .{emit} to a terminal",
                            hint="give -o FILE")
-    result = compile_many(sources, target=target, emit=emit,  # type: ignore[arg-type]
-                          kernels=kernels, renames=_renames(renames), fast_math=fast_math,
-                          f64=f64, toolchain=toolchain, progress=len(sources) > 3)
-    if not quiet:
-        for warning in result.warnings:
-            report(warning, "warning")
-    if verbose:
-        _print_kernel_tables(result.kernels)
-    write_output(output_path, result.output)
+    check_writable(output_path)
+    try:
+        sources = [read_input(path) for path in (inputs or (STDIO,))]
+        size = sum(len(data) for data, _ in sources)
+        with progress_after(f"lowering {', '.join(name for _, name in sources)}", size):
+            result = compile_many(sources, target=target, emit=emit,  # type: ignore[arg-type]
+                                  kernels=kernels, renames=_renames(renames),
+                                  fast_math=fast_math, f64=f64, toolchain=toolchain,
+                                  progress=len(sources) > 3)
+        if werror and result.warnings:
+            for warning in result.warnings:
+                report(_located(warning))
+            sys.stderr.write(f"llvm-to-air: {len(result.warnings)} warning(s) treated as "
+                             "errors (-Werror)\n")
+            raise SystemExit(EXIT_ERROR)
+        if not quiet:
+            for warning in result.warnings:
+                report(_located(warning), "warning")
+        if verbose:
+            _print_kernel_tables(result.kernels)
+        write_output(output_path, result.output)
+    except BaseException:
+        remove_stale(output_path)
+        raise
 
 
 def _print_kernel_tables(kernels: list[Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from llvm_to_air.tables import print_table
 
-    console = Console(stderr=True)
     for kernel in kernels:
-        table = Table(title=f"kernel {kernel.name}", title_justify="left")
-        for column in ("#", "parameter", "AIR argument", "binding", "access", "type"):
-            table.add_column(column)
+        rows = []
         for index, arg in enumerate(kernel.arguments):
             binding = "" if arg.location_index is None else (
                 f"threadgroup {arg.location_index}" if arg.kind == "threadgroup"
                 else f"buffer {arg.location_index}")
             kind = arg.kind if arg.kind != "builtin" else f"builtin {arg.role}"
             access = (arg.access or "").removeprefix("air.")
-            table.add_row(str(index), arg.name, kind, binding, access,
-                          f"{arg.type_name} ({arg.type_size} B)" if arg.type_size else arg.type_name)
-        console.print(table)
+            rows.append([str(index), arg.name, kind, binding, access,
+                         f"{arg.type_name} ({arg.type_size} B)" if arg.type_size
+                         else arg.type_name])
+        print_table(f"kernel {kernel.name}",
+                    ("#", "parameter", "AIR argument", "binding", "access", "type"), rows,
+                    sys.stderr)
 
 
 @main.command("inspect")
@@ -253,26 +358,35 @@ def inspect_command(input_path: str, as_json: bool) -> None:
 
 
 def _print_inspection(report_data: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from llvm_to_air.tables import print_table
 
-    console = Console()
     header = {k: v for k, v in report_data.items() if not isinstance(v, list | dict)}
     for key, value in header.items():
-        console.print(f"[bold]{key}[/bold]: {value}")
+        sys.stdout.write(f"{key}: {value}\n")
+    for entry in report_data.get("header_extension", []):
+        detail = entry.get("uuid") or (f"section at byte {entry['offset']}, {entry['size']} bytes"
+                                       if "offset" in entry else f"{entry['bytes']} bytes")
+        sys.stdout.write(f"header extension {entry['tag']}: {detail}\n")
+    for section in report_data.get("sections", []):
+        facts = ", ".join(f"{k}: {v}" for k, v in section.items() if k != "section")
+        sys.stdout.write(f"section {section['section']}: {facts}\n")
+    if report_data.get("functions"):
+        print_table("functions", ("name", "type", "AIR", "MSL", "module bytes", "other tags"),
+                    [[f["name"], f["type"], str(f["air_version"]), str(f["msl_version"]),
+                      str(f["module_bytes"]), " ".join(f["other_tags"])]
+                     for f in report_data["functions"]])
     for module in report_data.get("modules", [report_data]):
         for kernel in module.get("kernels", []):
-            table = Table(title=f"kernel {kernel['name']}", title_justify="left")
-            for column in ("#", "name", "kind", "binding", "access", "type"):
-                table.add_column(column)
+            rows = []
             for arg in kernel["arguments"]:
                 binding = "" if arg.get("location_index") is None else str(arg["location_index"])
                 kind = arg.get("kind", "")
                 if kind == "builtin":
                     kind = f"builtin {arg.get('role')}"
-                table.add_row(str(arg.get("index")), str(arg.get("arg_name", "")), kind, binding,
-                              str(arg.get("access", "")), str(arg.get("arg_type_name", "")))
-            console.print(table)
+                rows.append([str(arg.get("index")), str(arg.get("arg_name", "")), kind, binding,
+                             str(arg.get("access", "")), str(arg.get("arg_type_name", ""))])
+            print_table(f"kernel {kernel['name']}",
+                        ("#", "name", "kind", "binding", "access", "type"), rows)
 
 
 @main.command("dis")
@@ -284,8 +398,13 @@ def dis_command(input_path: str, output_path: str) -> None:
     """Print the AIR modules of a .metallib or .air file as LLVM IR text (via llvmlite)."""
     from llvm_to_air.inspect import disassemble
 
-    data, name = read_input(input_path)
-    write_output(output_path, disassemble(data, name))
+    check_writable(output_path)
+    try:
+        data, name = read_input(input_path)
+        write_output(output_path, disassemble(data, name))
+    except BaseException:
+        remove_stale(output_path)
+        raise
 
 
 @main.command("run")
@@ -301,17 +420,27 @@ def dis_command(input_path: str, output_path: str) -> None:
               metavar="INDEX=BYTES", help="Threadgroup memory length at an index.")
 @click.option("--out-dir", required=True, metavar="DIR",
               help="Every bound buffer is written back to DIR/<INDEX>.npy.")
-@click.option("--check-bounds", is_flag=True,
-              help="Report accesses outside bound buffers (slower).")
+@click.option("--check-bounds/--no-check-bounds", default=True, show_default=True,
+              help="Catch accesses outside bound buffers (the default); --no-check-bounds "
+                   "runs faster and trusts the kernel.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="Stop the run after this many seconds (an error).")
 @diagnostics
 def run_command(input_path: str, kernel: str, grid: str, threadgroup: str,
                 buffers: tuple[str, ...], threadgroup_memory: tuple[str, ...], out_dir: str,
-                check_bounds: bool) -> None:
-    """Execute a kernel on the CPU with Metal's binding model (AIR, metallib, or any input)."""
+                check_bounds: bool, timeout: float | None) -> None:
+    """Execute a kernel on the CPU with Metal's binding model (AIR, metallib, or any input).
+
+    Nothing is written to --out-dir unless the run succeeds.
+    """
+    from llvm_to_air.progress import progress_after
     from llvm_to_air.runner import run_cli
 
-    written = run_cli(input_path, kernel, grid, threadgroup, list(buffers),
-                      list(threadgroup_memory), out_dir, check_bounds)
+    source = read_input(input_path)[0] if input_path == STDIO else None
+    current_input("<stdin>" if input_path == STDIO else input_path)
+    with progress_after(f"running {kernel}"):
+        written = run_cli(input_path, kernel, grid, threadgroup, list(buffers),
+                          list(threadgroup_memory), out_dir, check_bounds, timeout, source)
     sys.stderr.write(f"wrote {len(written)} buffer(s) to {out_dir}\n")
 
 
@@ -331,19 +460,35 @@ def selftest_command(device: str | None, as_json: bool, targets: tuple[str, ...]
 
 
 @main.command("verify")
-@click.argument("input_path", metavar="FILE.ll")
+@click.argument("input_path", metavar="FILE")
+@click.option("--ours", is_flag=True,
+              help="Also the rules llvm-to-air promises for its own output, beyond what "
+                   "Apple's compiler writes.")
 @diagnostics
-def verify_command(input_path: str) -> None:
-    """Check that an AIR module follows the rules Apple's compiler output follows."""
+def verify_command(input_path: str, ours: bool) -> None:
+    """Check that AIR (.ll, .air, or every module of a .metallib) follows Apple's dialect."""
     from llvm_to_air.verify import errors_of, verify_air_text
 
     data, name = read_input(input_path)
-    found = verify_air_text(data.decode("utf-8", "replace"), name)
+    profile = "ours" if ours else "apple"
+    found = []
+    for text, where in _air_texts(data, name):
+        found += verify_air_text(text, where, profile=profile)
     for diagnostic in found:
         sys.stderr.write(diagnostic.format() + "\n")
     if errors_of(found):
         sys.exit(1)
-    sys.stderr.write(f"{name}: AIR conformance: no errors, {len(found)} warning(s)\n")
+    sys.stderr.write(f"{name}: AIR conformance ({profile}): no errors, {len(found)} "
+                     "warning(s)\n")
+
+
+def _air_texts(data: bytes, name: str) -> list[tuple[str, str]]:
+    """The AIR text of a .ll file, a .air file, or each module of a .metallib."""
+    from llvm_to_air.inspect import disassemble_modules
+
+    if data[:4] == b"MTLB" or data[:4] in (b"BC\xc0\xde", b"\xde\xc0\x17\x0b"):
+        return disassemble_modules(data, name)
+    return [(data.decode("utf-8", "replace"), name)]
 
 
 if __name__ == "__main__":  # pragma: no cover

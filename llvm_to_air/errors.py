@@ -44,6 +44,10 @@ class CompileError(Exception):
         self.location = location or SourceLocation()
         self.hint = hint
 
+    def __reduce__(self) -> tuple[type, tuple[str, SourceLocation, str | None]]:
+        # keep location and hint through pickling (errors come back from child processes)
+        return (CompileError, (self.message, self.location, self.hint))
+
     def with_file(self, file: str) -> CompileError:
         """The same error, located in ``file`` (for errors raised on anonymous text)."""
         loc = SourceLocation(file, self.location.line, self.location.col)

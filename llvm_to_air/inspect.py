@@ -111,10 +111,6 @@ def describe_module(module: Module) -> dict[str, Any]:
     return report
 
 
-_PLATFORMS = {0: "unknown", 1: "macos", 2: "ios", 3: "tvos", 4: "watchos"}
-_FUNCTION_TYPES = {0: "vertex", 1: "fragment", 2: "kernel", 3: "unqualified", 4: "visible"}
-
-
 def describe_file(data: bytes, file: str) -> dict[str, Any]:
     """``describe_module`` of a ``.ll`` or ``.air`` file, or of every module of a metallib."""
     from llvm_to_air.ir.reader import read_module
@@ -122,63 +118,72 @@ def describe_file(data: bytes, file: str) -> dict[str, Any]:
     if data[:4] == b"MTLB":
         from llvm_to_air.bitcode_wrapper import unwrap_bitcode
         from llvm_to_air.metallib import read_metallib
+        from llvm_to_air.metallib.describe import describe_library
 
         library = read_metallib(data, file)
-        header = library.header
         modules = []
         for entry in library.functions:
             module = read_module(unwrap_bitcode(library.module_of(entry), file), file)
             described = describe_module(module)
             described["function"] = entry.name
             modules.append(described)
-        return {
-            "file": file,
-            "file_version": ".".join(map(str, header.file_version)),
-            "platform": _PLATFORMS.get(header.platform & 0x7F, str(header.platform & 0x7F)),
-            "deployment": ".".join(map(str, header.deployment)),
-            "functions": [{"name": e.name,
-                           "type": _FUNCTION_TYPES.get(e.function_type, str(e.function_type)),
-                           "air_version": "{}.{}".format(*e.versions[:2]) if e.versions else None,
-                           "msl_version": "{}.{}".format(*e.versions[2:]) if e.versions else None}
-                          for e in library.functions],
-            "modules": modules,
-        }
+        return {"file": file, **describe_library(library), "modules": modules}
     described = describe_module(read_module(data, file))
     described["file"] = file
     return described
 
 
-def disassemble(data: bytes, file: str) -> str:
-    """LLVM IR text of a ``.air`` file, or of each module of a metallib (llvmlite's printer)."""
-    import llvmlite.binding as llvm
+def disassemble_modules(data: bytes, file: str) -> list[tuple[str, str]]:
+    """(LLVM IR text, name) of a ``.air`` file, or of each module of a metallib (the name is
+    ``file(function)``), printed by llvmlite in a child process (LLVM may abort on corrupt
+    bitcode: see ``ir.isolate``)."""
+    import llvmlite.binding  # noqa: F401 - imported before the fork (ir.isolate)
 
     from llvm_to_air.bitcode_wrapper import is_bitcode, unwrap_bitcode
     from llvm_to_air.errors import CompileError, SourceLocation
+    from llvm_to_air.ir.isolate import call_isolated
 
     def text_of(bitcode: bytes) -> str:
-        context = llvm.create_context()
-        try:
-            module = llvm.parse_bitcode(unwrap_bitcode(bitcode, file), context)
-        except RuntimeError as exc:
-            message = str(exc).strip()
-        else:
-            try:
-                return str(module)
-            finally:
-                module.close()  # before its context (see ir.reader)
-        raise CompileError(f"invalid bitcode: {message}", SourceLocation(file))
+        return call_isolated(_bitcode_text, unwrap_bitcode(bitcode, file), file, file=file,
+                             what="reading a bitcode module", input_size=len(bitcode))
 
     if data[:4] == b"MTLB":
         from llvm_to_air.metallib import read_metallib
 
         library = read_metallib(data, file)
-        parts = [f"; function {entry.name}\n{text_of(library.module_of(entry))}"
-                 for entry in library.functions]
-        return "\n".join(parts)
+        return [(text_of(library.module_of(entry)), f"{file}({entry.name})")
+                for entry in library.functions]
     if is_bitcode(data):
-        return text_of(data)
+        return [(text_of(data), file)]
     raise CompileError("not a metallib nor an .air file (no MTLB or bitcode magic)",
                        SourceLocation(file), hint="dis reads .metallib and .air files")
 
 
-__all__ = ["describe_argument", "describe_file", "describe_module", "disassemble"]
+def disassemble(data: bytes, file: str) -> str:
+    """LLVM IR text of a ``.air`` file, or of each module of a metallib (llvmlite's printer)."""
+    modules = disassemble_modules(data, file)
+    if data[:4] != b"MTLB":
+        return modules[0][0]
+    return "\n".join(f"; function {name[len(file) + 1:-1]}\n{text}" for text, name in modules)
+
+
+def _bitcode_text(bitcode: bytes, file: str) -> str:
+    import llvmlite.binding as llvm
+
+    from llvm_to_air.errors import CompileError, SourceLocation
+
+    context = llvm.create_context()
+    try:
+        module = llvm.parse_bitcode(bitcode, context)
+    except RuntimeError as exc:
+        message = str(exc).strip()
+    else:
+        try:
+            return str(module)
+        finally:
+            module.close()  # before its context (see ir.reader)
+    raise CompileError(f"invalid bitcode: {message}", SourceLocation(file))
+
+
+__all__ = ["describe_argument", "describe_file", "describe_module", "disassemble",
+           "disassemble_modules"]

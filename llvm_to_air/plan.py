@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 MAX_THREADS_PER_THREADGROUP = 1024
 MAX_THREADGROUP_MEMORY = 32 * 1024
+# Metal's grid is uint3 per dimension; the driver numbers threadgroups in 32 bits
+MAX_GRID_DIMENSION = 2**32 - 1
+MAX_THREADGROUPS = 2**32 - 1
 MAX_SET_BYTES = 4096  # Metal: setBytes is for single-use data smaller than 4 KB
 UNIFORM_ROLES = {"threads_per_threadgroup": "the threadgroup size (CUDA blockDim, OpenCL "
                                             "get_local_size)",
@@ -144,6 +147,15 @@ def check_dispatch(kernel: str, roles: set[str], grid: Any, threadgroup: Any) ->
     """The grid and threadgroup sizes, checked against Apple's limits and the kernel."""
     g = dims(grid, "grid")
     t = dims(threadgroup, "threadgroup")
+    if any(d > MAX_GRID_DIMENSION for d in (*g, *t)):
+        raise CompileError(f"grid {g} or threadgroup {t} has a dimension over "
+                           f"{MAX_GRID_DIMENSION} (Metal's grid sizes are 32-bit)")
+    groups = 1
+    for gd, td in zip(g, t, strict=True):
+        groups *= -(-gd // td)
+    if groups > MAX_THREADGROUPS:
+        raise CompileError(f"grid {g} in threadgroups of {t} makes {groups} threadgroups; "
+                           f"the CPU runner runs at most {MAX_THREADGROUPS}")
     if t[0] * t[1] * t[2] > MAX_THREADS_PER_THREADGROUP:
         raise CompileError(f"threadgroup {t[0]}x{t[1]}x{t[2]} has "
                            f"{t[0] * t[1] * t[2]} threads; Apple GPUs allow at most "
@@ -162,6 +174,25 @@ def check_dispatch(kernel: str, roles: set[str], grid: Any, threadgroup: Any) ->
     return g, t
 
 
+def check_indices(kernel: str, bindings: Sequence[Binding], buffers: Mapping[int, Any],
+                  tg_memory: Mapping[int, int]) -> None:
+    """Every index the caller binds must be one the kernel has (a typo would otherwise
+    leave the kernel's buffer unbound and write back an untouched array)."""
+    wanted = {b.index for b in bindings if b.kind in ("buffer", "constant")}
+    groups = {b.index for b in bindings if b.kind == "threadgroup"}
+    for index in buffers:
+        if index not in wanted:
+            have = ", ".join(str(i) for i in sorted(i for i in wanted if i is not None))
+            raise CompileError(f"kernel '{kernel}' has no buffer at index {index} "
+                               f"(its buffer indices: {have or 'none'})",
+                               hint="bind only the indices that inspect or -v list")
+    for index in tg_memory:
+        if index not in groups:
+            have = ", ".join(str(i) for i in sorted(i for i in groups if i is not None))
+            raise CompileError(f"kernel '{kernel}' has no threadgroup memory at index "
+                               f"{index} (its threadgroup indices: {have or 'none'})")
+
+
 def plan_dispatch(kernel: str, bindings: Sequence[Binding], grid: Any, threadgroup: Any,
                   buffers: Mapping[int, Any], threadgroup_memory: Mapping[int, int] | None = None,
                   static_threadgroup_bytes: int = 0) -> DispatchPlan:
@@ -172,6 +203,7 @@ def plan_dispatch(kernel: str, bindings: Sequence[Binding], grid: Any, threadgro
     """
     tg_memory = threadgroup_memory or {}
     g, t = check_dispatch(kernel, {b.role for b in bindings if b.role}, grid, threadgroup)
+    check_indices(kernel, bindings, buffers, tg_memory)
     calls: list[EncoderCall] = []
     total = static_threadgroup_bytes
     for b in bindings:
@@ -232,6 +264,13 @@ def _buffer(kernel: str, b: Binding, buffers: Mapping[int, Any]) -> np.ndarray |
         else:
             raise CompileError(f"buffer {b.index} of kernel '{kernel}' must be a numpy "
                                f"array, not {type(array).__name__}")
+    if array.dtype.hasobject:
+        raise CompileError(f"buffer {b.index} of kernel '{kernel}' holds Python objects "
+                           f"(dtype {array.dtype}); GPU buffers hold plain numbers")
+    if not array.dtype.isnative:
+        raise CompileError(f"buffer {b.index} of kernel '{kernel}' is in non-native "
+                           f"byte order (dtype {array.dtype.str})",
+                           hint="convert it with array.astype(array.dtype.newbyteorder('='))")
     if not array.flags.c_contiguous:
         raise CompileError(f"buffer {b.index} of kernel '{kernel}' is not a contiguous "
                            "array", hint="pass numpy.ascontiguousarray(array)")
@@ -261,4 +300,5 @@ def _buffer(kernel: str, b: Binding, buffers: Mapping[int, Any]) -> np.ndarray |
 
 __all__ = ["MAX_SET_BYTES", "MAX_THREADGROUP_MEMORY", "MAX_THREADS_PER_THREADGROUP",
            "DispatchPlan", "EncoderCall", "SetBuffer", "SetBytes",
-           "SetThreadgroupMemoryLength", "check_dispatch", "dims", "plan_dispatch"]
+           "SetThreadgroupMemoryLength", "check_dispatch", "check_indices", "dims",
+           "plan_dispatch"]

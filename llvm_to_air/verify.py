@@ -1,10 +1,26 @@
 """AIR conformance verifier: does a module look like AIR that Apple's compiler would produce?
 
 The rules come from AIR_NOTES and from the Apple-built modules in the
-reference corpus; every corpus module passes with no errors. A rule is an id,
-a one-line summary and a check function (the :data:`RULES` table); the facts
-the checks compare against are tables too (module flags, argument
-properties, built-in roles and their types, allowed ``llvm.*`` intrinsics).
+reference corpus (AIR 1.6 to 2.8, Xcode 9 to 26, kernels and shaders,
+dynamic libraries). A rule is a row of the :data:`RULES` table: an id, a
+one-line summary, a check function, the AIR versions it applies to
+(``since``/``until``) and its *profile*:
+
+* ``apple``: Apple's dialect as Apple's compiler writes it, the floor every
+  Apple-built module meets (``llvm-to-air verify``; zero errors on every
+  module of the reference corpus);
+* ``ours``: what llvm-to-air promises beyond that floor for its own output
+  (``llvm-to-air verify --ours``: every module we emit is checked with it).
+  The ``ours`` profile runs every row of both profiles' shared rules plus its
+  own stricter rows; where one rule id has an ``apple`` row and an ``ours`` row,
+  each profile runs only its own.
+
+Apple's dialect allows what our output never writes: ``fastcc`` helpers and
+calls, argument buffers (``air.indirect_buffer``), function-constant
+arguments, ``void *`` buffers without a type size, AIR 1.x modules with an
+older data layout and no ``air.max_*`` flags, dynamic-library tables
+(``air.dyld_*``) and imported functions, mesh address space 7, device
+references with ``air.buffer_size``.
 
 Where the corpus is not unanimous the verifier warns instead of failing:
 
@@ -194,6 +210,9 @@ PROPERTY_SCHEMA: dict[str, tuple[str, ...]] = {
     "air.struct_type_info": ("node",),
 }
 ACCESS_KEYS = ("air.read", "air.read_write", "air.write")
+#: Entry points other than kernels, each listed in its own ``!air.<kind>`` (shader modules)
+OTHER_ENTRY_KINDS = ("vertex", "fragment", "mesh", "object", "visible", "intersection", "tile")
+FUNCTION_CONSTANT_ROLE = "air.function_constant"
 BUFFER_ADDRESS_SPACES = {1: "device", 2: "constant", 3: "threadgroup"}
 #: Each field of an ``air.struct_type_info`` node: offset, size, array length, type, name.
 STRUCT_INFO_FIELD_LEN = 5
@@ -215,6 +234,8 @@ class PointerRole:
 #: the corpus and are checked only for their location index.
 POINTER_ROLES: dict[str, PointerRole] = {
     "air.buffer": PointerRole("buffer", True, True, True, True),
+    # argument buffers (Apple corpus, AIR 2.5): a buffer of resources, bound like one
+    "air.indirect_buffer": PointerRole("buffer", True, True, True, True),
     "air.tensor": PointerRole("buffer", True, True, False, True),
     "air.texture": PointerRole("texture", False, False, False, False),
     "air.sampler": PointerRole("sampler", False, False, False, False),
@@ -432,8 +453,14 @@ def _parse_arg_node(kernel: Kernel, position: int, node: Metadata | None,
             f"{label}: argument node has no role string; found {_md_repr(node.operands[1])}",
             loc))
         return None
+    rest = node.operands[2:]
+    if role == FUNCTION_CONSTANT_ROLE and len(rest) >= 2 and isinstance(rest[0], MDNode):
+        # !{i32 N, !"air.function_constant", !{predicate}, !"air.buffer", ...}: an argument
+        # that exists only when a function constant is true; its own role follows
+        role = _md_text(rest[1]) or role
+        rest = rest[2:]
     arg = ArgNode(position, fn.args[position], role, {}, label)
-    arg.props = _parse_properties(node.operands[2:], label, loc, table.problems["arg-node"])
+    arg.props = _parse_properties(rest, label, loc, table.problems["arg-node"])
     _check_struct_info(arg, loc, table.problems["arg-node"])
     return arg
 
@@ -493,8 +520,10 @@ def parse_kernels(module: Module) -> KernelTable:
     table = KernelTable()
     nmd = module.get_named_metadata("air.kernel")
     if nmd is None or not nmd.nodes:
-        table.problems["kernel-node"].append(_warn(
-            "module has no !air.kernel entries: it exports no kernels", SourceLocation(module.file)))
+        if not any(module.get_named_metadata(f"air.{kind}") for kind in OTHER_ENTRY_KINDS):
+            table.problems["kernel-node"].append(_warn(
+                "module has no !air.kernel (nor vertex, fragment, mesh, object, visible) "
+                "entries: it exports no function", SourceLocation(module.file)))
         return table
     seen: set[str] = set()
     for entry, node in enumerate(nmd.nodes):
@@ -618,6 +647,40 @@ def check_datalayout(ctx: VerifyContext) -> Iterator[Finding]:
     yield _err(f"target datalayout differs from AIR's: {diff}", ctx.where)
 
 
+OLD_DATALAYOUT_COMPONENT = "f80:128:128"
+
+
+def check_old_datalayout(ctx: VerifyContext) -> Iterator[Finding]:
+    """Before AIR 2.1: Apple's layout, or the older one that adds ``f80:128:128``."""
+    layout = ctx.module.datalayout or ""
+    parts = [p for p in layout.split("-") if p != OLD_DATALAYOUT_COMPONENT]
+    if "-".join(parts) != AIR_DATALAYOUT:
+        yield from check_datalayout(ctx)
+
+
+def check_air_version_shape(ctx: VerifyContext) -> Iterator[Finding]:
+    """``!air.version`` is one node of three integers, AIR 1.x or 2.x."""
+    nmd = ctx.module.get_named_metadata("air.version")
+    if nmd is None:
+        yield _err("module has no !air.version (expected !{i32 M, i32 N, i32 P})", ctx.where)
+        return
+    version = ctx.air_version
+    if version is None or len(nmd.nodes) != 1 or version[0] not in (1, 2):
+        found = ", ".join(_md_repr(n) for n in nmd.nodes) or "no node"
+        yield _err(f"!air.version must be one node !{{i32 M, i32 N, i32 P}} with M 1 or 2; "
+                   f"found {found}", ctx.where)
+        return
+    yield from _triple_agrees(ctx, version)
+
+
+def _triple_agrees(ctx: VerifyContext, version: tuple[int, int, int]) -> Iterator[Finding]:
+    match = TRIPLE_RE.match(ctx.module.triple or "")
+    if match is not None and match["air"] and match["air"] != f"{version[0]}{version[1]}":
+        yield _err(f"triple '{ctx.module.triple}' names AIR {match['air'][0]}."
+                   f"{match['air'][1:]} but !air.version is {version[0]}.{version[1]}",
+                   ctx.where)
+
+
 def check_air_version(ctx: VerifyContext) -> Iterator[Finding]:
     """``!air.version = !{!{i32 2, i32 N, i32 0}}``, agreeing with an ``air64_vNN`` triple."""
     nmd = ctx.module.get_named_metadata("air.version")
@@ -632,10 +695,7 @@ def check_air_version(ctx: VerifyContext) -> Iterator[Finding]:
         return
     if version[1] not in AIR_TO_MSL:
         yield _warn(f"!air.version 2.{version[1]} is not a known AIR version", ctx.where)
-    match = TRIPLE_RE.match(ctx.module.triple or "")
-    if match is not None and match["air"] and match["air"] != f"{version[0]}{version[1]}":
-        yield _err(f"triple '{ctx.module.triple}' names AIR {match['air'][0]}."
-                   f"{match['air'][1:]} but !air.version is 2.{version[1]}", ctx.where)
+    yield from _triple_agrees(ctx, version)
 
 
 def check_language_version(ctx: VerifyContext) -> Iterator[Finding]:
@@ -687,6 +747,13 @@ def check_module_flags(ctx: VerifyContext) -> Iterator[Finding]:
         if behavior != spec.behavior:
             yield _warn(f"module flag '{name}' has behavior {behavior}; Apple writes "
                         f"{spec.behavior}", ctx.where)
+
+
+def check_module_flags_present_only(ctx: VerifyContext) -> Iterator[Finding]:
+    """Before AIR 2.3: flags that are present are well-formed; none is required."""
+    for finding in check_module_flags(ctx):
+        if " has no '" not in finding.message:
+            yield finding
 
 
 # ------------------------------------------------------------------- kernel checks
@@ -789,10 +856,11 @@ def check_buffer_address_space(ctx: VerifyContext) -> Iterator[Finding]:
                           f"(every AIR 2.5+ sample has it)", kernel.location)
 
 
-def check_buffer_type_size(ctx: VerifyContext) -> Iterator[Finding]:
-    """``air.arg_type_size`` and ``air.arg_type_align_size`` present and positive."""
+def _type_size_findings(ctx: VerifyContext, void_exempt: bool) -> Iterator[Finding]:
     for kernel, arg, spec in ctx.pointer_args():
         if not spec.type_size_required:
+            continue
+        if void_exempt and arg.text_prop("air.arg_type_name") == "void":
             continue
         for key in ("air.arg_type_size", "air.arg_type_align_size"):
             value = arg.int_prop(key)
@@ -802,12 +870,29 @@ def check_buffer_type_size(ctx: VerifyContext) -> Iterator[Finding]:
                 yield _err(f"{arg.label}: {key} is {value}", kernel.location)
 
 
+def check_buffer_type_size(ctx: VerifyContext) -> Iterator[Finding]:
+    """``air.arg_type_size`` and ``air.arg_type_align_size`` present and positive."""
+    yield from _type_size_findings(ctx, void_exempt=False)
+
+
+def check_buffer_type_size_unless_void(ctx: VerifyContext) -> Iterator[Finding]:
+    """As ``buffer-type-size``, but a ``void *`` buffer has no size (Apple writes none)."""
+    yield from _type_size_findings(ctx, void_exempt=True)
+
+
 def check_buffer_type_name(ctx: VerifyContext) -> Iterator[Finding]:
     """``air.arg_type_name`` present (its absence crashed the macOS 14 compiler)."""
     for kernel, arg, spec in ctx.pointer_args():
         if spec.type_name_required and arg.text_prop("air.arg_type_name") is None:
             yield _err(f"{arg.label}: {arg.role} node has no air.arg_type_name (its absence "
                        "crashed the macOS 14 Metal compiler)", kernel.location)
+
+
+def check_buffer_size_value(ctx: VerifyContext) -> Iterator[Finding]:
+    """``air.buffer_size`` agrees with the type size (device references carry it too)."""
+    for finding in check_buffer_size(ctx):
+        if "only by-value" not in finding.message:
+            yield finding
 
 
 def check_buffer_size(ctx: VerifyContext) -> Iterator[Finding]:
@@ -956,6 +1041,20 @@ _check_pointer_types = _type_rule(
     "AIR address spaces are 0 private, 1 device, 2 constant, 3 threadgroup")
 
 
+MESH_ADDRESS_SPACE = 7  # mesh functions' output (Apple's mesh shaders, AIR 2.6+)
+_check_pointer_types_with_mesh = _type_rule(
+    lambda ty: _is_bad_address_space(ty) and ty.addrspace != MESH_ADDRESS_SPACE,  # type: ignore[attr-defined]
+    "AIR address spaces are 0 private, 1 device, 2 constant, 3 threadgroup, 7 mesh")
+
+
+def check_address_space_with_mesh(ctx: VerifyContext) -> Iterator[Finding]:
+    """Pointers in address spaces 0-3 or 7 (mesh); allocas in address space 0."""
+    yield from _check_pointer_types_with_mesh(ctx)
+    for finding in check_address_space(ctx):
+        if "allocates in address space" in finding.message:
+            yield finding
+
+
 def check_address_space(ctx: VerifyContext) -> Iterator[Finding]:
     """Pointers only in address spaces 0-3; allocas in address space 0."""
     yield from _check_pointer_types(ctx)
@@ -1028,6 +1127,14 @@ def _root_finding(root: Value, use: Instruction, fn: Function) -> Finding:
     origin = root.opcode if isinstance(root, Instruction | ConstantExpr) else type(root).__name__
     return _warn(f"private (address space 0) pointer used by {_inst_label(use, fn)} comes from "
                  f"'{origin}' and cannot be traced to an alloca", use.location)
+
+
+def check_private_pointer_with_dyld(ctx: VerifyContext) -> Iterator[Finding]:
+    """As ``private-pointer``, but the dynamic linker's ``air.dyld_*`` tables are mutable
+    private globals in Apple's output."""
+    for finding in check_private_pointer(ctx):
+        if f"global @{DYLD_TABLE_PREFIX}" not in finding.message:
+            yield finding
 
 
 def check_private_pointer(ctx: VerifyContext) -> Iterator[Finding]:
@@ -1149,6 +1256,14 @@ def check_calling_convention(ctx: VerifyContext) -> Iterator[Finding]:
                            "calls use the default one", inst.location)
 
 
+def check_entry_calling_convention(ctx: VerifyContext) -> Iterator[Finding]:
+    """Kernels use the default calling convention (Apple's helpers may be ``fastcc``)."""
+    for fn in ctx.module.functions:
+        if id(fn) in ctx.kernel_functions and fn.cc not in DEFAULT_CCS:
+            yield _err(f"kernel @{fn.name} has calling convention '{fn.cc}'; entry points use "
+                       "the default one", fn.location)
+
+
 def _intrinsic_allowed(name: str) -> bool:
     return any(name == fam or name.startswith(fam + ".") for fam in ALLOWED_INTRINSICS)
 
@@ -1167,6 +1282,21 @@ def check_llvm_intrinsic(ctx: VerifyContext) -> Iterator[Finding]:
         else:
             yield _warn(f"@{name} is not an intrinsic Apple's AIR is known to use (AIR writes "
                         "most operations as air.* calls)", fn.location)
+
+
+DYLD_TABLE_PREFIX = "air.dyld_"
+
+
+def _links_dynamic_libraries(module: Module) -> bool:
+    return any(gv.name.startswith(DYLD_TABLE_PREFIX) for gv in module.globals)
+
+
+def check_undefined_function_or_imported(ctx: VerifyContext) -> Iterator[Finding]:
+    """As ``undefined-function``; a module that links dynamic libraries (``air.dyld_*``
+    tables) may import functions from them."""
+    if _links_dynamic_libraries(ctx.module):
+        return
+    yield from check_undefined_function(ctx)
 
 
 def check_undefined_function(ctx: VerifyContext) -> Iterator[Finding]:
@@ -1220,39 +1350,77 @@ def check_atomic_address_space(ctx: VerifyContext) -> Iterator[Finding]:
 # ----------------------------------------------------------------------- the table
 
 
+Profile = Literal["apple", "ours"]
+PROFILES: tuple[Profile, ...] = ("apple", "ours")
+AirVersion = tuple[int, int]
+
+
 @dataclass(frozen=True)
 class Rule:
-    """A verifier rule: its id (what diagnostics and tests name), a summary, its check."""
+    """A verifier rule: its id (what diagnostics and tests name), a summary, its check, the
+    profiles it belongs to and the AIR versions (``since`` <= version < ``until``) it
+    covers; None covers every version, and a module without ``!air.version`` as well."""
 
     id: str
     summary: str
     check: Callable[[VerifyContext], Iterable[Finding]]
+    profiles: frozenset[str] = frozenset(PROFILES)
+    since: AirVersion | None = None
+    until: AirVersion | None = None
+
+    def applies(self, profile: str, version: AirVersion | None) -> bool:
+        if profile not in self.profiles:
+            return False
+        if version is None:
+            return self.since is None
+        return ((self.since is None or version >= self.since)
+                and (self.until is None or version < self.until))
 
 
-def _rule(rule_id: str, check: Callable[[VerifyContext], Iterable[Finding]]) -> Rule:
+def _rule(rule_id: str, check: Callable[[VerifyContext], Iterable[Finding]],
+          profiles: tuple[str, ...] = PROFILES, since: AirVersion | None = None,
+          until: AirVersion | None = None) -> Rule:
     summary = (check.__doc__ or "").strip().splitlines()[0] if check.__doc__ else rule_id
-    return Rule(rule_id, summary, check)
+    return Rule(rule_id, summary, check, frozenset(profiles), since, until)
 
+
+APPLE: tuple[str, ...] = ("apple",)
+OURS: tuple[str, ...] = ("ours",)
+# Every Apple-built module of AIR 2.3 (macOS 11) and later has the module flags; earlier
+# ones (AIR 1.x for iOS, 2.0-2.2 for macOS 10.15) have some or none of them.
+FLAGS_REQUIRED_SINCE: AirVersion = (2, 3)
+# AIR before 2.1 (Xcode 11 and older) has an x86-style data layout (f80:128:128).
+MODERN_LAYOUT_SINCE: AirVersion = (2, 1)
 
 RULES: tuple[Rule, ...] = (
     _rule("triple", check_triple),
-    _rule("datalayout", check_datalayout),
-    _rule("air-version", check_air_version),
+    _rule("datalayout", check_datalayout, APPLE, since=MODERN_LAYOUT_SINCE),
+    _rule("datalayout", check_old_datalayout, APPLE, until=MODERN_LAYOUT_SINCE),
+    _rule("datalayout", check_datalayout, OURS),
+    _rule("air-version", check_air_version_shape, APPLE),
+    _rule("air-version", check_air_version, OURS),
     _rule("language-version", check_language_version),
-    _rule("module-flags", check_module_flags),
+    _rule("module-flags", check_module_flags, APPLE, since=FLAGS_REQUIRED_SINCE),
+    _rule("module-flags", check_module_flags_present_only, APPLE, until=FLAGS_REQUIRED_SINCE),
+    _rule("module-flags", check_module_flags, OURS),
     _rule("kernel-node", check_kernel_node),
     _rule("arg-node", check_arg_node),
     _rule("arg-role", check_arg_role),
     _rule("buffer-location", check_buffer_location),
     _rule("buffer-access", check_buffer_access),
     _rule("buffer-address-space", check_buffer_address_space),
-    _rule("buffer-type-size", check_buffer_type_size),
+    _rule("buffer-type-size", check_buffer_type_size_unless_void, APPLE),
+    _rule("buffer-type-size", check_buffer_type_size, OURS),
     _rule("buffer-type-name", check_buffer_type_name),
-    _rule("buffer-size", check_buffer_size),
+    _rule("buffer-size", check_buffer_size_value, APPLE),
+    _rule("buffer-size", check_buffer_size, OURS),
     _rule("builtin-type", check_builtin_type),
-    _rule("calling-convention", check_calling_convention),
-    _rule("address-space", check_address_space),
-    _rule("private-pointer", check_private_pointer),
+    _rule("calling-convention", check_entry_calling_convention, APPLE),
+    _rule("calling-convention", check_calling_convention, OURS),
+    _rule("address-space", check_address_space_with_mesh, APPLE),
+    _rule("address-space", check_address_space, OURS),
+    _rule("private-pointer", check_private_pointer_with_dyld, APPLE),
+    _rule("private-pointer", check_private_pointer, OURS),
     _rule("addrspacecast", check_addrspacecast),
     _rule("llvm-atomic", check_llvm_atomic),
     _rule("float-type", check_float_type),
@@ -1261,28 +1429,32 @@ RULES: tuple[Rule, ...] = (
     _rule("trap", check_trap),
     _rule("indirect-call", check_indirect_call),
     _rule("llvm-intrinsic", check_llvm_intrinsic),
-    _rule("undefined-function", check_undefined_function),
+    _rule("undefined-function", check_undefined_function_or_imported, APPLE),
+    _rule("undefined-function", check_undefined_function, OURS),
     _rule("convergent", check_convergent),
     _rule("atomic-address-space", check_atomic_address_space),
 )
 RULE_IDS: frozenset[str] = frozenset(rule.id for rule in RULES)
 
 
-def verify_air(module: Module, rules: Iterable[Rule] = RULES) -> list[Diagnostic]:
-    """Check ``module`` against the AIR rules; errors and warnings, in rule order."""
+def verify_air(module: Module, rules: Iterable[Rule] = RULES,
+               profile: str = "apple") -> list[Diagnostic]:
+    """Check ``module`` against the rows of ``rules`` for ``profile`` and its AIR version;
+    errors and warnings, in rule order."""
     ctx = VerifyContext(module)
+    version = ctx.air_version[:2] if ctx.air_version is not None else None
     return [Diagnostic(f.severity, rule.id, f.message, f.location)
-            for rule in rules for f in rule.check(ctx)]
+            for rule in rules if rule.applies(profile, version) for f in rule.check(ctx)]
 
 
-def verify_air_text(text: str, file: str = "<input>") -> list[Diagnostic]:
+def verify_air_text(text: str, file: str = "<input>", profile: str = "apple") -> list[Diagnostic]:
     """Read LLVM IR text (any LLVM 14-22 dialect, typed pointers included) and verify it.
 
     Raises :class:`llvm_to_air.errors.CompileError` if the text is not valid LLVM IR.
     """
     from llvm_to_air.ir import read_module
 
-    return verify_air(read_module(text, file))
+    return verify_air(read_module(text, file), profile=profile)
 
 
 def errors_of(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

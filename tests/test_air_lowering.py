@@ -41,7 +41,8 @@ def test_kernel_fixture_lowers_to_air_llvm14_accepts(path: Path) -> None:
     opt_verify_14(text)
     from llvm_to_air.verify import verify_air_text
 
-    errors = [d for d in verify_air_text(text, str(path)) if d.severity == "error"]
+    # our output meets the stricter profile: what we promise beyond Apple's floor
+    errors = [d for d in verify_air_text(text, str(path), profile="ours") if d.severity == "error"]
     assert not errors, "\n".join(f"[{d.rule}] {d.message}" for d in errors)
     module = read_module(text)
     # no producer intrinsics, generic pointers or LLVM atomics survive
@@ -202,8 +203,9 @@ BAD_INPUTS = {
                      "  %x = call i32 @llvm.nvvm.read.ptx.sreg.nsmid()\n"
                      "  store i32 %x, ptr %p\n  ret void\n}\n", 3, "NVVM intrinsic"),
     "inline-ptx": ("define ptx_kernel void @k(ptr %p) {\n"
-                   "  %x = call i32 asm \"mov.u32 $0, %laneid;\", \"=r\"()\n"
-                   "  store i32 %x, ptr %p\n  ret void\n}\n", 2, "inline assembly"),
+                   "  %x = call i32 asm \"mov.u32 $0, %clock;\", \"=r\"()\n"
+                   "  store i32 %x, ptr %p\n  ret void\n}\n", 2,
+                   "special register '%clock' is not translated"),
     "double": ("define ptx_kernel void @k(ptr %p) {\n  %x = load double, ptr %p\n"
                "  %y = fadd double %x, 1.0\n  store double %y, ptr %p\n  ret void\n}\n", 2,
                "double precision"),

@@ -88,12 +88,15 @@ def test_construct_llvm14_cannot_express_is_named(tmp_path: Path) -> None:
     assert not (tmp_path / "o.ll").exists()
 
 
-def test_existing_output_is_untouched_on_error(tmp_path: Path) -> None:
-    out = tmp_path / "out.ll"
-    out.write_text("previous contents\n")
-    result = run_cli("downgrade", "-", "-o", str(out), stdin=b"garbage\n")
-    assert result.returncode == 1
-    assert out.read_text() == "previous contents\n"
+def test_failed_run_removes_a_stale_output_as_clang_does(tmp_path: Path) -> None:
+    """A build system must not take an old output for the result of a failed compile."""
+    for command in ("downgrade", "compile"):
+        out = tmp_path / "out.ll"
+        out.write_text("previous contents\n")
+        result = run_cli(command, "-", "-o", str(out), stdin=b"garbage\n")
+        assert result.returncode == 1
+        assert not out.exists()
+        assert list(tmp_path.iterdir()) == []
 
 
 def test_success_writes_output_and_stdout(tmp_path: Path) -> None:

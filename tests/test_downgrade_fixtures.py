@@ -9,6 +9,7 @@ from oracles import fixture_id, fixture_modules, llvm_as_14, opt_verify_14
 from same_program import assert_same_program
 
 from llvm_to_air.ir import downgrade
+from llvm_to_air.ir.spellings import respell
 
 FIXTURES = fixture_modules()
 
@@ -24,7 +25,8 @@ def test_fixture_downgrades_to_the_same_program_in_llvm14(path: Path) -> None:
     assert "ptr" not in {tok.strip(",()") for tok in ours.split()}, "opaque pointer left"
     llvm_as_14(ours)
     opt_verify_14(ours)
-    assert_same_program(original, ours)
+    # llvmlite's LLVM reads clang-19's old spellings only once respelled (ir/spellings.py)
+    assert_same_program(respell(original), ours)
     assert downgrade(ours, str(path)) == ours, "downgrade is not idempotent"
 
 

@@ -26,6 +26,9 @@ from llvm_to_air.metallib import (
 )
 
 REFERENCE = Path(__file__).parents[1].parent / "shared" / "reference" / "apple-metallib"
+# every Apple-built library of the corpus: Metal.jl's fixtures and apple-metallib-2
+# (Xcode 9 to 26, file versions 1.2.2 to 1.2.9, both group-size styles, dynamic libraries)
+ALL_REFERENCE_DIRS = (REFERENCE, REFERENCE.parent / "apple-metallib-2")
 MISSING = f"Apple reference metallibs not found at {REFERENCE} (third-party data, not in the repo)"
 
 # AIR_NOTES section 1: macOS major -> (AIR version, MSL version, metallib file version).
@@ -62,7 +65,14 @@ def kernels_in_source(source: str) -> list[str]:
 # Apple's libraries
 
 
-@pytest.mark.parametrize("path", reference_params())
+def all_reference_params() -> list:
+    paths = sorted(p for d in ALL_REFERENCE_DIRS if d.is_dir() for p in d.glob("*.metallib"))
+    if not paths:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=MISSING), id="no-reference")]
+    return [pytest.param(path, id=path.name[:80]) for path in paths]
+
+
+@pytest.mark.parametrize("path", all_reference_params())
 def test_reference_round_trip_is_byte_exact(path: Path) -> None:
     data = path.read_bytes()
     assert write_metallib(read_metallib(data, str(path))) == data

@@ -192,7 +192,7 @@ def test_corpus_warnings_are_the_known_gaps() -> None:
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
 def test_mutation_is_caught_by_its_rule(mutation: Mutation) -> None:
     text = mutation.apply(_corpus_text(mutation.file))
-    diagnostics = verify_air_text(text, mutation.file)
+    diagnostics = verify_air_text(text, mutation.file, profile="ours")
     errors = errors_of(diagnostics)
     assert errors, f"{mutation.name}: no error\n{_format(diagnostics)}"
     assert {d.rule for d in errors} == {mutation.rule}, _format(errors)
@@ -202,9 +202,18 @@ def test_every_rule_has_a_mutation() -> None:
     assert {m.rule for m in MUTATIONS} == RULE_IDS
 
 
-def test_rule_ids_are_unique_and_documented() -> None:
-    ids = [rule.id for rule in RULES]
-    assert len(ids) == len(set(ids))
+SAMPLE_VERSIONS = [None, (1, 6), (1, 11), (2, 0), (2, 2), (2, 3), (2, 5), (2, 8), (2, 9)]
+
+
+def test_rule_rows_never_overlap_and_are_documented() -> None:
+    """For any profile and AIR version, each rule id has at most one row (two rows of one id
+    split it by profile or by version)."""
+    for profile in ("apple", "ours"):
+        for version in SAMPLE_VERSIONS:
+            ids = [r.id for r in RULES if r.applies(profile, version)]
+            assert len(ids) == len(set(ids)), (profile, version)
+    assert {r.id for r in RULES if r.applies("apple", (2, 8))} == RULE_IDS
+    assert {r.id for r in RULES if r.applies("ours", (2, 8))} == RULE_IDS
     assert all(rule.summary and rule.summary != rule.id for rule in RULES)
 
 

@@ -24,6 +24,11 @@ from llvm_to_air.ir.types import (
     VectorType,
 )
 
+# types with a size in memory; anything else (void, labels, opaque target types such as
+# OpenCL images) is an error rather than an endless recursion
+SIZED_TYPES = (IntType, FloatType, PointerType, TypedPointerType, VectorType, ArrayType,
+               StructType, NamedStructType)
+
 
 @dataclass
 class DataLayout:
@@ -81,6 +86,8 @@ class DataLayout:
 
     def alloc_size(self, ty: Type, structs: dict[str, StructType | None]) -> int:
         """Bytes between consecutive array elements of ``ty`` (LLVM's getTypeAllocSize)."""
+        if not isinstance(ty, SIZED_TYPES):
+            raise CompileError(f"type {ty} has no size in memory")
         if isinstance(ty, ArrayType):
             return ty.count * self.alloc_size(ty.element, structs)
         if isinstance(ty, StructType | NamedStructType):

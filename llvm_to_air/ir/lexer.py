@@ -37,7 +37,7 @@ _TOKEN_RE = re.compile(
   | (?P<local>%""" + _NAME + r""")
   | (?P<global>@""" + _NAME + r""")
   | (?P<mdstring>!"[^"]*")
-  | (?P<meta>![-a-zA-Z$._0-9][-a-zA-Z$._0-9]*)
+  | (?P<meta>![-a-zA-Z$._0-9\\][-a-zA-Z$._0-9\\]*)
   | (?P<attrgrp>\#\d+)
   | (?P<dbgrec>\#dbg_[a-z_]+)
   | (?P<comdat>\$(?:[-a-zA-Z$._][-a-zA-Z$._0-9]*|"[^"]*"))

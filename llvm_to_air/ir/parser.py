@@ -996,9 +996,14 @@ class Parser:
                 statement = line
                 first = k
                 if stripped.startswith("switch ") or " = switch " in line:
-                    while k < n and lines[k] != "  ]":
+                    # the case list ends at a line starting with "]", which may carry
+                    # attachments: "  ], !dbg !12", "  ], !prof !3"
+                    while k < n and not lines[k].lstrip().startswith("]"):
                         statement += "\n" + lines[k]
                         k += 1
+                    if k >= n:
+                        raise CompileError("switch without the ']' that ends its cases",
+                                           SourceLocation(self.file, first, 3))
                     statement += "\n" + lines[k]
                     k += 1
                 self.begin_statement(statement, first)

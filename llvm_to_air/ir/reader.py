@@ -22,9 +22,13 @@ from dataclasses import dataclass
 
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.edit import replace_all_uses
+from llvm_to_air.ir.forward import forward
 from llvm_to_air.ir.gcpause import gc_paused
+from llvm_to_air.ir.lexer import decode_name
 from llvm_to_air.ir.model import Cast, Instruction, Module, Value
 from llvm_to_air.ir.parser import parse_module
+from llvm_to_air.ir.precheck import check_before_llvm
+from llvm_to_air.ir.spellings import respell
 from llvm_to_air.ir.types import PointerType
 
 _LLVM_ERROR_RE = re.compile(r"^<string>:(\d+):(\d+): error: (.*)$", re.MULTILINE)
@@ -67,7 +71,22 @@ def decode_input(data: bytes, file: str) -> str | bytes:
 
 
 def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
-    """Parse and verify with llvmlite's LLVM 22; return its printout of the module."""
+    """Parse and verify with llvmlite's LLVM 22; return its printout of the module.
+
+    LLVM runs in a child process (:mod:`.isolate`): no input can abort this one.
+    """
+    import llvmlite.binding  # noqa: F401 - imported before the fork, so the child shares it
+
+    from llvm_to_air.ir.isolate import call_isolated
+
+    check_before_llvm(source, file)
+    if isinstance(source, str):
+        source = forward(respell(source))
+    return call_isolated(_normalize_in_process, source, file, file=file,
+                         what="reading the input", input_size=len(source))
+
+
+def _normalize_in_process(source: str | bytes, file: str) -> str:
     import llvmlite.binding as llvm  # imported here: it is the slowest import we have
 
     if isinstance(source, str) and _DEBUG_VERSION_FLAG in source:
@@ -86,6 +105,11 @@ def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
             module = llvm.parse_assembly(source, context)
         module.verify()
         return str(module)
+    except UnicodeDecodeError as exc:
+        # LLVM prints string attributes, sections and asm as raw bytes
+        raise CompileError(f"the input holds bytes that are not UTF-8 (0x{exc.object[exc.start]:02x}) "
+                           "in a string attribute, section name or inline asm",
+                           SourceLocation(file), hint="spell such bytes as UTF-8 text") from None
     except CompileError:
         raise
     except RuntimeError as exc:
@@ -123,6 +147,8 @@ def _probe_without_debug_info(source: str, file: str) -> None:
             if module is not None:
                 module.close()
     if message is not None:
+        # the message may quote the renamed flag: show the user's own spelling
+        message = message.replace("llvm-to-air probe", "Debug Info Version")
         raise _llvm_error(message, file, source)
 
 
@@ -181,8 +207,22 @@ def read_module(data: bytes | str, file: str = "<input>") -> Module:
             _relocate(module, normalized, source, file)
             if "source_filename" not in source:
                 module.source_filename = file if file != "-" else "<stdin>"
+        else:
+            _unlocate(module, file)
         normalize_module(module)
     return module
+
+
+def _unlocate(module: Module, file: str) -> None:
+    """Bitcode has no lines of its own: locations name the file only (a line of LLVM's
+    disassembly would point into a binary file)."""
+    where = SourceLocation(file)
+    for fn in module.functions:
+        fn.location = where
+        for inst in fn.instructions():
+            inst.location = where
+    for gv in module.globals:
+        gv.location = where
 
 
 def _relocate(module: Module, normalized: str, original: str, file: str) -> None:
@@ -195,7 +235,7 @@ def _relocate(module: Module, normalized: str, original: str, file: str) -> None
         if line.startswith(("define", "declare")):
             m = re.search(r'@("[^"]*"|[-\w$.]+)\s*\(', line)
             if m:
-                define_lines.setdefault(m.group(1).strip('"'), number)
+                define_lines.setdefault(decode_name("@" + m.group(1)), number)
     lines = original.splitlines()
     for fn in module.functions:
         start = define_lines.get(fn.name)

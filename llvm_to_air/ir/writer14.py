@@ -936,7 +936,7 @@ class _MetadataNumbering:
             if self.w.options.strip_debug and nmd.name.startswith("llvm.dbg."):
                 continue
             nodes = [self.ref(n) for n in nmd.nodes if self._keep(n)]
-            lines.append(f"!{format_name(nmd.name)} = !{{{', '.join(nodes)}}}")
+            lines.append(f"!{nmd.name} = !{{{', '.join(nodes)}}}")
         if lines:
             lines.append("")
         return lines

@@ -8,7 +8,8 @@ Metal release (iOS 16 with macOS 13, 17 with 14, 18 with 15, 26 with 26).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from llvm_to_air.errors import CompileError
 
@@ -66,13 +67,58 @@ TARGETS: dict[str, AirTarget] = {t.name: t for t in (
     _target("ios17", "ios", 17, 6, (3, 1), 7),
     _target("ios18", "ios", 18, 7, (3, 2), 8),
     _target("ios26", "ios", 26, 8, (4, 0), 9, "air64_v28"),
+    # Xcode 27: AIR 2.9 / MSL 4.1 (docs/air-versions.md gives the sources); metallib
+    # file version 1.2.9 as Metal.jl's version table reports it
+    _target("macos27", "macos", 27, 9, (4, 1), 9, "air64_v29"),
+    _target("ios27", "ios", 27, 9, (4, 1), 9, "air64_v29"),
 )}
 DEFAULT_TARGET = "macos14"
+# Apple's AIR 2.5 modules (macOS 13, iOS 16) use an older bitcode flavour (attribute kinds
+# up to 52, 18-field FUNCTION records) than our LLVM 14 writer produces; from AIR 2.6 on
+# the record layouts match (tests/test_apple_formats.py compares them).
+BITCODE_SINCE_AIR = (2, 6, 0)
+
+
+def check_bitcode_target(target: AirTarget) -> None:
+    """CompileError for a target whose bitcode flavour we do not write (text is fine)."""
+    if target.air_version < BITCODE_SINCE_AIR:
+        raise CompileError(
+            f"target '{target.name}' (AIR {target.air_version[0]}.{target.air_version[1]}) "
+            "needs Apple's older bitcode flavour (attribute kinds up to 52, 18-field "
+            "function records), which llvm-to-air does not write yet; its .air and .metallib "
+            "output could be rejected by the system's Metal",
+            hint="use macos14/ios17 or later (AIR 2.6 libraries load on every newer system), "
+                 "or emit AIR text with -o FILE.ll")
+
+_TRIPLE_RE = re.compile(r"air64(?:_v(?P<air>\d\d))?-apple-(?P<os>macosx|ios)"
+                        r"(?P<version>\d+(?:\.\d+){0,2})")
+_VERSION_RE = re.compile(r"(?P<os>macosx|macos|ios)(?P<version>\d+(?:\.\d+){0,2})")
 
 
 def get_target(name: str) -> AirTarget:
-    target = TARGETS.get(name)
+    """A target by name (``macos14``), AIR triple (``air64_v28-apple-macosx26.0.0``) or OS
+    version (``macosx26.0``, ``ios17.2``); CompileError naming the choices otherwise."""
+    target = TARGETS.get(name) or _from_spelling(name)
     if target is None:
         raise CompileError(f"unknown target '{name}'",
-                           hint=f"choose one of {', '.join(TARGETS)}")
+                           hint=f"choose one of {', '.join(TARGETS)}, an AIR triple such as "
+                                "air64_v28-apple-macosx26.0.0, or an OS version such as "
+                                "macosx26.0")
     return target
+
+
+def _from_spelling(name: str) -> AirTarget | None:
+    match = _TRIPLE_RE.fullmatch(name) or _VERSION_RE.fullmatch(name)
+    if match is None:
+        return None
+    platform = "ios" if match["os"] == "ios" else "macos"
+    parts = [int(v) for v in match["version"].split(".")] + [0, 0]
+    base = TARGETS.get(f"{platform}{parts[0]}")
+    if base is None:
+        return None
+    air = match.groupdict().get("air")
+    if air and (int(air[0]), int(air[1:])) != base.air_version[:2]:
+        raise CompileError(f"triple '{name}' names AIR {air[0]}.{air[1:]}, but "
+                           f"{platform} {parts[0]} uses AIR {base.air_version[0]}."
+                           f"{base.air_version[1]}", hint=f"use {base.triple}")
+    return replace(base, os_version=(parts[0], parts[1], parts[2]))

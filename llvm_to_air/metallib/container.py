@@ -37,6 +37,7 @@ from llvm_to_air.metallib.tags import (
     SECTION_POINTER,
     SECTION_POINTER_TAGS,
     PlacedTag,
+    ReadGroup,
     Tag,
     TagGroup,
     check_payloads,
@@ -65,7 +66,10 @@ _SECTION_FIELDS_AT = {
 
 
 class FunctionType(IntEnum):
-    """Values of the TYPE tag (MetalLibraryArchive's table)."""
+    """Values of the TYPE tag: 0-6 from MetalLibraryArchive's table; mesh (7) as Apple's
+    tools write it for a mesh function in the reference corpus; object (8) follows
+    ``MTLFunctionTypeObject`` right after ``MTLFunctionTypeMesh`` (an inference: no
+    object function is in the corpus)."""
 
     VERTEX = 0
     FRAGMENT = 1
@@ -74,6 +78,16 @@ class FunctionType(IntEnum):
     VISIBLE = 4
     EXTERN = 5
     INTERSECTION = 6
+    MESH = 7
+    OBJECT = 8
+
+
+def function_type_name(code: int) -> str:
+    """``kernel``, ``mesh``, ...; an unknown code is shown as its number."""
+    try:
+        return FunctionType(code).name.lower()
+    except ValueError:
+        return f"{code} (unknown function type)"
 
 
 class Platform(IntEnum):
@@ -119,9 +133,14 @@ class MetallibHeader:
 
 @dataclass
 class FunctionEntry:
-    """One function-list group: its tags in file order, unknown ones included."""
+    """One function-list group: its tags in file order, unknown ones included.
+
+    ``counts_itself``: the group's size style (see :mod:`.tags`).
+    """
 
     tags: list[Tag] = field(default_factory=list)
+    counts_itself: bool = True
+    wrapped_size: int | None = None  # the module's extent, for files without MDSZ
 
     def tag(self, name: str) -> Tag | None:
         """The first tag called ``name``, or None."""
@@ -168,6 +187,10 @@ class FunctionEntry:
 
     @property
     def module_size(self) -> int:
+        """MDSZ; libraries older than file version 1.2.5 have none, and the module runs to
+        the next one (recorded by the reader)."""
+        if self.tag("MDSZ") is None and self.wrapped_size is not None:
+            return self.wrapped_size
         return int(self.value("MDSZ"))  # type: ignore[call-overload]
 
 
@@ -261,10 +284,11 @@ def read_metallib(data: bytes, file: str = "<metallib>") -> Metallib:
     private = _read_groups(reader, priv)
     lib = Metallib(
         header=header,
-        functions=[FunctionEntry([p.tag for p in placed]) for placed in functions],
+        functions=[FunctionEntry([p.tag for p in g.tags], g.counts_itself) for g in functions],
         extension=None if extension is None else [p.tag for p in extension],
-        public_metadata=[TagGroup([p.tag for p in g]) for _, g in public],
-        private_metadata=[TagGroup([p.tag for p in g]) for _, g in private],
+        public_metadata=[TagGroup([p.tag for p in g.tags], g.counts_itself) for _, g in public],
+        private_metadata=[TagGroup([p.tag for p in g.tags], g.counts_itself)
+                          for _, g in private],
         modules=reader.take(mods.offset, mods.size, "module list"),
         trailing=_read_trailing(reader, extension or [], mods.end),
         gaps=LayoutGaps(
@@ -275,9 +299,26 @@ def read_metallib(data: bytes, file: str = "<metallib>") -> Metallib:
         ),
     )
     groups = ({o for o, _ in public}, {o for o, _ in private})
-    for index, placed in enumerate(functions):
-        _check_function(reader, index, placed, spans, groups)
+    extents = _module_extents(reader, functions, mods)
+    for index, group in enumerate(functions):
+        lib.functions[index].wrapped_size = _check_function(reader, index, group.tags, spans,
+                                                            groups, extents)
     return lib
+
+
+def _module_extents(reader: ByteReader, functions: list[ReadGroup], mods: _Span) -> dict[int, int]:
+    """Module offset -> bytes up to the next module (or the end of the module list).
+
+    Files before 1.2.5 have no MDSZ: their modules are padded (to 16 bytes) and each
+    HASH covers the padded module, which ends where the next one starts.
+    """
+    starts: set[int] = set()
+    for group in functions:
+        offt = find_tag([p.tag for p in group.tags], "OFFT")
+        if offt is not None and len(offt.payload) == 24:
+            starts.add(struct.unpack("<3Q", offt.payload)[2])
+    ordered = [*sorted(starts), mods.size]
+    return {start: ordered[k + 1] - start for k, start in enumerate(ordered[:-1])}
 
 
 def _read_header(reader: ByteReader) -> tuple[MetallibHeader, tuple[_Span, _Span, _Span, _Span]]:
@@ -339,7 +380,7 @@ def _read_header(reader: ByteReader) -> tuple[MetallibHeader, tuple[_Span, _Span
     return header, spans  # type: ignore[return-value]
 
 
-def _read_function_list(reader: ByteReader, span: _Span) -> tuple[list[list[PlacedTag]], int]:
+def _read_function_list(reader: ByteReader, span: _Span) -> tuple[list[ReadGroup], int]:
     count = reader.u32(span.offset, "function count")
     pos, functions = span.offset + 4, []
     for index in range(count):
@@ -349,9 +390,10 @@ def _read_function_list(reader: ByteReader, span: _Span) -> tuple[list[list[Plac
                 f"({span.size - 4} bytes) ends after {index}"
             )
         what = f"function group {index}"
-        tags, pos = read_group(reader, pos, span.end, what)
-        check_payloads(reader, tags, FUNCTION_TAG_CODECS, what)
-        functions.append(tags)
+        group = read_group(reader, pos, span.end, what)
+        check_payloads(reader, group.tags, FUNCTION_TAG_CODECS, what)
+        functions.append(group)
+        pos = group.end
     if pos != span.end:
         raise reader.error(
             f"function list: {count} groups end at byte offset {pos}, but the header size says "
@@ -369,12 +411,12 @@ def _read_extension(reader: ByteReader, start: int, end: int) -> tuple[list[Plac
     return tags, after
 
 
-def _read_groups(reader: ByteReader, span: _Span) -> list[tuple[int, list[PlacedTag]]]:
+def _read_groups(reader: ByteReader, span: _Span) -> list[tuple[int, ReadGroup]]:
     groups, pos = [], span.offset
     while pos < span.end:
-        start = pos
-        tags, pos = read_group(reader, pos, span.end, f"{span.name} group {len(groups)}")
-        groups.append((start - span.offset, tags))
+        group = read_group(reader, pos, span.end, f"{span.name} group {len(groups)}")
+        groups.append((pos - span.offset, group))
+        pos = group.end
     return groups
 
 
@@ -422,10 +464,12 @@ def _check_function(
     placed: list[PlacedTag],
     spans: tuple[_Span, _Span, _Span, _Span],
     group_starts: tuple[set[int], set[int]],
-) -> None:
-    """Validate one function's OFFT, MDSZ, module wrapper and HASH against the sections."""
+    extents: dict[int, int],
+) -> int:
+    """Validate one function's OFFT, MDSZ, module wrapper and HASH against the sections;
+    returns the module's size (MDSZ, or from its wrapper in files that have no MDSZ)."""
     tags = {p.tag.name: p for p in reversed(placed)}  # first occurrence wins
-    for required in ("NAME", "HASH", "OFFT", "MDSZ"):
+    for required in ("NAME", "HASH", "OFFT"):
         if required not in tags:
             raise reader.error(f"function group {index} has no '{required}' tag")
     name = FUNCTION_TAG_CODECS["NAME"].decode(tags["NAME"].tag.payload)
@@ -442,7 +486,10 @@ def _check_function(
                 f"start of a group in the {span.name} (bytes {span.offset}..{span.end})"
             )
     mods = spans[3]
-    size = FUNCTION_TAG_CODECS["MDSZ"].decode(tags["MDSZ"].tag.payload)
+    if "MDSZ" in tags:
+        size = FUNCTION_TAG_CODECS["MDSZ"].decode(tags["MDSZ"].tag.payload)
+    else:  # file versions before 1.2.5: the module runs to the next one (see above)
+        size = extents.get(module, 0)  # type: ignore[call-overload]
     end = module + size  # type: ignore[operator]
     if end > mods.size:
         raise reader.error(
@@ -460,6 +507,7 @@ def _check_function(
             f"{label}: HASH (tag at byte offset {tags['HASH'].offset}) does not match the SHA-256 of "
             f"its module (bytes {base}..{mods.offset + end})"
         )
+    return int(size)  # type: ignore[call-overload]
 
 
 # ---------------------------------------------------------------------------
@@ -478,7 +526,8 @@ def write_metallib(lib: Metallib) -> bytes:
     extension tags disagree.
     """
     gaps = lib.gaps
-    function_list = b"".join(encode_group(entry.tags) for entry in lib.functions)
+    function_list = b"".join(encode_group(entry.tags, entry.counts_itself)
+                             for entry in lib.functions)
     public = b"".join(group.encode() for group in lib.public_metadata)
     private = b"".join(group.encode() for group in lib.private_metadata)
 

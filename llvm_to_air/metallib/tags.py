@@ -1,9 +1,14 @@
 """Tags, the FourCC records of a metallib, and the groups that hold them.
 
 A tag is a FourCC name, a u16 payload length and the payload; the bare
-FourCC ``ENDT`` (no length) closes a tag list. A *group* is a u32 size that
-counts itself, then a tag list (function entries, metadata groups, reflection
-entries all look like this).
+FourCC ``ENDT`` (no length) closes a tag list. A *group* is a u32 size, then
+a tag list (function entries, metadata groups, reflection entries all look
+like this). Apple's tools write the size two ways: counting the size field
+itself (``08 00 00 00 ENDT`` for an empty group; what the metallib tool of
+Xcode 12 and later writes for metadata groups) or counting only the tag list
+(``04 00 00 00 ENDT``; older writers, and some metadata groups of Xcode 26).
+The reader decides per group from the bytes (where the tag list's ENDT
+ends) and records which, so that every file is written back as it was.
 """
 
 from __future__ import annotations
@@ -41,17 +46,22 @@ class Tag:
 
 @dataclass
 class TagGroup:
-    """A size-prefixed group of tags (the ENDT terminator is implied)."""
+    """A size-prefixed group of tags (the ENDT terminator is implied).
+
+    ``counts_itself``: whether the size field counts its own four bytes (see the
+    module docstring).
+    """
 
     tags: list[Tag] = field(default_factory=list)
+    counts_itself: bool = True
 
     def find(self, name: str) -> Tag | None:
         """The first tag called ``name``, or None."""
         return find_tag(self.tags, name)
 
     def encode(self) -> bytes:
-        """u32 size (counting itself) + tags + ENDT."""
-        return encode_group(self.tags)
+        """u32 size + tags + ENDT."""
+        return encode_group(self.tags, self.counts_itself)
 
     @property
     def encoded_size(self) -> int:
@@ -91,10 +101,11 @@ def encode_tag_list(tags: Iterable[Tag]) -> bytes:
     return b"".join(tag.encode() for tag in tags) + END_TAG_BYTES
 
 
-def encode_group(tags: Iterable[Tag]) -> bytes:
-    """A group: u32 size counting itself, the tags, ENDT."""
+def encode_group(tags: Iterable[Tag], counts_itself: bool = True) -> bytes:
+    """A group: u32 size (counting itself, or only the tag list), the tags, ENDT."""
     body = encode_tag_list(tags)
-    return struct.pack("<I", GROUP_SIZE_FIELD + len(body)) + body
+    size = len(body) + (GROUP_SIZE_FIELD if counts_itself else 0)
+    return struct.pack("<I", size) + body
 
 
 def read_tag_list(
@@ -133,32 +144,43 @@ def read_tag_list(
         pos = payload_end
 
 
-def read_group(
-    reader: ByteReader, offset: int, limit: int, what: str
-) -> tuple[list[PlacedTag], int]:
+@dataclass(frozen=True)
+class ReadGroup:
+    """A group as read: its tags with their offsets, where it ends, and its size style."""
+
+    tags: list[PlacedTag]
+    end: int
+    counts_itself: bool
+
+
+def read_group(reader: ByteReader, offset: int, limit: int, what: str) -> ReadGroup:
     """Read one group at ``offset`` that must end by ``limit``.
 
-    Guarantees the group's size field covers exactly its tags and ENDT;
-    returns the tags and the offset just after the group.
+    The tag list is read up to its ENDT; the size field must then equal the group's
+    length either with or without its own four bytes (the two styles Apple writes).
+    Raises CompileError naming the offsets when it is neither.
     """
     size = reader.u32(offset, f"size of {what}")
-    end = offset + size
-    if size < GROUP_SIZE_FIELD + len(END_TAG_BYTES):
+    if size < len(END_TAG_BYTES):
         raise reader.error(
-            f"{what} at byte offset {offset} has size {size}, too small for a size field and ENDT"
+            f"{what} at byte offset {offset} has size {size}, too small for a tag list"
         )
-    if end > limit:
+    if offset + size > limit:
         raise reader.error(
-            f"{what} at byte offset {offset} has size {size}, which runs to byte offset {end}, "
-            f"past the end of its section at byte offset {limit}"
+            f"{what} at byte offset {offset} has size {size}, which runs to byte offset "
+            f"{offset + size}, past the end of its section at byte offset {limit}"
         )
-    tags, after = read_tag_list(reader, offset + GROUP_SIZE_FIELD, end, what)
-    if after != end:
-        raise reader.error(
-            f"{what} at byte offset {offset}: ENDT at byte offset {after - 4} ends the tags before the "
-            f"group's size ({size} bytes, to byte offset {end})"
-        )
-    return tags, end
+    bound = min(limit, offset + GROUP_SIZE_FIELD + size)
+    tags, after = read_tag_list(reader, offset + GROUP_SIZE_FIELD, bound, what)
+    if after == offset + size:
+        return ReadGroup(tags, after, True)
+    if after == offset + GROUP_SIZE_FIELD + size:
+        return ReadGroup(tags, after, False)
+    raise reader.error(
+        f"{what} at byte offset {offset}: its tags end at byte offset {after}, but its size "
+        f"field ({size}) says byte offset {offset + size} (counting the field) or "
+        f"{offset + GROUP_SIZE_FIELD + size} (not counting it)"
+    )
 
 
 # ---------------------------------------------------------------------------

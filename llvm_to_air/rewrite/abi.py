@@ -64,6 +64,7 @@ from llvm_to_air.ir.types import (
     NamedStructType,
     PointerType,
     StructType,
+    TargetExtType,
     Type,
     VectorType,
 )
@@ -102,15 +103,42 @@ class PointerUse:
     used: bool = False
 
 
+# target("...") types of producers' resources, and what a user calls them
+RESOURCE_TYPES = {"spirv.Image": "an image (OpenCL image*_t)",
+                  "spirv.Sampler": "a sampler (OpenCL sampler_t)",
+                  "spirv.Event": "an event (OpenCL event_t)",
+                  "spirv.Pipe": "a pipe (OpenCL pipe)",
+                  "spirv.Queue": "a device queue (OpenCL queue_t)"}
+
+
 def lower_kernel_abi(module: Module, ctx: LoweringContext) -> None:
     layout = DataLayout.parse(AIR_DATALAYOUT)
     for kernel in ctx.kernels:
         if kernel.producer == "air":
             continue
+        _refuse_resource_parameters(kernel)
         _lower_kernel(module, kernel, layout, ctx.warnings)
     # every use of extern __shared__ memory and of device variables is a parameter now
     module.globals = [gv for gv in module.globals
                       if not is_dynamic_threadgroup_memory(gv) and gv.addrspace != DEVICE]
+
+
+def _refuse_resource_parameters(kernel: KernelSignature) -> None:
+    """Images, samplers and other opaque target types have no AIR lowering yet: say so,
+    naming the parameter, instead of failing somewhere inside the lowering."""
+    fn = kernel.function
+    for index, arg in enumerate(fn.args):
+        if not isinstance(arg.ty, TargetExtType):
+            continue
+        name = arg.ty.text.split('"')[1] if '"' in arg.ty.text else arg.ty.text
+        what = RESOURCE_TYPES.get(name, f"the target type {arg.ty.text}")
+        source_types = kernel.source_arg_types
+        spelled = f" ({source_types[index]})" if index < len(source_types) and \
+            source_types[index] else ""
+        raise CompileError(
+            f"kernel @{fn.name} parameter {index}{spelled} is {what}; images, samplers and "
+            "other opaque resources are not supported yet", fn.location,
+            hint="pass the pixels as a buffer and index it yourself")
 
 
 def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout,
@@ -190,7 +218,8 @@ def _device_variable_parameter(fn: Function, gv: GlobalVariable, layout: DataLay
     element = gv.value_type.element if isinstance(gv.value_type, ArrayType) else gv.value_type
     warnings.append(CompileError(
         f"program-scope device variable @{gv.name} of @{fn.name} becomes a device buffer the "
-        f"host binds ({size} bytes){'; its initializer is not applied' if _initialized(gv) else ''}",
+        f"host binds ({size} bytes){'; its initializer is not applied' if _initialized(gv) else ''}"
+        f"{'; fill it as cudaMemcpyToSymbol would' if gv.externally_initialized else ''}",
         gv.location or fn.location))
     element_size, element_align = _size_align(element, layout, structs)
     description = KernelArgument(

@@ -88,6 +88,10 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
             raise CompileError(f"global @{gv.name} holds pointers, which AIR cannot relocate",
                                gv.location, hint="pass the pointers as kernel arguments")
         space = air_space(producer, gv.addrspace, f"global @{gv.name}", gv.location)
+        if space == CONSTANT and _host_written_constant(gv):
+            # CUDA `__constant__ T c[N];` with no initializer: the host fills it with
+            # cudaMemcpyToSymbol, which Metal lacks; a buffer the host binds keeps that working
+            space = DEVICE
         gv.ty = PointerType(space)
         if space == THREADGROUP and is_dynamic_threadgroup_memory(gv):
             continue  # becomes a threadgroup-memory parameter in the ABI stage
@@ -99,7 +103,23 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
             if gv.initializer is None:
                 gv.initializer = Undef(gv.value_type)
         elif space == CONSTANT:
+            # as Apple writes program-scope constants: internal, initialized, not external
+            if gv.externally_initialized:
+                ctx.warnings.append(CompileError(
+                    f"constant @{gv.name} is compiled into the library with its initializer; "
+                    "a host that changes it (cudaMemcpyToSymbol) cannot reach it on Metal",
+                    gv.location, hint="pass data the host changes as a kernel argument"))
             gv.is_constant = True
+            gv.linkage = "internal"
+            gv.externally_initialized = False
+            gv.qualifiers = [q for q in gv.qualifiers if q != "dso_local"]
+
+
+def _host_written_constant(gv: GlobalVariable) -> bool:
+    """A constant-space global the host is meant to fill: externally initialized, and its
+    initializer (if any) all zeros or undefined."""
+    return gv.externally_initialized and (
+        gv.initializer is None or isinstance(gv.initializer, ConstantZero | Undef | Poison))
 
 
 def is_dynamic_threadgroup_memory(gv: GlobalVariable) -> bool:

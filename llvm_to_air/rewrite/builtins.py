@@ -182,6 +182,12 @@ def _read(param: Argument, read: BuiltinRead, call: Call) -> tuple[list[Instruct
         value = _add(out, ExtractElement(I32, opcode="extractelement",
                                          ops=[param, ConstantInt(I32, value=read.lane)]))
     else:
+        if not call.args:
+            callee = call.callee_function
+            raise CompileError(f"'@{callee.name if callee else '?'}' takes the dimension "
+                               "(0, 1 or 2) as its argument, but is called without one",
+                               call.location, hint="pass the dimension, as the OpenCL and "
+                                                   "OCKL definitions do")
         dim = call.args[0]
         if isinstance(dim, ConstantInt):
             if dim.value > 2:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.model import Function, MDNode, MDString, MDValue, Module
 from llvm_to_air.ir.types import VoidType
+from llvm_to_air.names import resolve, spelled
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext, Producer
 
 # Calling conventions that mark kernels, and who writes them.
@@ -31,11 +32,15 @@ def discover_kernels(module: Module, ctx: LoweringContext) -> None:
     selected = ctx.options.kernels
     if selected:
         by_name = {k.source_name: k for k in found}
+        defined = [fn.name for fn in module.functions if not fn.is_declaration]
         chosen: list[KernelSignature] = []
         for name in selected:
-            kernel = by_name.get(name)
+            symbol = name if name in by_name else (
+                _resolve_or_none(name, by_name) or resolve(name, defined, module.file,
+                                                           "--kernel"))
+            kernel = by_name.get(symbol)
             if kernel is None:
-                kernel = _plain_kernel(module, name)
+                kernel = _plain_kernel(module, symbol)
             chosen.append(kernel)
         found = chosen
     if not found:
@@ -45,15 +50,13 @@ def discover_kernels(module: Module, ctx: LoweringContext) -> None:
             hint="kernels are ptx_kernel, spir_kernel or amdgpu_kernel functions; "
                  "mark a plain function with --kernel NAME",
         )
-    renames = dict(ctx.options.renames)
-    unknown = set(renames) - {k.source_name for k in found}
-    if unknown:
-        raise CompileError(f"--rename names no kernel: {', '.join(sorted(unknown))}",
-                           SourceLocation(module.file, 1, 1),
-                           hint="use the LLVM symbol name of a kernel")
+    symbols = [k.source_name for k in found]
+    renames = {resolve(old, symbols, module.file, "--rename"): new
+               for old, new in ctx.options.renames}
     for kernel in found:
         fn = kernel.function
         kernel.name = renames.get(kernel.source_name, kernel.source_name)
+        _check_utf8_name(kernel.name, fn)
         kernel.source_arg_names = _arg_metadata(fn, "kernel_arg_name", [a.name for a in fn.args])
         kernel.source_arg_types = _arg_metadata(fn, "kernel_arg_type", [None] * len(fn.args))
         fn.cc = ""
@@ -90,6 +93,25 @@ def _air_kernels(module: Module) -> list[KernelSignature]:
             if isinstance(fn, Function):
                 kernels.append(KernelSignature(fn, fn.name, "air"))
     return kernels
+
+
+def _check_utf8_name(name: str, fn: Function) -> None:
+    """Metal finds a kernel by its name, a UTF-8 string in the library."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = spelled(name)
+        raise CompileError(f"kernel name '{shown}' is not valid UTF-8, which Metal needs to "
+                           "find it by name", fn.location,
+                           hint=f"rename it with --rename '{shown}=NEW'") from None
+
+
+def _resolve_or_none(name: str, kernels: dict[str, KernelSignature]) -> str | None:
+    """The kernel ``name`` means (symbol or unique source name), or None."""
+    try:
+        return resolve(name, kernels, "", "--kernel")
+    except CompileError:
+        return None
 
 
 def _plain_kernel(module: Module, name: str) -> KernelSignature:

@@ -73,6 +73,7 @@ from llvm_to_air.ir.types import (
 from llvm_to_air.rewrite import intrinsic_tables as T
 from llvm_to_air.rewrite.builtins import BUILTIN_READS, CONSTANT_BUILTINS
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext
+from llvm_to_air.rewrite.legalize import TRAPS
 
 # Declaration and call-site attributes Apple writes, per kind of AIR function.
 _ATTRIBUTES: dict[str, tuple[list[str], list[str]]] = {
@@ -310,7 +311,7 @@ class Lowering:
         return self.done(self.emit(Cast(ty, opcode="trunc", ops=[result])))
 
     def _llvm_intrinsic(self, call: Call, name: str) -> Rewrite | None:
-        if name.startswith(T.LLVM_KEPT):
+        if name.startswith(T.LLVM_KEPT) or name in TRAPS:  # traps: legalize removes them
             return None
         if name.startswith(T.LLVM_ERASED):
             return Rewrite([], call.args[0] if call.args and call.ty != VOID else None)

@@ -21,6 +21,7 @@ from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.edit import replace_all_uses
 from llvm_to_air.ir.model import (
     Alloca,
+    BasicBlock,
     Call,
     Cast,
     ConstantFP,
@@ -29,6 +30,8 @@ from llvm_to_air.ir.model import (
     InlineAsm,
     Instruction,
     Module,
+    Phi,
+    Poison,
     Return,
     Unreachable,
     Value,
@@ -85,21 +88,43 @@ def legalize(module: Module, ctx: LoweringContext) -> None:
             for inst in block.instructions:
                 if isinstance(inst, Call) and isinstance(inst.callee, InlineAsm):
                     raise CompileError(
-                        f"inline assembly in @{fn.name} ('{inst.callee.asm[:40]}') cannot run "
+                        f"inline assembly in @{fn.name} ('{_one_line(inst.callee.asm)}') cannot run "
                         "on Apple GPUs", inst.location or fn.location,
                         hint="write the operation in IR or with a builtin instead")
                 callee = inst.callee_function if isinstance(inst, Call) else None
                 if callee is not None and callee.name in TRAPS:
                     ctx.warnings.append(CompileError(
                         f"removed a call to {callee.name} in @{fn.name}: a trap wedges Apple "
-                        "GPUs", inst.location or fn.location))
-                    continue
+                        "GPUs, so the thread ends there instead of aborting the kernel",
+                        inst.location or fn.location))
+                    # a trap never returns: the thread ends here (at -O0 clang branches on
+                    # after it, so what follows must go, or the thread would run on)
+                    _end_block_at(block, block.instructions.index(inst), mapping)
+                    kept.append(Return(VOID, opcode="ret", parent=block,
+                                       location=inst.location))
+                    break
                 if isinstance(inst, Unreachable) and isinstance(fn.function_type.ret,
                                                                 type(VOID)):
                     inst = Return(VOID, opcode="ret", parent=block, location=inst.location)
                 kept.append(inst)
             block.instructions = kept
         replace_all_uses(fn.instructions(), mapping)
+
+
+def _end_block_at(block: BasicBlock, index: int, mapping: dict[Value, Value]) -> None:
+    """Forget ``block``'s instructions from ``index`` on: its successors lose it as a
+    predecessor, and the values it no longer defines (used only where it cannot be
+    reached now) become ``poison``."""
+    for successor in block.successors():
+        for phi in successor.instructions:
+            if not isinstance(phi, Phi):
+                break
+            keep = [k for k, pred in enumerate(phi.blocks) if pred is not block]
+            phi.ops = [phi.ops[k] for k in keep]
+            phi.blocks = [phi.blocks[k] for k in keep]
+    for dropped in block.instructions[index:]:
+        if dropped.ty != VOID:
+            mapping[dropped] = Poison(dropped.ty)
 
 
 # ------------------------------------------------------------------- doubles
@@ -196,3 +221,9 @@ def _float_name(name: str) -> str:
 
 
 __all__ = ["legalize", "legalize_types"]
+
+
+def _one_line(asm: str, limit: int = 60) -> str:
+    """An asm string for a one-line message: statements joined, cut at ``limit``."""
+    text = "; ".join(part.strip() for part in asm.replace("\n", ";").split(";") if part.strip())
+    return text if len(text) <= limit else text[:limit] + "..."

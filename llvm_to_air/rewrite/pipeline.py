@@ -15,11 +15,14 @@ from llvm_to_air.metadata.synthesize import synthesize_metadata
 from llvm_to_air.rewrite.abi import lower_kernel_abi
 from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
 from llvm_to_air.rewrite.builtins import lower_builtins
+from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
 from llvm_to_air.rewrite.discover import discover_kernels
 from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
+from llvm_to_air.rewrite.ptx import translate_inline_ptx
+from llvm_to_air.rewrite.reflect import fold_nvvm_reflect
 from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
 
 Stage = Callable[[Module, LoweringContext], None]
@@ -86,9 +89,12 @@ def _fast_flags(flags: tuple[str, ...]) -> bool:
 
 
 STAGES: tuple[Stage, ...] = (
+    check_call_signatures,  # first: every later stage binds arguments to parameters 1:1
     discover_kernels,
+    fold_nvvm_reflect,  # before inlining, which drops the reflect strings nothing uses then
     decide_fast_math,
     inline_into_kernels,
+    translate_inline_ptx,  # after inlining (asm sits in kernel bodies), before simplify
     simplify,
     legalize_types,
     map_global_address_spaces,

@@ -64,16 +64,27 @@ a SIMD exchange sees the values of all lanes.
 **Atomics** are host atomics (``monotonic``, as Metal's relaxed order), so
 they stay atomic across the worker threads.
 
-**Checked mode** (``check_bounds=True``) guards every load, store, atomic and
-memory intrinsic on device, constant and threadgroup memory with a range
-check against the binding its pointer comes from (or against all of them
-when that is not known statically); a violation is redirected to scratch
-memory, recorded, and reported after the run as a :class:`CompileError`
-naming the kernel and buffer index.
+**Checked mode** (the default; ``check_bounds=False`` or ``--no-check-bounds``
+opts out) guards every load, store, atomic and memory intrinsic on device,
+constant and threadgroup memory with a range check against the binding its
+pointer comes from (or against all of them when that is not known
+statically); a violation is redirected to scratch memory, recorded, and
+reported after the run as a :class:`CompileError` naming the kernel, the
+buffer index and the input's source line. The kernel runs on copies of the
+device buffers it may write, copied back only when the run succeeds, so a
+buggy kernel can neither corrupt the caller's memory nor leave half-written
+results. Unchecked runs are faster and trust the kernel.
+
+**Stopping.** The JIT code checks a stop flag at every threadgroup; Ctrl-C or
+``timeout`` sets it, so a run ends within about a threadgroup's work. A thread
+that never finishes its own work (a kernel that loops forever) cannot be
+stopped inside the process: the command line then exits anyway; the API
+raises and marks the kernel unusable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -86,15 +97,20 @@ from llvm_to_air.runner.load import load_kernel
 def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
         threadgroup: Sequence[int] | int, buffers: Mapping[int, Any],
         threadgroup_memory: Mapping[int, int] | None = None,
-        check_bounds: bool = False) -> None:
+        check_bounds: bool = True, timeout: float | None = None) -> None:
     """Run ``kernel`` over ``grid`` threads (per dimension) in threadgroups of
     ``threadgroup``; numpy arrays in ``buffers`` (by location index) change in place.
 
+    ``module_or_path``: an AIR module, ``os.PathLike`` or ``str`` path, or ``bytes`` of a
+    ``.ll``/``.air``/``.metallib`` file or of any input ``llvm-to-air`` compiles.
+    ``kernel``: its LLVM symbol or source name. ``timeout``: seconds.
+
     Raises :class:`CompileError` for bad input, bindings that do not match the kernel,
-    and (``check_bounds``) out-of-bounds accesses.
+    out-of-bounds accesses (checked mode, the default: then no array is changed) and
+    timeouts.
     """
     compiled = load_kernel(module_or_path, kernel, check_bounds)
-    compiled.run(grid, threadgroup, buffers, threadgroup_memory or {})
+    compiled.run(grid, threadgroup, buffers, threadgroup_memory or {}, timeout=timeout)
 
 
 _DTYPE_NAMES = {"int": "int32", "uint": "uint32", "float": "float32", "half": "float16",
@@ -123,16 +139,54 @@ def _parse_index(spec: str, option: str) -> tuple[int, str]:
     return int(index), rest
 
 
+def _load_npy(path: str, index: int) -> Any:
+    """A ``.npy`` file, checked before numpy allocates what its header claims."""
+    import numpy as np
+
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(6) != b"\x93NUMPY":
+                handle.seek(0)
+                if handle.read(4) == b"PK\x03\x04":
+                    raise CompileError(f"--buffer {index}: '{path}' is an .npz archive",
+                                       hint="save one array per file with numpy.save")
+                raise CompileError(f"--buffer {index}: '{path}' is not a .npy file")
+            handle.seek(0)
+            version = np.lib.format.read_magic(handle)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(handle, max_header_size=1 << 20)
+            start = handle.tell()
+            size = os.fstat(handle.fileno()).st_size
+    except CompileError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise CompileError(f"--buffer {index}: cannot read '{path}': {exc}") from None
+    if dtype.hasobject:
+        raise CompileError(f"--buffer {index}: '{path}' holds Python objects (dtype "
+                           f"{dtype}); GPU buffers hold plain numbers")
+    count = 1
+    for extent in shape:
+        count *= extent
+    if count * dtype.itemsize > size - start:
+        raise CompileError(f"--buffer {index}: '{path}' is truncated: its header says "
+                           f"{count * dtype.itemsize} bytes of data, the file has "
+                           f"{max(size - start, 0)}")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise CompileError(f"--buffer {index}: cannot read '{path}': {exc}") from None
+    # the runner works in the machine's byte order; results are saved that way too
+    return array.astype(array.dtype.newbyteorder("=")) if not array.dtype.isnative else array
+
+
 def parse_buffer(spec: str) -> tuple[int, Any]:
     """``INDEX=FILE.npy`` or ``INDEX=value[,value...]:dtype`` -> (index, array)."""
     import numpy as np
 
     index, rest = _parse_index(spec, "buffer")
-    if rest.endswith(".npy") or os.path.exists(rest):
-        try:
-            return index, np.load(rest, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise CompileError(f"--buffer {index}: cannot read '{rest}': {exc}") from None
+    if rest.endswith((".npy", ".npz")) or os.path.exists(rest):
+        return index, _load_npy(rest, index)
     value, sep, dtype_name = rest.rpartition(":")
     if not sep:
         raise CompileError(f"--buffer '{spec}': expected a .npy file or value:dtype",
@@ -141,22 +195,50 @@ def parse_buffer(spec: str) -> tuple[int, Any]:
         dtype = np.dtype(_DTYPE_NAMES.get(dtype_name, dtype_name))
     except TypeError:
         raise CompileError(f"--buffer '{spec}': unknown dtype '{dtype_name}'") from None
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise CompileError(f"--buffer '{spec}': dtype '{dtype_name}' is not a number type",
+                           hint="use int32, uint32, float32, float16, int64, ...")
     try:
         values = [float(v) if dtype.kind == "f" else int(v, 0) for v in value.split(",")]
-        array = np.array(values, dtype=dtype)
+        array = np.array(values, dtype=dtype.newbyteorder("="))
     except (ValueError, OverflowError):
         raise CompileError(f"--buffer '{spec}': '{value}' is not a valid {dtype} value") from None
     return index, array
 
 
+def _save_npy(directory: str, index: int, array: Any) -> str:
+    """Write ``DIR/<index>.npy`` atomically, replacing (never following) a link there."""
+    import tempfile
+
+    import numpy as np
+
+    path = os.path.join(directory, f"{index}.npy")
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise CompileError(f"cannot write '{path}': it is a directory")
+    fd, tmp = tempfile.mkstemp(prefix=f".{index}.", suffix=".npy.tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            mask = os.umask(0o022)
+            os.umask(mask)
+            os.fchmod(handle.fileno(), 0o666 & ~mask)
+            np.save(handle, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 def run_cli(input_path: str, kernel: str, grid: Any, threadgroup: Any,
             buffer_specs: Sequence[str], threadgroup_memory_specs: Sequence[str],
-            out_dir: str, check_bounds: bool = False) -> list[str]:
+            out_dir: str, check_bounds: bool = True, timeout: float | None = None,
+            source: bytes | None = None) -> list[str]:
     """``llvm-to-air run``: bind ``--buffer``/``--threadgroup-memory`` specs, run, and write
     every bound buffer to ``out_dir/<INDEX>.npy``. Returns the files written.
 
-    The buffers are written even when checked mode then reports an out-of-bounds
-    access (the error is raised after writing).
+    ``source``: the input's bytes when they were already read (``-`` is stdin). Nothing
+    is written when the run fails.
     """
     import numpy as np
 
@@ -174,27 +256,21 @@ def run_cli(input_path: str, kernel: str, grid: Any, threadgroup: Any,
         except ValueError:
             raise CompileError(f"--threadgroup-memory '{spec}': '{rest}' is not a byte "
                                "count") from None
-    compiled: Kernel = load_kernel(input_path, kernel, check_bounds)
-    failure: CompileError | None = None
-    try:
-        compiled.run(_parse_dims(grid, "grid"), _parse_dims(threadgroup, "threadgroup"),
-                     buffers, tg_memory)
-    except CompileError as exc:
-        if not exc.message.startswith("out-of-bounds"):
-            raise
-        failure = exc
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise CompileError(f"--out-dir '{out_dir}' exists and is not a directory")
+    name = "<stdin>" if input_path == "-" else input_path
+    compiled: Kernel = load_kernel(source if source is not None else input_path, kernel,
+                                   check_bounds, file=name)
+    compiled.run(_parse_dims(grid, "grid"), _parse_dims(threadgroup, "threadgroup"),
+                 buffers, tg_memory, timeout=timeout)
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise CompileError(f"cannot create --out-dir '{out_dir}': {exc.strerror}") from None
-    written = []
-    for index, array in sorted(buffers.items()):
-        path = os.path.join(out_dir, f"{index}.npy")
-        np.save(path, array, allow_pickle=False)
-        written.append(path)
-    if failure is not None:
-        raise failure
-    return written
+    try:
+        return [_save_npy(out_dir, index, array) for index, array in sorted(buffers.items())]
+    except OSError as exc:
+        raise CompileError(f"cannot write to --out-dir '{out_dir}': {exc.strerror}") from None
 
 
 __all__ = ["Kernel", "load_kernel", "parse_buffer", "run", "run_cli"]

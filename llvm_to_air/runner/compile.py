@@ -169,6 +169,9 @@ def _builtin_value(t: _Text, binding: Binding, env: dict[str, Any]) -> str:
     return acc
 
 
+STOP_FLAG = "__air_stop"
+
+
 def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
     """The driver loop in LLVM IR text (see the module docstring for its ABI)."""
     n = len(info.bindings)
@@ -212,7 +215,12 @@ def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
     t.label("gloop")
     t.lines.append("  %g = phi i64 [ %g0, %entry ], [ %gnext, %gend ]")
     t.do("%gmore = icmp slt i64 %g, %g1")
-    t.do("br i1 %gmore, label %gbody, label %exit")
+    # the executor sets @__air_stop to end a run early (Ctrl-C, --timeout): checked once
+    # per threadgroup, so the cost is nil and a run stops within one threadgroup's work
+    t.do(f"%stopv = load atomic i32, ptr @{STOP_FLAG} monotonic, align 4")
+    t.do("%nostop = icmp eq i32 %stopv, 0")
+    t.do("%go = and i1 %gmore, %nostop")
+    t.do("br i1 %go, label %gbody, label %exit")
     t.label("gbody")
     if step:
         t.do("%c = sub i64 %g, %gfirst")
@@ -359,7 +367,8 @@ def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
     t.label("exit")
     t.do("ret void")
     body = "\n".join([head, *t.lines, "}"])
-    decls = ["declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)",
+    decls = [f"@{STOP_FLAG} = global i32 0, align 4",
+             "declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)",
              "declare i32 @llvm.umin.i32(i32, i32)", decl]
     return "\n".join([*decls, body])
 
@@ -387,6 +396,8 @@ class CompiledKernel:
     checks: list[hostir.CheckSite] = field(default_factory=list)
     tg_static: int = 0
     err_address: int = 0
+    checked: bool = False            # compiled with bounds checks
+    stop_address: int = 0            # @__air_stop: non-zero ends the run at a threadgroup
     jit: Any = None                  # keeps the engine (and its LLVM context) alive
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -520,8 +531,10 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
                                  ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
     entry = proto(addr)
     return CompiledKernel(info=info, step=step, entry=entry, frame_size=frame_size,
+                          checked=check_bounds,
                           sites=sites, checks=checks, tg_static=tg_layout.size,
                           err_address=engine.get_global_value_address("__air_err"),
+                          stop_address=engine.get_global_value_address(STOP_FLAG),
                           jit=_Jit(engine, context))
 
 

@@ -18,19 +18,28 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
 
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.types import FloatType, IntType, Type, VectorType
-from llvm_to_air.plan import DispatchPlan, SetThreadgroupMemoryLength, plan_dispatch
+from llvm_to_air.plan import (
+    DispatchPlan,
+    SetThreadgroupMemoryLength,
+    plan_dispatch,
+)
 from llvm_to_air.runner import simd
 from llvm_to_air.runner.compile import DONE, CompiledKernel
 from llvm_to_air.runner.hostir import SIMD_ARG_BYTES, SIMD_OUT_OFFSET
 
+# how long an interrupted or timed-out run waits for its worker threads to reach the
+# next threadgroup boundary (where they check the stop flag)
+STOP_GRACE_SECONDS = 2.0
+POLL_SECONDS = 0.1
 FRAME_MEMORY_BUDGET = 64 * 1024 * 1024
 
 
@@ -56,6 +65,10 @@ def numpy_type(ty: Type, sign: str = "s") -> tuple[np.dtype, int]:
     raise CompileError(f"the CPU runner has no SIMD-group operations on {ty}")
 
 
+class RunTimeout(Exception):
+    """A run passed its deadline (turned into a CompileError by :meth:`Kernel.run`)."""
+
+
 class Kernel:
     """A JIT-compiled AIR kernel, run with Metal's binding model."""
 
@@ -64,6 +77,10 @@ class Kernel:
         self.info = compiled.info
         self.name = compiled.info.name
         self.source = source
+        self.checked = bool(compiled.checks) or compiled.checked
+        # a run abandoned while its threads still ran (a kernel thread that never ends):
+        # the kernel cannot run again, and what those threads use must stay alive
+        self.abandoned: list[Any] = []
 
     # ---------------------------------------------------------------- checks
 
@@ -94,10 +111,31 @@ class Kernel:
 
     def run(self, grid: Any, threadgroup: Any, buffers: Mapping[int, Any],
             threadgroup_memory: Mapping[int, int] | None = None,
-            workers: int | None = None) -> None:
-        """Dispatch ``grid`` threads in threadgroups of ``threadgroup``; arrays change in place."""
-        plan = plan_dispatch(self.name, self.info.bindings, grid, threadgroup, buffers,
-                             threadgroup_memory, self.compiled.tg_static)
+            workers: int | None = None, timeout: float | None = None) -> None:
+        """See :meth:`_run`; errors that know no file are located at the kernel's input."""
+        try:
+            self._run(grid, threadgroup, buffers, threadgroup_memory, workers, timeout)
+        except CompileError as error:
+            if error.location.file != "<input>":
+                raise
+            raise error.with_file(self.source) from None
+
+    def _run(self, grid: Any, threadgroup: Any, buffers: Mapping[int, Any],
+             threadgroup_memory: Mapping[int, int] | None = None,
+             workers: int | None = None, timeout: float | None = None) -> None:
+        """Dispatch ``grid`` threads in threadgroups of ``threadgroup``; arrays change in place.
+
+        Checked kernels (the default) run on copies of the device buffers, copied back
+        only when the run succeeds: a failed run leaves the caller's arrays as they were.
+        ``timeout`` (seconds) and Ctrl-C stop the run at the next threadgroup boundary.
+        """
+        if self.abandoned:
+            raise CompileError(f"kernel '{self.name}' was stopped while its threads still "
+                               "ran; load it again to run it")
+        tg_memory = threadgroup_memory or {}
+        staged = self._stage(buffers)
+        plan = plan_dispatch(self.name, self.info.bindings, grid, threadgroup, staged,
+                             tg_memory, self.compiled.tg_static)
         g, t = plan.grid, plan.threadgroup
         args, bounds, keep, tg_bytes = self._bind(plan)
         ng = tuple(-(-gd // td) for gd, td in zip(g, t, strict=True))
@@ -107,26 +145,84 @@ class Kernel:
         c = self.compiled
         err = np.ctypeslib.as_array((np.ctypeslib.ctypes.c_int64 * 2).from_address(
             c.err_address))
+        stop = np.ctypeslib.as_array((np.ctypeslib.ctypes.c_int32 * 1).from_address(
+            c.stop_address)) if c.stop_address else np.zeros(1, np.int32)
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
+        pool = ThreadPoolExecutor(workers)
+        inflight: list[Future[Any]] = []
         with c.lock:
             err[:] = 0
-            if c.step:
-                self._run_steps(args, dims, bounds, tg_bytes, g, t, ng, total, workers)
-            else:
-                self._run_fast(args, dims, bounds, tg_bytes, total, workers)
+            stop[0] = 0
+            try:
+                if c.step:
+                    self._run_steps(args, dims, bounds, tg_bytes, g, t, ng, total, workers,
+                                    pool, inflight, deadline)
+                else:
+                    self._run_fast(args, dims, bounds, tg_bytes, total, workers, pool,
+                                   inflight, deadline)
+            except BaseException as exc:  # Ctrl-C, timeout, an error in a worker
+                stopped = self._stop(stop, pool, inflight, (staged, args, bounds, keep, dims))
+                if isinstance(exc, RunTimeout):
+                    raise CompileError(
+                        f"kernel '{self.name}' did not finish within {timeout:g} s" +
+                        ("" if stopped else " (a thread is still running: the kernel may "
+                                            "loop forever)"),
+                        hint="look for a loop that never ends, or raise the timeout") from None
+                raise
+            pool.shutdown()
             site, address = int(err[0]), int(err[1])
-        del keep
         if site:
             raise self._bounds_error(site - 1, address, args, bounds)
+        for index, copy in staged.items():
+            if copy is not buffers[index]:
+                np.copyto(buffers[index], copy)
+        del keep
+
+    def _stage(self, buffers: Mapping[int, Any]) -> dict[int, Any]:
+        """Copies of the device buffers the kernel may write, when checked."""
+        if not self.checked:
+            return dict(buffers)
+        written = {b.index for b in self.info.bindings
+                   if b.kind == "buffer" and b.access != "read"}
+        return {index: (array.copy() if index in written and isinstance(array, np.ndarray)
+                        and array.flags.writeable else array)
+                for index, array in buffers.items()}
+
+    def _stop(self, stop: np.ndarray, pool: ThreadPoolExecutor, inflight: list[Future[Any]],
+              alive: Any) -> bool:
+        """Ask running threads to stop; True when they all did within the grace time."""
+        stop[0] = 1
+        pending = [f for f in inflight if not f.done()]
+        if pending:
+            wait(pending, timeout=STOP_GRACE_SECONDS)
+        if any(not f.done() for f in pending):
+            self.abandoned.append(alive)  # their memory must outlive them
+            pool.shutdown(wait=False, cancel_futures=True)
+            return False
+        pool.shutdown(wait=True, cancel_futures=True)
+        return True
+
+    @staticmethod
+    def _wait(futures: Iterable[Future[Any]], deadline: float | None) -> None:
+        """Wait for ``futures`` in short steps (so Ctrl-C is seen), raising their errors and
+        :class:`RunTimeout` past ``deadline``."""
+        pending = set(futures)
+        while pending:
+            step = POLL_SECONDS if deadline is None else \
+                max(0.0, min(POLL_SECONDS, deadline - time.monotonic()))
+            done, pending = wait(pending, timeout=step, return_when=FIRST_EXCEPTION)
+            for future in done:
+                future.result()
+            if pending and deadline is not None and time.monotonic() >= deadline:
+                raise RunTimeout
 
     def _run_fast(self, args: np.ndarray, dims: np.ndarray, bounds: np.ndarray, tg_bytes: int,
-                  total: int, workers: int) -> None:
+                  total: int, workers: int, pool: ThreadPoolExecutor,
+                  inflight: list[Future[Any]], deadline: float | None) -> None:
         entry = self.compiled.entry
         blocks = [_aligned(max(tg_bytes, 16)) for _ in range(workers)]
         pa, pd, pb = args.ctypes.data, dims.ctypes.data, bounds.ctypes.data
-        if workers == 1:
-            entry(pa, pd, blocks[0].ctypes.data, pb, 0, total)
-            return
-        pieces = min(total, workers * 8)
+        pieces = 1 if workers == 1 else min(total, workers * 8)
         edges = [total * k // pieces for k in range(pieces + 1)]
         free = list(blocks)
         lock = threading.Lock()
@@ -140,12 +236,14 @@ class Kernel:
                 with lock:
                     free.append(block)
 
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(work, range(pieces)))
+        inflight += [pool.submit(work, k) for k in range(pieces)]
+        inflight.append(pool.submit(lambda: blocks))  # keeps the blocks alive with the run
+        self._wait(inflight, deadline)
 
     def _run_steps(self, args: np.ndarray, dims: np.ndarray, bounds: np.ndarray,
                    tg_bytes: int, g: tuple[int, int, int], t: tuple[int, int, int],
-                   ng: tuple[int, ...], total: int, workers: int) -> None:
+                   ng: tuple[int, ...], total: int, workers: int, pool: ThreadPoolExecutor,
+                   inflight: list[Future[Any]], deadline: float | None) -> None:
         c = self.compiled
         per_group = t[0] * t[1] * t[2]
         cap = -(-per_group // 32) * 32
@@ -153,20 +251,16 @@ class Kernel:
         tgstride = (tg_bytes + 63) // 64 * 64
         per_group_bytes = cap * fstride + tgstride
         chunk = max(1, min(total, FRAME_MEMORY_BUDGET // max(per_group_bytes, 1)))
-        pool = ThreadPoolExecutor(workers) if workers > 1 else None
-        try:
-            for first in range(0, total, chunk):
-                count = min(chunk, total - first)
-                self._run_chunk(args, dims, bounds, g, t, ng, first, count, cap, fstride,
-                                tgstride, workers, pool)
-        finally:
-            if pool is not None:
-                pool.shutdown()
+        for first in range(0, total, chunk):
+            count = min(chunk, total - first)
+            self._run_chunk(args, dims, bounds, g, t, ng, first, count, cap, fstride,
+                            tgstride, workers, pool, inflight, deadline)
 
     def _run_chunk(self, args: np.ndarray, dims: np.ndarray, bounds: np.ndarray,
                    g: tuple[int, int, int], t: tuple[int, int, int], ng: tuple[int, ...],
                    first: int, count: int, cap: int, fstride: int, tgstride: int,
-                   workers: int, pool: ThreadPoolExecutor | None) -> None:
+                   workers: int, pool: ThreadPoolExecutor, inflight: list[Future[Any]],
+                   deadline: float | None) -> None:
         c = self.compiled
         gid = np.arange(first, first + count, dtype=np.int64)
         coords = [gid % ng[0], (gid // ng[0]) % ng[1], gid // (ng[0] * ng[1])]
@@ -191,12 +285,11 @@ class Kernel:
         sites = c.sites
         collective = np.array([False] + [s.kind != "threadgroup_barrier" for s in sites])
         big = len(sites) + 1
+        alive = (frames, state, tgmem)
         while True:
-            if pool is None or pieces == 1:
-                for k in range(pieces):
-                    run_range(k)
-            else:
-                list(pool.map(run_range, range(pieces)))
+            inflight[:] = [pool.submit(run_range, k) for k in range(pieces)]
+            inflight.append(pool.submit(lambda: alive))
+            self._wait(inflight, deadline)
             waiting = (state < 0) & (state != DONE)
             if not waiting.any():
                 return
@@ -255,7 +348,8 @@ class Kernel:
         c = self.compiled
         site = c.checks[site_index] if site_index < len(c.checks) else None
         what = site.what if site else "access"
-        where = f" ({site.location})" if site and site.location else ""
+        where = f" ({site.location})" if site and site.location else \
+            f" (in the lowered AIR of {self.source}: bitcode has no source lines)"
         n = len(self.info.bindings)
         entry = site.entry if site else None
         if entry is not None and entry < n:

@@ -374,7 +374,7 @@ def instrument_bounds(module: Module, fn: Function, prologue: BasicBlock, bounds
             return []  # program-scope constant/device variables: module memory, not bound
         entry = entry_of(ptr)
         site = len(sites)
-        sites.append(CheckSite(what, entry, str(inst.location) if inst.location else ""))
+        sites.append(CheckSite(what, entry, str(inst.location) if inst.location and inst.location.line else ""))
         orig_space = _space(ptr)
         as_generic = ptr
         out: list[Instruction] = []
@@ -541,7 +541,7 @@ def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> St
         assert block is not None
         site = Site(len(sites) + 1, BARRIERS.get(callee.name, "simd"), _simd_op(callee.name),
                     callee.name, [a.ty for a in inst.args], inst.ty,
-                    str(inst.location) if inst.location else "")
+                    str(inst.location) if inst.location and inst.location.line else "")
         if site.kind == "simd" and len(inst.args) > SIMD_ARGS:
             raise CompileError(f"the runner supports SIMD-group calls with at most {SIMD_ARGS}"
                                f" operands, not @{callee.name}")

@@ -4,7 +4,6 @@ input the main command accepts (lowered to AIR first)."""
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import OrderedDict
 from typing import Any
 
@@ -13,7 +12,7 @@ from llvm_to_air.ir.model import Module
 from llvm_to_air.runner.compile import compile_kernel, kernel_bindings, kernel_names
 from llvm_to_air.runner.execute import Kernel
 
-_CACHE: OrderedDict[tuple[str, str, bool], Kernel] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], Kernel] = OrderedDict()
 _CACHE_SIZE = 32
 
 
@@ -23,7 +22,7 @@ def _is_air(module: Module) -> bool:
     return bool(describe_module(module)["kernels"])
 
 
-def _read_input(source: Any) -> tuple[list[Module], str]:
+def _read_input(source: Any, name: str | None = None) -> tuple[list[Module], str]:
     """AIR modules (one per metallib entry, or one) and a display name."""
     from llvm_to_air.api import lower
     from llvm_to_air.ir.reader import read_module
@@ -34,19 +33,10 @@ def _read_input(source: Any) -> tuple[list[Module], str]:
             return [source], source.file
         module, _ = lower(write_llvm14(source), source.file)
         return [module], source.file
-    if isinstance(source, bytes | bytearray | memoryview):
-        data, file = bytes(source), "<input>"
-    elif isinstance(source, str | os.PathLike):
-        file = os.fspath(source)
-        try:
-            with open(file, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise CompileError(f"cannot read input: {exc.strerror}", SourceLocation(file)) \
-                from None
-    else:
-        raise CompileError(f"the runner takes an AIR module, a path or bytes, not "
-                           f"{type(source).__name__}")
+    from llvm_to_air.sources import read_source
+
+    content, file = read_source(source, name)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     if data[:4] == b"MTLB":
         from llvm_to_air.bitcode_wrapper import unwrap_bitcode
         from llvm_to_air.metallib import read_metallib
@@ -61,25 +51,103 @@ def _read_input(source: Any) -> tuple[list[Module], str]:
     return [module], file
 
 
+# Apple's compiler puts each Metal function constant's initializer in this section
+FUNCTION_CONSTANT_SECTION = "air.fc_initializer"
+
+
+def _refuse_function_constants(module: Module, kernel: str, file: str) -> None:
+    constants = sorted(gv.name for gv in module.globals
+                       if gv.section == FUNCTION_CONSTANT_SECTION)
+    if constants:
+        raise CompileError(f"kernel '{kernel}' reads Metal function constants "
+                           f"({', '.join(constants)}), which the CPU runner cannot set",
+                           SourceLocation(file),
+                           hint="run a library built without function constants")
+
+
+def transfer_locations(original: Module, copy: Module) -> None:
+    """Give ``copy``'s instructions the source locations of ``original``'s.
+
+    The runner works on a re-read copy of the AIR (the LLVM 14 printout, whose lines
+    are not the user's); the copy has the same instructions in the same order, but
+    for casts the printer adds and expansions of newer atomics, so aligning the two
+    opcode sequences maps nearly every instruction back to the input's line.
+    """
+    import difflib
+
+    def key(inst: Any) -> str:
+        return f"{type(inst).__name__}:{inst.opcode}"
+
+    for fn in copy.functions:
+        source = original.get_function(fn.name)
+        if source is None or fn.is_declaration:
+            continue
+        theirs = list(source.instructions())
+        ours = list(fn.instructions())
+        for inst in ours:
+            inst.location = source.location
+        matcher = difflib.SequenceMatcher(None, [key(i) for i in theirs],
+                                          [key(i) for i in ours], autojunk=False)
+        for a, b, size in matcher.get_matching_blocks():
+            for k in range(size):
+                ours[b + k].location = theirs[a + k].location
+
+
 def _match(names: list[str], kernel: str) -> str | None:
+    """The kernel symbol ``kernel`` means: itself, or the one whose source name it is."""
+    from llvm_to_air.names import source_name
+
     if kernel in names:
         return kernel
-    from llvm_to_air.rewrite.intrinsics import demangle
-
-    found = []
-    for name in names:
-        demangled = demangle(name) if name.startswith("_Z") else None
-        if demangled is not None and demangled[0] == kernel:
-            found.append(name)
+    found = [name for name in names if source_name(name) == kernel]
     return found[0] if len(found) == 1 else None
 
 
-def load_kernel(source: Any, kernel: str, check_bounds: bool = False) -> Kernel:
-    """The compiled :class:`Kernel` ``kernel`` of ``source`` (cached by module text)."""
+def load_kernel(source: Any, kernel: str, check_bounds: bool = True,
+                file: str | None = None) -> Kernel:
+    """The compiled :class:`Kernel` ``kernel`` of ``source``.
+
+    Cached twice: by the input's bytes (a repeated ``run`` of the same file pays neither
+    lowering nor JIT again) and by the AIR text (the same kernel reached another way).
+    ``file`` names ``bytes`` input in messages.
+    """
+    from llvm_to_air.sources import read_source
+
+    if isinstance(source, Module):
+        return _load(source, kernel, check_bounds, file)
+    content, file = read_source(source, file)
+    data = content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content
+    key = ("input", hashlib.sha256(data).hexdigest(), kernel, check_bounds, file)
+    cached = _cached(key)
+    if cached is not None:
+        return cached
+    result = _load(data, kernel, check_bounds, file)
+    if any(cached is result for cached in _CACHE.values()):  # cacheable: no mutable globals
+        _remember(key, result)
+    return result
+
+
+def _cached(key: tuple[Any, ...]) -> Kernel | None:
+    found = _CACHE.get(key)
+    if found is not None and found.abandoned:
+        del _CACHE[key]
+        return None
+    if found is not None:
+        _CACHE.move_to_end(key)
+    return found
+
+
+def _remember(key: tuple[Any, ...], kernel: Kernel) -> None:
+    _CACHE[key] = kernel
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+
+
+def _load(source: Any, kernel: str, check_bounds: bool, file: str | None) -> Kernel:
     from llvm_to_air.ir.reader import read_module
     from llvm_to_air.ir.writer14 import write_llvm14
 
-    modules, file = _read_input(source)
+    modules, file = _read_input(source, file)
     everything: list[str] = []
     for module in modules:
         names = kernel_names(module)
@@ -88,20 +156,23 @@ def load_kernel(source: Any, kernel: str, check_bounds: bool = False) -> Kernel:
         if name is None:
             continue
         text = write_llvm14(module)
-        key = (hashlib.sha256(text.encode()).hexdigest(), name, check_bounds)
-        cached = _CACHE.get(key)
+        # the key covers where the instructions came from: errors quote those lines
+        where = "\n".join(str(inst.location) for fn in module.functions
+                          for inst in fn.instructions())
+        key = ("air", hashlib.sha256(text.encode()).hexdigest(), name, check_bounds,
+               hashlib.sha256(where.encode()).hexdigest())
+        cached = _cached(key)
         if cached is not None:
-            _CACHE.move_to_end(key)
             return cached
+        _refuse_function_constants(module, name, file)
         copy = read_module(text, file)
+        transfer_locations(module, copy)
         info = kernel_bindings(copy, name)
         mutable_globals = any(gv.addrspace != 3 and not gv.is_constant for gv in copy.globals)
         compiled = compile_kernel(copy, info, check_bounds)
         result = Kernel(compiled, file)
-        if not mutable_globals:
-            _CACHE[key] = result
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
+        if not mutable_globals:  # device globals keep state between runs: never shared
+            _remember(key, result)
         return result
     listed = ", ".join(everything) if everything else "none"
     raise CompileError(f"no kernel '{kernel}' in {file} (kernels: {listed})",
