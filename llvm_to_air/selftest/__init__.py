@@ -54,6 +54,7 @@ class Report:
     targets: list[str]
     facts: dict[str, Any]
     results: list[Result] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)   # target -> why it was left out
 
     @property
     def ok(self) -> bool:
@@ -63,6 +64,7 @@ class Report:
         from llvm_to_air import __version__
 
         return {"llvm_to_air": __version__, "device": self.device, "targets": self.targets,
+                "skipped_targets": self.skipped,
                 "facts": self.facts, "passed": sum(r.ok for r in self.results),
                 "failed": sum(not r.ok for r in self.results), "ok": self.ok,
                 "results": [asdict(r) for r in self.results]}
@@ -73,17 +75,33 @@ def fixture_text(case: Case) -> str:
     return resources.files("llvm_to_air.selftest").joinpath("data", case.fixture).read_text()
 
 
-def _targets(device: str, requested: list[str]) -> list[str]:
-    from llvm_to_air.metadata.target import DEFAULT_TARGET, TARGETS, get_target
+def _targets(device: str, requested: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The targets to check, and those ``all`` leaves out with the reason."""
+    from llvm_to_air.metadata.target import (
+        DEFAULT_TARGET,
+        TARGETS,
+        check_bitcode_target,
+        get_target,
+    )
 
     if not requested:
-        return [DEFAULT_TARGET]
-    if "all" in requested:
-        # Metal on a Mac loads macOS libraries; the CPU runner reads every target
-        return [name for name, t in TARGETS.items() if device == "cpu" or t.platform == "macos"]
-    for name in requested:
-        get_target(name)
-    return list(dict.fromkeys(requested))
+        return [DEFAULT_TARGET], {}
+    if "all" not in requested:
+        for name in requested:
+            get_target(name)
+        return list(dict.fromkeys(requested)), {}
+    chosen, skipped = [], {}
+    for name, target in TARGETS.items():
+        if device == "metal" and target.platform != "macos":
+            skipped[name] = "a Mac's Metal loads macOS libraries only"
+            continue
+        try:
+            check_bitcode_target(target)
+        except CompileError as exc:
+            skipped[name] = exc.message.split("; ")[0]
+            continue
+        chosen.append(name)
+    return chosen, skipped
 
 
 def _host_macos() -> int | None:
@@ -183,9 +201,9 @@ def run_selftest(device: str = "cpu", targets: list[str] | None = None, metal: A
         raise CompileError(f"unknown device '{device}'", hint="use cpu or metal")
     if device == "metal" and metal is None:
         metal = metal_module.api()      # the clear error off macOS
-    chosen = _targets(device, targets or [])
+    chosen, skipped = _targets(device, targets or [])
     facts = metal_module.facts(metal if device == "metal" else None)
-    report = Report(device, chosen, facts)
+    report = Report(device, chosen, facts, skipped=skipped)
     host = _host_macos() if device == "metal" and metal is not None else None
     for target in chosen:
         for case in cases if cases is not None else CASES:
@@ -231,6 +249,8 @@ def print_report(report: Report, stream: Any = None) -> None:
     for r in report.results:
         if r.detail and not r.ok:
             console.print(f"{r.kernel} [{r.target}]: {r.detail}", markup=False)
+    for name, why in report.skipped.items():
+        console.print(f"target {name} not checked: {why}", markup=False)
     passed = sum(r.ok for r in report.results)
     console.print(f"{passed} of {len(report.results)} passed"
                   + ("" if report.ok else f"; {len(report.results) - passed} failed"))
