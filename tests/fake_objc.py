@@ -199,8 +199,15 @@ class FakeRuntime:
     def m_commit(self, command_buffer: dict) -> None:
         assert command_buffer["encoder"]["ended"]
         command_buffer["status"] = 2
+        command_buffer["polls"] = 0
 
     def m_waitUntilCompleted(self, command_buffer: dict) -> None:
+        assert command_buffer["status"] >= 4, "waitUntilCompleted before completion"
+
+    def finish(self, command_buffer: dict) -> None:
+        """The GPU's work, done after a few status polls (never, with fail="hang")."""
+        if self.fail == "hang":
+            return
         if self.fail == "command":
             command_buffer["status"] = 5
             command_buffer["error"] = self._new(
@@ -211,6 +218,10 @@ class FakeRuntime:
         command_buffer["status"] = 4
 
     def m_status(self, command_buffer: dict) -> int:
+        if command_buffer["status"] == 2:
+            command_buffer["polls"] += 1
+            if command_buffer["polls"] >= 3:
+                self.finish(command_buffer)
         return command_buffer["status"]
 
     def m_error(self, command_buffer: dict) -> int | None:

@@ -84,7 +84,7 @@ def test_vadd_call_sequence_bindings_and_copy_back() -> None:
         "commandBuffer", "computeCommandEncoder", "setComputePipelineState:",
         "setBuffer:offset:atIndex:", "setBuffer:offset:atIndex:", "setBuffer:offset:atIndex:",
         "setBytes:length:atIndex:", "dispatchThreads:threadsPerThreadgroup:", "endEncoding",
-        "commit", "waitUntilCompleted", "status", "contents",
+        "commit", "status", "status", "status", "waitUntilCompleted", "status", "contents",
         *["release"] * 8, "drain"]  # device, library, function, pipeline, queue, 3 buffers
     encoder = fake.objects[fake.kinds("encoder")[0]]
     assert sorted(encoder["buffers"]) == [0, 1, 2]
@@ -159,6 +159,20 @@ def test_metal_errors_are_located_and_specific(tmp_path: Path, fail: str, words:
     created = {h for kind in ("device", "library", "function", "pipeline", "queue", "buffer")
                for h in fake.kinds(kind)}
     assert set(fake.released) == created  # released on the error path too
+
+
+def test_timeout_stops_waiting_and_copies_nothing_back() -> None:
+    fake = FakeRuntime(fail="hang")
+    buffers = vadd_buffers()
+    with pytest.raises(CompileError, match=f"kernel '{VADD}' did not finish on the GPU within "
+                                           "0.05 s"):
+        metal_run(metallib("cuda19-O2/vadd.ll"), "vadd", 1024, 256, buffers, timeout=0.05,
+                  metal=MetalAPI(fake))
+    assert not buffers[2].any()
+    assert ("command_buffer", "waitUntilCompleted") not in fake.messages
+    created = {h for kind in ("device", "library", "function", "pipeline", "queue", "buffer")
+               for h in fake.kinds(kind)}
+    assert set(fake.released) == created
 
 
 def test_no_gpu_and_missing_function_and_binding_errors() -> None:

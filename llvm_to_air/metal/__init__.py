@@ -132,11 +132,13 @@ def load_library(module_or_path: Any, target: str | None = None) -> tuple[bytes,
 def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
         threadgroup: Sequence[int] | int, buffers: Mapping[int, Any],
         threadgroup_memory: Mapping[int, int] | None = None,
-        check_bounds: bool = False, *, metal: MetalAPI | None = None,
-        target: str | None = None) -> None:
+        check_bounds: bool | None = None, timeout: float | None = None, *,
+        metal: MetalAPI | None = None, target: str | None = None) -> None:
     """Run ``kernel`` on the Metal GPU over ``grid`` threads in threadgroups of
     ``threadgroup``; numpy arrays in ``buffers`` (by location index) change in place.
 
+    ``check_bounds=True`` is refused (Metal has no bounds checks: use the CPU runner);
+    ``timeout`` (seconds) and Ctrl-C stop waiting for the GPU (nothing is copied back).
     ``metal`` replaces the real Objective-C runtime (tests pass one built on a fake).
     Raises :class:`CompileError` for bad bindings (the same checks as the CPU runner),
     a library, function or pipeline Metal refuses, and a command buffer that fails.
@@ -162,7 +164,7 @@ def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
         info = kernel_bindings(module, name)
         plan = plan_dispatch(name, info.bindings, grid, threadgroup, buffers,
                              threadgroup_memory)
-        execute(api_, library, file, name, plan)
+        execute(api_, library, file, name, plan, timeout)
         return
     listed = ", ".join(everything) if everything else "none"
     raise CompileError(f"no kernel '{kernel}' in {file} (kernels: {listed})",

@@ -12,6 +12,7 @@ become :class:`CompileError`s located at the library file.
 from __future__ import annotations
 
 import ctypes
+import time
 from dataclasses import dataclass, field
 
 from llvm_to_air.errors import CompileError, SourceLocation
@@ -74,8 +75,13 @@ def device_facts(api: MetalAPI) -> dict[str, object]:
 
 
 def execute(api: MetalAPI, library: bytes, file: str, function: str,
-            plan: DispatchPlan) -> None:
-    """Run ``function`` of the metallib ``library`` as ``plan`` says; arrays change in place."""
+            plan: DispatchPlan, timeout: float | None = None) -> None:
+    """Run ``function`` of the metallib ``library`` as ``plan`` says; arrays change in place.
+
+    The wait polls the command buffer's status, so Ctrl-C and ``timeout`` (seconds) stop
+    waiting; the GPU then finishes (or Metal's watchdog stops) the work on its own, the
+    command buffer keeps the buffers alive, and nothing is copied back.
+    """
     where = SourceLocation(file)
     pool = api.pool_push()
     owned = _Owned(api)
@@ -104,6 +110,7 @@ def execute(api: MetalAPI, library: bytes, file: str, function: str,
         if not queue:
             raise CompileError("Metal could not create a command queue", where)
         copies = _encode(api, owned, device, queue, pipeline, plan, where)
+        _wait(api, copies.command_buffer, function, timeout, where)
         if api.status(copies.command_buffer) != COMMAND_BUFFER_COMPLETED:
             status = api.status(copies.command_buffer)
             code, text = api.command_buffer_error(copies.command_buffer)
@@ -135,6 +142,21 @@ def _check_nonuniform(api: MetalAPI, device: int) -> None:
                            "sizes (none of the Mac2 or Apple4+ families), which "
                            "dispatchThreads:threadsPerThreadgroup: needs",
                            hint="run it with device='cpu'")
+
+
+POLL_SECONDS = 0.0005
+
+
+def _wait(api: MetalAPI, command_buffer: int, function: str, timeout: float | None,
+          where: SourceLocation) -> None:
+    deadline = None if timeout is None else time.monotonic() + float(timeout)
+    while api.status(command_buffer) < COMMAND_BUFFER_COMPLETED:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise CompileError(f"kernel '{function}' did not finish on the GPU within "
+                               f"{timeout:g} s", where,
+                               hint="look for a loop that never ends, or raise the timeout")
+        time.sleep(POLL_SECONDS)
+    api.wait_until_completed(command_buffer)  # returns at once: completion handlers ran
 
 
 def _check_limits(api: MetalAPI, pipeline: int, function: str, plan: DispatchPlan,
@@ -219,7 +241,7 @@ def _encode(api: MetalAPI, owned: _Owned, device: int, queue: int, pipeline: int
             api.set_threadgroup_memory_length(encoder, call.length, call.index)
     api.dispatch_threads(encoder, plan.grid, plan.threadgroup)
     api.end_encoding(encoder)
-    api.commit_and_wait(command_buffer)
+    api.commit(command_buffer)
     return _Encoded(command_buffer, read_back)
 
 

@@ -277,8 +277,10 @@ class MetalAPI:
     def end_encoding(self, encoder: int) -> None:
         self._send(encoder, "endEncoding", None)
 
-    def commit_and_wait(self, command_buffer: int) -> None:
+    def commit(self, command_buffer: int) -> None:
         self._send(command_buffer, "commit", None)
+
+    def wait_until_completed(self, command_buffer: int) -> None:
         self._send(command_buffer, "waitUntilCompleted", None)
 
     def status(self, command_buffer: int) -> int:
