@@ -7,13 +7,23 @@ without ``device``, Metal where it is available and the CPU elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llvm_to_air.errors import CompileError
 
 
-def run(*args: Any, device: str | None = None, **kwargs: Any) -> Any:
-    """Execute a kernel, updating numpy arrays in place, on ``device`` ("cpu" or "metal")."""
+def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
+        threadgroup: Sequence[int] | int, buffers: Mapping[int, Any],
+        threadgroup_memory: Mapping[int, int] | None = None,
+        check_bounds: bool | None = None, timeout: float | None = None, *,
+        device: str | None = None) -> None:
+    """Run ``kernel`` over ``grid`` threads in threadgroups of ``threadgroup`` on ``device``
+    ("cpu" or "metal"); numpy arrays in ``buffers`` (by location index) change in place.
+
+    ``check_bounds`` None is the device's default (checked on the CPU; Metal has no
+    checks and refuses True). See :func:`llvm_to_air.runner.run` for the rest.
+    """
     if device is None:
         from llvm_to_air.metal import unavailable
 
@@ -21,12 +31,16 @@ def run(*args: Any, device: str | None = None, **kwargs: Any) -> Any:
     if device == "metal":
         from llvm_to_air.metal import run as run_metal
 
-        return run_metal(*args, **kwargs)
+        run_metal(module_or_path, kernel, grid, threadgroup, buffers, threadgroup_memory,
+                  check_bounds, timeout)
+        return
     if device != "cpu":
         raise CompileError(f"unknown device '{device}'", hint="use 'cpu' or 'metal'")
     from llvm_to_air.runner import run as run_cpu
 
-    return run_cpu(*args, **kwargs)
+    extra: dict[str, Any] = {} if check_bounds is None else {"check_bounds": check_bounds}
+    run_cpu(module_or_path, kernel, grid, threadgroup, buffers, threadgroup_memory,
+            timeout=timeout, **extra)
 
 
 __all__ = ["run"]
