@@ -10,107 +10,71 @@ dynamic shared memory ``@global_smem`` as threadgroup memory of ``shared`` bytes
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 from oracles import FIXTURES, llvm_as_14, opt_verify_14
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "gpu"))
+from triton_cases import CASES as TRITON_CASES
 
 import llvm_to_air
 from llvm_to_air.verify import errors_of, verify_air_text
 
 TRITON = FIXTURES / "triton"
 MANIFEST = json.loads((TRITON / "manifest.json").read_text())
-RNG = np.random.default_rng(3)
 
 
-def launch(target: str, name: str, programs: int, arrays: list[np.ndarray | np.generic]) -> None:
+def launch(target: str, name: str, args: list) -> None:
     facts = MANIFEST[name][target]
-    buffers: dict[int, object] = dict(enumerate(arrays))
-    scratch = len(arrays)
+    buffers: dict[int, object] = dict(enumerate(args))
+    scratch = len(args)
     buffers[scratch] = np.zeros(16, np.uint8)       # global scratch
     buffers[scratch + 1] = np.zeros(16, np.uint8)   # profile scratch
     threads = facts["num_warps"] * facts["threads_per_warp"]
     shared = facts["shared"]
-    llvm_to_air.run(TRITON / target / f"{name}.ll", facts["kernel"], programs * threads,
-                    threads, buffers,
+    llvm_to_air.run(TRITON / target / f"{name}.ll", facts["kernel"],
+                    TRITON_CASES[name].programs[0] * threads, threads, buffers,
                     threadgroup_memory={0: -(-shared // 16) * 16} if shared else None)
 
 
-def _vector_add(target: str) -> None:
-    n = 3000
-    x, y, out = RNG.random(n, dtype=np.float32), RNG.random(n, dtype=np.float32), \
-        np.zeros(n, np.float32)
-    launch(target, "vector_add", -(-n // 512), [x, y, out, np.int32(n)])
-    np.testing.assert_array_equal(out, x + y)
-
-
-def _row_softmax(target: str) -> None:
-    rows, cols = 6, 777
-    x, out = RNG.standard_normal((rows, cols), dtype=np.float32), np.zeros((rows, cols),
-                                                                          np.float32)
-    launch(target, "row_softmax", rows, [x, out, np.int32(cols), np.int32(cols)])
+def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(out, e / e.sum(axis=1, keepdims=True), rtol=2e-6, atol=1e-8)
+    return e / e.sum(axis=1, keepdims=True)
 
 
-def _block_sum_atomic(target: str) -> None:
-    n = 10_000
-    x, total = RNG.random(n, dtype=np.float32), np.zeros(1, np.float32)
-    launch(target, "block_sum_atomic", -(-n // 256), [x, total, np.int32(n)])
-    np.testing.assert_allclose(total[0], x.astype(np.float64).sum(), rtol=1e-5)
-
-
-def _axpy_fp16(target: str) -> None:
-    n = 5000
-    x, y = RNG.random(n).astype(np.float16), RNG.random(n).astype(np.float16)
-    expected = (np.float32(0.75) * x.astype(np.float32) + y.astype(np.float32)).astype(
-        np.float16)
-    launch(target, "axpy_fp16", -(-n // 1024), [x, y, np.float32(0.75), np.int32(n)])
-    np.testing.assert_array_equal(y, expected)
-
-
-def _layer_norm_rows(target: str) -> None:
-    rows, cols = 5, 300
-    x = RNG.standard_normal((rows, cols), dtype=np.float32)
-    w, b = RNG.random(cols, dtype=np.float32), RNG.random(cols, dtype=np.float32)
-    out = np.zeros_like(x)
-    launch(target, "layer_norm_rows", rows, [x, w, b, out, np.int32(cols), np.float32(1e-5)])
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
     mean = x.mean(axis=1, keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=1, keepdims=True)
-    np.testing.assert_allclose(out, (x - mean) / np.sqrt(var + 1e-5) * w + b, rtol=1e-4,
-                               atol=1e-5)
+    return (x - mean) / np.sqrt(((x - mean) ** 2).mean(axis=1, keepdims=True) + eps) * w + b
 
 
-def _gelu_silu(target: str) -> None:
-    n = 2000
-    x = RNG.standard_normal(n, dtype=np.float32) * 3
-    gelu, silu = np.zeros(n, np.float32), np.zeros(n, np.float32)
-    launch(target, "gelu_silu", -(-n // 256), [x, gelu, silu, np.int32(n)])
-    x64 = x.astype(np.float64)
-    ref_gelu = 0.5 * x64 * (1 + np.tanh(0.7978845608 * (x64 + 0.044715 * x64 ** 3)))
-    np.testing.assert_allclose(gelu, ref_gelu, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(silu, x64 / (1 + np.exp(-x64)), rtol=1e-5, atol=1e-6)
+def _gelu(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float64)
+    return 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x ** 3)))
 
 
-def _row_cumsum(target: str) -> None:
-    rows, cols = 4, 200
-    x = RNG.integers(-50, 50, (rows, cols), dtype=np.int32)
-    out = np.zeros_like(x)
-    launch(target, "row_cumsum", rows, [x, out, np.int32(cols)])
-    np.testing.assert_array_equal(out, np.cumsum(x, axis=1, dtype=np.int32))
-
-
-CHECKS: dict[str, Callable[[str], None]] = {
-    "vector_add": _vector_add, "row_softmax": _row_softmax,
-    "block_sum_atomic": _block_sum_atomic, "axpy_fp16": _axpy_fp16,
-    "layer_norm_rows": _layer_norm_rows, "gelu_silu": _gelu_silu, "row_cumsum": _row_cumsum,
+# name -> (numpy reference of the outputs, from the inputs; rtol; atol)
+REFERENCES: dict[str, tuple[Callable[[list], list], float, float]] = {
+    "vector_add": (lambda a: [a[0] + a[1]], 0, 0),
+    "row_softmax": (lambda a: [_softmax(a[0])], 2e-6, 1e-8),
+    "block_sum_atomic": (lambda a: [np.array([a[0].astype(np.float64).sum()])], 1e-5, 0),
+    "axpy_fp16": (lambda a: [(a[2] * a[0].astype(np.float32) + a[1].astype(np.float32))
+                             .astype(np.float16)], 0, 0),
+    "layer_norm_rows": (lambda a: [_layer_norm(a[0], a[1], a[2], float(a[5]))], 1e-4, 1e-5),
+    "gelu_silu": (lambda a: [_gelu(a[0]), a[0] / (1 + np.exp(-a[0].astype(np.float64)))],
+                  1e-4, 1e-5),
+    "row_cumsum": (lambda a: [np.cumsum(a[0], axis=1, dtype=np.int32)], 0, 0),
 }
+
+
 CASES = [(target, name) for name, targets in sorted(MANIFEST.items()) for target in targets]
 
 
 def test_every_fixture_has_a_reference() -> None:
-    assert set(MANIFEST) == set(CHECKS)
+    assert set(MANIFEST) == set(REFERENCES) == set(TRITON_CASES)
 
 
 @pytest.mark.parametrize(("target", "name"), CASES, ids=[f"{t}/{n}" for t, n in CASES])
@@ -128,4 +92,11 @@ def test_triton_kernel_lowers_to_valid_air(target: str, name: str) -> None:
 
 @pytest.mark.parametrize(("target", "name"), CASES, ids=[f"{t}/{n}" for t, n in CASES])
 def test_triton_kernel_matches_numpy(target: str, name: str) -> None:
-    CHECKS[name](target)
+    case = TRITON_CASES[name]
+    args = case.make(np.random.default_rng(3))
+    inputs = [np.array(a, copy=True) for a in args]
+    launch(target, name, args)
+    reference, rtol, atol = REFERENCES[name]
+    for k, expected in zip(case.outputs, reference(inputs), strict=True):
+        np.testing.assert_allclose(np.asarray(args[k]).ravel(), np.asarray(expected).ravel(),
+                                   rtol=rtol, atol=atol)

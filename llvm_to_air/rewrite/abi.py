@@ -37,6 +37,7 @@ from llvm_to_air.ir.edit import (
     users,
 )
 from llvm_to_air.ir.model import (
+    Alloca,
     Argument,
     AtomicRMW,
     Call,
@@ -57,6 +58,7 @@ from llvm_to_air.ir.model import (
 from llvm_to_air.ir.pointee import pointee_from_attributes
 from llvm_to_air.ir.types import (
     I8,
+    VOID,
     ArrayType,
     FloatType,
     FunctionType,
@@ -283,10 +285,13 @@ def _pointer_parameter(fn: Function, arg: Argument, kernel: KernelSignature,
     kind = "threadgroup" if air == THREADGROUP else ("constant" if byval is not None
                                                    else "buffer")
     noalias = "noalias" in arg.attrs
-    access = "air.read_write" if use.writes or air == THREADGROUP else "air.read"
     if air == CONSTANT and use.writes:
-        raise CompileError(f"kernel @{fn.name} writes to constant parameter '{name}'",
-                           fn.location, hint="constant buffers are read-only on Apple GPUs")
+        # CUDA and C pass structs by value: the kernel owns a mutable copy (CUB's
+        # reductions write theirs). Metal's constant buffer is read-only, so the kernel
+        # works on a private copy made at entry.
+        _private_copy(fn, arg, element, layout, structs)
+        use = analyze_pointer_use(fn, arg, users(fn))
+    access = "air.read_write" if use.writes or air == THREADGROUP else "air.read"
     arg.ty = PointerType(air)
     arg.pointee_hint = element
     size, align = _size_align(element, layout, structs)
@@ -308,6 +313,18 @@ def _pointer_parameter(fn: Function, arg: Argument, kernel: KernelSignature,
         type_size=size, type_align=align, element_type=element, access=access,
         address_space=air, buffer_size=size if byval is not None else None,
         unused=not use.used, struct_fields=_struct_fields(element, layout, structs))
+
+
+def _private_copy(fn: Function, arg: Argument, element: Type, layout: DataLayout,
+                  structs: dict[str, StructType | None]) -> None:
+    """Point every use of by-value parameter ``arg`` at a private copy made at entry."""
+    _, align = _size_align(element, layout, structs)
+    copy = Alloca(PointerType(0), opcode="alloca", allocated_type=element, align=align,
+                  name=f"{arg.name or 'param'}.copy")
+    replace_all_uses(fn.instructions(), {arg: copy})
+    value = Load(element, opcode="load", ops=[arg], align=align)
+    store = Store(VOID, opcode="store", ops=[value, copy], align=align)
+    insert_at_entry(fn, [copy, value, store])
 
 
 def _value_parameter(arg: Argument, layout: DataLayout, structs: dict[str, StructType | None],

@@ -87,7 +87,12 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
         if contains_type(gv.value_type, PointerType):
             raise CompileError(f"global @{gv.name} holds pointers, which AIR cannot relocate",
                                gv.location, hint="pass the pointers as kernel arguments")
-        space = air_space(producer, gv.addrspace, f"global @{gv.name}", gv.location)
+        if gv.addrspace == 0 and gv.is_constant and producer in ("cuda", "rocdl"):
+            # a constant in the generic space (string literals of assert and printf,
+            # lookup tables): read-only data, which AIR keeps in constant space
+            space = CONSTANT
+        else:
+            space = air_space(producer, gv.addrspace, f"global @{gv.name}", gv.location)
         if space == CONSTANT and _host_written_constant(gv):
             # CUDA `__constant__ T c[N];` with no initializer: the host fills it with
             # cudaMemcpyToSymbol, which Metal lacks; a buffer the host binds keeps that working

@@ -987,6 +987,32 @@ class Lowering:
             j = op("or", min_lane, op("and", bval, not_seg))
         return j, cmp("sle", j, max_lane)
 
+    def _byte_permute(self, a: Value, b: Value, selector: Value) -> Value:
+        """PTX ``prmt.b32`` (default mode): result byte k is byte ``sel[k] & 7`` of the
+        8-byte value {b, a} (a is bytes 0-3), replicated from its sign bit when
+        ``sel[k] & 8``."""
+        def op(opcode: str, x: Value, y: Value | int, ty: Type = I64) -> Value:
+            other = ConstantInt(ty, value=y) if isinstance(y, int) else y
+            return self.emit(BinaryOp(ty, opcode=opcode, ops=[x, other]))
+
+        wide_a = self.emit(Cast(I64, opcode="zext", ops=[a]))
+        wide_b = self.emit(Cast(I64, opcode="zext", ops=[b]))
+        both = op("or", wide_a, op("shl", wide_b, 32))
+        sel = self.emit(Cast(I64, opcode="zext", ops=[selector]))
+        result: Value = ConstantInt(I64, value=0)
+        for k in range(4):
+            nibble = op("and", op("lshr", sel, 4 * k), 15)
+            index = op("and", nibble, 7)
+            byte = op("and", op("lshr", both, op("shl", index, 3)), 0xFF)
+            sign = op("and", op("lshr", byte, 7), 1)
+            replicate = op("and", op("lshr", nibble, 3), 1)
+            filled = op("mul", op("and", sign, replicate), 0xFF)
+            chosen = self.emit(Select(I64, opcode="select", ops=[
+                self.emit(Compare(I1, opcode="icmp", predicate="ne",
+                                  ops=[replicate, ConstantInt(I64, value=0)])), filled, byte]))
+            result = op("or", result, op("shl", chosen, 8 * k))
+        return self.emit(Cast(I32, opcode="trunc", ops=[result]))
+
     def _nvvm_vote(self, call: Call) -> Rewrite | None:
         name = call.callee_function.name  # type: ignore[union-attr]
         m = re.fullmatch(r"llvm\.nvvm\.vote\.(any|all|uni|ballot)\.sync", name)
@@ -1006,6 +1032,12 @@ class Lowering:
 
     def _nvvm_misc(self, call: Call) -> Rewrite | None:
         name = call.callee_function.name  # type: ignore[union-attr]
+        if name == "llvm.nvvm.activemask":
+            # the lanes executing this call: a ballot of true over them
+            mask = self.emit(self.simd("simd_ballot", I64, [ConstantInt(I1, value=1)]))
+            return self.done(self.emit(Cast(I32, opcode="trunc", ops=[mask])))
+        if name == "llvm.nvvm.prmt":
+            return self.done(self._byte_permute(call.args[0], call.args[1], call.args[2]))
         if name in T.NVVM_MATH:
             op, fast = T.NVVM_MATH[name]
             return self.float_op(call, T.FLOAT_OPS[op], force_fast=fast)

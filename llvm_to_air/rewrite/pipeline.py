@@ -21,6 +21,7 @@ from llvm_to_air.rewrite.discover import discover_kernels
 from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
+from llvm_to_air.rewrite.nvvm_float import lower_nvvm_float
 from llvm_to_air.rewrite.ptx import translate_inline_ptx
 from llvm_to_air.rewrite.reflect import fold_nvvm_reflect
 from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
@@ -95,6 +96,7 @@ STAGES: tuple[Stage, ...] = (
     decide_fast_math,
     inline_into_kernels,
     translate_inline_ptx,  # after inlining (asm sits in kernel bodies), before simplify
+    lower_nvvm_float,  # rounding-mode and .ftz NVVM float calls to plain IR, before intrinsics
     simplify,
     legalize_types,
     map_global_address_spaces,

@@ -41,7 +41,7 @@ def device(out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     for name, case in CASES.items():
-        fn, signature, constexprs, warps = KERNELS[name]
+        fn, _signature, constexprs, warps = KERNELS[name]
         args = case.make(np.random.default_rng(SEED))
         gpu = [torch.from_numpy(np.ascontiguousarray(a)).cuda() if isinstance(a, np.ndarray)
                else a.item() for a in args]
