@@ -11,7 +11,7 @@ from llvm_to_air.errors import CompileError, SourceLocation
 __all__ = ["CompileError", "SourceLocation", "compile", "run"]
 __version__ = "0.1.0"
 
-_LAZY = {"compile": ("llvm_to_air.api", "compile"), "run": ("llvm_to_air.runner", "run")}
+_LAZY = {"compile": ("llvm_to_air.api", "compile"), "run": ("llvm_to_air.device", "run")}
 
 
 def __getattr__(name: str) -> Any:

@@ -444,6 +444,21 @@ def run_command(input_path: str, kernel: str, grid: str, threadgroup: str,
     sys.stderr.write(f"wrote {len(written)} buffer(s) to {out_dir}\n")
 
 
+@main.command("selftest")
+@click.option("--device", type=click.Choice(["cpu", "metal"]), default=None,
+              help="Where to run the kernels (default: metal where available, else cpu); "
+                   "metal also runs each kernel on the CPU and compares.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--target", "targets", multiple=True, metavar="TARGET|all",
+              help="Deployment target(s) to compile for (repeatable; 'all': every one).")
+@diagnostics
+def selftest_command(device: str | None, as_json: bool, targets: tuple[str, ...]) -> None:
+    """Compile and run the shipped kernel corpus against numpy references."""
+    from llvm_to_air.selftest import selftest_cli
+
+    sys.exit(selftest_cli(device, list(targets), as_json))
+
+
 @main.command("verify")
 @click.argument("input_path", metavar="FILE")
 @click.option("--ours", is_flag=True,

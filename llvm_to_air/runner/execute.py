@@ -17,7 +17,6 @@ dispatch and the bindings, then drives the JIT code:
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -28,54 +27,26 @@ import numpy as np
 
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.types import FloatType, IntType, Type, VectorType
+from llvm_to_air.plan import (
+    DispatchPlan,
+    SetThreadgroupMemoryLength,
+    plan_dispatch,
+)
 from llvm_to_air.runner import simd
-from llvm_to_air.runner.compile import DONE, Binding, CompiledKernel
+from llvm_to_air.runner.compile import DONE, CompiledKernel
 from llvm_to_air.runner.hostir import SIMD_ARG_BYTES, SIMD_OUT_OFFSET
 
-MAX_THREADS_PER_THREADGROUP = 1024
-MAX_THREADGROUP_MEMORY = 32 * 1024
-# Metal's grid is uint3 per dimension; the driver numbers threadgroups in 32 bits
-MAX_GRID_DIMENSION = 2**32 - 1
-MAX_THREADGROUPS = 2**32 - 1
 # how long an interrupted or timed-out run waits for its worker threads to reach the
 # next threadgroup boundary (where they check the stop flag)
 STOP_GRACE_SECONDS = 2.0
 POLL_SECONDS = 0.1
 FRAME_MEMORY_BUDGET = 64 * 1024 * 1024
-UNIFORM_ROLES = {"threads_per_threadgroup": "the threadgroup size (CUDA blockDim, OpenCL "
-                                            "get_local_size)",
-                 "threadgroups_per_grid": "the number of threadgroups (CUDA gridDim, "
-                                          "OpenCL get_num_groups)"}
-
-_SCALAR_NAMES = re.compile(
-    r"(?:atomic_)?(u?char|u?short|u?int|u?long|half|float|bfloat|double|bool|size_t)(\d*)")
-_KINDS = {"char": ("any", 1), "uchar": ("any", 1), "bool": ("any", 1),
-          "short": ("int", 2), "ushort": ("int", 2), "int": ("int", 4), "uint": ("int", 4),
-          "long": ("int", 8), "ulong": ("int", 8), "size_t": ("int", 8),
-          "half": ("float", 2), "bfloat": ("any", 2), "float": ("float", 4),
-          "double": ("float", 8)}
-_DEFAULT_DTYPES = {"char": np.int8, "uchar": np.uint8, "bool": np.uint8, "short": np.int16,
-                   "ushort": np.uint16, "int": np.int32, "uint": np.uint32, "long": np.int64,
-                   "ulong": np.uint64, "size_t": np.uint64, "half": np.float16,
-                   "float": np.float32, "double": np.float64}
 
 
 def _aligned(nbytes: int, align: int = 64) -> np.ndarray:
     raw = np.zeros(nbytes + align, dtype=np.uint8)
     start = (-raw.ctypes.data) % align
     return raw[start:start + nbytes]
-
-
-def _dims(value: Any, what: str) -> tuple[int, int, int]:
-    if isinstance(value, int):
-        value = (value,)
-    try:
-        dims = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise CompileError(f"{what} must be 1 to 3 positive integers, not {value!r}") from None
-    if not 1 <= len(dims) <= 3 or any(d < 1 for d in dims):
-        raise CompileError(f"{what} must be 1 to 3 positive integers, not {value!r}")
-    return (*dims, *(1,) * (3 - len(dims)))  # type: ignore[return-value]
 
 
 def numpy_type(ty: Type, sign: str = "s") -> tuple[np.dtype, int]:
@@ -113,146 +84,28 @@ class Kernel:
 
     # ---------------------------------------------------------------- checks
 
-    def _check_dispatch(self, grid: Any, threadgroup: Any) -> tuple[tuple[int, int, int],
-                                                                      tuple[int, int, int]]:
-        g = _dims(grid, "grid")
-        t = _dims(threadgroup, "threadgroup")
-        if any(d > MAX_GRID_DIMENSION for d in (*g, *t)):
-            raise CompileError(f"grid {g} or threadgroup {t} has a dimension over "
-                               f"{MAX_GRID_DIMENSION} (Metal's grid sizes are 32-bit)")
-        groups = 1
-        for gd, td in zip(g, t, strict=True):
-            groups *= -(-gd // td)
-        if groups > MAX_THREADGROUPS:
-            raise CompileError(f"grid {g} in threadgroups of {t} makes {groups} threadgroups; "
-                               f"the CPU runner runs at most {MAX_THREADGROUPS}")
-        if t[0] * t[1] * t[2] > MAX_THREADS_PER_THREADGROUP:
-            raise CompileError(f"threadgroup {t[0]}x{t[1]}x{t[2]} has "
-                               f"{t[0] * t[1] * t[2]} threads; Apple GPUs allow at most "
-                               f"{MAX_THREADS_PER_THREADGROUP}")
-        for role, what in UNIFORM_ROLES.items():
-            if role not in self.info.roles:
-                continue
-            for axis, (gd, td) in enumerate(zip(g, t, strict=True)):
-                if gd % td:
-                    raise CompileError(
-                        f"kernel '{self.name}' reads {what}, so every threadgroup must be "
-                        f"full: grid {'xyz'[axis]} = {gd} is not a multiple of threadgroup "
-                        f"{'xyz'[axis]} = {td}",
-                        hint="round the grid up to a multiple of the threadgroup size (the "
-                             "kernel's own bounds check skips the extra threads)")
-        return g, t
-
-    def _check_indices(self, buffers: Mapping[int, Any], tg_memory: Mapping[int, int]) -> None:
-        """Every index the caller binds must be one the kernel has (a typo would otherwise
-        leave the kernel's buffer unbound and write back an untouched array)."""
-        wanted = {b.index for b in self.info.bindings if b.kind in ("buffer", "constant")}
-        groups = {b.index for b in self.info.bindings if b.kind == "threadgroup"}
-        for index in buffers:
-            if index not in wanted:
-                have = ", ".join(str(i) for i in sorted(i for i in wanted if i is not None))
-                raise CompileError(f"kernel '{self.name}' has no buffer at index {index} "
-                                   f"(its buffer indices: {have or 'none'})",
-                                   hint="bind only the indices that inspect or -v list")
-        for index in tg_memory:
-            if index not in groups:
-                have = ", ".join(str(i) for i in sorted(i for i in groups if i is not None))
-                raise CompileError(f"kernel '{self.name}' has no threadgroup memory at index "
-                                   f"{index} (its threadgroup indices: {have or 'none'})")
-
-    def _bind(self, buffers: Mapping[int, Any], tg_memory: Mapping[int, int]) -> \
-            tuple[np.ndarray, np.ndarray, list[Any], int]:
+    def _bind(self, plan: DispatchPlan) -> tuple[np.ndarray, np.ndarray, list[Any], int]:
         n = len(self.info.bindings)
         args = np.zeros(n, dtype=np.uint64)
         bounds = np.zeros(2 * (n + 1), dtype=np.uint64)
         keep: list[Any] = []
         offset = self.compiled.tg_static
-        for b in self.info.bindings:
-            if b.kind in ("buffer", "constant"):
-                array = self._buffer(b, buffers)
-                if array is None:
-                    continue
+        for call in plan.calls:
+            if isinstance(call, SetThreadgroupMemoryLength):
+                args[call.position] = offset
+                bounds[2 * call.position] = offset
+                bounds[2 * call.position + 1] = offset + call.length
+                offset += call.length
+            else:
+                array = call.array
                 keep.append(array)
                 address = array.ctypes.data
-                args[b.position] = address
-                bounds[2 * b.position] = address
-                bounds[2 * b.position + 1] = address + array.nbytes
-            elif b.kind == "threadgroup":
-                if b.index not in tg_memory:
-                    raise CompileError(
-                        f"kernel '{self.name}' needs threadgroup memory at index {b.index} "
-                        f"('{b.name}', {b.type_name}); none was set",
-                        hint=f"pass threadgroup_memory={{{b.index}: BYTES}} "
-                             f"(--threadgroup-memory {b.index}=BYTES), as "
-                             "setThreadgroupMemoryLength:atIndex: does")
-                length = int(tg_memory[b.index])
-                if length <= 0 or length % 16:
-                    raise CompileError(
-                        f"threadgroup memory length {length} at index {b.index} must be a "
-                        "positive multiple of 16 bytes (Metal's rule)")
-                args[b.position] = offset
-                bounds[2 * b.position] = offset
-                bounds[2 * b.position + 1] = offset + length
-                offset += length
-        if offset > MAX_THREADGROUP_MEMORY:
-            raise CompileError(f"kernel '{self.name}' needs {offset} bytes of threadgroup "
-                               f"memory; Apple GPUs have {MAX_THREADGROUP_MEMORY}")
+                args[call.position] = address
+                bounds[2 * call.position] = address
+                bounds[2 * call.position + 1] = address + array.nbytes
         bounds[2 * n] = 0
         bounds[2 * n + 1] = offset
         return args, bounds, keep, offset
-
-    def _buffer(self, b: Binding, buffers: Mapping[int, Any]) -> np.ndarray | None:
-        what = "buffer" if b.kind == "buffer" else "constant buffer"
-        if b.index not in buffers:
-            if b.unused:
-                return None
-            raise CompileError(
-                f"kernel '{self.name}' needs a {what} at index {b.index} ('{b.name}', "
-                f"{b.type_name}); none was bound",
-                hint=f"bind it with buffers={{{b.index}: array}} (--buffer {b.index}=FILE.npy "
-                     "or INDEX=value:dtype), as setBuffer:atIndex:/setBytes:atIndex: do")
-        array = buffers[b.index]
-        match = _SCALAR_NAMES.fullmatch(b.type_name)
-        if not isinstance(array, np.ndarray):
-            if isinstance(array, np.generic):
-                array = np.array(array)
-            elif isinstance(array, bool | int | float) and match and not match.group(2):
-                array = np.array(array, dtype=_DEFAULT_DTYPES.get(match.group(1), np.int32))
-            else:
-                raise CompileError(f"buffer {b.index} of kernel '{self.name}' must be a numpy "
-                                   f"array, not {type(array).__name__}")
-        if array.dtype.hasobject:
-            raise CompileError(f"buffer {b.index} of kernel '{self.name}' holds Python objects "
-                               f"(dtype {array.dtype}); GPU buffers hold plain numbers")
-        if not array.dtype.isnative:
-            raise CompileError(f"buffer {b.index} of kernel '{self.name}' is in non-native "
-                               f"byte order (dtype {array.dtype.str})",
-                               hint="convert it with array.astype(array.dtype.newbyteorder('='))")
-        if not array.flags.c_contiguous:
-            raise CompileError(f"buffer {b.index} of kernel '{self.name}' is not a contiguous "
-                               "array", hint="pass numpy.ascontiguousarray(array)")
-        if b.access in ("read_write", "write") and not array.flags.writeable:
-            raise CompileError(f"buffer {b.index} of kernel '{self.name}' is written by the "
-                               "kernel but the array is read-only")
-        if match:
-            kind, size = _KINDS[match.group(1)]
-            lanes = int(match.group(2) or 1)
-            dt = array.dtype
-            ok = dt.kind == "V" or kind == "any" or (
-                kind == "int" and dt.kind in "iu" and dt.itemsize == size) or (
-                kind == "float" and dt.kind == "f" and dt.itemsize == size)
-            if not ok:
-                raise CompileError(
-                    f"{what} {b.index} of kernel '{self.name}' holds {b.type_name} "
-                    f"({kind} of {size} bytes{' x ' + str(lanes) if lanes > 1 else ''}), but "
-                    f"the array's dtype is {dt}",
-                    hint="convert it with array.astype(...)")
-        need = max(b.type_size or 1, b.buffer_size or 0)
-        if array.nbytes < need:
-            raise CompileError(
-                f"{what} {b.index} of kernel '{self.name}' is too small: {b.type_name} needs "
-                f"{need} bytes, the array has {array.nbytes}")
-        return array
 
     # ------------------------------------------------------------------- run
 
@@ -280,10 +133,11 @@ class Kernel:
             raise CompileError(f"kernel '{self.name}' was stopped while its threads still "
                                "ran; load it again to run it")
         tg_memory = threadgroup_memory or {}
-        g, t = self._check_dispatch(grid, threadgroup)
-        self._check_indices(buffers, tg_memory)
         staged = self._stage(buffers)
-        args, bounds, keep, tg_bytes = self._bind(staged, tg_memory)
+        plan = plan_dispatch(self.name, self.info.bindings, grid, threadgroup, staged,
+                             tg_memory, self.compiled.tg_static)
+        g, t = plan.grid, plan.threadgroup
+        args, bounds, keep, tg_bytes = self._bind(plan)
         ng = tuple(-(-gd // td) for gd, td in zip(g, t, strict=True))
         dims = np.array([*g, *t, *ng], dtype=np.uint32)
         total = ng[0] * ng[1] * ng[2]
