@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.edit import replace_all_uses
+from llvm_to_air.ir.forward import normalize_forward
 from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import Cast, Instruction, Module, Value
 from llvm_to_air.ir.parser import parse_module
@@ -70,6 +71,7 @@ def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
     """Parse and verify with llvmlite's LLVM 22; return its printout of the module."""
     import llvmlite.binding as llvm  # imported here: it is the slowest import we have
 
+    source = normalize_forward(source, file) if isinstance(source, str) else source
     if isinstance(source, str) and _DEBUG_VERSION_FLAG in source:
         _probe_without_debug_info(source, file)
     # a fresh context per module: a shared one renames struct types it has seen before
