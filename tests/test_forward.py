@@ -43,7 +43,7 @@ def test_float_hex_round_trips_through_llvm22() -> None:
 
 
 def test_unmappable_form_is_named() -> None:
-    with pytest.raises(CompileError, match="fp128 f0x.*LLVM 23"):
+    with pytest.raises(CompileError, match=r"fp128 f0x.*LLVM 23"):
         normalize_forward("  %a = fadd fp128 %x, f0x0000000000000000\n", "t.ll")
 
 
