@@ -20,6 +20,8 @@ from llvm_to_air.rewrite.discover import discover_kernels
 from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
+from llvm_to_air.rewrite.nvvm_reflect import evaluate_nvvm_reflect
+from llvm_to_air.rewrite.ptx import translate_inline_ptx
 from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
 
 Stage = Callable[[Module, LoweringContext], None]
@@ -88,6 +90,10 @@ def _fast_flags(flags: tuple[str, ...]) -> bool:
 STAGES: tuple[Stage, ...] = (
     discover_kernels,
     decide_fast_math,
+    # before inlining: reflect's dead paths (and their address-space-0 strings) must go
+    # before globals are mapped, and PTX helpers (cuda_fp16.h) are translated once each
+    evaluate_nvvm_reflect,
+    translate_inline_ptx,
     inline_into_kernels,
     simplify,
     legalize_types,

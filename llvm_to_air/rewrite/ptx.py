@@ -1,0 +1,494 @@
+"""Inline PTX to LLVM IR: parse the asm string, bind ``$n`` operands, build each row's IR.
+
+The stage :func:`translate_inline_ptx` replaces every ``call asm`` whose text is
+PTX made only of instructions in ``rewrite/ptx_tables.py``. Statements run in
+order over a register file (``$n`` -> current value): outputs start as their
+tied input or undefined, ``mov`` sets them, predicated statements (``@$p``,
+``@!$p``) run in a block of their own and merge with ``phi`` (so a masked
+``ld.global`` never touches memory when its predicate is false, exactly as on
+the GPU). ``cp.async`` copies complete when issued, so the commit/wait-group
+intrinsics that only order them are removed.
+
+Expects: the input module as read (kernels and helpers not yet inlined).
+Guarantees: no inline asm whose text is in the table remains; any other PTX
+instruction is a CompileError quoting it; other asm (not PTX) is left to
+``legalize``, which rejects it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.ir.edit import NameSource, replace_all_uses
+from llvm_to_air.ir.model import (
+    AtomicRMW,
+    BasicBlock,
+    BinaryOp,
+    Branch,
+    Call,
+    Cast,
+    Compare,
+    ConstantFP,
+    ConstantInt,
+    Function,
+    GetElementPtr,
+    InlineAsm,
+    InsertValue,
+    Instruction,
+    Load,
+    Module,
+    Phi,
+    Store,
+    Undef,
+    Value,
+)
+from llvm_to_air.ir.types import (
+    I1,
+    I8,
+    I64,
+    VOID,
+    FloatType,
+    IntType,
+    PointerType,
+    StructType,
+    Type,
+)
+from llvm_to_air.rewrite import ptx_tables as T
+from llvm_to_air.rewrite.context import LoweringContext
+
+# ----------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class Reg:
+    index: int
+
+
+@dataclass(frozen=True)
+class Imm:
+    value: int
+
+
+@dataclass(frozen=True)
+class Addr:
+    base: Reg
+    offset: int
+
+
+Operand = Reg | Imm | Addr | tuple[Reg | Imm, ...]
+
+
+@dataclass(frozen=True)
+class Statement:
+    text: str
+    mnemonic: str
+    operands: tuple[Operand, ...]
+    predicate: Reg | None = None
+    negated: bool = False
+
+
+_PRED_RE = re.compile(r"^@(!?)\$(\d+)\s+")
+
+
+class PtxError(ValueError):
+    """The asm text is not PTX the table knows; the message quotes the instruction."""
+
+
+def parse_ptx(asm: str) -> list[Statement]:
+    statements = []
+    for raw in re.split(r"[;\n]", asm):
+        text = raw.strip()
+        if not text:
+            continue
+        predicate, negated = None, False
+        m = _PRED_RE.match(text)
+        if m:
+            negated, predicate = m.group(1) == "!", Reg(int(m.group(2)))
+            text = text[m.end():]
+        head, _, rest = text.partition(" ")
+        parts = head.split(".")
+        operands = _split_operands(rest.strip())
+        if any(p in T.POLICY_MODIFIERS for p in parts[1:]):
+            operands = operands[:-1]
+        mnemonic = ".".join([parts[0], *(p for p in parts[1:] if p not in T.IGNORED_MODIFIERS
+                                         and p not in T.POLICY_MODIFIERS)])
+        statements.append(Statement(raw.strip(), mnemonic,
+                                    tuple(_operand(o, raw) for o in operands),
+                                    predicate, negated))
+    return statements
+
+
+def _split_operands(text: str) -> list[str]:
+    out, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        out.append(current.strip())
+    return out
+
+
+def _operand(text: str, statement: str) -> Operand:
+    if text.startswith("{"):
+        return tuple(_scalar(p.strip(), statement) for p in text.strip("{} ").split(","))
+    if text.startswith("["):
+        m = re.fullmatch(r"\[\s*\$(\d+)\s*(?:\+\s*(-?\w+))?\s*\]", text)
+        if not m:
+            raise PtxError(f"address '{text}' in '{statement.strip()}'")
+        return Addr(Reg(int(m.group(1))), int(m.group(2) or "0", 0))
+    return _scalar(text, statement)
+
+
+def _scalar(text: str, statement: str) -> Reg | Imm:
+    if text.startswith("$"):
+        return Reg(int(text[1:]))
+    try:
+        return Imm(int(text, 0))
+    except ValueError:
+        raise PtxError(f"operand '{text}' in '{statement.strip()}'") from None
+
+
+# ------------------------------------------------------------------------ engine
+
+
+@dataclass
+class _Emitter:
+    """Builds one asm call's replacement, splitting blocks where statements are predicated."""
+
+    fn: Function
+    names: NameSource
+    block: BasicBlock
+    location: SourceLocation | None
+    regs: dict[int, Value]
+    types: dict[int, Type]
+    new_blocks: list[BasicBlock] = field(default_factory=list)
+    pending: list[Instruction] = field(default_factory=list)
+
+    def add(self, inst: Instruction) -> Instruction:
+        if inst.name is None and inst.ty != VOID:
+            inst.name = self.names("ptx")
+        inst.location = self.location
+        self.pending.append(inst)
+        return inst
+
+    def value(self, operand: Reg | Imm, ty: Type) -> Value:
+        if isinstance(operand, Imm):
+            if isinstance(ty, FloatType):
+                return _float_bits_constant(operand.value, ty)
+            return ConstantInt(ty, operand.value)
+        current = self.regs.get(operand.index)
+        if current is None:
+            return Undef(ty)
+        return self.coerce(current, ty)
+
+    def coerce(self, value: Value, ty: Type) -> Value:
+        if value.ty == ty:
+            return value
+        if isinstance(value.ty, PointerType) and isinstance(ty, IntType):
+            return self.add(Cast(ty, opcode="ptrtoint", ops=[value]))
+        if isinstance(value.ty, IntType) and isinstance(ty, IntType):
+            op = "trunc" if value.ty.bits > ty.bits else "zext"
+            return self.add(Cast(ty, opcode=op, ops=[value]))
+        return self.add(Cast(ty, opcode="bitcast", ops=[value]))
+
+    def pointer(self, addr: Addr, addrspace: int, extra: int = 0) -> Value:
+        base = self.regs[addr.base.index]
+        ptr_ty = PointerType(addrspace)
+        if isinstance(base.ty, IntType):
+            base = self.add(Cast(ptr_ty, opcode="inttoptr", ops=[base]))
+        elif isinstance(base.ty, PointerType) and base.ty.addrspace != addrspace:
+            base = self.add(Cast(ptr_ty, opcode="addrspacecast", ops=[base]))
+        offset = addr.offset + extra
+        if offset == 0:
+            return base
+        return self.add(GetElementPtr(ptr_ty, opcode="getelementptr",
+                                      ops=[base, ConstantInt(I64, offset)], source_type=I8,
+                                      flags=("inbounds",)))
+
+    def set(self, operand: Reg | Imm, value: Value) -> None:
+        if not isinstance(operand, Reg):
+            raise PtxError("an immediate cannot be a destination")
+        self.regs[operand.index] = value
+
+    # predicated statements get a block of their own
+    def begin_predicated(self, predicate: Value, negated: bool) -> tuple[BasicBlock,
+                                                                         BasicBlock, dict]:
+        then = BasicBlock(self.names("ptx.then"), [], self.fn)
+        join = BasicBlock(self.names("ptx.join"), [], self.fn)
+        cond = self.coerce(predicate, I1)
+        targets = [join, then] if negated else [then, join]
+        self.add(Branch(VOID, opcode="br", ops=[cond], targets=targets))
+        self.flush_into(self.block)
+        before = self.block
+        self.block = then
+        self.new_blocks.extend([then, join])
+        return before, join, dict(self.regs)
+
+    def end_predicated(self, before: BasicBlock, join: BasicBlock,
+                       saved: dict[int, Value]) -> None:
+        self.add(Branch(VOID, opcode="br", ops=[], targets=[join]))
+        then = self.block
+        self.flush_into(then)
+        self.block = join
+        for index, value in list(self.regs.items()):
+            old = saved.get(index)
+            if old is value:
+                continue
+            ty = value.ty
+            phi = Phi(ty, opcode="phi", ops=[value, old if old is not None else Undef(ty)],
+                      blocks=[then, before], name=self.names("ptx.merge"))
+            phi.location = self.location
+            self.pending.append(phi)
+            self.regs[index] = phi
+
+    def flush_into(self, block: BasicBlock) -> None:
+        for inst in self.pending:
+            inst.parent = block
+        block.instructions.extend(self.pending)
+        self.pending = []
+
+
+def _float_bits_constant(bits: int, ty: FloatType) -> ConstantFP:
+    from llvm_to_air.ir.forward import FORMATS, _spell
+
+    return ConstantFP(ty, text=_spell(bits, FORMATS[ty.kind]))
+
+
+def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
+    ops = stmt.operands
+    if row.kind == "mov":
+        dst, src = ops
+        assert isinstance(dst, Reg)
+        ty = em.types.get(dst.index, IntType(row.bits))
+        em.set(dst, em.value(src, ty) if isinstance(src, Reg | Imm) else _bad(stmt))
+    elif row.kind == "load":
+        dsts, addr = ops
+        lanes = dsts if isinstance(dsts, tuple) else (dsts,)
+        _check_lanes(row, lanes, addr, stmt)
+        for k, dst in enumerate(lanes):
+            assert isinstance(dst, Reg) and isinstance(addr, Addr)
+            bytes_ = row.bits // 8
+            ptr = em.pointer(addr, row.addrspace, k * bytes_)
+            loaded = em.add(Load(IntType(row.bits), opcode="load", ops=[ptr], align=bytes_))
+            em.set(dst, em.coerce(loaded, em.types.get(dst.index, loaded.ty)))
+    elif row.kind == "store":
+        addr, srcs = ops
+        lanes = srcs if isinstance(srcs, tuple) else (srcs,)
+        _check_lanes(row, lanes, addr, stmt)
+        for k, src in enumerate(lanes):
+            assert isinstance(addr, Addr) and isinstance(src, Reg | Imm)
+            bytes_ = row.bits // 8
+            ptr = em.pointer(addr, row.addrspace, k * bytes_)
+            em.add(Store(VOID, opcode="store", ops=[em.value(src, IntType(row.bits)), ptr],
+                         align=bytes_))
+    elif row.kind == "atomic":
+        dst, addr, src = ops
+        assert isinstance(dst, Reg) and isinstance(addr, Addr) and isinstance(src, Reg | Imm)
+        ty: Type = FloatType("float") if row.float_result else IntType(row.bits)
+        ptr = em.pointer(addr, row.addrspace)
+        old = em.add(AtomicRMW(ty, opcode="atomicrmw", ops=[ptr, em.value(src, ty)],
+                               operation=row.op, ordering=row.ordering,
+                               syncscope=row.syncscope or None, align=row.bits // 8))
+        em.set(dst, em.coerce(old, em.types.get(dst.index, ty)))
+    elif row.kind == "float_unary":
+        dst, src = ops
+        assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)
+        f32 = FloatType("float")
+        one = ConstantFP(f32, text="1.000000e+00")
+        result = em.add(BinaryOp(f32, opcode="fdiv", ops=[one, em.value(src, f32)]))
+        em.set(dst, em.coerce(result, em.types.get(dst.index, f32)))
+    elif row.kind == "convert":
+        dst, src = ops
+        assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)
+        source = em.value(src, FloatType(row.frm))
+        result = em.add(Cast(FloatType(row.to), opcode=row.op, ops=[source]))
+        em.set(dst, em.coerce(result, em.types.get(dst.index, result.ty)))
+    elif row.kind == "cp_async":
+        _cp_async(stmt, em)
+    else:  # pragma: no cover - every row kind has a builder above
+        raise PtxError(f"no builder for '{stmt.text}'")
+
+
+def _cp_async(stmt: Statement, em: _Emitter) -> None:
+    """``cp.async [dst], [src], cp-size[, src-size]``: bytes past src-size are zero-filled."""
+    dst, src, size = stmt.operands[:3]
+    src_size = stmt.operands[3] if len(stmt.operands) > 3 else size
+    if not (isinstance(dst, Addr) and isinstance(src, Addr) and isinstance(size, Imm)
+            and size.value in (4, 8, 16) and isinstance(src_size, Reg | Imm)):
+        raise PtxError(f"'{stmt.text}' (expected [dst], [src], 4|8|16[, src-size])")
+    if isinstance(src_size, Imm) and src_size.value >= size.value:
+        words = [(k, True) for k in range(0, size.value, 4)]
+        for k, _ in words:
+            word = em.add(Load(IntType(32), opcode="load", ops=[em.pointer(src, 1, k)], align=4))
+            em.add(Store(VOID, opcode="store", ops=[word, em.pointer(dst, 3, k)], align=4))
+        return
+    # a run-time source size: copy byte by byte, each byte only when it lies below it
+    limit = em.value(src_size, IntType(32))
+    for k in range(size.value):
+        live = em.add(Compare(I1, opcode="icmp", predicate="ult",
+                              ops=[ConstantInt(IntType(32), k), limit]))
+        byte_reg = -1 - k
+        em.regs[byte_reg] = ConstantInt(I8, 0)
+        before, join, saved = em.begin_predicated(live, False)
+        em.regs[byte_reg] = em.add(Load(I8, opcode="load", ops=[em.pointer(src, 1, k)], align=1))
+        em.end_predicated(before, join, saved)
+        em.add(Store(VOID, opcode="store", ops=[em.regs.pop(byte_reg), em.pointer(dst, 3, k)],
+                     align=1))
+
+
+def _check_lanes(row: T.PtxRow, lanes: tuple, addr: object, stmt: Statement) -> None:
+    if len(lanes) != row.lanes or not isinstance(addr, Addr):
+        raise PtxError(f"'{stmt.text}' (expected {row.lanes} register(s) and an address)")
+
+
+def _bad(stmt: Statement) -> Value:
+    raise PtxError(f"operands of '{stmt.text}'")
+
+
+# ------------------------------------------------------------------------- stage
+
+
+def translate_inline_ptx(module: Module, ctx: LoweringContext) -> None:
+    """Inline PTX (the table's instructions) becomes LLVM IR; cp.async ordering calls go."""
+    for fn in module.functions:
+        if fn.is_declaration:
+            continue
+        if not any(isinstance(i, Call) and (isinstance(i.callee, InlineAsm)
+                                            or _is_cp_async_ordering(i))
+                   for i in fn.instructions()):
+            continue
+        _translate_function(fn)
+
+
+def _is_cp_async_ordering(call: Call) -> bool:
+    callee = call.callee_function
+    return callee is not None and callee.name in T.CP_ASYNC_ORDERING
+
+
+def _translate_function(fn: Function) -> None:
+    names = NameSource(fn)
+    index = 0
+    while index < len(fn.blocks):
+        block = fn.blocks[index]
+        for position, inst in enumerate(block.instructions):
+            if isinstance(inst, Call) and _is_cp_async_ordering(inst):
+                del block.instructions[position]
+                break
+            if isinstance(inst, Call) and isinstance(inst.callee, InlineAsm) \
+                    and _looks_like_ptx(inst.callee.asm):
+                _replace_call(fn, block, position, inst, names)
+                break
+        else:
+            index += 1
+
+
+def _looks_like_ptx(asm: str) -> bool:
+    return bool(re.search(r"(^|[;\n]\s*)(@!?\$\d+\s+)?(mov|ld|st|atom|cvt|rcp|cp\.async|mma|"
+                          r"ldmatrix)\.", asm.strip()))
+
+
+def _replace_call(fn: Function, block: BasicBlock, position: int, call: Call,
+                  names: NameSource) -> None:
+    asm = call.callee
+    assert isinstance(asm, InlineAsm)
+    location = call.location
+    try:
+        statements = parse_ptx(asm.asm)
+    except PtxError as exc:
+        raise _error(str(exc), location) from None
+    outputs, inputs, ties = _constraints(asm.constraints)
+    result_types = (list(call.ty.fields) if isinstance(call.ty, StructType)
+                    else [] if call.ty == VOID else [call.ty])
+    if len(result_types) != len(outputs):
+        raise _error(f"inline PTX '{asm.asm[:60]}' has {len(outputs)} outputs for a call "
+                     f"returning {call.ty}", location)
+    regs: dict[int, Value] = {}
+    types: dict[int, Type] = dict(enumerate(result_types))
+    for k, arg in enumerate(call.args):  # inputs are numbered after the outputs, tied or not
+        regs[len(outputs) + k] = arg
+        if k in ties:
+            regs[ties[k]] = arg
+    tail = block.instructions[position + 1:]
+    block.instructions = block.instructions[:position]
+    em = _Emitter(fn, names, block, location, regs, types)
+    try:
+        for stmt in statements:
+            row = T.BY_MNEMONIC.get(stmt.mnemonic)
+            if row is None:
+                raise PtxError(f"PTX instruction '{stmt.text}' has no translation")
+            if stmt.predicate is not None:
+                saved = em.begin_predicated(regs_value(em, stmt.predicate), stmt.negated)
+                _build(row, stmt, em)
+                em.end_predicated(*saved)
+            else:
+                _build(row, stmt, em)
+    except PtxError as exc:
+        raise _error(str(exc), location) from None
+    result = _result(em, len(outputs), call.ty)
+    final = em.block
+    em.flush_into(final)
+    for inst in tail:
+        inst.parent = final
+    final.instructions.extend(tail)
+    at = fn.blocks.index(block) + 1
+    fn.blocks[at:at] = em.new_blocks
+    if final is not block:
+        for succ in final.successors():
+            for phi in succ.instructions:
+                if isinstance(phi, Phi):
+                    phi.blocks = [final if b is block else b for b in phi.blocks]
+    if result is not None:
+        replace_all_uses(fn.instructions(), {call: result})
+
+
+def regs_value(em: _Emitter, reg: Reg) -> Value:
+    value = em.regs.get(reg.index)
+    if value is None:
+        raise PtxError(f"predicate ${reg.index} is not an input")
+    return value
+
+
+def _result(em: _Emitter, count: int, ty: Type) -> Value | None:
+    if count == 0:
+        return None
+    values = [em.regs.get(k) or Undef(em.types[k]) for k in range(count)]
+    values = [em.coerce(v, em.types[k]) for k, v in enumerate(values)]
+    if not isinstance(ty, StructType):
+        return values[0]
+    aggregate: Value = Undef(ty)
+    for k, value in enumerate(values):
+        aggregate = em.add(InsertValue(ty, opcode="insertvalue", ops=[aggregate, value],
+                                       indices=[k]))
+    return aggregate
+
+
+def _constraints(text: str) -> tuple[list[str], list[str], dict[int, int]]:
+    """Outputs, inputs and ties (input number -> the output register it shares)."""
+    outputs, inputs, ties = [], [], {}
+    for part in text.split(","):
+        part = part.strip()
+        if not part or part.startswith("~"):
+            continue
+        if part.startswith("="):
+            outputs.append(part.lstrip("=&"))
+        else:
+            if part.isdigit():
+                ties[len(inputs)] = int(part)
+            inputs.append(part)
+    return outputs, inputs, ties
+
+
+def _error(message: str, location: SourceLocation | None) -> CompileError:
+    return CompileError(message, location, hint="the inline PTX translator covers the rows of "
+                        "llvm_to_air/rewrite/ptx_tables.py; write other operations in IR")
+
+
