@@ -60,7 +60,7 @@ class LaunchPlan:
 
     def grid_threads(self, programs: Sequence[int]) -> tuple[int, int, int]:
         """Threads per dimension for ``dispatchThreads`` from a Triton grid of programs."""
-        dims = (tuple(programs) + (1, 1, 1))[:3]
+        dims = (*programs, 1, 1, 1)[:3]
         return (dims[0] * self.threads_per_threadgroup, dims[1], dims[2])
 
 

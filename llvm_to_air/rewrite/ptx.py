@@ -366,7 +366,7 @@ def translate_inline_ptx(module: Module, ctx: LoweringContext) -> None:
                                             or _is_cp_async_ordering(i))
                    for i in fn.instructions()):
             continue
-        _translate_function(fn)
+        _translate_function(fn, (module.triple or "").startswith("nvptx"))
 
 
 def _is_cp_async_ordering(call: Call) -> bool:
@@ -374,7 +374,8 @@ def _is_cp_async_ordering(call: Call) -> bool:
     return callee is not None and callee.name in T.CP_ASYNC_ORDERING
 
 
-def _translate_function(fn: Function) -> None:
+def _translate_function(fn: Function, nvptx: bool) -> None:
+    """In an NVPTX module every asm is PTX; elsewhere only text that reads as PTX."""
     names = NameSource(fn)
     index = 0
     while index < len(fn.blocks):
@@ -384,7 +385,7 @@ def _translate_function(fn: Function) -> None:
                 del block.instructions[position]
                 break
             if isinstance(inst, Call) and isinstance(inst.callee, InlineAsm) \
-                    and _looks_like_ptx(inst.callee.asm):
+                    and (nvptx or _looks_like_ptx(inst.callee.asm)):
                 _replace_call(fn, block, position, inst, names)
                 break
         else:
@@ -405,7 +406,7 @@ def _replace_call(fn: Function, block: BasicBlock, position: int, call: Call,
         statements = parse_ptx(asm.asm)
     except PtxError as exc:
         raise _error(str(exc), location) from None
-    outputs, inputs, ties = _constraints(asm.constraints)
+    outputs, _inputs, ties = _constraints(asm.constraints)
     result_types = (list(call.ty.fields) if isinstance(call.ty, StructType)
                     else [] if call.ty == VOID else [call.ty])
     if len(result_types) != len(outputs):

@@ -1,0 +1,204 @@
+"""Inline PTX translator: each table row's translation, JIT-run on the CPU runner, computes
+what the PTX ISA defines for the instruction (a numpy model per row kind)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from llvm_to_air import api
+from llvm_to_air.errors import CompileError
+from llvm_to_air.rewrite import ptx_tables as T
+from llvm_to_air.rewrite.ptx import parse_ptx
+from llvm_to_air.runner import run
+
+N = 64
+RNG = np.random.default_rng(7)
+REG = {16: ("h", "i16", np.uint16), 32: ("r", "i32", np.uint32), 64: ("l", "i64", np.uint64)}
+
+HEAD = """target triple = "nvptx64-nvidia-cuda"
+declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()
+define ptx_kernel void @k(ptr addrspace(1) %in, ptr addrspace(1) %out, ptr addrspace(1) %pr) {
+  %tid = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()
+  %t = zext i32 %tid to i64
+  %pp = getelementptr i8, ptr addrspace(1) %pr, i64 %t
+  %pb = load i8, ptr addrspace(1) %pp
+  %p = icmp ne i8 %pb, 0
+"""
+
+
+def _run(body: str, inp: np.ndarray, out: np.ndarray, pred: np.ndarray) -> None:
+    text = HEAD + body + "  ret void\n}\n"
+    lib = api.compile(text, "row.ll", emit="metallib").output
+    run(lib, "k", (N,), (N,), {0: inp, 1: out, 2: pred})
+
+
+def _rows(kind: str, space: int | None = 1) -> list[T.PtxRow]:
+    return [r for r in T.ROWS if r.kind == kind and (space is None or r.addrspace == space)
+            and r.bits in REG]
+
+
+@pytest.mark.parametrize("row", _rows("load"), ids=lambda r: r.mnemonic)
+def test_predicated_load_row(row: T.PtxRow) -> None:
+    letter, ity, dtype = REG[row.bits]
+    lanes = row.lanes
+    outs = ", ".join(f"${k}" for k in range(lanes))
+    ty = ity if lanes == 1 else "{ " + ", ".join([ity] * lanes) + " }"
+    asm = "".join(f"mov.b{row.bits} ${k}, 0x5;\\0A" for k in range(lanes))
+    asm += f"@${lanes + 1} {row.mnemonic} {{ {outs} }}, [ ${lanes} + 0 ];"
+    cons = ",".join([f"={letter}"] * lanes) + ",l,b"
+    body = (f"  %a = getelementptr [{lanes * row.bits // 8} x i8], ptr addrspace(1) %in, i64 %t\n"
+            f"  %r = call {ty} asm sideeffect \"{asm}\", \"{cons}\"(ptr addrspace(1) %a, i1 %p)\n")
+    for k in range(lanes):
+        value = "%r" if lanes == 1 else f"%v{k}"
+        if lanes > 1:
+            body += f"  %v{k} = extractvalue {ty} %r, {k}\n"
+        body += (f"  %i{k} = mul i64 %t, {lanes}\n  %j{k} = add i64 %i{k}, {k}\n"
+                 f"  %o{k} = getelementptr {ity}, ptr addrspace(1) %out, i64 %j{k}\n"
+                 f"  store {ity} {value}, ptr addrspace(1) %o{k}\n")
+    inp = RNG.integers(0, 2 ** min(row.bits, 62), N * lanes, dtype=np.uint64).astype(dtype)
+    pred = RNG.integers(0, 2, N).astype(np.uint8)
+    out = np.zeros(N * lanes, dtype)
+    _run(body, inp, out, pred)
+    want = np.where(np.repeat(pred, lanes) != 0, inp, dtype(5))
+    np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("row", _rows("store"), ids=lambda r: r.mnemonic)
+def test_predicated_store_row(row: T.PtxRow) -> None:
+    letter, ity, dtype = REG[row.bits]
+    lanes = row.lanes
+    body = ""
+    for k in range(lanes):
+        body += (f"  %i{k} = mul i64 %t, {lanes}\n  %j{k} = add i64 %i{k}, {k}\n"
+                 f"  %s{k} = getelementptr {ity}, ptr addrspace(1) %in, i64 %j{k}\n"
+                 f"  %v{k} = load {ity}, ptr addrspace(1) %s{k}\n")
+    srcs = ", ".join(f"${k}" for k in range(lanes))
+    asm = f"@${lanes + 1} {row.mnemonic} [ ${lanes} + 0 ], {{ {srcs} }};"
+    cons = ",".join([letter] * lanes) + ",l,b"
+    args = ", ".join(f"{ity} %v{k}" for k in range(lanes))
+    body += (f"  %a = getelementptr [{lanes * row.bits // 8} x i8], ptr addrspace(1) %out, i64 %t\n"
+             f"  call void asm sideeffect \"{asm}\", \"{cons}\"({args}, ptr addrspace(1) %a, "
+             "i1 %p)\n")
+    inp = RNG.integers(0, 2 ** min(row.bits, 62), N * lanes, dtype=np.uint64).astype(dtype)
+    pred = RNG.integers(0, 2, N).astype(np.uint8)
+    out = np.full(N * lanes, 9, dtype)
+    _run(body, inp, out, pred)
+    np.testing.assert_array_equal(out, np.where(np.repeat(pred, lanes) != 0, inp, dtype(9)))
+
+
+@pytest.mark.parametrize("row", _rows("mov", None), ids=lambda r: r.mnemonic)
+def test_mov_row(row: T.PtxRow) -> None:
+    letter, ity, dtype = REG[row.bits]
+    body = (f"  %s = getelementptr {ity}, ptr addrspace(1) %in, i64 %t\n"
+            f"  %v = load {ity}, ptr addrspace(1) %s\n"
+            f"  %r = call {ity} asm \"{row.mnemonic} $0, $1;\", \"={letter},{letter}\"({ity} %v)\n"
+            f"  %o = getelementptr {ity}, ptr addrspace(1) %out, i64 %t\n"
+            f"  store {ity} %r, ptr addrspace(1) %o\n")
+    inp = RNG.integers(0, 2 ** min(row.bits, 62), N, dtype=np.uint64).astype(dtype)
+    out = np.zeros(N, dtype)
+    _run(body, inp, out, np.ones(N, np.uint8))
+    np.testing.assert_array_equal(out, inp)
+
+
+ATOMIC_MODEL = {"add": np.add, "fadd": np.add, "umax": np.maximum, "max": np.maximum,
+                "umin": np.minimum, "min": np.minimum, "and": np.bitwise_and,
+                "or": np.bitwise_or, "xor": np.bitwise_xor}
+ATOMIC_ROWS = [r for r in T.ROWS if r.kind == "atomic" and r.op != "xchg" and r.bits == 32
+               and (".gpu.acq_rel." in r.mnemonic or ".cta." in r.mnemonic
+                    or r.mnemonic.count(".") == 3)]
+
+
+@pytest.mark.parametrize("row", [*ATOMIC_ROWS, T.BY_MNEMONIC["atom.global.gpu.acq_rel.add.u64"]],
+                         ids=lambda r: r.mnemonic)
+def test_atomic_row(row: T.PtxRow) -> None:
+    ty = "float" if row.float_result else f"i{row.bits}"
+    letter = "f" if row.float_result else REG[row.bits][0]
+    signed = row.mnemonic.endswith((".s32",))
+    dtype = np.float32 if row.float_result else (
+        (np.int32 if signed else np.uint32) if row.bits == 32 else np.uint64)
+    body = (f"  %s = getelementptr {ty}, ptr addrspace(1) %in, i64 %t\n"
+            f"  %v = load {ty}, ptr addrspace(1) %s\n"
+            f"  %old = call {ty} asm sideeffect \"mov.b{row.bits} $0, 0x0;\\0A@$3 {row.mnemonic}"
+            f" $0, [ $1 + 0 ], $2;\", \"={letter},l,{letter},b\"(ptr addrspace(1) %out, {ty} %v,"
+            " i1 %p)\n")
+    if dtype is np.float32:
+        inp = RNG.integers(-8, 8, N + 1).astype(np.float32)
+    else:
+        inp = RNG.integers(0 if not signed else -1000, 1000, N + 1).astype(dtype)
+    out = inp[N:].copy()  # out[0] starts as the extra element
+    pred = RNG.integers(0, 2, N).astype(np.uint8)
+    if row.bits == 32:
+        _run(body, inp[:N].copy(), out, pred)
+    if row.bits == 64:
+        with pytest.raises(CompileError, match="64-bit atomic add"):
+            _run(body, inp[:N].copy(), out, pred)
+        return
+    want = ATOMIC_MODEL[row.op].reduce(np.concatenate([inp[N:], inp[:N][pred != 0]]))
+    np.testing.assert_array_equal(out[0], want)
+
+
+@pytest.mark.parametrize(("row", "model"), [
+    (T.BY_MNEMONIC["rcp.approx.ftz.f32"], lambda x: np.float32(1) / x),
+    (T.BY_MNEMONIC["rcp.rn.f32"], lambda x: np.float32(1) / x),
+], ids=lambda v: getattr(v, "mnemonic", ""))
+def test_float_unary_row(row: T.PtxRow, model: object) -> None:
+    body = ("  %s = getelementptr float, ptr addrspace(1) %in, i64 %t\n"
+            "  %v = load float, ptr addrspace(1) %s\n"
+            f"  %r = call float asm \"{row.mnemonic} $0, $1;\", \"=f,f\"(float %v)\n"
+            "  %o = getelementptr float, ptr addrspace(1) %out, i64 %t\n"
+            "  store float %r, ptr addrspace(1) %o\n")
+    inp = (RNG.standard_normal(N) * 10).astype(np.float32)
+    out = np.zeros(N, np.float32)
+    _run(body, inp, out, np.ones(N, np.uint8))
+    np.testing.assert_allclose(out, model(inp), rtol=2e-7)  # type: ignore[operator]
+
+
+CONVERTS = {"half": ("h", "i16", np.float16), "float": ("f", "float", np.float32),
+            "bfloat": ("h", "i16", None)}
+
+
+@pytest.mark.parametrize("row", [r for r in T.ROWS if r.kind == "convert"],
+                         ids=lambda r: r.mnemonic)
+def test_convert_row(row: T.PtxRow) -> None:
+    src_letter, src_ty, _ = CONVERTS[row.frm]
+    dst_letter, dst_ty, _ = CONVERTS[row.to]
+    dst_np = np.uint16 if dst_ty == "i16" else np.float32
+    body = (f"  %s = getelementptr {src_ty}, ptr addrspace(1) %in, i64 %t\n"
+            f"  %v = load {src_ty}, ptr addrspace(1) %s\n"
+            f"  %r = call {dst_ty} asm \"{row.mnemonic} $0, $1;\", \"={dst_letter},{src_letter}\""
+            f"({src_ty} %v)\n"
+            f"  %o = getelementptr {dst_ty}, ptr addrspace(1) %out, i64 %t\n"
+            f"  store {dst_ty} %r, ptr addrspace(1) %o\n")
+    values = (RNG.standard_normal(N) * 100).astype(np.float32)
+    if row.frm == "float":
+        inp = values
+    elif row.frm == "half":
+        inp = values.astype(np.float16).view(np.uint16)
+    else:
+        inp = (values.view(np.uint32) >> 16).astype(np.uint16)
+    out = np.zeros(N, dst_np)
+    _run(body, inp, out, np.ones(N, np.uint8))
+    if row.to == "half":  # cvt.rn: round to nearest even
+        np.testing.assert_array_equal(out, values.astype(np.float16).view(np.uint16))
+    elif row.to == "bfloat":
+        bits = values.view(np.uint32).astype(np.uint64)
+        want = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+        np.testing.assert_array_equal(out, want)
+    elif row.frm == "half":
+        np.testing.assert_array_equal(out, inp.view(np.float16).astype(np.float32))
+    else:
+        np.testing.assert_array_equal(out, (inp.astype(np.uint32) << 16).view(np.float32))
+
+
+def test_hints_are_dropped_and_policy_operand_goes() -> None:
+    [stmt] = parse_ptx("@$3 ld.global.L1::evict_last.L2::cache_hint.b32 { $0 }, [ $1 + 0 ], $2;")
+    assert stmt.mnemonic == "ld.global.b32" and len(stmt.operands) == 2
+
+
+def test_unknown_instruction_is_an_error_quoting_it() -> None:
+    text = HEAD + ("  %r = call i32 asm \"brev.b32 $0, $1;\", \"=r,r\"(i32 %tid)\n"
+                   "  ret void\n}\n")
+    with pytest.raises(CompileError, match=r"'brev\.b32 \$0, \$1' has no translation") as info:
+        api.compile(text, "u.ll", emit="ll")
+    assert info.value.location.line == 9
