@@ -489,7 +489,7 @@ def _constraints(text: str) -> tuple[list[str], list[str], dict[int, int]]:
 
 
 def _error(message: str, location: SourceLocation | None) -> CompileError:
-    return CompileError(message, location, hint="the inline PTX translator covers the rows of "
+    return CompileError(f"inline assembly: {message}", location, hint="the inline PTX translator covers the rows of "
                         "llvm_to_air/rewrite/ptx_tables.py; write other operations in IR")
 
 
