@@ -129,18 +129,27 @@ def case_bf16_scale(k: TritonKernel) -> None:
     np.testing.assert_allclose(got, xf * 2 + 1, rtol=1 / 128)
 
 
+def case_matmul_f32(k: TritonKernel) -> None:
+    m = n = 64
+    kk = 32
+    a, b, c = f32(m * kk), f32(kk * n), np.zeros(m * n, np.float32)
+    k[(m // 32, n // 32)](a, b, c, m, n, kk)
+    want = a.reshape(m, kk).astype(np.float64) @ b.reshape(kk, n)
+    np.testing.assert_allclose(c.reshape(m, n), want, rtol=1e-4, atol=1e-4)
+
+
 CASES: dict[str, Callable[[TritonKernel], None]] = {
     name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 NVIDIA_PENDING = {"matmul_f16", "matmul_f32"}  # mma.sync/ldmatrix: not translated yet
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(set(CASES) - NVIDIA_PENDING))
 def test_sm80_kernel_matches_numpy(name: str) -> None:
     case = CASES[name]
     case(load("sm_80", name))
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(set(CASES) - NVIDIA_PENDING))
 def test_sm80_kernel_passes_llvm14_oracles_and_verify(name: str) -> None:
     text = (FIXTURES / "sm_80" / f"{name}.ll").read_text()
     air = api.compile(text, f"{name}.ll", emit="ll").output
@@ -155,3 +164,49 @@ def test_sm80_tensor_core_kernels_are_refused_by_name(name: str) -> None:
     text = (FIXTURES / "sm_80" / f"{name}.ll").read_text()
     with pytest.raises(CompileError, match=r"mma\.sync|ldmatrix"):
         api.compile(text, f"{name}.ll", emit="ll")
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "gfx90a").glob("*.ll")), ids=lambda p: p.stem)
+def test_wave64_cross_lane_kernels_are_refused(path: Path) -> None:
+    with pytest.raises(CompileError, match="64-lane AMD wavefront") as info:
+        api.compile(path.read_text(), path.name, emit="ll")
+    assert info.value.location.line > 0
+
+
+def test_wave64_uniform_broadcast_is_not_cross_lane() -> None:
+    text = ('target triple = "amdgcn-amd-amdhsa"\n'
+            "declare i32 @llvm.amdgcn.workgroup.id.x()\n"
+            "declare i32 @llvm.amdgcn.readfirstlane.i32(i32)\n"
+            "define amdgpu_kernel void @k(ptr addrspace(1) %p) #0 {\n"
+            "  %g = call i32 @llvm.amdgcn.workgroup.id.x()\n"
+            "  %u = call i32 @llvm.amdgcn.readfirstlane.i32(i32 %g)\n"
+            "  store i32 %u, ptr addrspace(1) %p\n  ret void\n}\n"
+            'attributes #0 = { "target-cpu"="gfx90a" }\n')
+    from llvm_to_air.ir.reader import read_module
+    from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
+
+    refuse_wave64_cross_lane(read_module(text, "u.ll"), None)  # type: ignore[arg-type]
+    lane = text.replace("call i32 @llvm.amdgcn.workgroup.id.x()", "add i32 0, 0").replace(
+        "declare i32 @llvm.amdgcn.workgroup.id.x()\n", "declare i32 @llvm.amdgcn.workitem.id.x()\n")
+    lane = lane.replace("%g = add i32 0, 0", "%g = call i32 @llvm.amdgcn.workitem.id.x()")
+    with pytest.raises(CompileError, match=r"readfirstlane.*gfx90a"):
+        refuse_wave64_cross_lane(read_module(lane, "l.ll"), None)  # type: ignore[arg-type]
+
+
+WAVE32_LOWERING = ["vadd", "axpy_f16", "bf16_scale", "dropout", "gelu_silu", "prefix_sum",
+                   "matmul_f32"]
+
+
+@pytest.mark.parametrize("name", WAVE32_LOWERING)
+def test_gfx1100_kernel_lowers_and_passes_oracles(name: str) -> None:
+    text = (FIXTURES / "gfx1100" / f"{name}.ll").read_text()
+    air = api.compile(text, f"{name}.ll", emit="ll").output
+    assert isinstance(air, str)
+    llvm_as_14(air)
+    opt_verify_14(air)
+    assert verify_air_text(air, f"{name}.ll") == []
+
+
+@pytest.mark.parametrize("name", sorted(set(WAVE32_LOWERING) & set(CASES)))
+def test_gfx1100_kernel_matches_numpy(name: str) -> None:
+    CASES[name](load("gfx1100", name))
