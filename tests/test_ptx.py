@@ -202,3 +202,65 @@ def test_unknown_instruction_is_an_error_quoting_it() -> None:
     with pytest.raises(CompileError, match=r"'brev\.b32 \$0, \$1' has no translation") as info:
         api.compile(text, "u.ll", emit="ll")
     assert info.value.location.line == 9
+
+
+HALF_OPS = {"fadd": lambda a, b, c: a + b, "fsub": lambda a, b, c: a - b,
+            "fmul": lambda a, b, c: a * b,
+            "fma": lambda a, b, c: (a.astype(np.float64) * b + c).astype(np.float16)}
+
+
+@pytest.mark.parametrize("row", [r for r in T.ROWS if r.kind == "half_arith"],
+                         ids=lambda r: r.mnemonic)
+def test_half_arith_row(row: T.PtxRow) -> None:
+    letter, ity, dtype = REG[row.bits]
+    srcs = 3 if row.op == "fma" else 2
+    operands = ", ".join(f"${k}" for k in range(srcs + 1))
+    args = ", ".join(f"{ity} %v{k}" for k in range(srcs))
+    body = ""
+    for k in range(srcs):
+        body += (f"  %i{k} = add i64 %t, {k * N}\n"
+                 f"  %s{k} = getelementptr {ity}, ptr addrspace(1) %in, i64 %i{k}\n"
+                 f"  %v{k} = load {ity}, ptr addrspace(1) %s{k}\n")
+    body += (f"  %r = call {ity} asm \"{{{row.mnemonic} {operands};\\0A}}\", "
+             f"\"={letter}{',' + letter * 1 * 1}{(',' + letter) * (srcs - 1)}\"({args})\n"
+             f"  %o = getelementptr {ity}, ptr addrspace(1) %out, i64 %t\n"
+             f"  store {ity} %r, ptr addrspace(1) %o\n")
+    halves = (RNG.standard_normal(N * srcs * row.lanes) * 8).astype(np.float16)
+    inp = halves.view(dtype)
+    out = np.zeros(N, dtype)
+    _run(body, inp, out, np.ones(N, np.uint8))
+    parts = [halves[k * N * row.lanes:(k + 1) * N * row.lanes] for k in range(srcs)]
+    while len(parts) < 3:
+        parts.append(parts[0])
+    want = HALF_OPS[row.op](*parts).astype(np.float16)
+    np.testing.assert_array_equal(out.view(np.float16), want)
+
+
+@pytest.mark.parametrize("row", [r for r in T.ROWS if r.kind == "int_convert"],
+                         ids=lambda r: r.mnemonic)
+def test_int_convert_row(row: T.PtxRow) -> None:
+    src_bits = 64 if row.op == "trunc" else 32
+    s_letter, s_ty, s_np = REG[src_bits]
+    d_letter, d_ty, d_np = REG[row.bits]
+    body = (f"  %s = getelementptr {s_ty}, ptr addrspace(1) %in, i64 %t\n"
+            f"  %v = load {s_ty}, ptr addrspace(1) %s\n"
+            f"  %r = call {d_ty} asm \"{row.mnemonic} $0, $1;\", \"={d_letter},{s_letter}\""
+            f"({s_ty} %v)\n"
+            f"  %o = getelementptr {d_ty}, ptr addrspace(1) %out, i64 %t\n"
+            f"  store {d_ty} %r, ptr addrspace(1) %o\n")
+    inp = RNG.integers(0, 2 ** min(src_bits, 62), N, dtype=np.uint64).astype(s_np)
+    out = np.zeros(N, d_np)
+    _run(body, inp, out, np.ones(N, np.uint8))
+    if row.op == "zext":
+        want = inp.astype(np.uint64)
+    elif row.op == "sext":
+        want = inp.view(np.int32).astype(np.int64).view(np.uint64)
+    else:
+        want = inp.astype(np.uint32)
+    np.testing.assert_array_equal(out, want)
+
+
+def test_named_registers_and_scope_braces() -> None:
+    stmts = parse_ptx("{\n\t .reg .u32 start;\n\t mov.u32 start, $1;\n\t mov.u32 $0, start;\n\t}")
+    assert [s.mnemonic for s in stmts] == ["mov.u32", "mov.u32"]
+    assert stmts[0].operands[0] == stmts[1].operands[1]

@@ -45,15 +45,18 @@ from llvm_to_air.ir.model import (
     Value,
 )
 from llvm_to_air.ir.types import (
+    F16,
     I1,
     I8,
     I64,
     VOID,
     FloatType,
+    FunctionType,
     IntType,
     PointerType,
     StructType,
     Type,
+    VectorType,
 )
 from llvm_to_air.rewrite import ptx_tables as T
 from llvm_to_air.rewrite.context import LoweringContext
@@ -96,12 +99,27 @@ class PtxError(ValueError):
     """The asm text is not PTX the table knows; the message quotes the instruction."""
 
 
+_NAMED_BASE = 1000  # named registers (``.reg .u32 start``) get indices from here
+
+
 def parse_ptx(asm: str) -> list[Statement]:
+    """Statements of ``asm``; a ``{ ... }`` scope is unwrapped and its ``.reg`` names become
+    registers numbered from ``_NAMED_BASE``."""
     statements = []
-    for raw in re.split(r"[;\n]", asm):
+    body = asm.strip()
+    if body.startswith("{") and body.endswith("}"):
+        body = body[1:-1]
+    named: dict[str, int] = {}
+    for raw in re.split(r"[;\n]", body):
         text = raw.strip()
         if not text:
             continue
+        declared = re.fullmatch(r"\.reg\s+\.\w+\s+([A-Za-z_]\w*)", text)
+        if declared:
+            named[declared.group(1)] = _NAMED_BASE + len(named)
+            continue
+        for name, index in named.items():
+            text = re.sub(rf"(?<![\w%$]){re.escape(name)}(?!\w)", f"${index}", text)
         predicate, negated = None, False
         m = _PRED_RE.match(text)
         if m:
@@ -114,7 +132,7 @@ def parse_ptx(asm: str) -> list[Statement]:
             operands = operands[:-1]
         mnemonic = ".".join([parts[0], *(p for p in parts[1:] if p not in T.IGNORED_MODIFIERS
                                          and p not in T.POLICY_MODIFIERS)])
-        statements.append(Statement(raw.strip(), mnemonic,
+        statements.append(Statement(text, mnemonic,
                                     tuple(_operand(o, raw) for o in operands),
                                     predicate, negated))
     return statements
@@ -165,6 +183,7 @@ class _Emitter:
     """Builds one asm call's replacement, splitting blocks where statements are predicated."""
 
     fn: Function
+    module: Module
     names: NameSource
     block: BasicBlock
     location: SourceLocation | None
@@ -269,7 +288,39 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
         dst, src = ops
         assert isinstance(dst, Reg)
         ty = em.types.get(dst.index, IntType(row.bits))
-        em.set(dst, em.value(src, ty) if isinstance(src, Reg | Imm) else _bad(stmt))
+        if isinstance(src, tuple):  # {lo, hi}: pieces packed from the low bits up
+            width = row.bits // len(src)
+            packed: Value = ConstantInt(IntType(row.bits), 0)
+            for k, piece in enumerate(src):
+                part = em.coerce(em.value(piece, IntType(width)), IntType(row.bits))
+                if k:
+                    part = em.add(BinaryOp(IntType(row.bits), opcode="shl",
+                                           ops=[part, ConstantInt(IntType(row.bits), k * width)]))
+                packed = em.add(BinaryOp(IntType(row.bits), opcode="or", ops=[packed, part]))
+            em.set(dst, em.coerce(packed, ty))
+        else:
+            em.set(dst, em.value(src, ty) if isinstance(src, Reg | Imm) else _bad(stmt))
+    elif row.kind == "half_arith":
+        dst, *srcs = ops
+        assert isinstance(dst, Reg)
+        ty: Type = F16 if row.lanes == 1 else VectorType(2, F16)
+        reg = IntType(row.bits)
+        values = [em.coerce(em.value(s, reg), ty) for s in srcs
+                  if isinstance(s, Reg | Imm)]
+        if row.op == "fma":
+            fma = _intrinsic(em, f"llvm.fma.{'f16' if row.lanes == 1 else 'v2f16'}", ty)
+            result = em.add(Call(ty, opcode="call", ops=[*values, fma],
+                                 function_type=fma.function_type))
+        else:
+            result = em.add(BinaryOp(ty, opcode=row.op, ops=values))
+        em.set(dst, em.coerce(result, em.types.get(dst.index, reg)))
+    elif row.kind == "int_convert":
+        dst, src = ops
+        assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)
+        from_bits = 32 if row.op in ("zext", "sext") else 64
+        result = em.add(Cast(IntType(row.bits), opcode=row.op,
+                             ops=[em.value(src, IntType(from_bits))]))
+        em.set(dst, em.coerce(result, em.types.get(dst.index, result.ty)))
     elif row.kind == "load":
         dsts, addr = ops
         lanes = dsts if isinstance(dsts, tuple) else (dsts,)
@@ -316,6 +367,16 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
         _cp_async(stmt, em)
     else:  # pragma: no cover - every row kind has a builder above
         raise PtxError(f"no builder for '{stmt.text}'")
+
+
+def _intrinsic(em: _Emitter, name: str, ty: Type) -> Function:
+    module = em.module
+    found = module.get_function(name)
+    if found is None:
+        found = Function(PointerType(0), name=name, function_type=FunctionType(ty, (ty, ty, ty)),
+                         fn_attrs=["nounwind", "memory(none)"])
+        module.functions.append(found)
+    return found
 
 
 def _cp_async(stmt: Statement, em: _Emitter) -> None:
@@ -366,7 +427,7 @@ def translate_inline_ptx(module: Module, ctx: LoweringContext) -> None:
                                             or _is_cp_async_ordering(i))
                    for i in fn.instructions()):
             continue
-        _translate_function(fn, (module.triple or "").startswith("nvptx"))
+        _translate_function(module, fn, (module.triple or "").startswith("nvptx"))
 
 
 def _is_cp_async_ordering(call: Call) -> bool:
@@ -374,8 +435,18 @@ def _is_cp_async_ordering(call: Call) -> bool:
     return callee is not None and callee.name in T.CP_ASYNC_ORDERING
 
 
-def _translate_function(fn: Function, nvptx: bool) -> None:
-    """In an NVPTX module every asm is PTX; elsewhere only text that reads as PTX."""
+def _translate_function(module: Module, fn: Function, nvptx: bool) -> None:
+    """In an NVPTX module every asm is PTX; elsewhere only text that reads as PTX.
+
+    An asm without side effects whose result nothing uses (cooperative groups' unused
+    ``%reserved_smem_offset`` read) is removed: it has no effect to keep.
+    """
+    used = {id(op) for inst in fn.instructions() for op in inst.ops}
+    for block in fn.blocks:
+        block.instructions = [
+            i for i in block.instructions
+            if not (isinstance(i, Call) and isinstance(i.callee, InlineAsm)
+                    and "sideeffect" not in i.callee.flags and id(i) not in used)]
     names = NameSource(fn)
     index = 0
     while index < len(fn.blocks):
@@ -386,7 +457,7 @@ def _translate_function(fn: Function, nvptx: bool) -> None:
                 break
             if isinstance(inst, Call) and isinstance(inst.callee, InlineAsm) \
                     and (nvptx or _looks_like_ptx(inst.callee.asm)):
-                _replace_call(fn, block, position, inst, names)
+                _replace_call(module, fn, block, position, inst, names)
                 break
         else:
             index += 1
@@ -397,7 +468,7 @@ def _looks_like_ptx(asm: str) -> bool:
                           r"ldmatrix)\.", asm.strip()))
 
 
-def _replace_call(fn: Function, block: BasicBlock, position: int, call: Call,
+def _replace_call(module: Module, fn: Function, block: BasicBlock, position: int, call: Call,
                   names: NameSource) -> None:
     asm = call.callee
     assert isinstance(asm, InlineAsm)
@@ -420,7 +491,7 @@ def _replace_call(fn: Function, block: BasicBlock, position: int, call: Call,
             regs[ties[k]] = arg
     tail = block.instructions[position + 1:]
     block.instructions = block.instructions[:position]
-    em = _Emitter(fn, names, block, location, regs, types)
+    em = _Emitter(fn, module, names, block, location, regs, types)
     try:
         for stmt in statements:
             row = T.BY_MNEMONIC.get(stmt.mnemonic)

@@ -104,6 +104,15 @@ ROWS: tuple[PtxRow, ...] = (
     PtxRow("cvt.rn.bf16.f32", "convert", 16, op="fptrunc", to="bfloat", frm="float",
            min_sm=80),
     PtxRow("cvt.f32.bf16", "convert", 32, op="fpext", to="float", frm="bfloat", min_sm=80),
+    # cuda_fp16.h arithmetic on 16-bit registers (f16x2: two halves in a 32-bit register)
+    *(PtxRow(f"{op}{rnd}.{ty}", "half_arith", 16 * lanes, lanes, op=llvm)
+      for op, llvm in (("add", "fadd"), ("sub", "fsub"), ("mul", "fmul"), ("fma", "fma"))
+      for rnd in ("", ".rn") if not (op == "fma" and rnd == "")
+      for ty, lanes in (("f16", 1), ("f16x2", 2))),
+    # integer widening / narrowing between register sizes
+    PtxRow("cvt.u64.u32", "int_convert", 64, op="zext"),
+    PtxRow("cvt.s64.s32", "int_convert", 64, op="sext"),
+    PtxRow("cvt.u32.u64", "int_convert", 32, op="trunc"),
     # cp.async.{ca,cg}.shared.global (the cache operator is dropped); the copy size
     # (4, 8 or 16 bytes) and the source size are operands
     PtxRow("cp.async.shared.global", "cp_async", min_sm=80),
