@@ -1,30 +1,29 @@
-"""Triton kernels on Apple GPUs, with no fork of Triton: ``llvm_to_air.triton``.
+"""Triton kernels on Apple GPUs: compile a ``@triton.jit`` function without a GPU, lower it.
 
-Triton compiles a ``@triton.jit`` function to LLVM IR for an NVIDIA target without a
-GPU; llvm-to-air lowers that IR (LLVM 24 text, inline PTX, linked libdevice) to AIR.
-This module does both and says how to launch the result::
+Use (``pip install 'llvm-to-air[triton]'``)::
 
-    from llvm_to_air.triton import kernel
-    add = kernel(add_kernel)                      # any @triton.jit function
-    add[(triton.cdiv(n, 1024),)](x, y, out, n, BLOCK_SIZE=1024)   # runs on the CPU runner
+    from llvm_to_air.triton import compile_triton
+    k = compile_triton(add_kernel, {"x": "*fp32", "y": "*fp32", "out": "*fp32", "n": "i32"},
+                       {"BLOCK": 1024})
+    k.metallib                 # bytes of a .metallib with one kernel
+    k.plan                     # LaunchPlan: buffer index per argument, threads, shared bytes
+    k[(n + 1023) // 1024,](x, y, out, n)   # runs on the CPU runner, arrays change in place
 
-    compiled = add.compile(x, y, out, n, BLOCK_SIZE=1024)
-    compiled.metallib, compiled.plan              # the library and its launch plan
-
-The launch plan is what a Metal host needs (``docs/triton.md``): the buffer index of
-each Triton argument (in order, constexprs removed), the two scratch buffers Triton
-appends, threads per threadgroup (``num_warps * 32``), threadgroup memory index 0 for
-``@global_smem`` (``metadata.shared`` bytes, rounded up to 16), and the grid: program
-``(px, py, pz)`` is threadgroup ``(px, py, pz)`` of a dispatch of
-``(px * threads, py, pz)`` threads.
-
-Needs the optional extra ``llvm-to-air[triton]`` (Triton from PyPI).
+Triton compiles for NVIDIA ``sm_80`` (or AMD ``gfx1100``, wave32) and stops at
+its LLVM IR; that IR (printed by Triton's own, newer LLVM) is read by the
+forward-compatible reader and lowered like any CUDA module. Triton's calling
+convention: the kernel's parameters are the non-constexpr arguments in order,
+then two scratch pointers (global and profile scratch) Triton appends; each
+becomes a Metal buffer (pointers as device buffers, scalars as constant
+buffers, by the indices in :class:`LaunchPlan`). ``@global_smem`` is dynamic
+threadgroup memory of ``plan.shared`` bytes. A program is a threadgroup of
+``num_warps x warp_size`` threads; the launch grid counts programs.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,156 +31,128 @@ import numpy as np
 
 from llvm_to_air.errors import CompileError
 
-SCRATCH_BYTES = 16
-THREADS_PER_WARP = 32
-_DTYPE_SIGNATURES = {np.dtype(np.float32): "fp32", np.dtype(np.float16): "fp16",
-                     np.dtype(np.int32): "i32", np.dtype(np.uint32): "u32",
-                     np.dtype(np.int64): "i64", np.dtype(np.int8): "i8",
-                     np.dtype(np.uint8): "u8", np.dtype(np.int16): "i16"}
+TARGETS: dict[str, tuple[str, int | str, int]] = {
+    "sm_80": ("cuda", 80, 32), "gfx1100": ("hip", "gfx1100", 32),
+}
+SCALAR_DTYPES = {"i1": np.int8, "i8": np.int8, "i16": np.int16, "i32": np.int32,
+                 "i64": np.int64, "u8": np.uint8, "u16": np.uint16, "u32": np.uint32,
+                 "u64": np.uint64, "fp16": np.float16, "fp32": np.float32, "fp64": np.float64}
 
 
 @dataclass(frozen=True)
 class LaunchPlan:
-    """How a host launches one compiled Triton kernel (the CPU runner and Metal alike)."""
+    """How a host binds and dispatches the kernel (the same facts drive a Metal dispatch).
 
-    kernel: str                          # the function's name in the metallib
-    arguments: tuple[str, ...]           # Triton's runtime arguments, buffer indices 0..n-1
-    scratch_indices: tuple[int, int]     # global and profile scratch buffers
-    threads_per_threadgroup: int         # num_warps * 32
-    threadgroup_memory: dict[int, int] = field(default_factory=dict)
+    ``buffer_index[k]`` is the ``setBuffer``/``setBytes`` index of the k-th
+    non-constexpr argument; ``scratch_indices`` are the two buffers Triton
+    appends (bind any 1-byte-or-larger buffer); ``threadgroup_memory`` maps a
+    ``setThreadgroupMemoryLength`` index to its byte length.
+    """
 
-    def dispatch(self, programs: Sequence[int]) -> tuple[tuple[int, int, int],
-                                                         tuple[int, int, int]]:
-        """(threads per grid, threads per threadgroup) for a Triton grid of programs."""
-        px, py, pz = (*programs, 1, 1)[:3]
-        return ((px * self.threads_per_threadgroup, py, pz),
-                (self.threads_per_threadgroup, 1, 1))
+    kernel: str
+    arguments: tuple[str, ...]
+    signature: tuple[str, ...]
+    buffer_index: tuple[int, ...]
+    scratch_indices: tuple[int, ...]
+    threads_per_threadgroup: int
+    shared: int
+    threadgroup_memory: Mapping[int, int] = field(default_factory=dict)
+
+    def grid_threads(self, programs: Sequence[int]) -> tuple[int, int, int]:
+        """Threads per dimension for ``dispatchThreads`` from a Triton grid of programs."""
+        dims = (*programs, 1, 1, 1)[:3]
+        return (dims[0] * self.threads_per_threadgroup, dims[1], dims[2])
 
 
 @dataclass
-class CompiledKernel:
-    metallib: bytes
-    air_text: str
-    plan: LaunchPlan
-    triton_ir: str                        # Triton's LLVM IR, as Triton printed it
+class TritonKernel:
+    """A lowered Triton kernel: metallib bytes, its AIR module, and its launch plan."""
 
-    def run(self, programs: Sequence[int], args: Sequence[Any], timeout: float | None = None,
-            check_bounds: bool = True) -> None:
-        """Run on the CPU runner; numpy arrays among ``args`` are updated in place."""
+    metallib: bytes
+    plan: LaunchPlan
+
+    def __getitem__(self, grid: Sequence[int] | int) -> Callable[..., None]:
+        programs = (grid,) if isinstance(grid, int) else tuple(grid)
+        return lambda *args: self.launch(programs, *args)
+
+    def launch(self, programs: Sequence[int], *args: Any) -> None:
+        """Run on the CPU runner with Triton's calling convention; arrays change in place."""
         from llvm_to_air.runner import run
 
+        plan = self.plan
+        if len(args) != len(plan.arguments):
+            raise CompileError(f"{plan.kernel} takes {len(plan.arguments)} arguments "
+                               f"({', '.join(plan.arguments)}), got {len(args)}")
         buffers: dict[int, Any] = {}
-        for index, value in enumerate(args):
-            buffers[index] = _runtime_value(value)
-        for index in self.plan.scratch_indices:
-            buffers[index] = np.zeros(SCRATCH_BYTES, np.uint8)
-        grid, threadgroup = self.plan.dispatch(tuple(programs))
-        run(self.metallib, self.plan.kernel, grid, threadgroup, buffers,
-            threadgroup_memory=self.plan.threadgroup_memory or None, timeout=timeout,
-            check_bounds=check_bounds)
+        for value, sig, index, name in zip(args, plan.signature, plan.buffer_index,
+                                           plan.arguments, strict=True):
+            if sig.startswith("*"):
+                if not isinstance(value, np.ndarray):
+                    raise CompileError(f"argument '{name}' ({sig}) must be a numpy array")
+                buffers[index] = value
+            else:
+                buffers[index] = SCALAR_DTYPES[sig](value)
+        for index in plan.scratch_indices:
+            buffers[index] = np.zeros(64, np.uint8)
+        run(self.metallib, plan.kernel, plan.grid_threads(programs),
+            (plan.threads_per_threadgroup, 1, 1), buffers, dict(plan.threadgroup_memory))
 
 
-def _runtime_value(value: Any) -> Any:
-    if isinstance(value, np.ndarray | np.generic):
-        return value
-    if isinstance(value, bool | int):
-        return np.int32(value)
-    if isinstance(value, float):
-        return np.float32(value)
-    raise CompileError(f"a Triton argument must be a numpy array or a number, not "
-                       f"{type(value).__name__}")
+def lower_triton_ir(llir: str, *, kernel: str, arguments: Sequence[str],
+                    signature: Sequence[str], num_warps: int, warp_size: int, shared: int,
+                    file: str = "<triton>") -> TritonKernel:
+    """Lower Triton's LLVM IR (e.g. a committed fixture) and build its launch plan."""
+    from llvm_to_air import api
+
+    if warp_size != 32:
+        raise CompileError(f"Triton kernel {kernel} was compiled for {warp_size}-wide warps; "
+                           "Apple SIMD groups are 32 wide",
+                           hint="compile for sm_80 or a wave32 AMD target (gfx1100)")
+    result = api.compile(llir, file, emit="metallib")
+    metallib = result.output
+    assert isinstance(metallib, bytes)
+    signature_ = result.kernels[0]
+    by_source = {a.source_index: a for a in signature_.arguments if a.source_index is not None}
+    count = len(arguments)
+    index = tuple(_index(by_source, k, name, kernel) for k, name in enumerate(arguments))
+    scratch = tuple(by_source[k].location_index for k in sorted(by_source) if k >= count
+                    and by_source[k].location_index is not None
+                    and by_source[k].kind != "threadgroup")  # type: ignore[misc]
+    tg = {a.location_index: shared for a in signature_.arguments
+          if a.kind == "threadgroup" and a.location_index is not None}
+    plan = LaunchPlan(signature_.name, tuple(arguments), tuple(signature), index,
+                      scratch, num_warps * warp_size, shared, tg)  # type: ignore[arg-type]
+    return TritonKernel(metallib, plan)
 
 
-def _signature_of(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        kind = _DTYPE_SIGNATURES.get(value.dtype)
-        if kind is None:
-            raise CompileError(f"arrays of {value.dtype} are not supported as Triton pointers")
-        return f"*{kind}"
-    if isinstance(value, np.generic):
-        kind = _DTYPE_SIGNATURES.get(value.dtype)
-        if kind is None:
-            raise CompileError(f"scalars of {value.dtype} are not supported")
-        return kind
-    if isinstance(value, bool | int):
-        return "i32"
-    if isinstance(value, float):
-        return "fp32"
-    raise CompileError(f"cannot pass {type(value).__name__} to a Triton kernel")
+def _index(by_source: Mapping[int | None, Any], k: int, name: str, kernel: str) -> int:
+    arg = by_source.get(k)
+    if arg is None or arg.location_index is None:
+        raise CompileError(f"argument '{name}' of Triton kernel {kernel} has no buffer index")
+    return int(arg.location_index)
 
 
-def compile_triton(fn: Any, signature: dict[str, str], constexprs: dict[str, Any],
-                   num_warps: int = 4, target: str = "macos14",
-                   arch: int = 80) -> CompiledKernel:
-    """Compile ``fn`` with Triton for ``sm_<arch>`` (no GPU needed), then to a metallib."""
+def compile_triton(fn: Any, signature: Mapping[str, str],
+                   constexprs: Mapping[str, Any] | None = None, *, target: str = "sm_80",
+                   num_warps: int = 4) -> TritonKernel:
+    """Compile ``fn`` (a ``@triton.jit`` function) with Triton for ``target``, no GPU needed."""
     try:
-        os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
         from triton.backends.compiler import GPUTarget
         from triton.compiler import ASTSource
         from triton.compiler import compile as triton_compile
     except ImportError:
         raise CompileError("llvm_to_air.triton needs Triton",
                            hint="pip install 'llvm-to-air[triton]'") from None
-    full_signature = {**signature, **{name: "constexpr" for name in constexprs}}
-    compiled = triton_compile(ASTSource(fn=fn, signature=full_signature, constexprs=constexprs),
-                              target=GPUTarget("cuda", arch, THREADS_PER_WARP),
+    if target not in TARGETS:
+        raise CompileError(f"unknown Triton target '{target}'",
+                           hint=f"use one of {', '.join(TARGETS)}")
+    os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
+    constexprs = dict(constexprs or {})
+    sig = dict(signature) | {name: "constexpr" for name in constexprs}
+    compiled = triton_compile(ASTSource(fn, sig, constexprs), target=GPUTarget(*TARGETS[target]),
                               options={"num_warps": num_warps})
-    ir = compiled.asm["llir"]
-    name = compiled.metadata.name
-    from llvm_to_air.api import compile as lower_compile
-
-    metallib = lower_compile(ir, f"{name}.ll", target=target, emit="metallib").output
-    air_text = lower_compile(ir, f"{name}.ll", target=target, emit="ll").output
-    arguments = tuple(signature)
-    shared = int(compiled.metadata.shared)
-    plan = LaunchPlan(kernel=name, arguments=arguments,
-                      scratch_indices=(len(arguments), len(arguments) + 1),
-                      threads_per_threadgroup=int(compiled.metadata.num_warps) * THREADS_PER_WARP,
-                      threadgroup_memory={0: -(-shared // 16) * 16} if shared else {})
-    return CompiledKernel(bytes(metallib), str(air_text), plan, ir)
-
-
-class TritonKernel:
-    """A ``@triton.jit`` function callable as Triton calls it: ``k[grid](*args, **consts)``."""
-
-    def __init__(self, fn: Any, num_warps: int = 4, target: str = "macos14") -> None:
-        self.fn = fn
-        self.num_warps = num_warps
-        self.target = target
-        self._cache: dict[tuple[Any, ...], CompiledKernel] = {}
-
-    def _argument_names(self) -> list[str]:
-        names = list(getattr(self.fn, "arg_names", []))
-        if not names:
-            raise CompileError("kernel() takes a @triton.jit function")
-        return names
-
-    def compile(self, *args: Any, **constexprs: Any) -> CompiledKernel:
-        names = [n for n in self._argument_names() if n not in constexprs]
-        if len(names) != len(args):
-            raise CompileError(f"{getattr(self.fn, '__name__', 'kernel')} takes "
-                               f"{len(names)} runtime arguments ({', '.join(names)}), "
-                               f"got {len(args)}")
-        signature = {name: _signature_of(value) for name, value in zip(names, args, strict=True)}
-        key = (tuple(signature.items()), tuple(sorted(constexprs.items())))
-        if key not in self._cache:
-            self._cache[key] = compile_triton(self.fn, signature, constexprs, self.num_warps,
-                                              self.target)
-        return self._cache[key]
-
-    def __getitem__(self, grid: Any) -> Callable[..., None]:
-        def launch(*args: Any, **constexprs: Any) -> None:
-            compiled = self.compile(*args, **constexprs)
-            programs = grid(constexprs) if callable(grid) else grid
-            programs = (programs,) if isinstance(programs, int) else tuple(programs)
-            compiled.run(programs, args)
-
-        return launch
-
-
-def kernel(fn: Any, num_warps: int = 4, target: str = "macos14") -> TritonKernel:
-    """Wrap a ``@triton.jit`` function for Apple targets (see the module docstring)."""
-    return TritonKernel(fn, num_warps, target)
-
-
-__all__ = ["CompiledKernel", "LaunchPlan", "TritonKernel", "compile_triton", "kernel"]
+    return lower_triton_ir(compiled.asm["llir"], kernel=compiled.metadata.name,
+                           arguments=list(signature), signature=list(signature.values()),
+                           num_warps=compiled.metadata.num_warps,
+                           warp_size=TARGETS[target][2], shared=compiled.metadata.shared,
+                           file=f"<triton {compiled.metadata.name}>")

@@ -1,168 +1,266 @@
-"""Inline PTX: one kernel per translated form, run on the CPU runner and checked against
-what the PTX ISA says the instruction does."""
+"""Inline PTX translator: each table row's translation, JIT-run on the CPU runner, computes
+what the PTX ISA defines for the instruction (a numpy model per row kind)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import llvm_to_air
-from llvm_to_air import CompileError
-from llvm_to_air.rewrite.ptx import parse_statement
+from llvm_to_air import api
+from llvm_to_air.errors import CompileError
+from llvm_to_air.rewrite import ptx_tables as T
+from llvm_to_air.rewrite.ptx import parse_ptx
+from llvm_to_air.runner import run
 
-HEAD = 'target triple = "nvptx64-nvidia-cuda"\n'
-TAIL = "declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n"
+N = 64
+RNG = np.random.default_rng(7)
+REG = {16: ("h", "i16", np.uint16), 32: ("r", "i32", np.uint32), 64: ("l", "i64", np.uint64)}
 
-
-def kernel(body: str, params: str = "ptr addrspace(1) %in, ptr addrspace(1) %out") -> str:
-    return (f"{HEAD}define ptx_kernel void @k({params}) {{\n"
-            "  %tid = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n"
-            "  %i = zext i32 %tid to i64\n" + body + "  ret void\n}\n" + TAIL)
-
-
-def unary(asm: str, constraints: str, in_ty: str, out_ty: str) -> str:
-    return kernel(f"  %pin = getelementptr {in_ty}, ptr addrspace(1) %in, i64 %i\n"
-                  f"  %pout = getelementptr {out_ty}, ptr addrspace(1) %out, i64 %i\n"
-                  f"  %x = load {in_ty}, ptr addrspace(1) %pin\n"
-                  f'  %r = call {out_ty} asm "{asm}", "{constraints}"({in_ty} %x)\n'
-                  f"  store {out_ty} %r, ptr addrspace(1) %pout\n")
-
-
-X = np.linspace(0.25, 8.0, 64, dtype=np.float32)
-UNARY = {
-    "rcp.approx.ftz.f32": (unary("rcp.approx.ftz.f32 $0, $1;", "=f,f", "float", "float"),
-                           X, np.float32, lambda x: 1 / x, 1e-6),
-    "sqrt.approx.f32": (unary("sqrt.approx.f32 $0, $1;", "=f,f", "float", "float"),
-                        X, np.float32, np.sqrt, 1e-6),
-    "ex2.approx.ftz.f32": (unary("ex2.approx.ftz.f32 $0, $1;", "=f,f", "float", "float"),
-                           X, np.float32, np.exp2, 1e-6),
-    "lg2.approx.f32": (unary("lg2.approx.f32 $0, $1;", "=f,f", "float", "float"),
-                       X, np.float32, np.log2, 1e-6),
-    # cuda_fp16.h's __float2half_rn: the half's bits in a 16-bit register
-    "cvt.rn.f16.f32": (unary("cvt.rn.f16.f32 $0, $1;", "=h,f", "float", "i16"),
-                       X * 1.37, np.int16, lambda x: x.astype(np.float16).view(np.int16), 0),
-    "cvt.f32.f16": (unary("cvt.f32.f16 $0, $1;", "=f,h", "i16", "float"),
-                    (X * 1.37).astype(np.float16).view(np.int16), np.float32,
-                    lambda h: h.view(np.float16).astype(np.float32), 0),
-}
+HEAD = """target triple = "nvptx64-nvidia-cuda"
+declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()
+define ptx_kernel void @k(ptr addrspace(1) %in, ptr addrspace(1) %out, ptr addrspace(1) %pr) {
+  %tid = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()
+  %t = zext i32 %tid to i64
+  %pp = getelementptr i8, ptr addrspace(1) %pr, i64 %t
+  %pb = load i8, ptr addrspace(1) %pp
+  %p = icmp ne i8 %pb, 0
+"""
 
 
-@pytest.mark.parametrize("form", sorted(UNARY))
-def test_unary_form(form: str) -> None:
-    text, data, out_dtype, reference, rtol = UNARY[form]
-    out = np.zeros(len(data), out_dtype)
-    llvm_to_air.run(text, "k", len(data), len(data), {0: data.copy(), 1: out})
-    np.testing.assert_allclose(out, reference(data), rtol=rtol)
+def _run(body: str, inp: np.ndarray, out: np.ndarray, pred: np.ndarray) -> None:
+    text = HEAD + body + "  ret void\n}\n"
+    lib = api.compile(text, "row.ll", emit="metallib").output
+    run(lib, "k", (N,), (N,), {0: inp, 1: out, 2: pred})
 
 
-GUARDED_LOAD = kernel(
-    "  %pin = getelementptr i32, ptr addrspace(1) %in, i64 %i\n"
-    "  %pout = getelementptr i32, ptr addrspace(1) %out, i64 %i\n"
-    "  %inside = icmp ult i32 %tid, 40\n"
-    '  %v = call i32 asm sideeffect "mov.u32 $0, 0x7;\\0A\\09@$2 ld.global.b32 { $0 }, '
-    '[ $1 + 0 ];", "=r,l,b"(ptr addrspace(1) %pin, i1 %inside)\n'
-    "  store i32 %v, ptr addrspace(1) %pout\n")
+def _rows(kind: str, space: int | None = 1) -> list[T.PtxRow]:
+    return [r for r in T.ROWS if r.kind == kind and (space is None or r.addrspace == space)
+            and r.bits in REG]
 
 
-def test_guarded_load_takes_the_mov_default_and_never_reads_when_off() -> None:
-    data = np.arange(40, dtype=np.int32) * 3       # only 40 elements: lanes 40-63 are off
-    out = np.zeros(64, np.int32)
-    llvm_to_air.run(GUARDED_LOAD, "k", 64, 64, {0: data, 1: out})  # checked: no OOB read
-    np.testing.assert_array_equal(out, np.concatenate([data, np.full(24, 7, np.int32)]))
+@pytest.mark.parametrize("row", _rows("load"), ids=lambda r: r.mnemonic)
+def test_predicated_load_row(row: T.PtxRow) -> None:
+    letter, ity, dtype = REG[row.bits]
+    lanes = row.lanes
+    outs = ", ".join(f"${k}" for k in range(lanes))
+    ty = ity if lanes == 1 else "{ " + ", ".join([ity] * lanes) + " }"
+    asm = "".join(f"mov.b{row.bits} ${k}, 0x5;\\0A" for k in range(lanes))
+    asm += f"@${lanes + 1} {row.mnemonic} {{ {outs} }}, [ ${lanes} + 0 ];"
+    cons = ",".join([f"={letter}"] * lanes) + ",l,b"
+    body = (f"  %a = getelementptr [{lanes * row.bits // 8} x i8], ptr addrspace(1) %in, i64 %t\n"
+            f"  %r = call {ty} asm sideeffect \"{asm}\", \"{cons}\"(ptr addrspace(1) %a, i1 %p)\n")
+    for k in range(lanes):
+        value = "%r" if lanes == 1 else f"%v{k}"
+        if lanes > 1:
+            body += f"  %v{k} = extractvalue {ty} %r, {k}\n"
+        body += (f"  %i{k} = mul i64 %t, {lanes}\n  %j{k} = add i64 %i{k}, {k}\n"
+                 f"  %o{k} = getelementptr {ity}, ptr addrspace(1) %out, i64 %j{k}\n"
+                 f"  store {ity} {value}, ptr addrspace(1) %o{k}\n")
+    inp = RNG.integers(0, 2 ** min(row.bits, 62), N * lanes, dtype=np.uint64).astype(dtype)
+    pred = RNG.integers(0, 2, N).astype(np.uint8)
+    out = np.zeros(N * lanes, dtype)
+    _run(body, inp, out, pred)
+    want = np.where(np.repeat(pred, lanes) != 0, inp, dtype(5))
+    np.testing.assert_array_equal(out, want)
 
 
-def test_guarded_store_and_16_bit_registers() -> None:
-    text = kernel(
-        "  %pin = getelementptr i16, ptr addrspace(1) %in, i64 %i\n"
-        "  %pout = getelementptr i16, ptr addrspace(1) %out, i64 %i\n"
-        "  %inside = icmp ult i32 %tid, 10\n"
-        '  %v = call i16 asm sideeffect "mov.u16 $0, 0x0;\\0A\\09@$2 ld.global.b16 { $0 }, '
-        '[ $1 + 0 ];", "=c,l,b"(ptr addrspace(1) %pin, i1 %inside)\n'
-        '  call void asm sideeffect "@$2 st.global.b16 [ $1 + 0 ], { $0 };", "c,l,b"'
-        "(i16 %v, ptr addrspace(1) %pout, i1 %inside)\n")
-    data = np.arange(10, dtype=np.int16) + 100
-    out = np.zeros(10, np.int16)
-    llvm_to_air.run(text, "k", 32, 32, {0: data, 1: out})
-    np.testing.assert_array_equal(out, data)
+@pytest.mark.parametrize("row", _rows("store"), ids=lambda r: r.mnemonic)
+def test_predicated_store_row(row: T.PtxRow) -> None:
+    letter, ity, dtype = REG[row.bits]
+    lanes = row.lanes
+    body = ""
+    for k in range(lanes):
+        body += (f"  %i{k} = mul i64 %t, {lanes}\n  %j{k} = add i64 %i{k}, {k}\n"
+                 f"  %s{k} = getelementptr {ity}, ptr addrspace(1) %in, i64 %j{k}\n"
+                 f"  %v{k} = load {ity}, ptr addrspace(1) %s{k}\n")
+    srcs = ", ".join(f"${k}" for k in range(lanes))
+    asm = f"@${lanes + 1} {row.mnemonic} [ ${lanes} + 0 ], {{ {srcs} }};"
+    cons = ",".join([letter] * lanes) + ",l,b"
+    args = ", ".join(f"{ity} %v{k}" for k in range(lanes))
+    body += (f"  %a = getelementptr [{lanes * row.bits // 8} x i8], ptr addrspace(1) %out, i64 %t\n"
+             f"  call void asm sideeffect \"{asm}\", \"{cons}\"({args}, ptr addrspace(1) %a, "
+             "i1 %p)\n")
+    inp = RNG.integers(0, 2 ** min(row.bits, 62), N * lanes, dtype=np.uint64).astype(dtype)
+    pred = RNG.integers(0, 2, N).astype(np.uint8)
+    out = np.full(N * lanes, 9, dtype)
+    _run(body, inp, out, pred)
+    np.testing.assert_array_equal(out, np.where(np.repeat(pred, lanes) != 0, inp, dtype(9)))
 
 
-def test_vector_load_and_store_with_an_offset() -> None:
-    text = kernel(
-        "  %four = shl i64 %i, 4\n"
-        "  %pin = getelementptr i8, ptr addrspace(1) %in, i64 %four\n"
-        "  %pout = getelementptr i8, ptr addrspace(1) %out, i64 %four\n"
-        '  %v = call { i32, i32, i32, i32 } asm sideeffect "ld.global.v4.b32 '
-        '{ $0, $1, $2, $3 }, [ $4 + 0 ];", "=r,=r,=r,=r,l"(ptr addrspace(1) %pin)\n'
-        "  %a = extractvalue { i32, i32, i32, i32 } %v, 0\n"
-        "  %b = extractvalue { i32, i32, i32, i32 } %v, 1\n"
-        "  %c = extractvalue { i32, i32, i32, i32 } %v, 2\n"
-        "  %d = extractvalue { i32, i32, i32, i32 } %v, 3\n"
-        '  call void asm sideeffect "st.global.v4.b32 [ $4 + 0 ], { $3, $2, $1, $0 };", '
-        '"r,r,r,r,l"(i32 %a, i32 %b, i32 %c, i32 %d, ptr addrspace(1) %pout)\n')
-    data = np.arange(32, dtype=np.int32)
-    out = np.zeros(32, np.int32)
-    llvm_to_air.run(text, "k", 8, 8, {0: data, 1: out})
-    np.testing.assert_array_equal(out, data.reshape(8, 4)[:, ::-1].ravel())
+@pytest.mark.parametrize("row", _rows("mov", None), ids=lambda r: r.mnemonic)
+def test_mov_row(row: T.PtxRow) -> None:
+    letter, ity, dtype = REG[row.bits]
+    body = (f"  %s = getelementptr {ity}, ptr addrspace(1) %in, i64 %t\n"
+            f"  %v = load {ity}, ptr addrspace(1) %s\n"
+            f"  %r = call {ity} asm \"{row.mnemonic} $0, $1;\", \"={letter},{letter}\"({ity} %v)\n"
+            f"  %o = getelementptr {ity}, ptr addrspace(1) %out, i64 %t\n"
+            f"  store {ity} %r, ptr addrspace(1) %o\n")
+    inp = RNG.integers(0, 2 ** min(row.bits, 62), N, dtype=np.uint64).astype(dtype)
+    out = np.zeros(N, dtype)
+    _run(body, inp, out, np.ones(N, np.uint8))
+    np.testing.assert_array_equal(out, inp)
 
 
-@pytest.mark.parametrize(("asm", "dtype", "value_ty"), [
-    ("atom.global.gpu.acq_rel.add.f32", np.float32, "float"),
-    ("atom.global.gpu.relaxed.add.u32", np.uint32, "i32"),
-])
-def test_atomic_add_returns_the_old_value(asm: str, dtype: type, value_ty: str) -> None:
-    constraint = "f" if value_ty == "float" else "r"
-    text = kernel(
-        f'  %old = call {value_ty} asm sideeffect "{asm} $0, [ $1 + 0 ], $2;", '
-        f'"={constraint},l,{constraint}"(ptr addrspace(1) %in, {value_ty} '
-        f'{"1.0" if value_ty == "float" else "1"})\n'
-        f"  %pout = getelementptr {value_ty}, ptr addrspace(1) %out, i64 %i\n"
-        f"  store {value_ty} %old, ptr addrspace(1) %pout\n")
-    total = np.zeros(1, dtype)
-    olds = np.zeros(64, dtype)
-    llvm_to_air.run(text, "k", 64, 64, {0: total, 1: olds})
-    assert total[0] == 64
-    np.testing.assert_array_equal(np.sort(olds), np.arange(64, dtype=dtype))
+ATOMIC_MODEL = {"add": np.add, "fadd": np.add, "umax": np.maximum, "max": np.maximum,
+                "umin": np.minimum, "min": np.minimum, "and": np.bitwise_and,
+                "or": np.bitwise_or, "xor": np.bitwise_xor}
+ATOMIC_ROWS = [r for r in T.ROWS if r.kind == "atomic" and r.op != "xchg" and r.bits == 32
+               and (".gpu.acq_rel." in r.mnemonic or ".cta." in r.mnemonic
+                    or r.mnemonic.count(".") == 3)]
 
 
-def test_shared_store_then_load() -> None:
-    text = (HEAD + "@tile = internal addrspace(3) global [64 x i32] undef\n"
-            "define ptx_kernel void @k(ptr addrspace(1) %in, ptr addrspace(1) %out) {\n"
-            "  %tid = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n"
-            "  %i = zext i32 %tid to i64\n"
-            "  %slot = getelementptr i32, ptr addrspace(3) @tile, i64 %i\n"
-            '  call void asm sideeffect "st.shared::cta.b32 [ $0 + 0 ], $1;", "r,r"'
-            "(ptr addrspace(3) %slot, i32 %tid)\n"
-            "  call void @llvm.nvvm.barrier0()\n"
-            "  %r = sub i32 63, %tid\n  %ri = zext i32 %r to i64\n"
-            "  %other = getelementptr i32, ptr addrspace(3) @tile, i64 %ri\n"
-            '  %v = call i32 asm sideeffect "ld.shared.b32 $0, [ $1 + 0 ];", "=r,r"'
-            "(ptr addrspace(3) %other)\n"
-            "  %pout = getelementptr i32, ptr addrspace(1) %out, i64 %i\n"
-            "  store i32 %v, ptr addrspace(1) %pout\n  ret void\n}\n" + TAIL +
-            "declare void @llvm.nvvm.barrier0()\n")
-    out = np.zeros(64, np.int32)
-    llvm_to_air.run(text, "k", 64, 64, {0: np.zeros(1, np.int32), 1: out})
-    np.testing.assert_array_equal(out, np.arange(63, -1, -1, dtype=np.int32))
+@pytest.mark.parametrize("row", [*ATOMIC_ROWS, T.BY_MNEMONIC["atom.global.gpu.acq_rel.add.u64"]],
+                         ids=lambda r: r.mnemonic)
+def test_atomic_row(row: T.PtxRow) -> None:
+    ty = "float" if row.float_result else f"i{row.bits}"
+    letter = "f" if row.float_result else REG[row.bits][0]
+    signed = row.mnemonic.endswith((".s32",))
+    dtype = np.float32 if row.float_result else (
+        (np.int32 if signed else np.uint32) if row.bits == 32 else np.uint64)
+    body = (f"  %s = getelementptr {ty}, ptr addrspace(1) %in, i64 %t\n"
+            f"  %v = load {ty}, ptr addrspace(1) %s\n"
+            f"  %old = call {ty} asm sideeffect \"mov.b{row.bits} $0, 0x0;\\0A@$3 {row.mnemonic}"
+            f" $0, [ $1 + 0 ], $2;\", \"={letter},l,{letter},b\"(ptr addrspace(1) %out, {ty} %v,"
+            " i1 %p)\n")
+    if dtype is np.float32:
+        inp = RNG.integers(-8, 8, N + 1).astype(np.float32)
+    else:
+        inp = RNG.integers(0 if not signed else -1000, 1000, N + 1).astype(dtype)
+    out = inp[N:].copy()  # out[0] starts as the extra element
+    pred = RNG.integers(0, 2, N).astype(np.uint8)
+    if row.bits == 32:
+        _run(body, inp[:N].copy(), out, pred)
+    if row.bits == 64:
+        with pytest.raises(CompileError, match="64-bit atomic add"):
+            _run(body, inp[:N].copy(), out, pred)
+        return
+    want = ATOMIC_MODEL[row.op].reduce(np.concatenate([inp[N:], inp[:N][pred != 0]]))
+    np.testing.assert_array_equal(out[0], want)
 
 
-def test_untranslated_ptx_is_an_error_quoting_it() -> None:
-    text = unary("brev.b32 $0, $1;", "=r,r", "i32", "i32")
-    with pytest.raises(CompileError, match=r"PTX instruction 'brev.b32 \$0, \$1' is not "
-                                           "translated"):
-        llvm_to_air.compile(text, "k.ll")
+@pytest.mark.parametrize(("row", "model"), [
+    (T.BY_MNEMONIC["rcp.approx.ftz.f32"], lambda x: np.float32(1) / x),
+    (T.BY_MNEMONIC["rcp.rn.f32"], lambda x: np.float32(1) / x),
+], ids=lambda v: getattr(v, "mnemonic", ""))
+def test_float_unary_row(row: T.PtxRow, model: object) -> None:
+    body = ("  %s = getelementptr float, ptr addrspace(1) %in, i64 %t\n"
+            "  %v = load float, ptr addrspace(1) %s\n"
+            f"  %r = call float asm \"{row.mnemonic} $0, $1;\", \"=f,f\"(float %v)\n"
+            "  %o = getelementptr float, ptr addrspace(1) %out, i64 %t\n"
+            "  store float %r, ptr addrspace(1) %o\n")
+    inp = (RNG.standard_normal(N) * 10).astype(np.float32)
+    out = np.zeros(N, np.float32)
+    _run(body, inp, out, np.ones(N, np.uint8))
+    np.testing.assert_allclose(out, model(inp), rtol=2e-7)  # type: ignore[operator]
 
 
-def test_statements_parse_into_guard_mnemonic_and_operands() -> None:
-    s = parse_statement("@!$3 ld.global.L1::evict_last.v2.b32 { $0, $1 }, [ $2 + 8 ]")
-    assert (s.predicate, s.negated) == (3, True)
-    assert s.mnemonic == ["ld", "global", "L1::evict_last", "v2", "b32"]
-    assert s.operands == ["{ $0, $1 }", "[ $2 + 8 ]"]
+CONVERTS = {"half": ("h", "i16", np.float16), "float": ("f", "float", np.float32),
+            "bfloat": ("h", "i16", None)}
 
 
-def test_special_registers_read_through_nvvm() -> None:
-    text = kernel("  %pout = getelementptr i32, ptr addrspace(1) %out, i64 %i\n"
-                  '  %lane = call i32 asm "mov.u32 $0, %laneid;", "=r"()\n'
-                  "  store i32 %lane, ptr addrspace(1) %pout\n")
-    out = np.zeros(64, np.int32)
-    llvm_to_air.run(text, "k", 64, 64, {0: np.zeros(1, np.int32), 1: out})
-    np.testing.assert_array_equal(out, np.arange(64) % 32)
+@pytest.mark.parametrize("row", [r for r in T.ROWS if r.kind == "convert"],
+                         ids=lambda r: r.mnemonic)
+def test_convert_row(row: T.PtxRow) -> None:
+    src_letter, src_ty, _ = CONVERTS[row.frm]
+    dst_letter, dst_ty, _ = CONVERTS[row.to]
+    dst_np = np.uint16 if dst_ty == "i16" else np.float32
+    body = (f"  %s = getelementptr {src_ty}, ptr addrspace(1) %in, i64 %t\n"
+            f"  %v = load {src_ty}, ptr addrspace(1) %s\n"
+            f"  %r = call {dst_ty} asm \"{row.mnemonic} $0, $1;\", \"={dst_letter},{src_letter}\""
+            f"({src_ty} %v)\n"
+            f"  %o = getelementptr {dst_ty}, ptr addrspace(1) %out, i64 %t\n"
+            f"  store {dst_ty} %r, ptr addrspace(1) %o\n")
+    values = (RNG.standard_normal(N) * 100).astype(np.float32)
+    if row.frm == "float":
+        inp = values
+    elif row.frm == "half":
+        inp = values.astype(np.float16).view(np.uint16)
+    else:
+        inp = (values.view(np.uint32) >> 16).astype(np.uint16)
+    out = np.zeros(N, dst_np)
+    _run(body, inp, out, np.ones(N, np.uint8))
+    if row.to == "half":  # cvt.rn: round to nearest even
+        np.testing.assert_array_equal(out, values.astype(np.float16).view(np.uint16))
+    elif row.to == "bfloat":
+        bits = values.view(np.uint32).astype(np.uint64)
+        want = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+        np.testing.assert_array_equal(out, want)
+    elif row.frm == "half":
+        np.testing.assert_array_equal(out, inp.view(np.float16).astype(np.float32))
+    else:
+        np.testing.assert_array_equal(out, (inp.astype(np.uint32) << 16).view(np.float32))
+
+
+def test_hints_are_dropped_and_policy_operand_goes() -> None:
+    [stmt] = parse_ptx("@$3 ld.global.L1::evict_last.L2::cache_hint.b32 { $0 }, [ $1 + 0 ], $2;")
+    assert stmt.mnemonic == "ld.global.b32" and len(stmt.operands) == 2
+
+
+def test_unknown_instruction_is_an_error_quoting_it() -> None:
+    text = HEAD + ("  %r = call i32 asm \"brev.b32 $0, $1;\", \"=r,r\"(i32 %tid)\n"
+                   "  ret void\n}\n")
+    with pytest.raises(CompileError, match=r"'brev\.b32 \$0, \$1' has no translation") as info:
+        api.compile(text, "u.ll", emit="ll")
+    assert info.value.location.line == 9
+
+
+HALF_OPS = {"fadd": lambda a, b, c: a + b, "fsub": lambda a, b, c: a - b,
+            "fmul": lambda a, b, c: a * b,
+            "fma": lambda a, b, c: (a.astype(np.float64) * b + c).astype(np.float16)}
+
+
+@pytest.mark.parametrize("row", [r for r in T.ROWS if r.kind == "half_arith"],
+                         ids=lambda r: r.mnemonic)
+def test_half_arith_row(row: T.PtxRow) -> None:
+    letter, ity, dtype = REG[row.bits]
+    srcs = 3 if row.op == "fma" else 2
+    operands = ", ".join(f"${k}" for k in range(srcs + 1))
+    args = ", ".join(f"{ity} %v{k}" for k in range(srcs))
+    body = ""
+    for k in range(srcs):
+        body += (f"  %i{k} = add i64 %t, {k * N}\n"
+                 f"  %s{k} = getelementptr {ity}, ptr addrspace(1) %in, i64 %i{k}\n"
+                 f"  %v{k} = load {ity}, ptr addrspace(1) %s{k}\n")
+    body += (f"  %r = call {ity} asm \"{{{row.mnemonic} {operands};\\0A}}\", "
+             f"\"={letter}{',' + letter * 1 * 1}{(',' + letter) * (srcs - 1)}\"({args})\n"
+             f"  %o = getelementptr {ity}, ptr addrspace(1) %out, i64 %t\n"
+             f"  store {ity} %r, ptr addrspace(1) %o\n")
+    halves = (RNG.standard_normal(N * srcs * row.lanes) * 8).astype(np.float16)
+    inp = halves.view(dtype)
+    out = np.zeros(N, dtype)
+    _run(body, inp, out, np.ones(N, np.uint8))
+    parts = [halves[k * N * row.lanes:(k + 1) * N * row.lanes] for k in range(srcs)]
+    while len(parts) < 3:
+        parts.append(parts[0])
+    want = HALF_OPS[row.op](*parts).astype(np.float16)
+    np.testing.assert_array_equal(out.view(np.float16), want)
+
+
+@pytest.mark.parametrize("row", [r for r in T.ROWS if r.kind == "int_convert"],
+                         ids=lambda r: r.mnemonic)
+def test_int_convert_row(row: T.PtxRow) -> None:
+    src_bits = 64 if row.op == "trunc" else 32
+    s_letter, s_ty, s_np = REG[src_bits]
+    d_letter, d_ty, d_np = REG[row.bits]
+    body = (f"  %s = getelementptr {s_ty}, ptr addrspace(1) %in, i64 %t\n"
+            f"  %v = load {s_ty}, ptr addrspace(1) %s\n"
+            f"  %r = call {d_ty} asm \"{row.mnemonic} $0, $1;\", \"={d_letter},{s_letter}\""
+            f"({s_ty} %v)\n"
+            f"  %o = getelementptr {d_ty}, ptr addrspace(1) %out, i64 %t\n"
+            f"  store {d_ty} %r, ptr addrspace(1) %o\n")
+    inp = RNG.integers(0, 2 ** min(src_bits, 62), N, dtype=np.uint64).astype(s_np)
+    out = np.zeros(N, d_np)
+    _run(body, inp, out, np.ones(N, np.uint8))
+    if row.op == "zext":
+        want = inp.astype(np.uint64)
+    elif row.op == "sext":
+        want = inp.view(np.int32).astype(np.int64).view(np.uint64)
+    else:
+        want = inp.astype(np.uint32)
+    np.testing.assert_array_equal(out, want)
+
+
+def test_named_registers_and_scope_braces() -> None:
+    stmts = parse_ptx("{\n\t .reg .u32 start;\n\t mov.u32 start, $1;\n\t mov.u32 $0, start;\n\t}")
+    assert [s.mnemonic for s in stmts] == ["mov.u32", "mov.u32"]
+    assert stmts[0].operands[0] == stmts[1].operands[1]

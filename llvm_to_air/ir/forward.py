@@ -1,20 +1,24 @@
-"""Text from LLVM releases newer than llvmlite's (23, 24: Triton 3.9 bundles 24), made
-readable by llvmlite's LLVM 22 without changing what it means.
+"""Forward compatibility: LLVM IR text from producers newer than llvmlite's LLVM.
 
-Newer printers write floating-point constants in forms LLVM 22 rejects:
+Triton 3.9 bundles an LLVM 23/24 whose printer writes floating-point constants
+in forms llvmlite's LLVM 22 cannot read:
 
-* ``f0x3FB8AA3B``: the constant's own bits in hexadecimal, in its type's format
-  (LLVM 22 spells a ``float`` as the hex of the *double* that holds it, a ``half``
-  as ``0xH...``, a ``bfloat`` as ``0xR...``);
-* ``inf``, ``-inf``, ``nan``, ``+nan``: names of special values;
-* the shortest decimal that rounds to the value (``float 1.1``), which LLVM 22
-  rejects for ``half``, ``bfloat`` and ``float`` unless the decimal is exact.
+* ``f0x3FB8AA3B``: the constant's bits, in the width of its type;
+* ``+inf`` / ``-inf``, ``+nan`` / ``-nan`` (the canonical quiet NaN),
+  ``+nan(0xP)`` / ``+qnan(0xP)`` (a quiet NaN with payload P) and
+  ``+snan(0xP)`` (a signalling NaN);
+* the shortest decimal that round-trips in the type (``0.1`` for a ``float``),
+  which older parsers reject because it is not exact as a ``double``.
 
-Each such literal is rewritten in place to the hexadecimal form LLVM 22 reads, with
-the value unchanged; its type is the nearest floating-point type named before it on
-the line (``fadd float %a, 1.1``, ``fpext half 1.5 to float``, ``<2 x float>
-<float 1.1, float -inf>``). Strings, metadata strings and comments are left alone,
-and no line moves, so locations in messages stay right.
+:func:`normalize_forward` rewrites each of these into the LLVM 14-22 spelling of
+the same bits (``0x<16 hex digits of the double>`` for ``float``/``double``,
+``0xH``/``0xR`` for ``half``/``bfloat``), token by token inside its line, so
+line numbers (and hence diagnostics) stay those of the user's file. A newer
+form that has no older spelling is a :class:`CompileError` naming the form and
+the LLVM release that introduced it.
+
+The NaN payload reading (payload bits below the quiet bit) follows the
+printer's output for Triton's ``bfloat`` NaN (``+nan(0x3F)`` is ``0x7FFF``).
 """
 
 from __future__ import annotations
@@ -22,110 +26,173 @@ from __future__ import annotations
 import math
 import re
 import struct
+from dataclasses import dataclass
 
-FLOAT_TYPES = ("half", "bfloat", "float", "double")
-_TOKEN_RE = re.compile(
-    r'(?P<skip>c?"[^"]*"|![A-Za-z0-9_.]*"[^"]*"|;.*$|\bnofpclass\([^)]*\))'
-    r"|(?P<type>\b(?:half|bfloat|float|double|fp128|x86_fp80|ppc_fp128)\b)"
-    r"|(?P<lit>(?<![\w.%@$-])(?:f0x[0-9A-Fa-f]+|[-+]?(?:inf|nan)\b|[-+]?\d+\.\d*(?:[eE][-+]?\d+)?"
-    r"|[-+]?\d+[eE][-+]?\d+)(?![\w.]))",
-    re.MULTILINE)
-# A cheap test before any work: only newer printers write these forms.
-_NEWER_FORMS_RE = re.compile(r"\bf0x[0-9A-Fa-f]|(?<![\w%@$.\"])[-+]?(?:inf|nan)\b")
-_DECIMAL_RE = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d*)?[eE.]")
-_NARROW_TYPE_RE = re.compile(r"\b(?:half|bfloat|float)\b")
+from llvm_to_air.errors import CompileError, SourceLocation
 
 
-def needs_forwarding(text: str) -> bool:
-    """Whether ``text`` may hold a literal LLVM 22 cannot read (a quick, conservative test:
-    decimals are only a candidate next to a type narrower than double)."""
-    return _NEWER_FORMS_RE.search(text) is not None or (
-        _DECIMAL_RE.search(text) is not None and _NARROW_TYPE_RE.search(text) is not None)
+@dataclass(frozen=True)
+class FloatFormat:
+    """An IEEE binary format: total bits, exponent bits and its LLVM 22 hex prefix."""
+
+    bits: int
+    exponent_bits: int
+    prefix: str  # "0x" (as a double), "0xH", "0xR"
+
+    @property
+    def mantissa_bits(self) -> int:
+        return self.bits - 1 - self.exponent_bits
 
 
-def _double_hex(value: float) -> str:
-    return "0x{:016X}".format(struct.unpack("<Q", struct.pack("<d", value))[0])
+FORMATS: dict[str, FloatFormat] = {
+    "half": FloatFormat(16, 5, "0xH"),
+    "bfloat": FloatFormat(16, 8, "0xR"),
+    "float": FloatFormat(32, 8, "0x"),
+    "double": FloatFormat(64, 11, "0x"),
+}
+
+# Newer literal forms that have no spelling older LLVM reads, with the release that added them.
+_UNMAPPABLE_TYPES = {"fp128": "LLVM 23", "x86_fp80": "LLVM 23", "ppc_fp128": "LLVM 23"}
+
+_TYPE_RE = r"half|bfloat|float|double|fp128|x86_fp80|ppc_fp128"
+_LITERAL = (r"f0x[0-9A-Fa-f]+|[+-](?:inf|nan|qnan|snan)(?:\(0x[0-9A-Fa-f]+\))?"
+            r"|[+-]?\d+\.\d*(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+")
+# A float type keyword, or a literal in a value position (after space, comma, bracket).
+_TOKEN_RE = re.compile(rf"(?<![\w.%@$\"-])({_TYPE_RE})(?![\w.])"
+                       rf"|(?<=[\s,(\[<{{])({_LITERAL})(?=[\s,)\]>}}]|$)")
+_NEEDS_WORK_RE = re.compile(r"f0x|[+-](?:inf|nan|qnan|snan)\b|\d\.\d")
 
 
-def _value(literal: str, ty: str) -> float | None:
-    """The literal's value (rounded to ``ty`` as the newer printer meant), or None when it
-    needs no rewriting."""
-    text = literal.lstrip("+")
-    if text.startswith("f0x"):
-        bits = int(text[3:], 16)
-        if ty == "float":
-            return struct.unpack("<f", struct.pack("<I", bits & 0xFFFFFFFF))[0]
-        if ty == "double":
-            return struct.unpack("<d", struct.pack("<Q", bits & 0xFFFFFFFFFFFFFFFF))[0]
-        if ty == "half":
-            return struct.unpack("<e", struct.pack("<H", bits & 0xFFFF))[0]
-        if ty == "bfloat":
-            return struct.unpack("<f", struct.pack("<I", (bits & 0xFFFF) << 16))[0]
-        return None
-    if text.endswith(("inf", "nan")):
-        sign = -1.0 if text.startswith("-") else 1.0
-        return math.copysign(math.inf if text.endswith("inf") else math.nan, sign)
-    value = float(text)
-    if ty == "double":
-        return None  # every decimal reads as a double
-    rounded = _round(value, ty)
-    return None if rounded == value else rounded
-
-
-def _round(value: float, ty: str) -> float:
-    if ty == "float":
-        return struct.unpack("<f", struct.pack("<f", value))[0]
-    if ty == "half":
-        return struct.unpack("<e", struct.pack("<e", value))[0]
-    if ty == "bfloat":  # round to nearest even on the top 16 bits of the float
-        bits = struct.unpack("<I", struct.pack("<f", value))[0]
-        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-        return struct.unpack("<f", struct.pack("<I", bits))[0]
-    return value
-
-
-def _spell(value: float, ty: str) -> str:
-    """``value`` in the hexadecimal form LLVM 22 reads for ``ty``."""
-    if ty == "half":
-        return "0xH{:04X}".format(struct.unpack("<H", struct.pack("<e", value))[0])
-    if ty == "bfloat":
-        return "0xR%04X" % (struct.unpack("<I", struct.pack("<f", value))[0] >> 16)
-    if ty == "float" and math.isnan(value):
-        # keep the float's own NaN payload: widen its bits as LLVM does
-        bits = struct.unpack("<I", struct.pack("<f", value))[0]
-        sign, payload = bits >> 31, bits & 0x7FFFFF
-        return "0x%016X" % ((sign << 63) | (0x7FF << 52) | (payload << 29))
-    return _double_hex(value)
-
-
-def forward(text: str) -> str:
-    """``text`` with every newer floating-point literal in LLVM 22's spelling."""
-    if not needs_forwarding(text):
+def normalize_forward(text: str, file: str = "<input>") -> str:
+    """LLVM 23/24 float literal forms rewritten as LLVM 22 reads them; lines are kept."""
+    if not _NEEDS_WORK_RE.search(text):
         return text
-    out = []
-    for line in text.split("\n"):
-        out.append(_forward_line(line) if needs_forwarding(line) else line)
-    return "\n".join(out)
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if _NEEDS_WORK_RE.search(line) and not line.lstrip().startswith((";", "!")):
+            lines[index] = _normalize_line(line, file, index + 1)
+    return "\n".join(lines)
 
 
-def _forward_line(line: str) -> str:
-    pieces: list[str] = []
-    position = 0
-    current: str | None = None
-    for m in _TOKEN_RE.finditer(line):
-        if m.group("type"):
-            current = m.group("type")
+def _normalize_line(line: str, file: str, line_no: int) -> str:
+    code, comment = _split_comment(line)
+    out: list[str] = []
+    last = 0
+    current_type: str | None = None
+    for match in _TOKEN_RE.finditer(code):
+        if _inside_string(code, match.start()):
             continue
-        if m.group("skip") or m.group("lit") is None or current not in FLOAT_TYPES:
+        if match.group(1):
+            current_type = match.group(1)
             continue
-        value = _value(m.group("lit"), current)
-        if value is None:
-            continue
-        pieces.append(line[position:m.start()])
-        pieces.append(_spell(value, current))
-        position = m.end()
-    pieces.append(line[position:])
-    return "".join(pieces)
+        literal = match.group(2)
+        replacement = _rewrite_literal(literal, current_type, file, line_no, match.start() + 1)
+        if replacement != literal:
+            out.append(code[last:match.start()])
+            out.append(replacement)
+            last = match.end()
+    out.append(code[last:])
+    return "".join(out) + comment
 
 
-__all__ = ["forward", "needs_forwarding"]
+def _split_comment(line: str) -> tuple[str, str]:
+    in_string = False
+    for k, ch in enumerate(line):
+        if ch == '"':
+            in_string = not in_string
+        elif ch == ";" and not in_string:
+            return line[:k], line[k:]
+    return line, ""
+
+
+def _inside_string(code: str, position: int) -> bool:
+    return code.count('"', 0, position) % 2 == 1
+
+
+def _rewrite_literal(literal: str, type_name: str | None, file: str, line: int,
+                     col: int) -> str:
+    decimal = literal[-1].isdigit() and "f0x" not in literal and "(" not in literal
+    if type_name is None:
+        if decimal:
+            return literal
+        raise CompileError(f"floating-point literal '{literal}' (LLVM 23 syntax) has no type "
+                           "before it on its line", SourceLocation(file, line, col),
+                           hint="print the module with LLVM 22 or older")
+    if type_name in _UNMAPPABLE_TYPES:
+        if decimal:
+            return literal
+        raise CompileError(f"'{type_name} {literal}': this floating-point literal form was "
+                           f"introduced in {_UNMAPPABLE_TYPES[type_name]} and has no older "
+                           "spelling here", SourceLocation(file, line, col),
+                           hint="print the module with LLVM 22 or older")
+    fmt = FORMATS[type_name]
+    if decimal:
+        value = float(literal)
+        if _exact(value, fmt) and fmt.prefix == "0x":
+            return literal
+        return _spell(_bits_of_value(value, fmt), fmt)
+    return _spell(_bits_of_special(literal, fmt), fmt)
+
+
+def _exact(value: float, fmt: FloatFormat) -> bool:
+    """True when LLVM 22 accepts the decimal as is: exact as a double and in the type."""
+    if fmt.bits == 64:
+        return True
+    return _value_of_bits(_bits_of_value(value, fmt), fmt) == value
+
+
+def _bits_of_special(literal: str, fmt: FloatFormat) -> int:
+    if literal.startswith("f0x"):
+        bits = int(literal[3:], 16)
+        if bits >> fmt.bits:
+            raise ValueError(f"{literal} does not fit {fmt.bits} bits")
+        return bits
+    sign = (1 << (fmt.bits - 1)) if literal[0] == "-" else 0
+    exponent = ((1 << fmt.exponent_bits) - 1) << fmt.mantissa_bits
+    name, _, payload_text = literal[1:].partition("(")
+    payload = int(payload_text.rstrip(")"), 16) if payload_text else 0
+    quiet = 1 << (fmt.mantissa_bits - 1)
+    if name == "inf":
+        return sign | exponent
+    if name == "snan":
+        return sign | exponent | (payload & (quiet - 1) or 1)
+    return sign | exponent | quiet | (payload & (quiet - 1))
+
+
+def _bits_of_value(value: float, fmt: FloatFormat) -> int:
+    """``value`` rounded to nearest-even in the format, as its bits."""
+    if fmt.bits == 64:
+        return struct.unpack("<Q", struct.pack("<d", value))[0]
+    if fmt.bits == 32:
+        return struct.unpack("<I", struct.pack("<f", value))[0]
+    if fmt.exponent_bits == 5:
+        return struct.unpack("<H", struct.pack("<e", value))[0]
+    f32 = struct.unpack("<I", struct.pack("<f", value))[0]  # bfloat: round the float
+    if math.isnan(value):
+        return (f32 >> 16) | 0x40
+    return (f32 + 0x7FFF + ((f32 >> 16) & 1)) >> 16
+
+
+def _value_of_bits(bits: int, fmt: FloatFormat) -> float:
+    if fmt.bits == 64:
+        return float(struct.unpack("<d", struct.pack("<Q", bits))[0])
+    if fmt.bits == 32:
+        return float(struct.unpack("<f", struct.pack("<I", bits))[0])
+    if fmt.exponent_bits == 5:
+        return float(struct.unpack("<e", struct.pack("<H", bits))[0])
+    return float(struct.unpack("<f", struct.pack("<I", bits << 16))[0])
+
+
+def _spell(bits: int, fmt: FloatFormat) -> str:
+    """The LLVM 14-22 hexadecimal spelling of ``bits`` in ``fmt``."""
+    if fmt.prefix != "0x":
+        return f"{fmt.prefix}{bits:04X}"
+    if fmt.bits == 64:
+        return f"0x{bits:016X}"
+    # float constants are written as the double of the same value; NaN payloads shift up
+    sign = bits >> 31
+    exponent = (bits >> 23) & 0xFF
+    mantissa = bits & 0x7FFFFF
+    if exponent == 0xFF:
+        return f"0x{(sign << 63) | (0x7FF << 52) | (mantissa << 29):016X}"
+    return f"0x{_bits_of_value(_value_of_bits(bits, fmt), FORMATS['double']):016X}"

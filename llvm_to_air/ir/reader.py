@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.edit import replace_all_uses
-from llvm_to_air.ir.forward import forward
+from llvm_to_air.ir.forward import normalize_forward
 from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.lexer import decode_name
 from llvm_to_air.ir.model import Cast, Instruction, Module, Value
@@ -81,7 +81,7 @@ def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
 
     check_before_llvm(source, file)
     if isinstance(source, str):
-        source = forward(respell(source))
+        source = normalize_forward(respell(source), file)
     return call_isolated(_normalize_in_process, source, file, file=file,
                          what="reading the input", input_size=len(source))
 

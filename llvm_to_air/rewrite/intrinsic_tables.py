@@ -174,6 +174,14 @@ NVVM_MATH: dict[str, tuple[str, bool]] = {
     "llvm.nvvm.ceil.f": ("ceil", False), "llvm.nvvm.trunc.f": ("trunc", False),
     "llvm.nvvm.round.f": ("round", False),
 }
+# libdevice's flush-to-zero forms (issue 10): Apple GPUs flush float denormals anyway, so
+# each is its IEEE form there. Rounding modes other than .rn have no AIR form and stay errors.
+NVVM_MATH |= {
+    f"{name.rsplit('.', 1)[0]}.ftz.{name.rsplit('.', 1)[1]}": form
+    for name, form in list(NVVM_MATH.items())
+    if name.endswith((".f", ".f32")) and ".ftz." not in name
+}
+NVVM_MATH |= {"llvm.nvvm.fabs.f32": ("fabs", False), "llvm.nvvm.fabs.ftz.f32": ("fabs", False)}
 NVVM_DIVIDES = ("llvm.nvvm.div.approx.f", "llvm.nvvm.div.approx.ftz.f", "llvm.nvvm.div.rn.f",
                 "llvm.nvvm.div.full")
 # NVVM lane masks: mask = (1 << (lane + shift)) - 1 [inverted]; see _lanemask.

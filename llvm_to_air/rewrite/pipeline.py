@@ -14,6 +14,8 @@ from llvm_to_air.ir.model import Module
 from llvm_to_air.metadata.synthesize import synthesize_metadata
 from llvm_to_air.rewrite.abi import lower_kernel_abi
 from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
+from llvm_to_air.rewrite.amdgpu_lanes import lower_amdgpu_lanes
+from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
 from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
@@ -22,8 +24,8 @@ from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
 from llvm_to_air.rewrite.nvvm_float import lower_nvvm_float
+from llvm_to_air.rewrite.nvvm_reflect import evaluate_nvvm_reflect
 from llvm_to_air.rewrite.ptx import translate_inline_ptx
-from llvm_to_air.rewrite.reflect import fold_nvvm_reflect
 from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
 
 Stage = Callable[[Module, LoweringContext], None]
@@ -92,10 +94,15 @@ def _fast_flags(flags: tuple[str, ...]) -> bool:
 STAGES: tuple[Stage, ...] = (
     check_call_signatures,  # first: every later stage binds arguments to parameters 1:1
     discover_kernels,
-    fold_nvvm_reflect,  # before inlining, which drops the reflect strings nothing uses then
     decide_fast_math,
+    # before any lowering: 64-lane exchanges must never reach the 32-lane SIMD mapping
+    refuse_wave64_cross_lane,
+    lower_amdgpu_lanes,
+    # before inlining: reflect's dead paths (and their address-space-0 strings) must go
+    # before globals are mapped, and PTX helpers (cuda_fp16.h) are translated once each
+    evaluate_nvvm_reflect,
+    translate_inline_ptx,
     inline_into_kernels,
-    translate_inline_ptx,  # after inlining (asm sits in kernel bodies), before simplify
     lower_nvvm_float,  # rounding-mode and .ftz NVVM float calls to plain IR, before intrinsics
     simplify,
     legalize_types,

@@ -1,53 +1,52 @@
-"""Inline PTX to IR: the engine that reads an ``asm`` call and builds what it does.
+"""Inline PTX to LLVM IR: parse the asm string, bind ``$n`` operands, build each row's IR.
 
-Expects: kernels inlined (inline asm calls sit in kernel bodies), before
-address-space inference and intrinsic lowering. Guarantees: every inline asm
-call whose statements all match a row of :mod:`.ptx_tables` is replaced by
-ordinary IR (loads, stores, ``atomicrmw``, arithmetic, casts); a predicated
-statement (``@$p ld...``) becomes a branch around it, so a masked-off lane
-never touches memory, and its outputs keep the values ``mov`` gave them. An asm
-call with any other statement is left for ``legalize``, which reports it; this
-stage raises a CompileError quoting the first PTX statement it cannot translate.
+The stage :func:`translate_inline_ptx` replaces every ``call asm`` whose text is
+PTX made only of instructions in ``rewrite/ptx_tables.py``. Statements run in
+order over a register file (``$n`` -> current value): outputs start as their
+tied input or undefined, ``mov`` sets them, predicated statements (``@$p``,
+``@!$p``) run in a block of their own and merge with ``phi`` (so a masked
+``ld.global`` never touches memory when its predicate is false, exactly as on
+the GPU). ``cp.async`` copies complete when issued, so the commit/wait-group
+intrinsics that only order them are removed.
 
-The parse follows the PTX ISA: statements end at ``;``; a guard ``@$p`` or
-``@!$p`` names a predicate operand; operands are ``$N`` (outputs first, then
-inputs, as the constraint string lists them), immediates, ``{ $a, $b }`` vectors
-and ``[ $addr + offset ]`` addresses.
+Expects: the input module as read (kernels and helpers not yet inlined).
+Guarantees: no inline asm whose text is in the table remains; any other PTX
+instruction is a CompileError quoting it; other asm (not PTX) is left to
+``legalize``, which rejects it.
 """
 
 from __future__ import annotations
 
 import re
-import struct
 from dataclasses import dataclass, field
 
-from llvm_to_air.errors import CompileError
-from llvm_to_air.ir.edit import replace_all_uses
+from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.ir.edit import NameSource, replace_all_uses
 from llvm_to_air.ir.model import (
-    Argument,
     AtomicRMW,
     BasicBlock,
     BinaryOp,
     Branch,
     Call,
     Cast,
+    Compare,
     ConstantFP,
     ConstantInt,
-    ExtractElement,
     Function,
     GetElementPtr,
     InlineAsm,
-    InsertElement,
     InsertValue,
     Instruction,
     Load,
     Module,
     Phi,
-    Poison,
     Store,
+    Undef,
     Value,
 )
 from llvm_to_air.ir.types import (
+    F16,
+    I1,
     I8,
     I64,
     VOID,
@@ -62,93 +61,491 @@ from llvm_to_air.ir.types import (
 from llvm_to_air.rewrite import ptx_tables as T
 from llvm_to_air.rewrite.context import LoweringContext
 
-_STATEMENT_RE = re.compile(r"^(?:@(?P<neg>!?)\$(?P<pred>\d+)\s+)?(?P<op>[\w.:]+)\s*(?P<rest>.*)$",
-                           re.S)
-_ADDRESS_RE = re.compile(r"^\[\s*\$(?P<base>\d+)\s*(?:\+\s*(?P<off>-?\w+)\s*)?\]$")
-_TYPES: dict[str, Type] = {"i1": IntType(1), "i16": IntType(16), "i32": IntType(32),
-                           "i64": I64, "float": FloatType("float"),
-                           "double": FloatType("double"), "half": FloatType("half"),
-                           "bfloat": FloatType("bfloat")}
+# ----------------------------------------------------------------------- parsing
 
 
-def _llvm_type(name: str) -> Type:
-    return _TYPES[name]
+@dataclass(frozen=True)
+class Reg:
+    index: int
 
 
-@dataclass
+@dataclass(frozen=True)
+class Imm:
+    value: int
+
+
+@dataclass(frozen=True)
+class Addr:
+    base: Reg
+    offset: int
+
+
+Operand = Reg | Imm | Addr | tuple[Reg | Imm, ...]
+
+
+@dataclass(frozen=True)
 class Statement:
-    """One PTX statement: its guard, mnemonic parts and operand texts."""
-
     text: str
-    mnemonic: list[str]
-    operands: list[str]
-    predicate: int | None = None
+    mnemonic: str
+    operands: tuple[Operand, ...]
+    predicate: Reg | None = None
     negated: bool = False
 
 
-@dataclass
-class AsmCall:
-    """An inline asm call being translated: its operands' values and what it builds."""
+_PRED_RE = re.compile(r"^@(!?)\$(\d+)\s+")
 
-    call: Call
+
+class PtxError(ValueError):
+    """The asm text is not PTX the table knows; the message quotes the instruction."""
+
+
+_NAMED_BASE = 1000  # named registers (``.reg .u32 start``) get indices from here
+
+
+def parse_ptx(asm: str) -> list[Statement]:
+    """Statements of ``asm``; a ``{ ... }`` scope is unwrapped and its ``.reg`` names become
+    registers numbered from ``_NAMED_BASE``."""
+    statements = []
+    body = asm.strip()
+    if body.startswith("{") and body.endswith("}"):
+        body = body[1:-1]
+    named: dict[str, int] = {}
+    for raw in re.split(r"[;\n]", body):
+        text = raw.strip()
+        if not text:
+            continue
+        declared = re.fullmatch(r"\.reg\s+\.\w+\s+([A-Za-z_]\w*)", text)
+        if declared:
+            named[declared.group(1)] = _NAMED_BASE + len(named)
+            continue
+        for name, index in named.items():
+            text = re.sub(rf"(?<![\w%$]){re.escape(name)}(?!\w)", f"${index}", text)
+        predicate, negated = None, False
+        m = _PRED_RE.match(text)
+        if m:
+            negated, predicate = m.group(1) == "!", Reg(int(m.group(2)))
+            text = text[m.end():]
+        head, _, rest = text.partition(" ")
+        parts = head.split(".")
+        operands = _split_operands(rest.strip())
+        if any(p in T.POLICY_MODIFIERS for p in parts[1:]):
+            operands = operands[:-1]
+        mnemonic = ".".join([parts[0], *(p for p in parts[1:] if p not in T.IGNORED_MODIFIERS
+                                         and p not in T.POLICY_MODIFIERS)])
+        statements.append(Statement(text, mnemonic,
+                                    tuple(_operand(o, raw) for o in operands),
+                                    predicate, negated))
+    return statements
+
+
+def _split_operands(text: str) -> list[str]:
+    out, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        out.append(current.strip())
+    return out
+
+
+def _operand(text: str, statement: str) -> Operand:
+    if text.startswith("{"):
+        return tuple(_scalar(p.strip(), statement) for p in text.strip("{} ").split(","))
+    if text.startswith("["):
+        m = re.fullmatch(r"\[\s*\$(\d+)\s*(?:\+\s*(-?\w+))?\s*\]", text)
+        if not m:
+            raise PtxError(f"address '{text}' in '{statement.strip()}'")
+        return Addr(Reg(int(m.group(1))), int(m.group(2) or "0", 0))
+    return _scalar(text, statement)
+
+
+def _scalar(text: str, statement: str) -> Reg | Imm:
+    if text.startswith("$"):
+        return Reg(int(text[1:]))
+    try:
+        return Imm(int(text, 0))
+    except ValueError:
+        raise PtxError(f"operand '{text}' in '{statement.strip()}'") from None
+
+
+# ------------------------------------------------------------------------ engine
+
+
+@dataclass
+class _Emitter:
+    """Builds one asm call's replacement, splitting blocks where statements are predicated."""
+
     fn: Function
     module: Module
-    outputs: list[Type]
-    operands: list[Value | None]          # $N -> value (outputs: None until written)
-    defaults: dict[int, Value] = field(default_factory=dict)
-    built: list[Instruction] = field(default_factory=list)
+    names: NameSource
+    block: BasicBlock
+    location: SourceLocation | None
+    regs: dict[int, Value]
+    types: dict[int, Type]
+    new_blocks: list[BasicBlock] = field(default_factory=list)
+    pending: list[Instruction] = field(default_factory=list)
+
+    def add(self, inst: Instruction) -> Instruction:
+        if inst.name is None and inst.ty != VOID:
+            inst.name = self.names("ptx")
+        inst.location = self.location
+        self.pending.append(inst)
+        return inst
+
+    def value(self, operand: Reg | Imm, ty: Type) -> Value:
+        if isinstance(operand, Imm):
+            if isinstance(ty, FloatType):
+                return _float_bits_constant(operand.value, ty)
+            return ConstantInt(ty, operand.value)
+        current = self.regs.get(operand.index)
+        if current is None:
+            return Undef(ty)
+        return self.coerce(current, ty)
+
+    def coerce(self, value: Value, ty: Type) -> Value:
+        if value.ty == ty:
+            return value
+        if isinstance(value.ty, PointerType) and isinstance(ty, IntType):
+            return self.add(Cast(ty, opcode="ptrtoint", ops=[value]))
+        if isinstance(value.ty, IntType) and isinstance(ty, IntType):
+            op = "trunc" if value.ty.bits > ty.bits else "zext"
+            return self.add(Cast(ty, opcode=op, ops=[value]))
+        return self.add(Cast(ty, opcode="bitcast", ops=[value]))
+
+    def pointer(self, addr: Addr, addrspace: int, extra: int = 0) -> Value:
+        base = self.regs[addr.base.index]
+        ptr_ty = PointerType(addrspace)
+        if isinstance(base.ty, IntType):
+            base = self.add(Cast(ptr_ty, opcode="inttoptr", ops=[base]))
+        elif isinstance(base.ty, PointerType) and base.ty.addrspace != addrspace:
+            base = self.add(Cast(ptr_ty, opcode="addrspacecast", ops=[base]))
+        offset = addr.offset + extra
+        if offset == 0:
+            return base
+        return self.add(GetElementPtr(ptr_ty, opcode="getelementptr",
+                                      ops=[base, ConstantInt(I64, offset)], source_type=I8,
+                                      flags=("inbounds",)))
+
+    def set(self, operand: Reg | Imm, value: Value) -> None:
+        if not isinstance(operand, Reg):
+            raise PtxError("an immediate cannot be a destination")
+        self.regs[operand.index] = value
+
+    # predicated statements get a block of their own
+    def begin_predicated(self, predicate: Value, negated: bool) -> tuple[BasicBlock,
+                                                                         BasicBlock, dict]:
+        then = BasicBlock(self.names("ptx.then"), [], self.fn)
+        join = BasicBlock(self.names("ptx.join"), [], self.fn)
+        cond = self.coerce(predicate, I1)
+        targets = [join, then] if negated else [then, join]
+        self.add(Branch(VOID, opcode="br", ops=[cond], targets=targets))
+        self.flush_into(self.block)
+        before = self.block
+        self.block = then
+        self.new_blocks.extend([then, join])
+        return before, join, dict(self.regs)
+
+    def end_predicated(self, before: BasicBlock, join: BasicBlock,
+                       saved: dict[int, Value]) -> None:
+        self.add(Branch(VOID, opcode="br", ops=[], targets=[join]))
+        then = self.block
+        self.flush_into(then)
+        self.block = join
+        for index, value in list(self.regs.items()):
+            old = saved.get(index)
+            if old is value:
+                continue
+            ty = value.ty
+            phi = Phi(ty, opcode="phi", ops=[value, old if old is not None else Undef(ty)],
+                      blocks=[then, before], name=self.names("ptx.merge"))
+            phi.location = self.location
+            self.pending.append(phi)
+            self.regs[index] = phi
+
+    def flush_into(self, block: BasicBlock) -> None:
+        for inst in self.pending:
+            inst.parent = block
+        block.instructions.extend(self.pending)
+        self.pending = []
+
+
+def _float_bits_constant(bits: int, ty: FloatType) -> ConstantFP:
+    from llvm_to_air.ir.forward import FORMATS, _spell
+
+    return ConstantFP(ty, text=_spell(bits, FORMATS[ty.kind]))
+
+
+def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
+    ops = stmt.operands
+    if row.kind == "mov":
+        dst, src = ops
+        assert isinstance(dst, Reg)
+        ty = em.types.get(dst.index, IntType(row.bits))
+        if isinstance(src, tuple):  # {lo, hi}: pieces packed from the low bits up
+            width = row.bits // len(src)
+            packed: Value = ConstantInt(IntType(row.bits), 0)
+            for k, piece in enumerate(src):
+                part = em.coerce(em.value(piece, IntType(width)), IntType(row.bits))
+                if k:
+                    part = em.add(BinaryOp(IntType(row.bits), opcode="shl",
+                                           ops=[part, ConstantInt(IntType(row.bits), k * width)]))
+                packed = em.add(BinaryOp(IntType(row.bits), opcode="or", ops=[packed, part]))
+            em.set(dst, em.coerce(packed, ty))
+        else:
+            em.set(dst, em.value(src, ty) if isinstance(src, Reg | Imm) else _bad(stmt))
+    elif row.kind == "half_arith":
+        dst, *srcs = ops
+        assert isinstance(dst, Reg)
+        ty: Type = F16 if row.lanes == 1 else VectorType(2, F16)
+        reg = IntType(row.bits)
+        values = [em.coerce(em.value(s, reg), ty) for s in srcs
+                  if isinstance(s, Reg | Imm)]
+        if row.op == "fma":
+            fma = _intrinsic(em, f"llvm.fma.{'f16' if row.lanes == 1 else 'v2f16'}", ty)
+            result = em.add(Call(ty, opcode="call", ops=[*values, fma],
+                                 function_type=fma.function_type))
+        else:
+            result = em.add(BinaryOp(ty, opcode=row.op, ops=values))
+        em.set(dst, em.coerce(result, em.types.get(dst.index, reg)))
+    elif row.kind == "int_convert":
+        dst, src = ops
+        assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)
+        from_bits = 32 if row.op in ("zext", "sext") else 64
+        result = em.add(Cast(IntType(row.bits), opcode=row.op,
+                             ops=[em.value(src, IntType(from_bits))]))
+        em.set(dst, em.coerce(result, em.types.get(dst.index, result.ty)))
+    elif row.kind == "load":
+        dsts, addr = ops
+        lanes = dsts if isinstance(dsts, tuple) else (dsts,)
+        _check_lanes(row, lanes, addr, stmt)
+        for k, dst in enumerate(lanes):
+            assert isinstance(dst, Reg) and isinstance(addr, Addr)
+            bytes_ = row.bits // 8
+            ptr = em.pointer(addr, row.addrspace, k * bytes_)
+            loaded = em.add(Load(IntType(row.bits), opcode="load", ops=[ptr], align=bytes_))
+            em.set(dst, em.coerce(loaded, em.types.get(dst.index, loaded.ty)))
+    elif row.kind == "store":
+        addr, srcs = ops
+        lanes = srcs if isinstance(srcs, tuple) else (srcs,)
+        _check_lanes(row, lanes, addr, stmt)
+        for k, src in enumerate(lanes):
+            assert isinstance(addr, Addr) and isinstance(src, Reg | Imm)
+            bytes_ = row.bits // 8
+            ptr = em.pointer(addr, row.addrspace, k * bytes_)
+            em.add(Store(VOID, opcode="store", ops=[em.value(src, IntType(row.bits)), ptr],
+                         align=bytes_))
+    elif row.kind == "atomic":
+        dst, addr, src = ops
+        assert isinstance(dst, Reg) and isinstance(addr, Addr) and isinstance(src, Reg | Imm)
+        ty: Type = FloatType("float") if row.float_result else IntType(row.bits)
+        ptr = em.pointer(addr, row.addrspace)
+        old = em.add(AtomicRMW(ty, opcode="atomicrmw", ops=[ptr, em.value(src, ty)],
+                               operation=row.op, ordering=row.ordering,
+                               syncscope=row.syncscope or None, align=row.bits // 8))
+        em.set(dst, em.coerce(old, em.types.get(dst.index, ty)))
+    elif row.kind == "float_unary":
+        dst, src = ops
+        assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)
+        f32 = FloatType("float")
+        one = ConstantFP(f32, text="1.000000e+00")
+        result = em.add(BinaryOp(f32, opcode="fdiv", ops=[one, em.value(src, f32)]))
+        em.set(dst, em.coerce(result, em.types.get(dst.index, f32)))
+    elif row.kind == "convert":
+        dst, src = ops
+        assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)
+        source = em.value(src, FloatType(row.frm))
+        result = em.add(Cast(FloatType(row.to), opcode=row.op, ops=[source]))
+        em.set(dst, em.coerce(result, em.types.get(dst.index, result.ty)))
+    elif row.kind == "cp_async":
+        _cp_async(stmt, em)
+    else:  # pragma: no cover - every row kind has a builder above
+        raise PtxError(f"no builder for '{stmt.text}'")
+
+
+def _intrinsic(em: _Emitter, name: str, ty: Type) -> Function:
+    module = em.module
+    found = module.get_function(name)
+    if found is None:
+        found = Function(PointerType(0), name=name, function_type=FunctionType(ty, (ty, ty, ty)),
+                         fn_attrs=["nounwind", "memory(none)"])
+        module.functions.append(found)
+    return found
+
+
+def _cp_async(stmt: Statement, em: _Emitter) -> None:
+    """``cp.async [dst], [src], cp-size[, src-size]``: bytes past src-size are zero-filled."""
+    dst, src, size = stmt.operands[:3]
+    src_size = stmt.operands[3] if len(stmt.operands) > 3 else size
+    if not (isinstance(dst, Addr) and isinstance(src, Addr) and isinstance(size, Imm)
+            and size.value in (4, 8, 16) and isinstance(src_size, Reg | Imm)):
+        raise PtxError(f"'{stmt.text}' (expected [dst], [src], 4|8|16[, src-size])")
+    if isinstance(src_size, Imm) and src_size.value >= size.value:
+        words = [(k, True) for k in range(0, size.value, 4)]
+        for k, _ in words:
+            word = em.add(Load(IntType(32), opcode="load", ops=[em.pointer(src, 1, k)], align=4))
+            em.add(Store(VOID, opcode="store", ops=[word, em.pointer(dst, 3, k)], align=4))
+        return
+    # a run-time source size: copy byte by byte, each byte only when it lies below it
+    limit = em.value(src_size, IntType(32))
+    for k in range(size.value):
+        live = em.add(Compare(I1, opcode="icmp", predicate="ult",
+                              ops=[ConstantInt(IntType(32), k), limit]))
+        byte_reg = -1 - k
+        em.regs[byte_reg] = ConstantInt(I8, 0)
+        before, join, saved = em.begin_predicated(live, False)
+        em.regs[byte_reg] = em.add(Load(I8, opcode="load", ops=[em.pointer(src, 1, k)], align=1))
+        em.end_predicated(before, join, saved)
+        em.add(Store(VOID, opcode="store", ops=[em.regs.pop(byte_reg), em.pointer(dst, 3, k)],
+                     align=1))
+
+
+def _check_lanes(row: T.PtxRow, lanes: tuple, addr: object, stmt: Statement) -> None:
+    if len(lanes) != row.lanes or not isinstance(addr, Addr):
+        raise PtxError(f"'{stmt.text}' (expected {row.lanes} register(s) and an address)")
+
+
+def _bad(stmt: Statement) -> Value:
+    raise PtxError(f"operands of '{stmt.text}'")
+
+
+# ------------------------------------------------------------------------- stage
 
 
 def translate_inline_ptx(module: Module, ctx: LoweringContext) -> None:
-    for kernel in ctx.kernels:
-        fn = kernel.function
-        skipped: set[int] = set()
-        while True:
-            found = next(((block, k, inst) for block in fn.blocks
-                          for k, inst in enumerate(block.instructions)
-                          if isinstance(inst, Call) and isinstance(inst.callee, InlineAsm)
-                          and id(inst) not in skipped), None)
-            if found is None:
+    """Inline PTX (the table's instructions) becomes LLVM IR; cp.async ordering calls go."""
+    for fn in module.functions:
+        if fn.is_declaration:
+            continue
+        if not any(isinstance(i, Call) and (isinstance(i.callee, InlineAsm)
+                                            or _is_cp_async_ordering(i))
+                   for i in fn.instructions()):
+            continue
+        _translate_function(module, fn, (module.triple or "").startswith("nvptx"))
+
+
+def _is_cp_async_ordering(call: Call) -> bool:
+    callee = call.callee_function
+    return callee is not None and callee.name in T.CP_ASYNC_ORDERING
+
+
+def _translate_function(module: Module, fn: Function, nvptx: bool) -> None:
+    """In an NVPTX module every asm is PTX; elsewhere only text that reads as PTX.
+
+    An asm without side effects whose result nothing uses (cooperative groups' unused
+    ``%reserved_smem_offset`` read) is removed: it has no effect to keep.
+    """
+    used = {id(op) for inst in fn.instructions() for op in inst.ops}
+    for block in fn.blocks:
+        block.instructions = [
+            i for i in block.instructions
+            if not (isinstance(i, Call) and isinstance(i.callee, InlineAsm)
+                    and "sideeffect" not in i.callee.flags and id(i) not in used)]
+    names = NameSource(fn)
+    index = 0
+    while index < len(fn.blocks):
+        block = fn.blocks[index]
+        for position, inst in enumerate(block.instructions):
+            if isinstance(inst, Call) and _is_cp_async_ordering(inst):
+                del block.instructions[position]
                 break
-            block, index, call = found
-            if not _translate(module, fn, block, index, call):
-                skipped.add(id(call))  # not PTX we model: legalize reports it
+            if isinstance(inst, Call) and isinstance(inst.callee, InlineAsm) \
+                    and (nvptx or _looks_like_ptx(inst.callee.asm)):
+                _replace_call(module, fn, block, position, inst, names)
+                break
+        else:
+            index += 1
 
 
-def _split_statements(asm: str) -> list[str]:
-    parts = []
-    for piece in asm.replace("\n", ";").split(";"):
-        piece = piece.strip()
-        if piece and not piece.startswith("//"):
-            parts.append(piece)
-    return parts
+def _looks_like_ptx(asm: str) -> bool:
+    return bool(re.search(r"(^|[;\n]\s*)(@!?\$\d+\s+)?(mov|ld|st|atom|cvt|rcp|cp\.async|mma|"
+                          r"ldmatrix)\.", asm.strip()))
 
 
-def _split_operands(rest: str) -> list[str]:
-    operands, depth, start = [], 0, 0
-    for k, ch in enumerate(rest):
-        if ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            operands.append(rest[start:k].strip())
-            start = k + 1
-    if rest[start:].strip():
-        operands.append(rest[start:].strip())
-    return operands
+def _replace_call(module: Module, fn: Function, block: BasicBlock, position: int, call: Call,
+                  names: NameSource) -> None:
+    asm = call.callee
+    assert isinstance(asm, InlineAsm)
+    location = call.location
+    try:
+        statements = parse_ptx(asm.asm)
+    except PtxError as exc:
+        raise _error(str(exc), location) from None
+    outputs, _inputs, ties = _constraints(asm.constraints)
+    result_types = (list(call.ty.fields) if isinstance(call.ty, StructType)
+                    else [] if call.ty == VOID else [call.ty])
+    if len(result_types) != len(outputs):
+        raise _error(f"inline PTX '{asm.asm[:60]}' has {len(outputs)} outputs for a call "
+                     f"returning {call.ty}", location)
+    regs: dict[int, Value] = {}
+    types: dict[int, Type] = dict(enumerate(result_types))
+    for k, arg in enumerate(call.args):  # inputs are numbered after the outputs, tied or not
+        regs[len(outputs) + k] = arg
+        if k in ties:
+            regs[ties[k]] = arg
+    tail = block.instructions[position + 1:]
+    block.instructions = block.instructions[:position]
+    em = _Emitter(fn, module, names, block, location, regs, types)
+    try:
+        for stmt in statements:
+            row = T.BY_MNEMONIC.get(stmt.mnemonic)
+            if row is None:
+                raise PtxError(f"PTX instruction '{stmt.text}' has no translation")
+            if stmt.predicate is not None:
+                saved = em.begin_predicated(regs_value(em, stmt.predicate), stmt.negated)
+                _build(row, stmt, em)
+                em.end_predicated(*saved)
+            else:
+                _build(row, stmt, em)
+    except PtxError as exc:
+        raise _error(str(exc), location) from None
+    result = _result(em, len(outputs), call.ty)
+    final = em.block
+    em.flush_into(final)
+    for inst in tail:
+        inst.parent = final
+    final.instructions.extend(tail)
+    at = fn.blocks.index(block) + 1
+    fn.blocks[at:at] = em.new_blocks
+    if final is not block:
+        for succ in final.successors():
+            for phi in succ.instructions:
+                if isinstance(phi, Phi):
+                    phi.blocks = [final if b is block else b for b in phi.blocks]
+    if result is not None:
+        replace_all_uses(fn.instructions(), {call: result})
 
 
-def parse_statement(text: str) -> Statement:
-    m = _STATEMENT_RE.match(text)
-    if m is None:
-        raise ValueError(text)
-    return Statement(text, m["op"].split("."), _split_operands(m["rest"]),
-                     int(m["pred"]) if m["pred"] is not None else None, m["neg"] == "!")
+def regs_value(em: _Emitter, reg: Reg) -> Value:
+    value = em.regs.get(reg.index)
+    if value is None:
+        raise PtxError(f"predicate ${reg.index} is not an input")
+    return value
 
 
-def _constraints(text: str) -> tuple[list[str], list[str]]:
-    outputs, inputs = [], []
+def _result(em: _Emitter, count: int, ty: Type) -> Value | None:
+    if count == 0:
+        return None
+    values = [em.regs.get(k) or Undef(em.types[k]) for k in range(count)]
+    values = [em.coerce(v, em.types[k]) for k, v in enumerate(values)]
+    if not isinstance(ty, StructType):
+        return values[0]
+    aggregate: Value = Undef(ty)
+    for k, value in enumerate(values):
+        aggregate = em.add(InsertValue(ty, opcode="insertvalue", ops=[aggregate, value],
+                                       indices=[k]))
+    return aggregate
+
+
+def _constraints(text: str) -> tuple[list[str], list[str], dict[int, int]]:
+    """Outputs, inputs and ties (input number -> the output register it shares)."""
+    outputs, inputs, ties = [], [], {}
     for part in text.split(","):
         part = part.strip()
         if not part or part.startswith("~"):
@@ -156,357 +553,14 @@ def _constraints(text: str) -> tuple[list[str], list[str]]:
         if part.startswith("="):
             outputs.append(part.lstrip("=&"))
         else:
-            inputs.append(part.lstrip("&"))
-    return outputs, inputs
+            if part.isdigit():
+                ties[len(inputs)] = int(part)
+            inputs.append(part)
+    return outputs, inputs, ties
 
 
-def _error(call: Call, fn: Function, what: str) -> CompileError:
-    return CompileError(f"inline PTX in @{fn.name}: {what}", call.location or fn.location,
-                        hint="write the operation in IR or with a builtin; the README lists "
-                             "the PTX that llvm-to-air translates")
+def _error(message: str, location: SourceLocation | None) -> CompileError:
+    return CompileError(f"inline assembly: {message}", location, hint="the inline PTX translator covers the rows of "
+                        "llvm_to_air/rewrite/ptx_tables.py; write other operations in IR")
 
-
-def _translate(module: Module, fn: Function, block: BasicBlock, index: int,
-               call: Call) -> bool:
-    asm = call.callee
-    assert isinstance(asm, InlineAsm)
-    outputs, inputs = _constraints(asm.constraints)
-    if any(c not in T.CONSTRAINT_TYPES for c in outputs + inputs):
-        return False  # a constraint we do not model: legalize reports the asm
-    statements = [parse_statement(s) for s in _split_statements(asm.asm)]
-    out_types = [_llvm_type(T.CONSTRAINT_TYPES[c]) for c in outputs]
-    state = AsmCall(call, fn, module, out_types, [None] * len(outputs) + list(call.args))
-    guarded = [s for s in statements if s.predicate is not None]
-    if len({(s.predicate, s.negated) for s in guarded}) > 1:
-        raise _error(call, fn, f"several different guards in '{asm.asm}'")
-    body = [s for s in statements if not _is_default_mov(s, len(outputs))]
-    for statement in statements:
-        if _is_default_mov(statement, len(outputs)):
-            target = int(statement.operands[0][1:])
-            state.defaults[target] = _value_of(state, statement.operands[1], out_types[target])
-    for statement in body:
-        _build(state, statement)
-    _place(state, block, index, guarded[0] if guarded else None)
-    return True
-
-
-def _is_default_mov(s: Statement, outputs: int) -> bool:
-    """``mov.u32 $0, 0x0`` before a guarded load: the output's value when the guard is off."""
-    return (s.mnemonic[0] == "mov" and len(s.operands) == 2 and s.predicate is None
-            and s.operands[0].startswith("$") and int(s.operands[0][1:]) < outputs)
-
-
-def _immediate(text: str, ty: Type) -> Value:
-    if isinstance(ty, FloatType):
-        if text.lower().startswith("0f"):
-            value = struct.unpack("<f", struct.pack("<I", int(text[2:], 16)))[0]
-        else:
-            value = float(text)
-        bits = struct.unpack("<Q", struct.pack("<d", value))[0]
-        return ConstantFP(ty, text=f"0x{bits:016X}")
-    value = int(text, 0)
-    assert isinstance(ty, IntType)
-    return ConstantInt(ty, value=value & ((1 << ty.bits) - 1))
-
-
-def _value_of(state: AsmCall, text: str, ty: Type) -> Value:
-    if text.startswith("$"):
-        value = state.operands[int(text[1:])]
-        if value is None:
-            raise _error(state.call, state.fn, f"'{text}' is read before it is written")
-        return _convert(state, value, ty)
-    if text.startswith("%"):
-        return _convert(state, _special_register(state, text), ty)
-    try:
-        return _immediate(text, ty)
-    except (ValueError, AssertionError):
-        raise _error(state.call, state.fn, f"operand '{text}' is not translated") from None
-
-
-def _special_register(state: AsmCall, name: str) -> Value:
-    intrinsic = T.SPECIAL_REGISTERS.get(name)
-    if intrinsic is None:
-        raise _error(state.call, state.fn, f"special register '{name}' is not translated")
-    i32 = IntType(32)
-    callee = state.module.get_function(intrinsic)
-    if callee is None:
-        callee = Function(PointerType(0), name=intrinsic, function_type=FunctionType(i32, ()))
-        state.module.functions.append(callee)
-    return _emit(state, Call(i32, opcode="call", ops=[callee],
-                             function_type=FunctionType(i32, ())))
-
-
-def _emit(state: AsmCall, inst: Instruction) -> Instruction:
-    inst.location = state.call.location
-    state.built.append(inst)
-    return inst
-
-
-def _convert(state: AsmCall, value: Value, ty: Type) -> Value:
-    """``value`` as ``ty`` (same width: bitcast; integers of other widths: trunc/zext)."""
-    if value.ty == ty:
-        return value
-    source = value.ty
-    if isinstance(source, IntType) and isinstance(ty, IntType):
-        opcode = "trunc" if source.bits > ty.bits else "zext"
-        return _emit(state, Cast(ty, opcode=opcode, ops=[value]))
-    return _emit(state, Cast(ty, opcode="bitcast", ops=[value]))
-
-
-def _address(state: AsmCall, text: str, space: int) -> Value:
-    m = _ADDRESS_RE.match(text)
-    if m is None:
-        raise _error(state.call, state.fn, f"address '{text}' is not [ $N + offset ]")
-    base = state.operands[int(m["base"])]
-    if base is None:
-        raise _error(state.call, state.fn, f"address register ${m['base']} is an output")
-    pointer_ty = PointerType(space)
-    if isinstance(base.ty, IntType):
-        base = _emit(state, Cast(pointer_ty, opcode="inttoptr", ops=[_convert(state, base, I64)]))
-    elif isinstance(base.ty, PointerType) and base.ty.addrspace != space:
-        base = _emit(state, Cast(pointer_ty, opcode="addrspacecast", ops=[base]))
-    offset = int(m["off"], 0) if m["off"] else 0
-    if offset:
-        base = _emit(state, GetElementPtr(pointer_ty, opcode="getelementptr", source_type=I8,
-                                          ops=[base, ConstantInt(I64, value=offset)]))
-    return base
-
-
-def _registers(text: str) -> list[str]:
-    text = text.strip()
-    if text.startswith("{"):
-        return [r.strip() for r in text.strip("{} ").split(",")]
-    return [text]
-
-
-def _element_type(bits: int, kind: str) -> Type:
-    if kind == "float":
-        return FloatType({16: "half", 32: "float", 64: "double"}[bits])
-    return IntType(bits)
-
-
-def _memory_form(state: AsmCall, s: Statement) -> T.MemoryForm:
-    space, lanes, element = None, 1, None
-    for part in s.mnemonic[1:]:
-        if part in T.STATE_SPACES and space is None:
-            space = T.STATE_SPACES[part]
-        elif part in ("v2", "v4", "v8"):
-            lanes = int(part[1:])
-        elif part in T.ELEMENT_TYPES:
-            element = T.ELEMENT_TYPES[part]
-        elif part not in T.IGNORED_MODIFIERS and not part.startswith(("L1::", "L2::")):
-            raise _error(state.call, state.fn, f"'{s.text}': modifier '.{part}' is not "
-                                               "translated")
-    if space is None or element is None:
-        raise _error(state.call, state.fn, f"'{s.text}': no state space or type")
-    return T.MemoryForm(s.mnemonic[0], space, lanes, element[0], element[1])
-
-
-def _build(state: AsmCall, s: Statement) -> None:
-    op = s.mnemonic[0]
-    spelling = ".".join(s.mnemonic)
-    if op == "ld" and len(s.operands) == 2:
-        form = _memory_form(state, s)
-        _load(state, form, _registers(s.operands[0]), s.operands[1])
-    elif op == "st" and len(s.operands) == 2:
-        form = _memory_form(state, s)
-        _store(state, form, s.operands[0], _registers(s.operands[1]))
-    elif op == "atom" and len(s.operands) == 3:
-        _atomic(state, s)
-    elif spelling in T.UNARY_FORMS and len(s.operands) == 2:
-        _unary(state, T.UNARY_FORMS[spelling], s.operands[0], s.operands[1])
-    elif op == "mov" and len(s.operands) == 2 and s.operands[0].startswith("$"):
-        target = int(s.operands[0][1:])
-        ty = state.outputs[target] if target < len(state.outputs) else I64
-        state.operands[target] = _value_of(state, s.operands[1], ty)
-    else:
-        raise _error(state.call, state.fn, f"PTX instruction '{s.text}' is not translated")
-
-
-def _set_output(state: AsmCall, register: str, value: Value) -> None:
-    index = int(register[1:])
-    if index >= len(state.outputs):
-        raise _error(state.call, state.fn, f"'{register}' is not an output")
-    state.operands[index] = _convert(state, value, state.outputs[index])
-
-
-def _load(state: AsmCall, form: T.MemoryForm, registers: list[str], address: str) -> None:
-    if len(registers) != form.lanes:
-        raise _error(state.call, state.fn, f"{form.lanes} lanes but {len(registers)} registers")
-    pointer = _address(state, address, form.space)
-    element = _element_type(form.bits, form.kind)
-    loaded_ty: Type = element if form.lanes == 1 else VectorType(form.lanes, element)
-    loaded = _emit(state, Load(loaded_ty, opcode="load", ops=[pointer],
-                               align=form.bits // 8 * form.lanes))
-    for lane, register in enumerate(registers):
-        value: Value = loaded
-        if form.lanes > 1:
-            value = _emit(state, ExtractElement(element, opcode="extractelement",
-                                                ops=[loaded, ConstantInt(IntType(32),
-                                                                         value=lane)]))
-        _set_output(state, register, value)
-
-
-def _store(state: AsmCall, form: T.MemoryForm, address: str, registers: list[str]) -> None:
-    if len(registers) != form.lanes:
-        raise _error(state.call, state.fn, f"{form.lanes} lanes but {len(registers)} registers")
-    pointer = _address(state, address, form.space)
-    element = _element_type(form.bits, form.kind)
-    values = [_value_of(state, r, element) for r in registers]
-    if form.lanes == 1:
-        _emit(state, Store(VOID, opcode="store", ops=[values[0], pointer], align=form.bits // 8))
-        return
-    vector_ty = VectorType(form.lanes, element)
-    vector: Value = Poison(vector_ty)
-    for lane, value in enumerate(values):
-        vector = _emit(state, InsertElement(vector_ty, opcode="insertelement",
-                                            ops=[vector, value, ConstantInt(IntType(32),
-                                                                            value=lane)]))
-    _emit(state, Store(VOID, opcode="store", ops=[vector, pointer],
-                       align=form.bits // 8 * form.lanes))
-
-
-def _atomic(state: AsmCall, s: Statement) -> None:
-    parts = s.mnemonic[1:]
-    space = next((T.STATE_SPACES[p] for p in parts if p in T.STATE_SPACES), 1)
-    order = next((T.ATOMIC_ORDERS[p] for p in parts if p in T.ATOMIC_ORDERS), "monotonic")
-    type_name = parts[-1]
-    if type_name not in T.ELEMENT_TYPES or len(parts) < 2:
-        raise _error(state.call, state.fn, f"'{s.text}': no type")
-    bits, kind = T.ELEMENT_TYPES[type_name]
-    sign = type_name[0] if type_name[0] in "su" else "int"
-    name = parts[-2]
-    operation = T.ATOMIC_OPS.get((name, kind)) or T.ATOMIC_OPS.get((name, sign)) or \
-        (T.ATOMIC_OPS.get((name, "int")) if kind == "int" else None)
-    known = set(T.STATE_SPACES) | T.ATOMIC_SCOPES | set(T.ATOMIC_ORDERS) | {name, type_name}
-    unknown = [p for p in parts if p not in known]
-    if operation is None or unknown:
-        raise _error(state.call, state.fn, f"atomic '{s.text}' is not translated")
-    element = _element_type(bits, kind)
-    pointer = _address(state, s.operands[1], space)
-    value = _value_of(state, s.operands[2], element)
-    old = _emit(state, AtomicRMW(element, opcode="atomicrmw", ops=[pointer, value],
-                                 operation=operation, ordering=order, align=bits // 8))
-    _set_output(state, s.operands[0], old)
-
-
-def _unary(state: AsmCall, form: T.UnaryForm, target: str, source: str) -> None:
-    value = _value_of(state, source, _llvm_type(form.source))
-    result_ty = _llvm_type(form.result)
-    if form.operation == "rcp":
-        one = ConstantFP(result_ty, text="1.000000e+00")
-        result: Value = _emit(state, BinaryOp(result_ty, opcode="fdiv", ops=[one, value]))
-    elif form.operation in ("fptrunc", "fpext"):
-        result = _emit(state, Cast(result_ty, opcode=form.operation, ops=[value]))
-    else:  # sqrt, exp2, log2: the LLVM intrinsic, which lower_intrinsics maps to AIR
-        callee = _intrinsic(state.module, f"llvm.{form.operation}.f32", result_ty)
-        result = _emit(state, Call(result_ty, opcode="call", ops=[value, callee],
-                                   function_type=FunctionType(result_ty, (result_ty,))))
-    _set_output(state, target, result)
-
-
-def _intrinsic(module: Module, name: str, ty: Type) -> Function:
-    found = module.get_function(name)
-    if found is not None:
-        return found
-    declared = Function(PointerType(0), name=name, function_type=FunctionType(ty, (ty,)),
-                        args=[Argument(ty)])
-    module.functions.append(declared)
-    return declared
-
-
-def _result(state: AsmCall) -> Value | None:
-    if not state.outputs:
-        return None
-    values = []
-    for index, ty in enumerate(state.outputs):
-        value = state.operands[index] if state.operands[index] is not None \
-            else state.defaults.get(index, Poison(ty))
-        values.append(value)
-    if len(values) == 1:
-        return values[0]
-    struct_ty = StructType(tuple(state.outputs))
-    aggregate: Value = Poison(struct_ty)
-    for index, value in enumerate(values):
-        aggregate = _emit(state, InsertValue(struct_ty, opcode="insertvalue",
-                                             ops=[aggregate, value], indices=[index]))
-    return aggregate
-
-
-def _place(state: AsmCall, block: BasicBlock, index: int, guard: Statement | None) -> None:
-    """Put the built instructions where the call was, behind a branch when guarded; the
-    call's users get its results. Returns the block that holds what followed the call."""
-    call, fn = state.call, state.fn
-    if guard is None:
-        result = _result(state)
-        _insert(block, index, state.built)
-        block.instructions.remove(call)
-        if result is not None:
-            replace_all_uses(fn.instructions(), {call: result})
-        return
-    predicate = state.call.args[guard.predicate - len(state.outputs)]
-    built = state.built
-    state.built = []
-    join = _split_after(fn, block, index)  # the call and what follows move to `join`
-    then = BasicBlock(name=_fresh(fn, f"{block.name or 'bb'}.ptx.then"), parent=fn)
-    fn.blocks.insert(fn.blocks.index(join), then)
-    for inst in built:
-        inst.parent = then
-    then.instructions = [*built, Branch(VOID, opcode="br", targets=[join], parent=then,
-                                        location=call.location)]
-    targets = [join, then] if guard.negated else [then, join]
-    block.instructions.append(Branch(VOID, opcode="br", ops=[predicate], targets=targets,
-                                     parent=block, location=call.location))
-    phis: list[Instruction] = []
-    for position, ty in enumerate(state.outputs):
-        inside = state.operands[position]
-        default = state.defaults.get(position, Poison(ty))
-        if inside is None:
-            state.operands[position] = default
-            continue
-        phi = Phi(ty, opcode="phi", ops=[inside, default], blocks=[then, block], parent=join,
-                  location=call.location)
-        phis.append(phi)
-        state.operands[position] = phi
-    result = _result(state)
-    join.instructions.remove(call)
-    for inst in state.built:
-        inst.parent = join
-    join.instructions[0:0] = [*phis, *state.built]
-    if result is not None:
-        replace_all_uses(fn.instructions(), {call: result})
-
-
-def _insert(block: BasicBlock, index: int, new: list[Instruction]) -> None:
-    for inst in new:
-        inst.parent = block
-    block.instructions[index:index] = new
-
-
-def _fresh(fn: Function, base: str) -> str:
-    names = {b.name for b in fn.blocks}
-    name, k = base, 1
-    while name in names:
-        k += 1
-        name = f"{base}{k}"
-    return name
-
-
-def _split_after(fn: Function, block: BasicBlock, index: int) -> BasicBlock:
-    """Move ``block``'s instructions from ``index`` on into a new block right after it;
-    successors' phis then name the new block."""
-    tail = BasicBlock(name=_fresh(fn, f"{block.name or 'bb'}.ptx.join"), parent=fn)
-    tail.instructions = block.instructions[index:]
-    block.instructions = block.instructions[:index]
-    for inst in tail.instructions:
-        inst.parent = tail
-    fn.blocks.insert(fn.blocks.index(block) + 1, tail)
-    for successor in tail.successors():
-        for inst in successor.instructions:
-            if isinstance(inst, Phi):
-                inst.blocks = [tail if b is block else b for b in inst.blocks]
-    return tail
-
-
-__all__ = ["parse_statement", "translate_inline_ptx"]
 

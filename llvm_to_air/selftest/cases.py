@@ -121,14 +121,15 @@ def _softmax_rows(x: np.ndarray) -> np.ndarray:
 _TRITON_SCRATCH = {4: np.zeros(16, np.uint8), 5: np.zeros(16, np.uint8)}
 
 CASES: list[Case] = [
-    Case("triton/sm80/vector_add.ll", "vector_add", (6 * 128,), (128,),
+    Case("triton/sm_80/vadd.ll", "vadd", (12 * 128,), (128,),
          lambda r: {0: f32(r, 3000), 1: f32(r, 3000), 2: np.zeros(3000, np.float32),
                     3: np.int32(3000), **_TRITON_SCRATCH},
          lambda b: {2: b[0] + b[1]}, what="Triton 3.9 (LLVM 24 text, inline PTX)"),
-    Case("triton/sm80/row_softmax.ll", "row_softmax", (6 * 128,), (128,),
-         lambda r: {0: f32(r, 6, 777), 1: np.zeros((6, 777), np.float32), 2: np.int32(777),
-                    3: np.int32(777), **_TRITON_SCRATCH},
-         lambda b: {1: _softmax_rows(b[0])}, rtol=2e-6, atol=1e-8,
+    Case("triton/sm_80/row_softmax.ll", "row_softmax", (6 * 128,), (128,),
+         lambda r: {0: np.zeros((6, 100), np.float32), 1: f32(r, 6, 100), 2: np.int32(100),
+                    3: np.int32(100), 4: np.int32(100), 5: np.zeros(16, np.uint8),
+                    6: np.zeros(16, np.uint8)},
+         lambda b: {0: _softmax_rows(b[1])}, rtol=2e-6, atol=1e-8,
          threadgroup_memory={0: 16}, what="Triton: warp shuffles, dynamic shared memory"),
     *(Case(f"{v}/vadd.ll", "vadd", (1024,), (256,), _vadd_inputs(1000),
            lambda b: {2: b[0] + b[1]}, what="elementwise, bounds check")

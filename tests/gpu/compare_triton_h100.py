@@ -1,112 +1,159 @@
-"""Triton's own GPU results against llvm-to-air's CPU runner, for the Triton fixtures.
+#!/usr/bin/env python3
+"""Compare Triton kernels run natively on an NVIDIA H100 with our AIR on the CPU runner.
 
-Run by hand, in two steps (CI has no GPU):
+Run by hand; CI has no GPU and pytest does not collect this file. Two steps::
 
-1. on a machine with an NVIDIA GPU, Triton and PyTorch::
+    python3 tests/gpu/compare_triton_h100.py prepare --bundle B   # here: no GPU, no Triton
+    python3 B/compare_triton_h100.py gpu --bundle B --out OUT      # on the H100 (Triton, torch)
 
-       python3 tests/gpu/compare_triton_h100.py device OUT_DIR
-
-   runs each kernel of ``tests/fixtures/src/triton/kernels.py`` natively with Triton on
-   the inputs of ``triton_cases.py`` and saves its outputs to ``OUT_DIR/<name>.npz``;
-2. here::
-
-       python3 tests/gpu/compare_triton_h100.py compare OUT_DIR [--table results.md]
-
-   runs our AIR of the same kernels (``tests/fixtures/triton/sm80``) on the CPU runner
-   with the same inputs and prints a table: bit-identical, within tolerance, or failed.
+``prepare`` makes seeded inputs for each kernel of ``tests/fixtures/src/triton/kernels.py``,
+lowers its committed sm_80 fixture with ``llvm_to_air.triton.lower_triton_ir`` and runs it on
+the CPU runner (the "ours" outputs); it writes ``B/<case>.npz`` plus copies of this script
+and of ``kernels.py``. ``gpu`` launches the same ``@triton.jit`` function natively
+(``kernel[grid](...)`` with the same constexprs and inputs), compares every output array
+with ours and writes ``OUT/triton_h100.md`` and ``OUT/triton_h100.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(REPO / "tests" / "fixtures" / "src" / "triton"))
 
-from triton_cases import CASES  # noqa: E402
-
-SEED = 2026
+# case -> (kernel key, input maker, programs, tolerance (rtol, atol), output argument names)
+Maker = Callable[[np.random.Generator], list[Any]]
 
 
-def device(out: Path) -> None:
+def _f32(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.standard_normal(n).astype(np.float32)
+
+
+CASES: dict[str, tuple[Maker, tuple[int, ...], tuple[float, float], tuple[int, ...]]] = {
+    "vadd": (lambda r: [_f32(r, 1000), _f32(r, 1000), np.zeros(1000, np.float32), 1000],
+             (4,), (0.0, 0.0), (2,)),
+    "axpy_f16": (lambda r: [_f32(r, 700).astype(np.float16), _f32(r, 700).astype(np.float16),
+                            1.5, 700], (3,), (1e-3, 1e-3), (1,)),
+    "row_softmax": (lambda r: [np.zeros(500, np.float32), _f32(r, 500), 100, 100, 100], (5,),
+                    (1e-5, 1e-6), (0,)),
+    "block_sum": (lambda r: [_f32(r, 1000), np.zeros(4, np.float32), 1000], (4,),
+                  (1e-5, 1e-5), (1,)),
+    "prefix_sum": (lambda r: [r.integers(-50, 50, 300).astype(np.int32),
+                              np.zeros(300, np.int32), 300], (3,), (0.0, 0.0), (1,)),
+    "atomic_hist": (lambda r: [_f32(r, 500), np.zeros(1, np.float32), np.zeros(4, np.int32),
+                               500], (4,), (1e-4, 1e-4), (1, 2)),
+    "gelu_silu": (lambda r: [_f32(r, 600) * 3, np.zeros(600, np.float32),
+                             np.zeros(600, np.float32), 600], (3,), (1e-5, 1e-6), (1, 2)),
+    "dropout": (lambda r: [_f32(r, 1000), np.zeros(1000, np.float32), 1000, 0.5, 123], (4,),
+                (1e-6, 0.0), (1,)),
+    "layer_norm": (lambda r: [_f32(r, 400), np.zeros(400, np.float32), _f32(r, 100),
+                              _f32(r, 100), 100, 100, 1e-5], (4,), (1e-4, 1e-5), (1,)),
+    "bf16_scale": (lambda r: [(_f32(r, 300).view(np.uint32) >> 16).astype(np.uint16),
+                              np.zeros(300, np.uint16), 300], (2,), (1 / 128, 0.0), (1,)),
+}
+
+
+def _as_float(name: str, sig: str, a: np.ndarray) -> np.ndarray:
+    if sig == "*bf16":
+        return (a.astype(np.uint32) << 16).view(np.float32)
+    return a.astype(np.float64)
+
+
+def prepare(bundle: Path) -> None:
+    sys.path.insert(0, str(HERE.parent.parent))
+    from llvm_to_air.triton import lower_triton_ir
+
+    fixtures = HERE.parent / "fixtures" / "triton" / "sm_80"
+    bundle.mkdir(parents=True, exist_ok=True)
+    shutil.copy(__file__, bundle / "compare_triton_h100.py")
+    shutil.copy(HERE.parent / "fixtures" / "src" / "triton" / "kernels.py", bundle / "kernels.py")
+    for case, (make, programs, _tol, _outs) in CASES.items():
+        facts = json.loads((fixtures / f"{case}.json").read_text())
+        kernel = lower_triton_ir((fixtures / f"{case}.ll").read_text(), kernel=facts["kernel"],
+                                 arguments=[n for n, _ in facts["signature"]],
+                                 signature=[t for _, t in facts["signature"]],
+                                 num_warps=facts["num_warps"], warp_size=32,
+                                 shared=facts["shared"], file=f"{case}.ll")
+        args = make(np.random.default_rng(2026))
+        inputs = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        kernel[programs](*args)
+        np.savez(bundle / f"{case}.npz",
+                 **{f"in{k}": np.asarray(a) for k, a in enumerate(inputs)},
+                 **{f"ours{k}": np.asarray(a) for k, a in enumerate(args)})
+        print(f"prepared {case}")
+
+
+def gpu(bundle: Path, out: Path) -> None:
     import torch
     import triton
-    from kernels import KERNELS
+
+    sys.path.insert(0, str(bundle))
+    from kernels import KERNELS  # type: ignore[import-not-found]
 
     out.mkdir(parents=True, exist_ok=True)
-    for name, case in CASES.items():
-        fn, _signature, constexprs, warps = KERNELS[name]
-        args = case.make(np.random.default_rng(SEED))
-        gpu = [torch.from_numpy(np.ascontiguousarray(a)).cuda() if isinstance(a, np.ndarray)
-               else a.item() for a in args]
-        fn[case.programs](*gpu, num_warps=warps, **constexprs)
-        torch.cuda.synchronize()
-        results = {f"out{k}": gpu[k].cpu().numpy() for k in case.outputs}
-        np.savez(out / f"{name}.npz", device=torch.cuda.get_device_name(),
-                 triton=triton.__version__, **results)
-        print(f"{name}: done on {torch.cuda.get_device_name()}")
-
-
-def compare(directory: Path, table: Path | None) -> int:
-    import json
-
-    import llvm_to_air
-
-    manifest = json.loads((REPO / "tests/fixtures/triton/manifest.json").read_text())
-    rows, failed = [], 0
-    for name, case in CASES.items():
-        saved = np.load(directory / f"{name}.npz")
-        facts = manifest[name]["sm80"]
-        args = case.make(np.random.default_rng(SEED))
-        buffers = dict(enumerate(args))
-        buffers[len(args)] = np.zeros(16, np.uint8)
-        buffers[len(args) + 1] = np.zeros(16, np.uint8)
-        threads = facts["num_warps"] * 32
-        shared = facts["shared"]
-        llvm_to_air.run(REPO / "tests/fixtures/triton/sm80" / f"{name}.ll", facts["kernel"],
-                        (case.programs[0] * threads,), (threads,), buffers,
-                        threadgroup_memory={0: -(-shared // 16) * 16} if shared else None)
-        verdict, worst = "bit-identical", 0.0
-        for k in case.outputs:
-            ours, theirs = np.asarray(args[k]), saved[f"out{k}"]
-            if np.array_equal(ours, theirs):
-                continue
-            diff = np.abs(ours.astype(np.float64) - theirs.astype(np.float64))
-            scale = np.abs(theirs.astype(np.float64))
-            worst = max(worst, float(np.max(diff / np.maximum(scale, 1e-30))))
-            if np.allclose(ours, theirs, rtol=case.rtol, atol=case.atol):
-                verdict = "within tolerance"
+    rows = []
+    for case, (_make, programs, (rtol, atol), outs) in CASES.items():
+        fn, signature, constexprs = KERNELS[case]
+        sigs = list(signature.values())
+        data = np.load(bundle / f"{case}.npz")
+        args: list[Any] = []
+        for k, sig in enumerate(sigs):
+            a = data[f"in{k}"]
+            if sig.startswith("*"):
+                t = torch.from_numpy(a.view(np.int16) if sig == "*bf16" else a).cuda()
+                args.append(t.view(torch.bfloat16) if sig == "*bf16" else t)
             else:
-                verdict = "FAILED"
-        failed += verdict == "FAILED"
-        rows.append(f"| {name} | {verdict} | {worst:.2e} | {case.rtol:g} |")
-        device_name = str(saved["device"])
-    lines = [f"Triton {saved['triton']} on {device_name} against llvm-to-air's CPU runner",
-             "", "| kernel | result | max rel. diff | rtol |", "|---|---|---:|---:|", *rows]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if table is not None:
-        table.write_text(text)
-    return 1 if failed else 0
+                args.append(a.item())
+        fn[programs](*args, **constexprs)
+        torch.cuda.synchronize()
+        worst, ok = 0.0, True
+        for k in outs:
+            t = args[k]
+            native = (t.view(torch.int16).cpu().numpy().view(np.uint16) if sigs[k] == "*bf16"
+                      else t.cpu().numpy())
+            ours = data[f"ours{k}"]
+            a, b = _as_float("", sigs[k], native), _as_float("", sigs[k], ours)
+            err = float(np.max(np.abs(a - b) / (atol + rtol * np.abs(b) + 1e-30))) \
+                if (rtol or atol) else float(np.max(a != b))
+            worst = max(worst, float(np.max(np.abs(a - b))))
+            ok = ok and (np.array_equal(a, b) if not (rtol or atol) else err <= 1.0)
+        rows.append({"kernel": case, "outputs": len(outs), "max_abs_diff": worst,
+                     "rtol": rtol, "atol": atol, "pass": bool(ok)})
+        print(case, "pass" if ok else "FAIL", worst)
+    device = torch.cuda.get_device_name(0)
+    (out / "triton_h100.json").write_text(json.dumps({"device": device, "triton":
+                                                      triton.__version__, "rows": rows},
+                                                     indent=1) + "\n")
+    lines = [f"Device: {device}, Triton {triton.__version__}, native sm_90 launch vs our AIR "
+             "(from the sm_80 fixture) on the CPU runner, same inputs.", "",
+             "| kernel | outputs | max abs diff | tolerance (rtol, atol) | result |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['kernel']} | {r['outputs']} | {r['max_abs_diff']:.3g} | "
+                     f"{r['rtol']}, {r['atol']} | {'pass' if r['pass'] else 'FAIL'} |")
+    (out / "triton_h100.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("device", "compare"))
-    parser.add_argument("directory", type=Path)
-    parser.add_argument("--table", type=Path, default=None)
-    args = parser.parse_args()
-    if args.step == "device":
-        device(args.directory)
-        return 0
-    return compare(args.directory, args.table)
+    parser.add_argument("step", choices=["prepare", "gpu"])
+    parser.add_argument("--bundle", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
+    ns = parser.parse_args()
+    if ns.step == "prepare":
+        prepare(ns.bundle)
+    else:
+        gpu(ns.bundle, ns.out or ns.bundle / "results")
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,0 +1,275 @@
+"""Wave32 AMD cross-lane operations and buffer resources, rewritten for the common lowering.
+
+* ``update.dpp``/``mov.dpp`` (quad_perm, row_shl/shr, row_mirror, row_half_mirror,
+  row_share, row_xmask), ``permlanex16`` and ``readlane`` become a source-lane
+  computation and ``llvm.amdgcn.ds.bpermute`` (which ``lower_intrinsics`` turns into
+  ``simd_shuffle``), then a ``select`` of the DPP rules for lanes whose source lies
+  outside their row of 16 (0 with ``bound_ctrl``, else ``old``). A 32-lane
+  wavefront is exactly an Apple SIMD group, so this is exact.
+* ``make.buffer.rsrc`` + ``raw.ptr.buffer.load/store`` become bounds-checked global
+  accesses: an access whose ``offset + size`` passes ``num_records`` loads 0 and
+  stores nothing, as the hardware does (Triton masks by pushing offsets out of range).
+
+Expects: wave64 cross-lane code already refused (``refuse_wave64_cross_lane``).
+Guarantees: no ``update.dpp``, ``mov.dpp``, ``permlanex16``, ``readlane`` or buffer
+resource intrinsic remains; unsupported DPP controls are a CompileError naming them.
+"""
+
+from __future__ import annotations
+
+from llvm_to_air.errors import CompileError
+from llvm_to_air.ir.edit import NameSource, replace_all_uses
+from llvm_to_air.ir.model import (
+    BasicBlock,
+    BinaryOp,
+    Call,
+    Cast,
+    Compare,
+    ConstantFP,
+    ConstantInt,
+    Function,
+    GetElementPtr,
+    Instruction,
+    Load,
+    Module,
+    Phi,
+    Select,
+    Store,
+    Value,
+)
+from llvm_to_air.ir.types import (
+    I1,
+    I8,
+    I32,
+    I64,
+    VOID,
+    FloatType,
+    FunctionType,
+    IntType,
+    PointerType,
+    Type,
+)
+from llvm_to_air.rewrite.context import LoweringContext
+
+_PREFIXES = ("llvm.amdgcn.update.dpp", "llvm.amdgcn.mov.dpp", "llvm.amdgcn.permlanex16",
+             "llvm.amdgcn.readlane", "llvm.amdgcn.make.buffer.rsrc",
+             "llvm.amdgcn.raw.ptr.buffer.load", "llvm.amdgcn.raw.ptr.buffer.store")
+
+
+def lower_amdgpu_lanes(module: Module, ctx: LoweringContext) -> None:
+    """Rewrite DPP, permlanex16, readlane and buffer resources (see the module docstring)."""
+    for fn in module.functions:
+        if fn.is_declaration or not any(_name(i).startswith(_PREFIXES)
+                                         for i in fn.instructions()):
+            continue
+        _Rewriter(module, fn).run()
+
+
+def _name(inst: Instruction) -> str:
+    callee = inst.callee_function if isinstance(inst, Call) else None
+    return callee.name if callee is not None else ""
+
+
+class _Rewriter:
+    def __init__(self, module: Module, fn: Function) -> None:
+        self.module, self.fn = module, fn
+        self.names = NameSource(fn)
+        self.out: list[Instruction] = []
+        self.call: Call | None = None
+        self.resources: dict[Value, tuple[Value, Value]] = {}
+
+    def declare(self, name: str, ret: Type, params: tuple[Type, ...]) -> Function:
+        fn = self.module.get_function(name)
+        if fn is None:
+            fn = Function(PointerType(0), name=name, function_type=FunctionType(ret, params),
+                          fn_attrs=["convergent", "nounwind"])
+            self.module.functions.append(fn)
+        return fn
+
+    def emit(self, inst: Instruction) -> Instruction:
+        if inst.ty != VOID and inst.name is None:
+            inst.name = self.names("amd")
+        inst.location = self.call.location if self.call else None
+        self.out.append(inst)
+        return inst
+
+    def i32(self, op: str, a: Value, b: Value | int) -> Value:
+        other = ConstantInt(I32, b) if isinstance(b, int) else b
+        return self.emit(BinaryOp(I32, opcode=op, ops=[a, other]))
+
+    def lane(self) -> Value:
+        mbcnt = self.declare("llvm.amdgcn.mbcnt.lo", I32, (I32, I32))
+        return self.emit(Call(I32, opcode="call", ops=[ConstantInt(I32, -1), ConstantInt(I32, 0),
+                                                       mbcnt],
+                              function_type=mbcnt.function_type))
+
+    def shuffle(self, value: Value, src_lane: Value) -> Value:
+        as_int = value if value.ty == I32 else self.emit(Cast(I32, opcode="bitcast", ops=[value]))
+        bperm = self.declare("llvm.amdgcn.ds.bpermute", I32, (I32, I32))
+        got = self.emit(Call(I32, opcode="call", ops=[self.i32("shl", src_lane, 2), as_int, bperm],
+                             function_type=bperm.function_type))
+        return got if value.ty == I32 else self.emit(Cast(value.ty, opcode="bitcast", ops=[got]))
+
+    def run(self) -> None:
+        index = 0
+        while index < len(self.fn.blocks):
+            block = self.fn.blocks[index]
+            for position, inst in enumerate(block.instructions):
+                name = _name(inst)
+                if name.startswith(_PREFIXES):
+                    assert isinstance(inst, Call)
+                    self.rewrite(block, position, inst, name)
+                    break
+            else:
+                index += 1
+
+    def rewrite(self, block: BasicBlock, position: int, call: Call, name: str) -> None:
+        self.call, self.out = call, []
+        if name.startswith("llvm.amdgcn.raw.ptr.buffer."):
+            self.buffer_access(block, position, call, name.endswith(".store") or
+                               ".store." in name)
+            return
+        if name.startswith("llvm.amdgcn.make.buffer.rsrc"):
+            base, _stride, records, _flags = call.args
+            self.resources[call] = (base, records)
+            result: Value | None = None
+        elif name.startswith("llvm.amdgcn.readlane"):
+            value, lane = call.args
+            result = self.shuffle(value, lane)
+        elif name.startswith("llvm.amdgcn.permlanex16"):
+            result = self.permlanex16(call)
+        else:
+            result = self.dpp(call, name)
+        block.instructions[position:position + 1] = self.out
+        for inst in self.out:
+            inst.parent = block
+        if result is not None:
+            replace_all_uses(self.fn.instructions(), {call: result})
+
+    def dpp(self, call: Call, name: str) -> Value:
+        if name.startswith("llvm.amdgcn.mov.dpp"):
+            src, ctrl, row_mask, bank_mask, bound = call.args
+            old: Value = _zero(src.ty)
+        else:
+            old, src, ctrl, row_mask, bank_mask, bound = call.args
+        if not all(isinstance(v, ConstantInt) for v in (ctrl, row_mask, bank_mask, bound)):
+            raise CompileError(f"'@{name}' with non-constant controls", call.location)
+        c = ctrl.value  # type: ignore[attr-defined]
+        if row_mask.value & 15 != 15 or bank_mask.value & 15 != 15:  # type: ignore[attr-defined]
+            raise CompileError(f"'@{name}' with row/bank masks {row_mask.value}/"  # type: ignore
+                               f"{bank_mask.value}: only full masks (15) are translated",
+                               call.location)
+        lane = self.lane()
+        row = self.i32("and", lane, ~15 & 0xFFFFFFFF)
+        i = self.i32("and", lane, 15)
+        valid: Value | None = None
+        if c <= 0xFF:  # quad_perm
+            shift = self.i32("shl", self.i32("and", lane, 3), 1)
+            sel = self.i32("and", self.i32("lshr", ConstantInt(I32, c), shift), 3)
+            src_lane = self.i32("or", self.i32("and", lane, ~3 & 0xFFFFFFFF), sel)
+        elif 0x101 <= c <= 0x10F or 0x111 <= c <= 0x11F:  # row_shl / row_shr
+            n = c & 15
+            j = self.i32("add", i, n) if c < 0x110 else self.i32("sub", i, n)
+            valid = self.emit(Compare(I1, opcode="icmp", predicate="ult", ops=[j, ConstantInt(
+                I32, 16)]))
+            src_lane = self.i32("or", row, self.i32("and", j, 15))
+        elif c == 0x140:  # row_mirror
+            src_lane = self.i32("or", row, self.i32("sub", ConstantInt(I32, 15), i))
+        elif c == 0x141:  # row_half_mirror
+            src_lane = self.i32("xor", lane, 7)
+        elif 0x150 <= c <= 0x15F:  # row_share
+            src_lane = self.i32("or", row, c & 15)
+        elif 0x160 <= c <= 0x16F:  # row_xmask
+            src_lane = self.i32("xor", lane, c & 15)
+        else:
+            raise CompileError(f"'@{name}' with DPP control 0x{c:x} (row_ror, row_bcast or "
+                               "wave-wide forms) has no wave32 translation", call.location)
+        shuffled = self.shuffle(src, src_lane)
+        if valid is None:
+            return shuffled
+        fallback = _zero(src.ty) if bound.value & 1 else old  # type: ignore[attr-defined]
+        return self.emit(Select(src.ty, opcode="select", ops=[valid, shuffled, fallback]))
+
+    def permlanex16(self, call: Call) -> Value:
+        _old, src, sel_lo, sel_hi, _fi, _bc = call.args
+        lane = self.lane()
+        i = self.i32("and", lane, 15)
+        high = self.emit(Compare(I1, opcode="icmp", predicate="ugt", ops=[i, ConstantInt(I32, 7)]))
+        sel = self.emit(Select(I32, opcode="select", ops=[high, sel_hi, sel_lo]))
+        shift = self.i32("shl", self.i32("and", i, 7), 2)
+        pick = self.i32("and", self.i32("lshr", sel, shift), 15)
+        other_row = self.i32("and", self.i32("xor", lane, 16), 16)
+        return self.shuffle(src, self.i32("or", other_row, pick))
+
+    def buffer_access(self, block: BasicBlock, position: int, call: Call, store: bool) -> None:
+        args = call.args
+        value = args[0] if store else None
+        rsrc, voffset, soffset = (args[1:4] if store else args[0:3])
+        found = self.resources.get(rsrc)
+        if found is None:
+            raise CompileError("buffer access through a resource not made by "
+                               "llvm.amdgcn.make.buffer.rsrc in this function", call.location)
+        base, records = found
+        ty = value.ty if value is not None else call.ty
+        size = _bytes(ty)
+        offset = self.i32("add", voffset, soffset)
+        end = self.emit(BinaryOp(I64, opcode="add", ops=[
+            self.emit(Cast(I64, opcode="zext", ops=[offset])), ConstantInt(I64, size)]))
+        limit = records if records.ty == I64 else self.emit(Cast(I64, opcode="zext",
+                                                                ops=[records]))
+        inside = self.emit(Compare(I1, opcode="icmp", predicate="ule", ops=[end, limit]))
+        ptr = self.emit(GetElementPtr(base.ty, opcode="getelementptr", ops=[
+            base, self.emit(Cast(I64, opcode="zext", ops=[offset]))], source_type=I8))
+        then = BasicBlock(self.names("buf.in"), [], self.fn)
+        join = BasicBlock(self.names("buf.join"), [], self.fn)
+        from llvm_to_air.ir.model import Branch
+
+        self.out.append(Branch(VOID, opcode="br", ops=[inside], targets=[then, join]))
+        tail = block.instructions[position + 1:]
+        block.instructions[position:] = self.out
+        for inst in self.out:
+            inst.parent = block
+        self.out = []
+        if store:
+            self.emit(Store(VOID, opcode="store", ops=[value, ptr], align=min(size, 4)))
+        else:
+            loaded = self.emit(Load(ty, opcode="load", ops=[ptr], align=min(size, 4)))
+        self.out.append(Branch(VOID, opcode="br", ops=[], targets=[join]))
+        then.instructions = self.out
+        for inst in self.out:
+            inst.parent = then
+        self.out = []
+        if not store:
+            phi = Phi(ty, opcode="phi", ops=[loaded, _zero(ty)], blocks=[then, block],
+                      name=self.names("buf"))
+            phi.location, phi.parent = call.location, join
+            join.instructions.append(phi)
+        for inst in tail:
+            inst.parent = join
+        join.instructions.extend(tail)
+        at = self.fn.blocks.index(block) + 1
+        self.fn.blocks[at:at] = [then, join]
+        for succ in join.successors():
+            for p in succ.instructions:
+                if isinstance(p, Phi):
+                    p.blocks = [join if b is block else b for b in p.blocks]
+        if not store:
+            replace_all_uses(self.fn.instructions(), {call: phi})
+
+
+def _zero(ty: Type) -> Value:
+    if isinstance(ty, FloatType):
+        return ConstantFP(ty, text="0.000000e+00")
+    return ConstantInt(ty, 0)
+
+
+def _bytes(ty: Type) -> int:
+    if isinstance(ty, IntType):
+        return max(ty.bits // 8, 1)
+    if isinstance(ty, FloatType):
+        return {"half": 2, "bfloat": 2, "float": 4, "double": 8}[ty.kind]
+    count = getattr(ty, "count", None)
+    element = getattr(ty, "element", None)
+    if count and element is not None:
+        return count * _bytes(element)
+    raise CompileError(f"buffer access of type {ty} is not translated")

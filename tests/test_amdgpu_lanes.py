@@ -1,0 +1,123 @@
+"""Wave32 DPP / permlanex16 / readlane and buffer resources: each control's translation,
+run on the CPU runner, computes what the AMD ISA defines (a numpy model per control)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from llvm_to_air import api
+from llvm_to_air.errors import CompileError
+from llvm_to_air.runner import run
+
+N = 64
+HEAD = """target triple = "amdgcn-amd-amdhsa"
+declare i32 @llvm.amdgcn.workitem.id.x()
+declare i32 @llvm.amdgcn.update.dpp.i32(i32, i32, i32, i32, i32, i1)
+declare i32 @llvm.amdgcn.permlanex16.i32(i32, i32, i32, i32, i1, i1)
+declare i32 @llvm.amdgcn.readlane.i32(i32, i32)
+declare ptr addrspace(8) @llvm.amdgcn.make.buffer.rsrc.p8.p1(ptr addrspace(1), i16, i64, i32)
+declare float @llvm.amdgcn.raw.ptr.buffer.load.f32(ptr addrspace(8), i32, i32, i32)
+declare void @llvm.amdgcn.raw.ptr.buffer.store.f32(float, ptr addrspace(8), i32, i32, i32)
+define amdgpu_kernel void @k(ptr addrspace(1) %in, ptr addrspace(1) %out) #0 {
+  %tid = call i32 @llvm.amdgcn.workitem.id.x()
+  %t = zext i32 %tid to i64
+  %s = getelementptr i32, ptr addrspace(1) %in, i64 %t
+  %v = load i32, ptr addrspace(1) %s
+"""
+TAIL = """  %o = getelementptr i32, ptr addrspace(1) %out, i64 %t
+  store i32 %r, ptr addrspace(1) %o
+  ret void
+}
+attributes #0 = { "target-cpu"="gfx1100" }
+"""
+
+
+def _run(body: str) -> tuple[np.ndarray, np.ndarray]:
+    lib = api.compile(HEAD + body + TAIL, "lanes.ll", emit="metallib").output
+    inp = np.arange(100, 100 + N, dtype=np.int32)
+    out = np.zeros(N, np.int32)
+    run(lib, "k", (N,), (N,), {0: inp, 1: out})
+    return inp, out
+
+
+def _model(ctrl: int, inp: np.ndarray, bound: bool, old: int) -> np.ndarray:
+    out = np.empty_like(inp)
+    for lane in range(N):
+        base, i = lane & ~15, lane & 15
+        src: int | None
+        if ctrl <= 0xFF:
+            src = (lane & ~3) | ((ctrl >> (2 * (lane & 3))) & 3)
+        elif 0x101 <= ctrl <= 0x10F:
+            src = base + i + (ctrl & 15) if i + (ctrl & 15) < 16 else None
+        elif 0x111 <= ctrl <= 0x11F:
+            src = base + i - (ctrl & 15) if i >= (ctrl & 15) else None
+        elif ctrl == 0x140:
+            src = base + 15 - i
+        elif ctrl == 0x141:
+            src = base + (i & 8) + 7 - (i & 7)
+        elif 0x150 <= ctrl <= 0x15F:
+            src = base + (ctrl & 15)
+        else:
+            src = base + (i ^ (ctrl & 15))
+        out[lane] = inp[src] if src is not None else (0 if bound else old)
+    return out
+
+
+CONTROLS = [0x1B, 0xE4, 0x39, 0x101, 0x104, 0x111, 0x112, 0x114, 0x118, 0x140, 0x141, 0x153,
+            0x161, 0x162, 0x16F]
+
+
+@pytest.mark.parametrize("bound", [True, False])
+@pytest.mark.parametrize("ctrl", CONTROLS, ids=hex)
+def test_update_dpp_control(ctrl: int, bound: bool) -> None:
+    body = (f"  %r = call i32 @llvm.amdgcn.update.dpp.i32(i32 7, i32 %v, i32 {ctrl}, i32 15, "
+            f"i32 15, i1 {'true' if bound else 'false'})\n")
+    inp, out = _run(body)
+    np.testing.assert_array_equal(out, _model(ctrl, inp, bound, 7))
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(-1, -1), (0x76543210, -0x0123457), (0x01234567, 0)])
+def test_permlanex16(lo: int, hi: int) -> None:
+    inp, out = _run(f"  %r = call i32 @llvm.amdgcn.permlanex16.i32(i32 0, i32 %v, i32 {lo}, "
+                    f"i32 {hi}, i1 true, i1 false)\n")
+    want = np.empty_like(inp)
+    for lane in range(N):
+        i = lane & 15
+        sel = (hi if i > 7 else lo) & 0xFFFFFFFF
+        want[lane] = inp[(lane & ~31) + ((lane & 16) ^ 16) + ((sel >> (4 * (i & 7))) & 15)]
+    np.testing.assert_array_equal(out, want)
+
+
+def test_readlane() -> None:
+    inp, out = _run("  %r = call i32 @llvm.amdgcn.readlane.i32(i32 %v, i32 5)\n")
+    np.testing.assert_array_equal(out, np.repeat(inp[[5, 37]], 32))
+
+
+def test_row_bcast_is_refused() -> None:
+    with pytest.raises(CompileError, match="0x142"):
+        api.compile(HEAD + "  %r = call i32 @llvm.amdgcn.update.dpp.i32(i32 0, i32 %v, i32 322, "
+                    "i32 15, i32 15, i1 true)\n" + TAIL, "b.ll", emit="ll")
+
+
+def test_buffer_resource_bounds_checked() -> None:
+    # records = 40 bytes: lanes 0..9 are inside; a store outside writes nothing
+    body = ("  %rs = call ptr addrspace(8) @llvm.amdgcn.make.buffer.rsrc.p8.p1(ptr addrspace(1) "
+            "%in, i16 0, i64 40, i32 0)\n"
+            "  %off = shl i32 %tid, 2\n"
+            "  %f = call float @llvm.amdgcn.raw.ptr.buffer.load.f32(ptr addrspace(8) %rs, "
+            "i32 %off, i32 0, i32 0)\n"
+            "  %ro = call ptr addrspace(8) @llvm.amdgcn.make.buffer.rsrc.p8.p1(ptr addrspace(1) "
+            "%out, i16 0, i64 80, i32 0)\n"
+            "  %f2 = fadd float %f, 1.0\n"
+            "  call void @llvm.amdgcn.raw.ptr.buffer.store.f32(float %f2, ptr addrspace(8) %ro, "
+            "i32 %off, i32 0, i32 0)\n"
+            "  ret void\n}\nattributes #0 = { \"target-cpu\"=\"gfx1100\" }\n")
+    lib = api.compile(HEAD + body, "buf.ll", emit="metallib").output
+    inp = np.arange(N, dtype=np.float32).view(np.int32)
+    out = np.full(N, -5.0, np.float32)
+    run(lib, "k", (N,), (N,), {0: inp, 1: out})
+    want = np.full(N, -5.0, np.float32)
+    want[:10] = np.arange(10) + 1
+    want[10:20] = 1.0  # inside the output's 80 bytes, outside the input's 40: loads read 0
+    np.testing.assert_array_equal(out, want)
