@@ -198,7 +198,7 @@ def test_hints_are_dropped_and_policy_operand_goes() -> None:
 
 def test_unknown_instruction_is_an_error_quoting_it() -> None:
     text = HEAD + ("  %r = call i32 asm \"brev.b32 $0, $1;\", \"=r,r\"(i32 %tid)\n"
-                   "  ret void\n}\n")
+                   "  store i32 %r, ptr addrspace(1) %out\n  ret void\n}\n")
     with pytest.raises(CompileError, match=r"'brev\.b32 \$0, \$1' has no translation") as info:
         api.compile(text, "u.ll", emit="ll")
     assert info.value.location.line == 9
