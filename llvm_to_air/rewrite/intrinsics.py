@@ -73,6 +73,7 @@ from llvm_to_air.ir.types import (
 from llvm_to_air.rewrite import intrinsic_tables as T
 from llvm_to_air.rewrite.builtins import BUILTIN_READS, CONSTANT_BUILTINS
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext
+from llvm_to_air.rewrite.nvvm_rounding import lower_nvvm_rounding, source_spelling
 
 # Declaration and call-site attributes Apple writes, per kind of AIR function.
 _ATTRIBUTES: dict[str, tuple[list[str], list[str]]] = {
@@ -333,7 +334,7 @@ class Lowering:
             return Rewrite([], call.args[0]) if stem == "canonicalize" else None
         family = base.split(".")[0]
         what = {"nvvm": "NVVM intrinsic", "amdgcn": "AMDGPU intrinsic"}.get(family, "intrinsic")
-        raise self.error(call, f"unsupported {what} '@{name}'",
+        raise self.error(call, f"unsupported {what} {source_spelling(name)}",
                          "it has no AIR equivalent yet; the README lists the supported set")
 
     def _libdevice(self, call: Call, base: str) -> Rewrite:
@@ -1313,6 +1314,7 @@ _CALL_HANDLERS: list[tuple[str, Callable[[Lowering, Call], Rewrite | None]]] = [
     ("llvm.nvvm.shfl.", Lowering._nvvm_shuffle),
     ("llvm.nvvm.vote.", Lowering._nvvm_vote),
     ("llvm.amdgcn.", Lowering._amdgpu_lanes),
+    ("llvm.nvvm.", lower_nvvm_rounding),
     ("llvm.nvvm.", Lowering._nvvm_misc),
     ("llvm.vector.reduce.", Lowering._vector_reduce),
     ("llvm.is.fpclass.", Lowering._fpclass),
