@@ -87,7 +87,10 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
         if contains_type(gv.value_type, PointerType):
             raise CompileError(f"global @{gv.name} holds pointers, which AIR cannot relocate",
                                gv.location, hint="pass the pointers as kernel arguments")
-        space = air_space(producer, gv.addrspace, f"global @{gv.name}", gv.location)
+        if _is_generic_constant_data(producer, gv):
+            space = CONSTANT  # string literals of assert/printf, libdevice's reflect names
+        else:
+            space = air_space(producer, gv.addrspace, f"global @{gv.name}", gv.location)
         gv.ty = PointerType(space)
         if space == THREADGROUP and is_dynamic_threadgroup_memory(gv):
             continue  # becomes a threadgroup-memory parameter in the ABI stage
@@ -100,6 +103,13 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
                 gv.initializer = Undef(gv.value_type)
         elif space == CONSTANT:
             gv.is_constant = True
+
+
+def _is_generic_constant_data(producer: Producer, gv: GlobalVariable) -> bool:
+    """A read-only initialized global in the producer's generic space (CUDA's ``@.str``):
+    nothing can write it, so it is constant-space data wherever it is read."""
+    return gv.addrspace in GENERIC_SPACES[producer] and gv.is_constant and \
+        gv.initializer is not None
 
 
 def is_dynamic_threadgroup_memory(gv: GlobalVariable) -> bool:

@@ -20,6 +20,7 @@ from llvm_to_air.rewrite.discover import discover_kernels
 from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
+from llvm_to_air.rewrite.libdevice import recognize_libdevice
 from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
 
 Stage = Callable[[Module, LoweringContext], None]
@@ -88,6 +89,7 @@ def _fast_flags(flags: tuple[str, ...]) -> bool:
 STAGES: tuple[Stage, ...] = (
     discover_kernels,
     decide_fast_math,
+    recognize_libdevice,
     inline_into_kernels,
     simplify,
     legalize_types,
