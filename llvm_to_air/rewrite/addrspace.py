@@ -45,7 +45,15 @@ from llvm_to_air.ir.model import (
     Undef,
     Value,
 )
-from llvm_to_air.ir.types import PointerType, Type, VectorType, contains_type
+from llvm_to_air.ir.types import (
+    ArrayType,
+    NamedStructType,
+    PointerType,
+    StructType,
+    Type,
+    VectorType,
+    contains_type,
+)
 from llvm_to_air.rewrite.context import LoweringContext, Producer
 
 PRIVATE, DEVICE, CONSTANT, THREADGROUP = 0, 1, 2, 3
@@ -122,6 +130,10 @@ class _Inference:
         self.fn = fn
         self.space: dict[Value, int] = {}
         self.slots: dict[Alloca, int | None] = {}
+        # private aggregates holding pointers (a by-value struct's copy): the one space of
+        # every pointer stored into them, DEVICE for what a memcpy from a constant buffer
+        # brought (pointers the host wrote)
+        self.aggregates: dict[Alloca, int | None] = {}
 
     def origin(self, value: Value) -> int | None:
         """Where ``value`` points, if known yet."""
@@ -143,6 +155,9 @@ class _Inference:
         for inst in insts:
             if isinstance(inst, Alloca) and _holds_pointer(inst):
                 self.slots[inst] = None
+            elif isinstance(inst, Alloca) and not inst.ops and \
+                    isinstance(inst.allocated_type, StructType | NamedStructType | ArrayType):
+                self.aggregates[inst] = None
         for _ in range(len(insts) + 2):  # fixpoint over phis and pointer slots
             changed = False
             for inst in insts:
@@ -162,6 +177,8 @@ class _Inference:
                             raise self._conflict(inst, self.slots[slot], stored)  # type: ignore
                         self.slots[slot] = stored  # type: ignore[index]
                         changed = True
+                if self._aggregate_store(inst):
+                    changed = True
             if not changed:
                 break
 
@@ -182,8 +199,45 @@ class _Inference:
             ptr = inst.ops[0]
             if ptr in self.slots:
                 return self.slots[ptr]  # type: ignore[index]
+            base = _base_alloca(ptr)
+            if base is not None and base in self.aggregates:
+                return self.aggregates[base]
+            if self.origin(ptr) == CONSTANT:
+                # a pointer the host wrote into a constant buffer (a by-value struct such as
+                # PyTorch's Array<char*, N>, a __constant__ table): a device buffer address
+                return DEVICE
             return None
         return None
+
+    def _aggregate_store(self, inst: Instruction) -> bool:
+        """Record the space of a pointer stored (or copied) into a private aggregate."""
+        stored: int | None = None
+        if isinstance(inst, Store) and _is_pointer(inst.ops[0].ty):
+            base = _base_alloca(inst.ops[1])
+            stored = self.origin(inst.ops[0])
+        elif isinstance(inst, Call) and inst.callee_function is not None and \
+                inst.callee_function.name.startswith(("llvm.memcpy.", "llvm.memmove.")):
+            base = _base_alloca(inst.ops[0])
+            source = _base_alloca(inst.ops[1])
+            if source is not None and source in self.aggregates:
+                stored = self.aggregates[source]
+            elif self.origin(inst.ops[1]) == CONSTANT:
+                stored = DEVICE
+        else:
+            return False
+        if base is None or base not in self.aggregates or stored is None:
+            return False
+        if self.aggregates[base] == stored:
+            return False
+        if self.aggregates[base] is not None:
+            raise CompileError(
+                f"private copy {_describe(base)} in @{self.fn.name} holds pointers to "
+                f"{_SPACE_NAMES.get(self.aggregates[base])} and to "
+                f"{_SPACE_NAMES.get(stored)} memory", inst.location or self.fn.location,
+                hint="AIR pointers have one address space: keep device and threadgroup "
+                     "pointers in different structs")
+        self.aggregates[base] = stored
+        return True
 
     def _conflict(self, inst: Instruction, first: int | None, second: int | None) -> CompileError:
         return CompileError(
@@ -334,6 +388,19 @@ def _retarget_intrinsic_calls(module: Module, fn: Function) -> None:
             for arg, ty in zip(callee.args, arg_types, strict=True):
                 arg.ty = ty
         inst.function_type = new_type
+
+
+def _base_alloca(ptr: Value) -> Alloca | None:
+    """The alloca that ``ptr`` addresses, through GEPs and casts."""
+    for _ in range(64):
+        if isinstance(ptr, Alloca):
+            return ptr
+        if isinstance(ptr, GetElementPtr | Cast) or (
+                isinstance(ptr, ConstantExpr) and ptr.opcode in ("getelementptr", "bitcast")):
+            ptr = ptr.ops[0]
+            continue
+        return None
+    return None
 
 
 def _holds_pointer(alloca: Alloca) -> bool:

@@ -16,6 +16,7 @@ from llvm_to_air.rewrite.abi import lower_kernel_abi
 from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
 from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
+from llvm_to_air.rewrite.device_io import lower_device_io
 from llvm_to_air.rewrite.discover import discover_kernels
 from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
@@ -91,6 +92,7 @@ STAGES: tuple[Stage, ...] = (
     decide_fast_math,
     recognize_libdevice,
     inline_into_kernels,
+    lower_device_io,
     simplify,
     legalize_types,
     map_global_address_spaces,
