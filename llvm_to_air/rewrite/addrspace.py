@@ -31,6 +31,7 @@ from llvm_to_air.ir.model import (
     ConstantExpr,
     ConstantNull,
     ConstantZero,
+    ExtractValue,
     Freeze,
     Function,
     GetElementPtr,
@@ -134,6 +135,7 @@ class _Inference:
         # every pointer stored into them, DEVICE for what a memcpy from a constant buffer
         # brought (pointers the host wrote)
         self.aggregates: dict[Alloca, int | None] = {}
+        self.slot_values: dict[Alloca, list[Value]] = {}
 
     def origin(self, value: Value) -> int | None:
         """Where ``value`` points, if known yet."""
@@ -158,6 +160,20 @@ class _Inference:
             elif isinstance(inst, Alloca) and not inst.ops and \
                     isinstance(inst.allocated_type, StructType | NamedStructType | ArrayType):
                 self.aggregates[inst] = None
+        for inst in insts:
+            if isinstance(inst, Store) and inst.ops[1] in self.slots:
+                self.slot_values.setdefault(inst.ops[1], []).append(inst.ops[0])  # type: ignore
+        self._fixpoint(insts)
+        # slots that only ever hold null (cooperative groups' unused grid handle at -O0):
+        # any space is right for a null pointer; device keeps it comparable with buffers
+        null_only = [slot for slot, space in self.slots.items()
+                     if space is None and _only_null_stored(slot, insts)]
+        if null_only:
+            for slot in null_only:
+                self.slots[slot] = DEVICE
+            self._fixpoint(insts)
+
+    def _fixpoint(self, insts: list[Instruction]) -> None:
         for _ in range(len(insts) + 2):  # fixpoint over phis and pointer slots
             changed = False
             for inst in insts:
@@ -195,11 +211,13 @@ class _Inference:
             if len(known) > 1:
                 raise self._conflict(inst, *sorted(known))  # type: ignore[arg-type]
             return known.pop() if known else None
+        if isinstance(inst, ExtractValue) and isinstance(inst.ops[0], Load):
+            return self._aggregate_load_space(inst.ops[0].ops[0])
         if isinstance(inst, Load):
             ptr = inst.ops[0]
             if ptr in self.slots:
                 return self.slots[ptr]  # type: ignore[index]
-            base = _base_alloca(ptr)
+            base = self._base(ptr)
             if base is not None and base in self.aggregates:
                 return self.aggregates[base]
             if self.origin(ptr) == CONSTANT:
@@ -209,16 +227,42 @@ class _Inference:
             return None
         return None
 
+    def _base(self, ptr: Value) -> Alloca | None:
+        """The alloca ``ptr`` addresses, also through -O0's pointer slots (``this``)."""
+        for _ in range(16):
+            base = _base_alloca(ptr)
+            if base is not None:
+                return base
+            while isinstance(ptr, GetElementPtr | Cast):
+                ptr = ptr.ops[0]
+            if not (isinstance(ptr, Load) and ptr.ops[0] in self.slots):
+                return None
+            stored = {id(v): v for v in self.slot_values.get(ptr.ops[0], [])}  # type: ignore
+            if len(stored) != 1:
+                return None
+            ptr = next(iter(stored.values()))
+        return None
+
+    def _aggregate_load_space(self, ptr: Value) -> int | None:
+        base = self._base(ptr)
+        if base is not None and base in self.aggregates:
+            return self.aggregates[base]
+        return DEVICE if self.origin(ptr) == CONSTANT else None
+
     def _aggregate_store(self, inst: Instruction) -> bool:
         """Record the space of a pointer stored (or copied) into a private aggregate."""
         stored: int | None = None
         if isinstance(inst, Store) and _is_pointer(inst.ops[0].ty):
-            base = _base_alloca(inst.ops[1])
+            base = self._base(inst.ops[1])
             stored = self.origin(inst.ops[0])
+        elif isinstance(inst, Store) and isinstance(inst.ops[0], Load) and \
+                isinstance(inst.ops[0].ty, StructType | NamedStructType | ArrayType):
+            base = self._base(inst.ops[1])  # a whole struct copied: its pointers too
+            stored = self._aggregate_load_space(inst.ops[0].ops[0])
         elif isinstance(inst, Call) and inst.callee_function is not None and \
                 inst.callee_function.name.startswith(("llvm.memcpy.", "llvm.memmove.")):
-            base = _base_alloca(inst.ops[0])
-            source = _base_alloca(inst.ops[1])
+            base = self._base(inst.ops[0])
+            source = self._base(inst.ops[1])
             if source is not None and source in self.aggregates:
                 stored = self.aggregates[source]
             elif self.origin(inst.ops[1]) == CONSTANT:
@@ -388,6 +432,12 @@ def _retarget_intrinsic_calls(module: Module, fn: Function) -> None:
             for arg, ty in zip(callee.args, arg_types, strict=True):
                 arg.ty = ty
         inst.function_type = new_type
+
+
+def _only_null_stored(slot: Alloca, insts: list[Instruction]) -> bool:
+    stores = [i for i in insts if isinstance(i, Store) and i.ops[1] is slot]
+    return bool(stores) and all(isinstance(i.ops[0], ConstantNull | Undef | Poison | ConstantZero)
+                                for i in stores)
 
 
 def _base_alloca(ptr: Value) -> Alloca | None:

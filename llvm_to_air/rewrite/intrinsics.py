@@ -343,7 +343,8 @@ class Lowering:
             return self.int_op(call, int_op, int_op.signedness)
         force_fast = base.startswith("fast_")
         stem = base[5:] if force_fast else base
-        if stem.endswith("f") and isinstance(_scalar(call.ty), FloatType):
+        if stem.endswith("f") and (isinstance(_scalar(call.ty), FloatType) or
+                                   stem == "sincosf"):
             stem = stem[:-1]
         if stem == "fdivide":
             return self._binary(call, "fdiv")
@@ -474,8 +475,10 @@ class Lowering:
 
     def _sincos(self, call: Call) -> Rewrite:
         x, sin_out, cos_out = call.args
-        sin = self.emit(self.float_op(call, T.FLOAT_OPS["sin"], args=[x]).instructions[0])
-        cos_call = self.float_op(call, T.FLOAT_OPS["cos"], args=[x]).instructions[0]
+        # libdevice's __nv_sincosf returns void: the AIR calls take the argument's type
+        typed = Call(x.ty, opcode="call", ops=list(call.ops), function_type=call.function_type)
+        sin = self.emit(self.float_op(typed, T.FLOAT_OPS["sin"], args=[x]).instructions[0])
+        cos_call = self.float_op(typed, T.FLOAT_OPS["cos"], args=[x]).instructions[0]
         cos = self.emit(cos_call)
         self.emit(Store(VOID, opcode="store", ops=[sin, sin_out], align=4))
         self.emit(Store(VOID, opcode="store", ops=[cos, cos_out], align=4))

@@ -14,6 +14,7 @@ computing the PTX ISA definition:
   truncation) and then convert; ``i2f``/``ui2f`` of 32-bit integers correct the nearest
   conversion by the sign of the exact 64-bit difference; 64-bit sources with directed
   rounding are converted to nearest with a warning;
+- ``mulhi``/``sad`` (integer) are ``air.mul_hi``/``air.abs_diff`` (plus the addend);
 - ``activemask`` is the ballot of the lanes that reach it; ``prmt`` (default mode) selects
   bytes of the pair {b, a} by the selector's nibbles, replicating sign bits on request.
 
@@ -47,6 +48,7 @@ _F2I_RE = re.compile(r"llvm\.nvvm\.[fd]2(i|ui|ll|ull)\.(rn|rz|rm|rp)(\.ftz)?")
 _I2F_RE = re.compile(r"llvm\.nvvm\.(i|ui|ll|ull)2[fd]\.(rn|rz|rm|rp)")
 _FABS_RE = re.compile(r"llvm\.nvvm\.fabs\.(f32|f64|f16|bf16|v2f16|v2bf16)")
 _FLOAT_BITS = {"half": 16, "bfloat": 16, "float": 32, "double": 64}
+_INT_RE = re.compile(r"llvm\.nvvm\.(mulhi|sad)\.(s|us|i|ui|ll|ull)")
 _ROUND_FIRST = {"rn": "rint", "rm": "floor", "rp": "ceil"}
 
 # How LLVM 22's reader renames NVVM intrinsics of older inputs: errors name the old spelling.
@@ -82,6 +84,14 @@ def lower_nvvm_rounding(lw: Lowering, call: Call) -> Rewrite | None:
         return lw.done(lw.emit(Cast(I32, opcode="trunc", ops=[mask])))
     if name == "llvm.nvvm.prmt":
         return _prmt(lw, call)
+    m = _INT_RE.fullmatch(name)
+    if m:
+        sign = "u" if m.group(2).startswith("u") else "s"
+        if m.group(1) == "mulhi":
+            return lw.int_op(call, T.IntOp("mul_hi", sign), sign)
+        a, b, c = call.args  # sad: |a - b| + c
+        diff = _air_math(lw, f"abs_diff.{sign}", call.ty, [a, b])
+        return lw.done(_op(lw, "add", call.ty, diff, c))
     return None
 
 
