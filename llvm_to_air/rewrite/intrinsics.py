@@ -74,6 +74,7 @@ from llvm_to_air.rewrite import intrinsic_tables as T
 from llvm_to_air.rewrite.builtins import BUILTIN_READS, CONSTANT_BUILTINS
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext
 from llvm_to_air.rewrite.nvvm_rounding import lower_nvvm_rounding, source_spelling
+from llvm_to_air.rewrite.opencl_dot import lower_integer_dot
 
 # Declaration and call-site attributes Apple writes, per kind of AIR function.
 _ATTRIBUTES: dict[str, tuple[list[str], list[str]]] = {
@@ -374,6 +375,9 @@ class Lowering:
         if demangled is None:
             raise self.error(call, f"call to unknown external function '@{name}'")
         base, params = demangled
+        integer_dot = lower_integer_dot(self, call, base, params)
+        if integer_dot is not None:
+            return integer_dot
         if base in T.OPENCL_ATOMICS:
             return self._opencl_atomic(call, T.OPENCL_ATOMICS[base], params)
         if base in T.OPENCL_BARRIERS:

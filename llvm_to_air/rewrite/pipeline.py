@@ -18,6 +18,7 @@ from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
 from llvm_to_air.rewrite.device_io import lower_device_io
 from llvm_to_air.rewrite.discover import discover_kernels
+from llvm_to_air.rewrite.images import reject_images
 from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
@@ -89,6 +90,7 @@ def _fast_flags(flags: tuple[str, ...]) -> bool:
 
 STAGES: tuple[Stage, ...] = (
     discover_kernels,
+    reject_images,
     decide_fast_math,
     recognize_libdevice,
     inline_into_kernels,
