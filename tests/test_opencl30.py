@@ -118,3 +118,31 @@ def test_sampler_and_target_types_are_named_without_source_type_metadata() -> No
     assert "kernel_arg_type !" not in text
     with pytest.raises(CompileError, match="'read_only image2d_t'"):
         compile(text, "images.ll", kernels=["image_copy"])
+
+
+def test_f64_demote_changes_the_whole_signature() -> None:
+    """--f64=demote: buffers, scalars, vectors and struct fields become float (type names
+    and layout), so the host passes float32 data; byte-offset field accesses move."""
+    from llvm_to_air.inspect import describe_module
+    from llvm_to_air.ir.reader import read_module
+
+    path = FIXTURES / "demote_f64.ll"
+    with pytest.raises(CompileError, match="double precision"):
+        compile(path.read_text(), str(path))
+    result = compile(path.read_text(), str(path), f64="demote")
+    args = result.kernels[0].arguments
+    assert [(a.type_name, a.type_size) for a in args[:4]] == [
+        ("float", 4), ("float", 4), ("float2", 8), ("Affine", 12)]
+    assert [f.type_name for f in args[3].struct_fields or []] == ["float", "int", "float"]
+    described = describe_module(read_module(result.output, "demoted.ll"))
+    assert "double" not in str(described)
+    n = 128
+    x = RNG.uniform(-1, 1, n).astype(np.float32)
+    v = RNG.uniform(-1, 1, 2 * n).astype(np.float32)
+    affine = np.zeros(3, np.float32)
+    affine[0], affine[2] = 1.5, -0.25
+    affine[1:2] = np.array([7], np.int32).view(np.float32)
+    want = x * np.float32(2.0) + v[0::2] * np.float32(1.5) - v[1::2] + 7 - np.float32(0.25)
+    run(result.output.encode(), "affine_f64", n, 32,  # type: ignore[union-attr]
+        {0: x, 1: np.float32(2.0), 2: v, 3: affine})
+    np.testing.assert_allclose(x, want, rtol=1e-6, atol=1e-6)
