@@ -146,3 +146,28 @@ def test_f64_demote_changes_the_whole_signature() -> None:
     run(result.output.encode(), "affine_f64", n, 32,  # type: ignore[union-attr]
         {0: x, 1: np.float32(2.0), 2: v, 3: affine})
     np.testing.assert_allclose(x, want, rtol=1e-6, atol=1e-6)
+
+
+def test_conversion_rounding_modes() -> None:
+    air = _air("convert_rounding")
+    x = RNG.uniform(-50, 50, N).astype(np.float32)
+    x[:8] = [0.5, 1.5, -0.5, -1.5, 2.5, -2.5, 3.0, -3.0]
+    out = np.zeros(4 * N, np.int32)
+    run(air, "quantize_modes", N, 64, {0: x, 1: out})
+    x64 = x.astype(np.float64)
+    want = np.stack([np.rint(x64), np.ceil(x64), np.floor(x64), np.trunc(x64)], axis=1)
+    assert np.array_equal(out.reshape(N, 4), want.astype(np.int32))
+
+
+def test_coverage_table_is_generated_from_the_tables(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    header = Path("/usr/lib/llvm-19/include/llvm/IR/IntrinsicsNVPTX.h")
+    if not header.exists():
+        pytest.skip("llvm-19-dev headers absent (the table is regenerated where they are)")
+    root = Path(__file__).parents[1]
+    out = tmp_path / "coverage.md"
+    subprocess.run([sys.executable, str(root / "tools" / "coverage_table.py"), "-o", str(out)],
+                   check=True, capture_output=True)
+    assert out.read_text() == (root / "docs" / "coverage.md").read_text()

@@ -531,6 +531,10 @@ class Lowering:
             wider = bits[dst_scalar.kind] > bits[src_scalar.kind]  # type: ignore[attr-defined]
             if dst_ty == src_ty:
                 return Rewrite([], src)
+            if not wider and re.search(r"_rt[pnz]$", base):
+                self.ctx.warnings.append(self.error(
+                    call, f"'{base}' is converted rounded to nearest",
+                    "AIR has no directed rounding for narrowing float conversions"))
             return self.done(self.emit(Cast(dst_ty, opcode="fpext" if wider else "fptrunc",
                                             ops=[src])))
         if dst_kind != "f" and src_kind != "f":
@@ -539,6 +543,16 @@ class Lowering:
             narrower = dst_scalar.bits < src_scalar.bits  # type: ignore[attr-defined]
             opcode = "trunc" if narrower else ("sext" if src_kind == "s" else "zext")
             return self.done(self.emit(Cast(dst_ty, opcode=opcode, ops=[src])))
+        rounding = re.search(r"_(rt[enpz])$", base)
+        if rounding and src_kind == "f" and rounding.group(1) != "rtz":
+            # float -> integer rounds toward zero by default; the others round first
+            op = {"rte": "rint", "rtp": "ceil", "rtn": "floor"}[rounding.group(1)]
+            src = self.emit(self.air.call(f"air.{op}.{type_suffix(src_ty)}", src_ty, [src],
+                                          "math"))
+        elif rounding and rounding.group(1) != "rte":
+            self.ctx.warnings.append(self.error(
+                call, f"'{base}' is converted rounded to nearest",
+                "AIR has no directed rounding for integer-to-float conversions"))
         name = f"air.convert.{dst_kind}.{type_suffix(dst_ty)}.{src_kind}.{type_suffix(src_ty)}"
         return self.done(self.emit(self.air.call(name, dst_ty, [src], "math", fast=self.fast)))
 
