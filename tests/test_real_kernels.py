@@ -410,3 +410,56 @@ def test_polybench_style_kernels(variant: str) -> None:
     run(air, k("saxpy_grid_stride"), 1024, 256, {0: np.int32(5000), 1: np.float32(2.0),
                                                  2: sx, 3: sy})
     np.testing.assert_array_equal(sy, want_s)
+
+
+# ------------------------------------------------- tensor cores (WMMA)
+
+
+def test_wmma_gemm_on_simdgroup_matrices() -> None:
+    """wmma m16n16k16 GEMMs (f16 inputs; f32 and f16 accumulators; column- and row-major B)
+    lowered onto air.simdgroup_matrix_8x8_* and run on the CPU runner."""
+    air, k = _lower("cuda-real-O2/wmma_gemm.ll")
+    assert b"air.simdgroup_matrix_8x8_multiply_accumulate.v64f32.v64f16.v64f16.v64f32" in air
+    assert b"llvm.nvvm.wmma" not in air
+    m, n, kk = 32, 48, 64
+    a = RNG.uniform(-1, 1, (m, kk)).astype(np.float16)
+    b = RNG.uniform(-1, 1, (kk, n)).astype(np.float16)
+    c = np.zeros((m, n), np.float32)
+    run(air, k("wmma_gemm_f32"), (m // 16 * 32, n // 16), (32, 1),
+        {0: a, 1: np.ascontiguousarray(b.T), 2: c, 3: np.int32(m), 4: np.int32(n),
+         5: np.int32(kk)})
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    np.testing.assert_allclose(c, want, rtol=1e-5, atol=1e-5)
+
+    size = 32
+    a2 = RNG.uniform(-1, 1, (size, size)).astype(np.float16)
+    b2 = RNG.uniform(-1, 1, (size, size)).astype(np.float16)
+    c2 = RNG.uniform(-1, 1, (size, size)).astype(np.float16)
+    d2 = np.zeros((size, size), np.float16)
+    run(air, k("wmma_gemm_f16"), (size // 16) ** 2 * 32, 32,
+        {0: a2, 1: b2, 2: c2, 3: d2, 4: np.int32(size)})
+    want2 = a2.astype(np.float64) @ b2.astype(np.float64) + c2
+    np.testing.assert_allclose(d2.astype(np.float64), want2, rtol=2e-2, atol=2e-2)
+
+
+def test_wmma_fragments_in_memory_are_refused_clearly() -> None:
+    path = FIXTURES / "cuda-real-O0/wmma_gemm.ll"
+    with pytest.raises(CompileError, match="WMMA fragment kept in memory") as info:
+        compile(path.read_text(), str(path))
+    assert "-O1" in str(info.value) and info.value.location is not None
+
+
+def test_wmma_uniform_elementwise_epilogue() -> None:
+    """alpha * (A * B) + beta * C applied register by register becomes vector operations on
+    the simdgroup matrices; -O0 keeps fragments in memory and is refused."""
+    air, k = _lower("cuda-real-O2/wmma_scaled.ll")
+    a = RNG.uniform(-1, 1, (16, 16)).astype(np.float16)
+    b = RNG.uniform(-1, 1, (16, 16)).astype(np.float16)
+    c = RNG.uniform(-1, 1, (16, 16)).astype(np.float32)
+    want = 1.5 * (a.astype(np.float64) @ b.astype(np.float64)) - 0.5 * c
+    run(air, k("wmma_scaled"), 32, 32, {0: a, 1: b, 2: c, 3: np.float32(1.5),
+                                        4: np.float32(-0.5), 5: np.int32(16)})
+    np.testing.assert_allclose(c, want, rtol=1e-5, atol=1e-5)
+    path = FIXTURES / "cuda-real-O0/wmma_scaled.ll"
+    with pytest.raises(CompileError, match="kept in memory"):
+        compile(path.read_text(), str(path))

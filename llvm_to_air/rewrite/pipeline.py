@@ -24,6 +24,7 @@ from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
 from llvm_to_air.rewrite.libdevice import recognize_libdevice
 from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
+from llvm_to_air.rewrite.wmma import lower_wmma
 
 Stage = Callable[[Module, LoweringContext], None]
 
@@ -100,6 +101,7 @@ STAGES: tuple[Stage, ...] = (
     map_global_address_spaces,
     lower_kernel_abi,
     infer_address_spaces,
+    lower_wmma,
     lower_intrinsics,
     lower_builtins,
     legalize,
