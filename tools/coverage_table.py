@@ -60,8 +60,13 @@ NVVM_RULES: list[Rule] = [
     (r"llvm\.nvvm\.activemask", MAPPED, "ballot of the lanes that reach it"),
     (r"llvm\.nvvm\.prmt", EMULATED, "byte selection in integer IR (default mode)"),
     (r"llvm\.nvvm\.(ldg|ldu)\.global\..*", MAPPED, "a plain load"),
-    (r"llvm\.nvvm\.wmma\..*|llvm\.nvvm\.mma\..*|llvm\.nvvm\.ldmatrix.*|llvm\.nvvm\.stmatrix.*",
-     REFUSED, "tensor-core fragments: not lowered yet (simdgroup_matrix mapping planned)"),
+    (r"llvm\.nvvm\.wmma\.m16n16k16\.(load\.[abc]\.(row|col)(\.stride)?\.(f16|f32)|"
+     r"store\.d\.(row|col)(\.stride)?\.(f16|f32)|mma\.(row|col)\.(row|col)\.(f16|f32)\."
+     r"(f16|f32))", MAPPED, "four 8x8 air.simdgroup_matrix tiles per fragment (wmma.py)"),
+    (r"llvm\.nvvm\.wmma\..*", REFUSED,
+     "other WMMA shapes and types (m32n8k16, m8n32k16, integer, bf16, tf32): not mapped yet"),
+    (r"llvm\.nvvm\.mma\..*|llvm\.nvvm\.ldmatrix.*|llvm\.nvvm\.stmatrix.*",
+     REFUSED, "mma.sync/ldmatrix with defined register layouts: not lowered in this change"),
     (r"llvm\.nvvm\.(cp\.async.*|cp\.async\.bulk.*|mbarrier.*|tcgen05.*|wgmma.*|"
      r"elect\.sync|griddepcontrol.*|setmaxnreg.*|stacksave|stackrestore|"
      r"cluster.*|mapa.*|getctarank.*|is_explicit_cluster|fence\.proxy.*|"
