@@ -187,3 +187,58 @@ def test_unsupported_upgraded_intrinsic_named_as_the_input_spells_it() -> None:
     else:  # the ftz variants are mapped by another change: then it must compute fabs
         x = _floats(32)
         assert np.array_equal(_run(ir, [x], np.zeros(32, np.float32)), np.abs(x))
+
+
+def test_libdevice_rounding_functions_become_nvvm_intrinsics() -> None:
+    """__nv_fadd_rd / __nv_float2int_ru, declared (or linked), compute their rounding."""
+    ir = """target triple = "nvptx64-nvidia-cuda"
+define ptx_kernel void @k(ptr addrspace(1) %a, ptr addrspace(1) %b, ptr addrspace(1) %s,
+                          ptr addrspace(1) %q) {
+  %i = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()
+  %pa = getelementptr inbounds float, ptr addrspace(1) %a, i32 %i
+  %pb = getelementptr inbounds float, ptr addrspace(1) %b, i32 %i
+  %x = load float, ptr addrspace(1) %pa
+  %y = load float, ptr addrspace(1) %pb
+  %sum = call float @__nv_fadd_rd(float %x, float %y)
+  %ps = getelementptr inbounds float, ptr addrspace(1) %s, i32 %i
+  store float %sum, ptr addrspace(1) %ps
+  %up = call i32 @__nv_float2int_ru(float %x)
+  %pq = getelementptr inbounds i32, ptr addrspace(1) %q, i32 %i
+  store i32 %up, ptr addrspace(1) %pq
+  ret void
+}
+define internal float @__nv_fadd_rd(float %x, float %y) {
+  %r = fadd float %x, %y
+  ret float %r
+}
+declare i32 @__nv_float2int_ru(float)
+declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()
+"""
+    air = compile(ir, "k.ll").output.encode()
+    assert b"__nv_" not in air
+    a, b = _floats(N), _floats(N)
+    s, q = np.zeros(N, np.float32), np.zeros(N, np.int32)
+    run(air, "k", N, N, {0: a, 1: b, 2: s, 3: q})
+    want = [_directed(Fraction(float(x)) + Fraction(float(y)), "rm")
+            for x, y in zip(a, b, strict=True)]
+    assert np.array_equal(s, np.array(want, np.float32))
+    big = np.abs(a) < 2**30
+    assert np.array_equal(q[big], np.ceil(a[big].astype(np.float64)).astype(np.int32))
+
+
+def test_private_copy_holding_two_address_spaces_is_refused() -> None:
+    ir = """target triple = "nvptx64-nvidia-cuda"
+@tile = internal addrspace(3) global [64 x float] undef
+define ptx_kernel void @k(ptr %out) {
+  %pair = alloca { ptr, ptr }
+  %f0 = getelementptr inbounds { ptr, ptr }, ptr %pair, i32 0, i32 0
+  %f1 = getelementptr inbounds { ptr, ptr }, ptr %pair, i32 0, i32 1
+  store ptr %out, ptr %f0
+  store ptr addrspacecast (ptr addrspace(3) @tile to ptr), ptr %f1
+  %p = load ptr, ptr %f0
+  store float 1.0, ptr %p
+  ret void
+}
+"""
+    with pytest.raises(CompileError, match="holds pointers to device and to threadgroup"):
+        compile(ir, "k.ll")
