@@ -68,6 +68,10 @@ def lower_nvvm_rounding(lw: Lowering, call: Call) -> Rewrite | None:
     name = call.callee_function.name  # type: ignore[union-attr]
     if name in T.NVVM_MATH or name in T.NVVM_DIVIDES:
         return None  # the general NVVM table has these
+    if name.endswith(".f32") and name[:-2] in T.NVVM_MATH:
+        # LLVM 22 spells some older ``.f`` intrinsics ``.f32`` (ex2.approx.ftz.f32)
+        op, fast = T.NVVM_MATH[name[:-2]]
+        return lw.float_op(call, T.FLOAT_OPS[op], force_fast=fast)
     if _FABS_RE.fullmatch(name):
         return lw.float_op(call, T.FLOAT_OPS["fabs"])
     m = _ARITH_RE.fullmatch(name)
