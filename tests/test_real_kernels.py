@@ -469,3 +469,30 @@ def test_wmma_uniform_elementwise_epilogue() -> None:
     path = FIXTURES / "cuda-real-O0/wmma_scaled.ll"
     with pytest.raises(CompileError, match="kept in memory"):
         compile(path.read_text(), str(path))
+
+
+# ------------------------------------------------------------ LLVM 14 oracles
+
+_LOWERABLE = ["cuda-real-O2/nvvm_intrinsics", "cuda-real-O0/nvvm_intrinsics",
+              "cuda-real-O2/struct_args", "cuda-real-O0/struct_args", "cuda-real-g/struct_args",
+              "cuda-real-O2/block_reduce", "cuda-real-O2/polybench_style",
+              "cuda-real-O0/polybench_style", "cuda-real-linked/math_real",
+              "cuda-real-linked/math_sincos", "cuda-real-O2/wmma_gemm",
+              "cuda-real-O2/wmma_scaled", "opencl30/int_dot", "opencl30/polybench_acc",
+              "opencl30/convert_rounding"]
+
+
+@pytest.mark.parametrize("name", _LOWERABLE)
+def test_lowered_real_kernels_pass_llvm14_and_package(name: str) -> None:
+    from oracles import llvm_as_14, opt_verify_14
+
+    from llvm_to_air.verify import verify_air_text
+
+    path = FIXTURES / f"{name}.ll"
+    text = compile(path.read_text(), str(path)).output
+    assert isinstance(text, str)
+    llvm_as_14(text)
+    opt_verify_14(text)
+    assert not [d for d in verify_air_text(text, str(path)) if d.severity == "error"]
+    library = compile(path.read_text(), str(path), emit="metallib").output
+    assert isinstance(library, bytes) and library[:4] == b"MTLB"
