@@ -478,7 +478,7 @@ _LOWERABLE = ["cuda-real-O2/nvvm_intrinsics", "cuda-real-O0/nvvm_intrinsics",
               "cuda-real-O2/block_reduce", "cuda-real-O2/polybench_style",
               "cuda-real-O0/polybench_style", "cuda-real-linked/math_real",
               "cuda-real-linked/math_sincos", "cuda-real-O2/wmma_gemm",
-              "cuda-real-O2/wmma_scaled", "opencl30/int_dot", "opencl30/polybench_acc",
+              "cuda-real-O2/wmma_scaled", "cuda-real-O0/const_strings", "opencl30/int_dot", "opencl30/polybench_acc",
               "opencl30/convert_rounding"]
 
 
@@ -496,3 +496,18 @@ def test_lowered_real_kernels_pass_llvm14_and_package(name: str) -> None:
     assert not [d for d in verify_air_text(text, str(path)) if d.severity == "error"]
     library = compile(path.read_text(), str(path), emit="metallib").output
     assert isinstance(library, bytes) and library[:4] == b"MTLB"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_constant_strings_become_constant_data(variant: str) -> None:
+    air, k = _lower(f"{variant}/const_strings.ll")
+    assert b"addrspace(2) constant" in air
+    data = RNG.integers(0, 256, 100).astype(np.uint8)
+    out = np.zeros(200, np.uint8)
+    run(air, k("hex_encode"), 128, 64, {0: data, 1: out, 2: np.int32(100)})
+    assert bytes(out).decode() == bytes(data).hex()
+    idx = RNG.integers(0, 1000, 64).astype(np.int32)
+    sym = np.zeros(64, np.uint8)
+    run(air, k("base64_symbols"), 64, 32, {0: idx, 1: sym, 2: np.int32(64)})
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    assert bytes(sym).decode() == "".join(alphabet[i & 63] for i in idx)
