@@ -55,12 +55,6 @@ def test_nvvm_float_intrinsic(name: str) -> None:
     np.testing.assert_array_equal(out, reference(X, Y).astype(out.dtype))
 
 
-def test_directed_rounding_is_a_warning_naming_it() -> None:
-    result = llvm_to_air.compile(kernel("float @llvm.nvvm.add.rz.f(float %x, float %y)"))
-    [warning] = result.warnings
-    assert "rounds toward zero" in warning.message and "llvm.nvvm.add.rz.f" in warning.message
-
-
 def _prmt_reference(a: int, b: int, selector: int) -> int:
     both = (b << 32) | a
     result = 0

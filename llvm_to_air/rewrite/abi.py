@@ -78,6 +78,7 @@ from llvm_to_air.rewrite.addrspace import (
     air_space,
     is_dynamic_threadgroup_memory,
 )
+from llvm_to_air.rewrite.byval_copy import copy_written_byval_parameters
 from llvm_to_air.rewrite.context import (
     KernelArgument,
     KernelSignature,
@@ -152,6 +153,7 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout,
     replacements: dict[Value, Value] = {}
     entry_loads: list[Instruction] = []
     new_args: list[Argument] = []
+    copy_written_byval_parameters(module, fn, layout, structs, _size_align)
     table = users(fn)
     for index, arg in enumerate(fn.args):
         name = _argument_name(kernel, index)

@@ -31,6 +31,7 @@ from llvm_to_air.ir.model import (
     ConstantExpr,
     ConstantNull,
     ConstantZero,
+    ExtractValue,
     Freeze,
     Function,
     GetElementPtr,
@@ -45,7 +46,15 @@ from llvm_to_air.ir.model import (
     Undef,
     Value,
 )
-from llvm_to_air.ir.types import PointerType, Type, VectorType, contains_type
+from llvm_to_air.ir.types import (
+    ArrayType,
+    NamedStructType,
+    PointerType,
+    StructType,
+    Type,
+    VectorType,
+    contains_type,
+)
 from llvm_to_air.rewrite.context import LoweringContext, Producer
 
 PRIVATE, DEVICE, CONSTANT, THREADGROUP = 0, 1, 2, 3
@@ -87,10 +96,8 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
         if contains_type(gv.value_type, PointerType):
             raise CompileError(f"global @{gv.name} holds pointers, which AIR cannot relocate",
                                gv.location, hint="pass the pointers as kernel arguments")
-        if gv.addrspace == 0 and gv.is_constant and producer in ("cuda", "rocdl"):
-            # a constant in the generic space (string literals of assert and printf,
-            # lookup tables): read-only data, which AIR keeps in constant space
-            space = CONSTANT
+        if _is_generic_constant_data(producer, gv):
+            space = CONSTANT  # string literals of assert/printf, libdevice's reflect names
         else:
             space = air_space(producer, gv.addrspace, f"global @{gv.name}", gv.location)
         if space == CONSTANT and _host_written_constant(gv):
@@ -127,6 +134,13 @@ def _host_written_constant(gv: GlobalVariable) -> bool:
         gv.initializer is None or isinstance(gv.initializer, ConstantZero | Undef | Poison))
 
 
+def _is_generic_constant_data(producer: Producer, gv: GlobalVariable) -> bool:
+    """A read-only initialized global in the producer's generic space (CUDA's ``@.str``):
+    nothing can write it, so it is constant-space data wherever it is read."""
+    return gv.addrspace in GENERIC_SPACES[producer] and gv.is_constant and \
+        gv.initializer is not None
+
+
 def is_dynamic_threadgroup_memory(gv: GlobalVariable) -> bool:
     """CUDA's ``extern __shared__ T x[]``: sized by the host at dispatch time."""
     return gv.addrspace == THREADGROUP and gv.initializer is None
@@ -137,6 +151,11 @@ class _Inference:
         self.fn = fn
         self.space: dict[Value, int] = {}
         self.slots: dict[Alloca, int | None] = {}
+        # private aggregates holding pointers (a by-value struct's copy): the one space of
+        # every pointer stored into them, DEVICE for what a memcpy from a constant buffer
+        # brought (pointers the host wrote)
+        self.aggregates: dict[Alloca, int | None] = {}
+        self.slot_values: dict[Alloca, list[Value]] = {}
 
     def origin(self, value: Value) -> int | None:
         """Where ``value`` points, if known yet."""
@@ -158,6 +177,23 @@ class _Inference:
         for inst in insts:
             if isinstance(inst, Alloca) and _holds_pointer(inst):
                 self.slots[inst] = None
+            elif isinstance(inst, Alloca) and not inst.ops and \
+                    isinstance(inst.allocated_type, StructType | NamedStructType | ArrayType):
+                self.aggregates[inst] = None
+        for inst in insts:
+            if isinstance(inst, Store) and inst.ops[1] in self.slots:
+                self.slot_values.setdefault(inst.ops[1], []).append(inst.ops[0])  # type: ignore
+        self._fixpoint(insts)
+        # slots that only ever hold null (cooperative groups' unused grid handle at -O0):
+        # any space is right for a null pointer; device keeps it comparable with buffers
+        null_only = [slot for slot, space in self.slots.items()
+                     if space is None and _only_null_stored(slot, insts)]
+        if null_only:
+            for slot in null_only:
+                self.slots[slot] = DEVICE
+            self._fixpoint(insts)
+
+    def _fixpoint(self, insts: list[Instruction]) -> None:
         for _ in range(len(insts) + 2):  # fixpoint over phis and pointer slots
             changed = False
             for inst in insts:
@@ -177,6 +213,8 @@ class _Inference:
                             raise self._conflict(inst, self.slots[slot], stored)  # type: ignore
                         self.slots[slot] = stored  # type: ignore[index]
                         changed = True
+                if self._aggregate_store(inst):
+                    changed = True
             if not changed:
                 break
 
@@ -193,12 +231,77 @@ class _Inference:
             if len(known) > 1:
                 raise self._conflict(inst, *sorted(known))  # type: ignore[arg-type]
             return known.pop() if known else None
+        if isinstance(inst, ExtractValue) and isinstance(inst.ops[0], Load):
+            return self._aggregate_load_space(inst.ops[0].ops[0])
         if isinstance(inst, Load):
             ptr = inst.ops[0]
             if ptr in self.slots:
                 return self.slots[ptr]  # type: ignore[index]
+            base = self._base(ptr)
+            if base is not None and base in self.aggregates:
+                return self.aggregates[base]
+            if self.origin(ptr) == CONSTANT:
+                # a pointer the host wrote into a constant buffer (a by-value struct such as
+                # PyTorch's Array<char*, N>, a __constant__ table): a device buffer address
+                return DEVICE
             return None
         return None
+
+    def _base(self, ptr: Value) -> Alloca | None:
+        """The alloca ``ptr`` addresses, also through -O0's pointer slots (``this``)."""
+        for _ in range(16):
+            base = _base_alloca(ptr)
+            if base is not None:
+                return base
+            while isinstance(ptr, GetElementPtr | Cast):
+                ptr = ptr.ops[0]
+            if not (isinstance(ptr, Load) and ptr.ops[0] in self.slots):
+                return None
+            stored = {id(v): v for v in self.slot_values.get(ptr.ops[0], [])}  # type: ignore
+            if len(stored) != 1:
+                return None
+            ptr = next(iter(stored.values()))
+        return None
+
+    def _aggregate_load_space(self, ptr: Value) -> int | None:
+        base = self._base(ptr)
+        if base is not None and base in self.aggregates:
+            return self.aggregates[base]
+        return DEVICE if self.origin(ptr) == CONSTANT else None
+
+    def _aggregate_store(self, inst: Instruction) -> bool:
+        """Record the space of a pointer stored (or copied) into a private aggregate."""
+        stored: int | None = None
+        if isinstance(inst, Store) and _is_pointer(inst.ops[0].ty):
+            base = self._base(inst.ops[1])
+            stored = self.origin(inst.ops[0])
+        elif isinstance(inst, Store) and isinstance(inst.ops[0], Load) and \
+                isinstance(inst.ops[0].ty, StructType | NamedStructType | ArrayType):
+            base = self._base(inst.ops[1])  # a whole struct copied: its pointers too
+            stored = self._aggregate_load_space(inst.ops[0].ops[0])
+        elif isinstance(inst, Call) and inst.callee_function is not None and \
+                inst.callee_function.name.startswith(("llvm.memcpy.", "llvm.memmove.")):
+            base = self._base(inst.ops[0])
+            source = self._base(inst.ops[1])
+            if source is not None and source in self.aggregates:
+                stored = self.aggregates[source]
+            elif self.origin(inst.ops[1]) == CONSTANT:
+                stored = DEVICE
+        else:
+            return False
+        if base is None or base not in self.aggregates or stored is None:
+            return False
+        if self.aggregates[base] == stored:
+            return False
+        if self.aggregates[base] is not None:
+            raise CompileError(
+                f"private copy {_describe(base)} in @{self.fn.name} holds pointers to "
+                f"{_SPACE_NAMES.get(self.aggregates[base])} and to "
+                f"{_SPACE_NAMES.get(stored)} memory", inst.location or self.fn.location,
+                hint="AIR pointers have one address space: keep device and threadgroup "
+                     "pointers in different structs")
+        self.aggregates[base] = stored
+        return True
 
     def _conflict(self, inst: Instruction, first: int | None, second: int | None) -> CompileError:
         return CompileError(
@@ -349,6 +452,25 @@ def _retarget_intrinsic_calls(module: Module, fn: Function) -> None:
             for arg, ty in zip(callee.args, arg_types, strict=True):
                 arg.ty = ty
         inst.function_type = new_type
+
+
+def _only_null_stored(slot: Alloca, insts: list[Instruction]) -> bool:
+    stores = [i for i in insts if isinstance(i, Store) and i.ops[1] is slot]
+    return bool(stores) and all(isinstance(i.ops[0], ConstantNull | Undef | Poison | ConstantZero)
+                                for i in stores)
+
+
+def _base_alloca(ptr: Value) -> Alloca | None:
+    """The alloca that ``ptr`` addresses, through GEPs and casts."""
+    for _ in range(64):
+        if isinstance(ptr, Alloca):
+            return ptr
+        if isinstance(ptr, GetElementPtr | Cast) or (
+                isinstance(ptr, ConstantExpr) and ptr.opcode in ("getelementptr", "bitcast")):
+            ptr = ptr.ops[0]
+            continue
+        return None
+    return None
 
 
 def _holds_pointer(alloca: Alloca) -> bool:

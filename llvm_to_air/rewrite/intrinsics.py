@@ -74,6 +74,8 @@ from llvm_to_air.rewrite import intrinsic_tables as T
 from llvm_to_air.rewrite.builtins import BUILTIN_READS, CONSTANT_BUILTINS
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext
 from llvm_to_air.rewrite.legalize import TRAPS
+from llvm_to_air.rewrite.nvvm_rounding import lower_nvvm_rounding, source_spelling
+from llvm_to_air.rewrite.opencl_dot import lower_integer_dot
 
 # Declaration and call-site attributes Apple writes, per kind of AIR function.
 _ATTRIBUTES: dict[str, tuple[list[str], list[str]]] = {
@@ -334,7 +336,7 @@ class Lowering:
             return Rewrite([], call.args[0]) if stem == "canonicalize" else None
         family = base.split(".")[0]
         what = {"nvvm": "NVVM intrinsic", "amdgcn": "AMDGPU intrinsic"}.get(family, "intrinsic")
-        raise self.error(call, f"unsupported {what} '@{name}'",
+        raise self.error(call, f"unsupported {what} {source_spelling(name)}",
                          "it has no AIR equivalent yet; the README lists the supported set")
 
     def _libdevice(self, call: Call, base: str) -> Rewrite:
@@ -343,7 +345,8 @@ class Lowering:
             return self.int_op(call, int_op, int_op.signedness)
         force_fast = base.startswith("fast_")
         stem = base[5:] if force_fast else base
-        if stem.endswith("f") and isinstance(_scalar(call.ty), FloatType):
+        if stem.endswith("f") and (isinstance(_scalar(call.ty), FloatType) or
+                                   stem == "sincosf"):
             stem = stem[:-1]
         if stem == "fdivide":
             return self._binary(call, "fdiv")
@@ -373,6 +376,9 @@ class Lowering:
         if demangled is None:
             raise self.error(call, f"call to unknown external function '@{name}'")
         base, params = demangled
+        integer_dot = lower_integer_dot(self, call, base, params)
+        if integer_dot is not None:
+            return integer_dot
         if base in T.OPENCL_ATOMICS:
             return self._opencl_atomic(call, T.OPENCL_ATOMICS[base], params)
         if base in T.OPENCL_BARRIERS:
@@ -474,8 +480,10 @@ class Lowering:
 
     def _sincos(self, call: Call) -> Rewrite:
         x, sin_out, cos_out = call.args
-        sin = self.emit(self.float_op(call, T.FLOAT_OPS["sin"], args=[x]).instructions[0])
-        cos_call = self.float_op(call, T.FLOAT_OPS["cos"], args=[x]).instructions[0]
+        # libdevice's __nv_sincosf returns void: the AIR calls take the argument's type
+        typed = Call(x.ty, opcode="call", ops=list(call.ops), function_type=call.function_type)
+        sin = self.emit(self.float_op(typed, T.FLOAT_OPS["sin"], args=[x]).instructions[0])
+        cos_call = self.float_op(typed, T.FLOAT_OPS["cos"], args=[x]).instructions[0]
         cos = self.emit(cos_call)
         self.emit(Store(VOID, opcode="store", ops=[sin, sin_out], align=4))
         self.emit(Store(VOID, opcode="store", ops=[cos, cos_out], align=4))
@@ -524,6 +532,10 @@ class Lowering:
             wider = bits[dst_scalar.kind] > bits[src_scalar.kind]  # type: ignore[attr-defined]
             if dst_ty == src_ty:
                 return Rewrite([], src)
+            if not wider and re.search(r"_rt[pnz]$", base):
+                self.ctx.warnings.append(self.error(
+                    call, f"'{base}' is converted rounded to nearest",
+                    "AIR has no directed rounding for narrowing float conversions"))
             return self.done(self.emit(Cast(dst_ty, opcode="fpext" if wider else "fptrunc",
                                             ops=[src])))
         if dst_kind != "f" and src_kind != "f":
@@ -532,6 +544,16 @@ class Lowering:
             narrower = dst_scalar.bits < src_scalar.bits  # type: ignore[attr-defined]
             opcode = "trunc" if narrower else ("sext" if src_kind == "s" else "zext")
             return self.done(self.emit(Cast(dst_ty, opcode=opcode, ops=[src])))
+        rounding = re.search(r"_(rt[enpz])$", base)
+        if rounding and src_kind == "f" and rounding.group(1) != "rtz":
+            # float -> integer rounds toward zero by default; the others round first
+            op = {"rte": "rint", "rtp": "ceil", "rtn": "floor"}[rounding.group(1)]
+            src = self.emit(self.air.call(f"air.{op}.{type_suffix(src_ty)}", src_ty, [src],
+                                          "math"))
+        elif rounding and rounding.group(1) != "rte":
+            self.ctx.warnings.append(self.error(
+                call, f"'{base}' is converted rounded to nearest",
+                "AIR has no directed rounding for integer-to-float conversions"))
         name = f"air.convert.{dst_kind}.{type_suffix(dst_ty)}.{src_kind}.{type_suffix(src_ty)}"
         return self.done(self.emit(self.air.call(name, dst_ty, [src], "math", fast=self.fast)))
 
@@ -1346,6 +1368,7 @@ _CALL_HANDLERS: list[tuple[str, Callable[[Lowering, Call], Rewrite | None]]] = [
     ("llvm.nvvm.shfl.", Lowering._nvvm_shuffle),
     ("llvm.nvvm.vote.", Lowering._nvvm_vote),
     ("llvm.amdgcn.", Lowering._amdgpu_lanes),
+    ("llvm.nvvm.", lower_nvvm_rounding),
     ("llvm.nvvm.", Lowering._nvvm_misc),
     ("llvm.vector.reduce.", Lowering._vector_reduce),
     ("llvm.is.fpclass.", Lowering._fpclass),

@@ -51,11 +51,14 @@ from llvm_to_air.ir.types import (
     map_leaves,
 )
 from llvm_to_air.rewrite.context import LoweringContext
+from llvm_to_air.rewrite.f64_demote import demote_signatures
 
 TRAPS = ("llvm.trap", "llvm.debugtrap", "llvm.ubsantrap")
 
 
 def legalize_types(module: Module, ctx: LoweringContext) -> None:
+    if ctx.options.f64 == "demote":
+        demote_signatures(module, ctx)
     for kernel in ctx.kernels:
         fn = kernel.function
         for inst in fn.instructions():

@@ -15,7 +15,10 @@ PTX semantics (PTX ISA, "Floating-Point Instructions"):
   ``llvm.roundeven``, ``.rm`` with ``llvm.floor``, ``.rp`` with ``llvm.ceil``, ``.rz``
   truncates, then ``fptosi``/``fptoui``.
 
-Expects kernels inlined. Guarantees: no call to the intrinsics above remains; the
+Forms that :mod:`.nvvm_rounding` computes exactly inside the intrinsic lowering (directed
+``add``/``mul``/``div``/``fma`` without ``.sat``, conversions, ``fabs``) are left to it.
+
+Expects kernels inlined. Guarantees: no call to the other intrinsics above remains; the
 ``approx`` forms (``ex2.approx.ftz.f32`` ...) are renamed to the forms the intrinsic
 tables know.
 """
@@ -100,6 +103,8 @@ def _call(module: Module, name: str, ret: Type, args: list[Value]) -> Call:
 
 def _rewrite(module: Module, ctx: LoweringContext, call: Call, name: str) -> \
         list[Instruction] | None:
+    if _handled_exactly(name):
+        return None
     m = _ARITH_RE.match(name)
     if m is not None:
         return _arithmetic(module, ctx, call, m["op"], m["round"], bool(m["sat"]), name)
@@ -126,6 +131,13 @@ def _rewrite(module: Module, ctx: LoweringContext, call: Call, name: str) -> \
         if renamed != name:
             return [_call(module, renamed, call.ty, list(call.args))]
     return None
+
+
+def _handled_exactly(name: str) -> bool:
+    from llvm_to_air.rewrite.nvvm_rounding import _ARITH_RE as EXACT_ARITH
+    from llvm_to_air.rewrite.nvvm_rounding import _F2I_RE, _FABS_RE, _I2F_RE
+
+    return any(r.fullmatch(name) for r in (EXACT_ARITH, _F2I_RE, _I2F_RE, _FABS_RE))
 
 
 def _arithmetic(module: Module, ctx: LoweringContext, call: Call, op: str, rounding: str,

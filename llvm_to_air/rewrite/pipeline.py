@@ -19,14 +19,18 @@ from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
 from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
+from llvm_to_air.rewrite.device_io import lower_device_io
 from llvm_to_air.rewrite.discover import discover_kernels
+from llvm_to_air.rewrite.images import reject_images
 from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
+from llvm_to_air.rewrite.libdevice import recognize_libdevice
 from llvm_to_air.rewrite.nvvm_float import lower_nvvm_float
 from llvm_to_air.rewrite.nvvm_reflect import evaluate_nvvm_reflect
 from llvm_to_air.rewrite.ptx import translate_inline_ptx
 from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
+from llvm_to_air.rewrite.wmma import lower_wmma
 
 Stage = Callable[[Module, LoweringContext], None]
 
@@ -94,21 +98,26 @@ def _fast_flags(flags: tuple[str, ...]) -> bool:
 STAGES: tuple[Stage, ...] = (
     check_call_signatures,  # first: every later stage binds arguments to parameters 1:1
     discover_kernels,
+    reject_images,
     decide_fast_math,
     # before any lowering: 64-lane exchanges must never reach the 32-lane SIMD mapping
     refuse_wave64_cross_lane,
     lower_amdgpu_lanes,
+    # libdevice definitions go first: their calls lower by name, bodies and all
+    recognize_libdevice,
     # before inlining: reflect's dead paths (and their address-space-0 strings) must go
     # before globals are mapped, and PTX helpers (cuda_fp16.h) are translated once each
     evaluate_nvvm_reflect,
     translate_inline_ptx,
     inline_into_kernels,
-    lower_nvvm_float,  # rounding-mode and .ftz NVVM float calls to plain IR, before intrinsics
+    lower_device_io,
+    lower_nvvm_float,  # .sat, .ftz and approximations; exact rounding is nvvm_rounding's
     simplify,
     legalize_types,
     map_global_address_spaces,
     lower_kernel_abi,
     infer_address_spaces,
+    lower_wmma,
     lower_intrinsics,
     lower_builtins,
     legalize,

@@ -383,6 +383,10 @@ def _body(b: _Body, name: str, fnty: FunctionType, a: list[str], extra: list[str
     if name.startswith("air.convert."):
         dk, sk = parts[2], parts[4]
         return _convert(b, dk, sk, ret, params[0], a[0])
+    if name.startswith("air.simdgroup_matrix_8x8_"):
+        from llvm_to_air.runner.simdgroup_matrix import simdgroup_matrix_body
+
+        return simdgroup_matrix_body(b.lines, name, fnty, a)
     if name.startswith("air.get_simdgroup_size") or name.startswith("air.get_threads_per_simdgroup"):
         return "32"
     op = parts[1]

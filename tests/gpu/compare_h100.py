@@ -59,6 +59,7 @@ PRODUCERS = {
     "cuda19-O0": "CUDA clang-19 -O0",
     "cuda14-O2": "CUDA clang-14 -O2 (typed ptrs)",
     "mlir-nvvm": "MLIR NVVM (mlir-translate-19)",
+    "cuda-real-O2": "CUDA clang-19 -O2, real CUDA 12.4 headers + libdevice",
 }
 CUDA = ["cuda19-O2", "cuda19-O0", "cuda14-O2"]
 GUARD = 256          # guard bytes before and after every device buffer
@@ -162,11 +163,10 @@ def cuda_cases() -> list[Case]:
             Case(v, "histogram.ll", "histogram", (1024,), (256,), lambda r: {
                 0: r.integers(0, 256, 10000).astype(np.uint8), 1: np.zeros(64, np.uint32),
                 2: np.int32(10000)}),
-            Case(v, "atomics_all.ll", "atomics_all", (64,), (64,), lambda r, v=v: {
+            Case(v, "atomics_all.ll", "atomics_all", (64,), (64,), lambda r: {
                 0: np.array([5, 1000, 7, 50, -3, -1, 0, 0x5A, 0], np.int32),
                 1: np.array([1, 1000, 0, 0, 0xFF], np.uint32),
-                2: (np.array([0.0, -5.0], np.float32).view(np.int32) if v == "cuda19-O2"
-                    else np.array([0.0, -5.0], np.float32)),
+                2: np.array([0.0, -5.0], np.float32),
                 3: np.zeros(64, np.int32)},
                 checks={0: {"mode": "exact", "ignore": [2, 8],
                             "why": "ia[2] atomicExch and ia[8] atomicCAS keep whichever thread "
@@ -260,8 +260,84 @@ SKIPPED = {
 }
 
 
+def real_cuda_cases() -> list[Case]:
+    """Kernels built against the real CUDA headers (cuda-real-O2): inlined libdevice,
+    rounding-mode intrinsics, CUB-style collectives, PolyBench-style loops and WMMA tensor
+    cores (simdgroup matrices on our side)."""
+    v = "cuda-real-O2"
+    exact = {"mode": "exact"}
+    n = 256
+
+    def h16(r: np.random.Generator, *shape: int) -> np.ndarray:
+        return r.uniform(-1, 1, shape).astype(np.float16)
+
+    def wide(r: np.random.Generator, count: int) -> np.ndarray:
+        return (np.exp2(r.uniform(-10, 10, count)) * r.choice([-1, 1], count)).astype(
+            np.float32)
+
+    return [
+        Case(v, "wmma_gemm.ll", "_Z20wmma_gemm_f32_kernelPK6__halfS1_Pfiii", (64, 3), (32, 1),
+             lambda r: {0: h16(r, 32, 64), 1: h16(r, 48, 64), 2: np.zeros((32, 48), np.float32),
+                        3: np.int32(32), 4: np.int32(48), 5: np.int32(64)},
+             checks={2: close(1e-5, 1e-5, "tensor-core accumulation order")}),
+        Case(v, "wmma_gemm.ll", "_Z20wmma_gemm_f16_kernelPK6__halfS1_S1_PS_i", (128,), (32,),
+             lambda r: {0: h16(r, 32, 32), 1: h16(r, 32, 32), 2: h16(r, 32, 32),
+                        3: np.zeros((32, 32), np.float16), 4: np.int32(32)},
+             checks={3: close(1e-2, 1e-2, "f16 accumulator: where the sums are rounded")}),
+        Case(v, "wmma_scaled.ll", "_Z18wmma_scaled_kernelPK6__halfS1_Pfffi", (32,), (32,),
+             lambda r: {0: h16(r, 16, 16), 1: h16(r, 16, 16), 2: f32(r, 16, 16),
+                        3: np.float32(1.5), 4: np.float32(-0.5), 5: np.int32(16)},
+             checks={2: close(1e-5, 1e-5, "tensor-core accumulation order")}),
+        Case(v, "nvvm_intrinsics.ll", "_Z19interval_add_kernelPKfS0_PfS1_S1_i", (n,), (64,),
+             lambda r: {0: wide(r, n), 1: wide(r, n), 2: np.zeros(n, np.float32),
+                        3: np.zeros(n, np.float32), 4: np.zeros(n, np.float32),
+                        5: np.int32(n)}, checks={2: exact, 3: exact, 4: exact}),
+        Case(v, "nvvm_intrinsics.ll", "_Z23interval_mul_div_kernelPKfS0_Pfi", (n,), (64,),
+             lambda r: {0: wide(r, n), 1: wide(r, n), 2: np.zeros(6 * n, np.float32),
+                        3: np.int32(n)}, checks={2: exact}),
+        Case(v, "nvvm_intrinsics.ll", "_Z15quantize_kernelPKfPiPjPfi", (n,), (64,),
+             lambda r: {0: f32(r, n, lo=-300, hi=300), 1: np.zeros(4 * n, np.int32),
+                        2: np.zeros(n, np.uint32), 3: np.zeros(2 * n, np.float32),
+                        4: np.int32(n)}, checks={3: exact}),
+        Case(v, "nvvm_intrinsics.ll", "_Z15saturate_kernelPKfPfi", (n,), (64,),
+             lambda r: {0: f32(r, n, lo=-2, hi=2), 1: np.zeros(n, np.float32), 2: np.int32(n)},
+             checks={1: exact}),
+        Case(v, "nvvm_intrinsics.ll", "_Z16byte_perm_kernelPKjS0_S0_Pji", (n,), (64,),
+             lambda r: {k: r.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)
+                        for k in range(3)} | {3: np.zeros(2 * n, np.uint32), 4: np.int32(n)}),
+        Case(v, "nvvm_intrinsics.ll", "_Z17bit_tricks_kernelPKjS0_Pji", (n,), (64,),
+             lambda r: {0: r.integers(1, 2**32, n, dtype=np.uint64).astype(np.uint32),
+                        1: r.integers(1, 2**32, n, dtype=np.uint64).astype(np.uint32),
+                        2: np.zeros(5 * n, np.uint32), 3: np.int32(n)}),
+        Case(v, "block_reduce.ll", "_Z16block_sum_kernelPKfPfi", (1024,), (256,),
+             lambda r: {0: f32(r, 1000), 1: np.zeros(4, np.float32), 2: np.int32(1000)},
+             checks={1: close(1e-5, 1e-5, "summation order")}),
+        Case(v, "block_reduce.ll", "_Z16block_max_kernelPKiPii", (1024,), (256,),
+             lambda r: {0: i32(r, 1000, lo=-10**6, hi=10**6),
+                        1: np.array([-2**31], np.int32), 2: np.int32(1000)}),
+        Case(v, "block_reduce.ll", "_Z27block_inclusive_scan_kernelPKiPi", (512,), (256,),
+             lambda r: {0: i32(r, 512), 1: np.zeros(512, np.int32)}),
+        Case(v, "block_reduce.ll", "_Z17warp_count_kernelPKffPi", (256,), (128,),
+             lambda r: {0: f32(r, 256), 1: np.float32(0.25), 2: np.zeros(8, np.int32)}),
+        Case(v, "polybench_style.ll", "_Z11gemm_kerneliiiffPKfS0_Pf", (40, 48), (8, 8),
+             lambda r: {0: np.int32(48), 1: np.int32(40), 2: np.int32(32), 3: np.float32(1.5),
+                        4: np.float32(1.2), 5: f32(r, 48, 32), 6: f32(r, 32, 40),
+                        7: f32(r, 48, 40)}, checks={7: close(1e-5, 1e-5, "fma contraction")}),
+        Case(v, "polybench_style.ll", "_Z13conv2d_kerneliiPKfPf", (40, 32), (8, 8),
+             lambda r: {0: np.int32(32), 1: np.int32(40), 2: f32(r, 32, 40),
+                        3: np.zeros((32, 40), np.float32)},
+             checks={3: close(1e-5, 1e-6, "fma contraction")}),
+        Case(v, "polybench_style.ll", "_Z23transpose_padded_kernelPKfPfii", (64, 24), (32, 8),
+             lambda r: {0: f32(r, 96, 64), 1: np.zeros((64, 96), np.float32),
+                        2: np.int32(64), 3: np.int32(96)}),
+        Case(v, "polybench_style.ll", "_Z24saxpy_grid_stride_kernelifPKfPf", (1024,), (256,),
+             lambda r: {0: np.int32(5000), 1: np.float32(2.0), 2: f32(r, 5000),
+                        3: f32(r, 5000)}, checks={3: close(1e-6, 1e-7, "fma contraction")}),
+    ]
+
+
 def all_cases() -> list[Case]:
-    return cuda_cases() + mlir_cases()
+    return cuda_cases() + mlir_cases() + real_cuda_cases()
 
 
 # ------------------------------------------------------------------ prepare (local)

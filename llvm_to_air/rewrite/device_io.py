@@ -1,0 +1,48 @@
+"""Device ``printf`` and ``assert``: what Apple GPUs cannot do, said plainly.
+
+Expects: kernels with their helpers inlined (``inline_into_kernels``), before
+``legalize_types`` (printf promotes float arguments to ``double``, which would otherwise be
+reported as a double-precision value instead of as the printf it is).
+
+Guarantees: a call to a device printf (CUDA ``vprintf``, OpenCL ``printf``, HIP/OCKL
+``__ockl_printf_*``) is a located :class:`CompileError` naming printf; a CUDA/HIP device
+assertion failure call (``__assertfail``, ``__assert_fail``) is removed with a warning, so a
+kernel with ``assert`` runs as if built with ``NDEBUG`` (Apple GPUs cannot stop a kernel and
+report a message; a trap would wedge the GPU).
+"""
+
+from __future__ import annotations
+
+from llvm_to_air.errors import CompileError
+from llvm_to_air.ir.model import Call, Module
+from llvm_to_air.rewrite.context import LoweringContext
+
+PRINTF_FUNCTIONS = ("vprintf", "printf", "__ockl_printf_begin", "__ockl_printf_append_args",
+                    "__ockl_printf_append_string_n", "__printf_alloc")
+ASSERT_FAILURES = ("__assertfail", "__assert_fail", "__ockl_assert_fail")
+
+
+def lower_device_io(module: Module, ctx: LoweringContext) -> None:
+    for kernel in ctx.kernels:
+        fn = kernel.function
+        for block in fn.blocks:
+            kept = []
+            for inst in block.instructions:
+                callee = inst.callee_function if isinstance(inst, Call) else None
+                name = callee.name if callee is not None else ""
+                if name in PRINTF_FUNCTIONS or name.startswith("__ockl_printf"):
+                    raise CompileError(
+                        f"printf is not supported: device printf ('@{name}') in @{fn.name}",
+                        inst.location or fn.location,
+                        "Apple GPUs have no printf in compute kernels; remove it, or write the "
+                        "values to a buffer and print them on the host")
+                if name in ASSERT_FAILURES:
+                    ctx.warnings.append(CompileError(
+                        f"device assert in @{fn.name} is not checked at run time ('@{name}' "
+                        "removed): the failing thread goes on, as with NDEBUG",
+                        inst.location or fn.location,
+                        "Apple GPUs cannot stop a kernel and report a message; check the "
+                        "condition on the host or write a flag to a buffer"))
+                    continue
+                kept.append(inst)
+            block.instructions = kept
