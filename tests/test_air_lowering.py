@@ -205,7 +205,7 @@ BAD_INPUTS = {
     "inline-ptx": ("define ptx_kernel void @k(ptr %p) {\n"
                    "  %x = call i32 asm \"mov.u32 $0, %clock;\", \"=r\"()\n"
                    "  store i32 %x, ptr %p\n  ret void\n}\n", 2,
-                   "special register '%clock' is not translated"),
+                   "operand '%clock' in 'mov.u32 $0, %clock'"),
     "double": ("define ptx_kernel void @k(ptr %p) {\n  %x = load double, ptr %p\n"
                "  %y = fadd double %x, 1.0\n  store double %y, ptr %p\n  ret void\n}\n", 2,
                "double precision"),
