@@ -113,6 +113,10 @@ ROWS: tuple[PtxRow, ...] = (
     PtxRow("cvt.u64.u32", "int_convert", 64, op="zext"),
     PtxRow("cvt.s64.s32", "int_convert", 64, op="sext"),
     PtxRow("cvt.u32.u64", "int_convert", 32, op="trunc"),
+    # warp-wide tensor-core MMA, emulated exactly per the PTX ISA fragment layouts
+    # ("Matrix Fragments for mma.m16n8k16 / mma.m16n8k8"): op is the input element kind
+    PtxRow("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "mma", 16, op="f16", min_sm=80),
+    PtxRow("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32", "mma", 8, op="tf32", min_sm=80),
     # cp.async.{ca,cg}.shared.global (the cache operator is dropped); the copy size
     # (4, 8 or 16 bytes) and the source size are operands
     PtxRow("cp.async.shared.global", "cp_async", min_sm=80),
