@@ -112,11 +112,13 @@ def parse_ptx(asm: str) -> list[Statement]:
     named: dict[str, int] = {}
     for raw in re.split(r"[;\n]", body):
         text = raw.strip()
+        original = text
         if not text:
             continue
-        declared = re.fullmatch(r"\.reg\s+\.\w+\s+([A-Za-z_]\w*)", text)
+        declared = re.fullmatch(r"\.reg\s*\.\w+\s+([A-Za-z_][\w\s,]*)", text)
         if declared:
-            named[declared.group(1)] = _NAMED_BASE + len(named)
+            for reg_name in declared.group(1).split(","):
+                named[reg_name.strip()] = _NAMED_BASE + len(named)
             continue
         for name, index in named.items():
             text = re.sub(rf"(?<![\w%$]){re.escape(name)}(?!\w)", f"${index}", text)
@@ -132,7 +134,7 @@ def parse_ptx(asm: str) -> list[Statement]:
             operands = operands[:-1]
         mnemonic = ".".join([parts[0], *(p for p in parts[1:] if p not in T.IGNORED_MODIFIERS
                                          and p not in T.POLICY_MODIFIERS)])
-        statements.append(Statement(text, mnemonic,
+        statements.append(Statement(original, mnemonic,
                                     tuple(_operand(o, raw) for o in operands),
                                     predicate, negated))
     return statements
@@ -170,7 +172,7 @@ def _scalar(text: str, statement: str) -> Reg | Imm:
     if text.startswith("$"):
         return Reg(int(text[1:]))
     try:
-        return Imm(int(text, 0))
+        return Imm(int(text.rstrip("Uu"), 0))  # cuda_fp16.h writes 0x3f80U
     except ValueError:
         raise PtxError(f"operand '{text}' in '{statement.strip()}'") from None
 
@@ -286,9 +288,15 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
     ops = stmt.operands
     if row.kind == "mov":
         dst, src = ops
-        assert isinstance(dst, Reg)
-        ty = em.types.get(dst.index, IntType(row.bits))
-        if isinstance(src, tuple):  # {lo, hi}: pieces packed from the low bits up
+        ty = em.types.get(dst.index, IntType(row.bits)) if isinstance(dst, Reg) else VOID
+        if isinstance(dst, tuple):  # mov.b32 {lo, hi}, $1: unpack from the low bits up
+            whole = em.value(src, IntType(row.bits)) if isinstance(src, Reg | Imm) else _bad(stmt)
+            width = row.bits // len(dst)
+            for k, piece in enumerate(dst):
+                part = em.add(BinaryOp(IntType(row.bits), opcode="lshr",
+                                       ops=[whole, ConstantInt(IntType(row.bits), k * width)]))
+                em.set(piece, em.add(Cast(IntType(width), opcode="trunc", ops=[part])))
+        elif isinstance(src, tuple):  # {lo, hi}: pieces packed from the low bits up
             width = row.bits // len(src)
             packed: Value = ConstantInt(IntType(row.bits), 0)
             for k, piece in enumerate(src):
@@ -357,10 +365,31 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
         one = ConstantFP(f32, text="1.000000e+00")
         result = em.add(BinaryOp(f32, opcode="fdiv", ops=[one, em.value(src, f32)]))
         em.set(dst, em.coerce(result, em.types.get(dst.index, f32)))
+    elif row.kind == "convert_pack":  # cvt.rn.f16x2.f32 d, a, b: a to the high half
+        dst, high, low = ops
+        assert isinstance(dst, Reg) and isinstance(high, Reg | Imm) and isinstance(low, Reg | Imm)
+        f32, i32 = FloatType("float"), IntType(32)
+        halves = []
+        for src in (low, high):
+            h = em.add(Cast(F16, opcode="fptrunc", ops=[em.value(src, f32)]))
+            bits16 = em.add(Cast(IntType(16), opcode="bitcast", ops=[h]))
+            halves.append(em.add(Cast(i32, opcode="zext", ops=[bits16])))
+        shifted = em.add(BinaryOp(i32, opcode="shl", ops=[halves[1], ConstantInt(i32, 16)]))
+        packed = em.add(BinaryOp(i32, opcode="or", ops=[halves[0], shifted]))
+        em.set(dst, em.coerce(packed, em.types.get(dst.index, i32)))
+    elif row.kind == "f32_fma":
+        dst, *srcs = ops
+        assert isinstance(dst, Reg)
+        f32 = FloatType("float")
+        values = [em.value(x, f32) for x in srcs if isinstance(x, Reg | Imm)]
+        fma = _intrinsic(em, "llvm.fma.f32", f32)
+        result = em.add(Call(f32, opcode="call", ops=[*values, fma],
+                             function_type=fma.function_type))
+        em.set(dst, em.coerce(result, em.types.get(dst.index, f32)))
     elif row.kind == "convert":
         dst, src = ops
         assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)
-        source = em.value(src, FloatType(row.frm))
+        source = em.value(src, IntType(32) if row.frm == "s32" else FloatType(row.frm))
         result = em.add(Cast(FloatType(row.to), opcode=row.op, ops=[source]))
         em.set(dst, em.coerce(result, em.types.get(dst.index, result.ty)))
     elif row.kind == "mma":

@@ -104,6 +104,9 @@ ROWS: tuple[PtxRow, ...] = (
     PtxRow("cvt.rn.bf16.f32", "convert", 16, op="fptrunc", to="bfloat", frm="float",
            min_sm=80),
     PtxRow("cvt.f32.bf16", "convert", 32, op="fpext", to="float", frm="bfloat", min_sm=80),
+    PtxRow("cvt.rn.f16.s32", "convert", 16, op="sitofp", to="half", frm="s32"),
+    PtxRow("cvt.rn.f16x2.f32", "convert_pack", 32, min_sm=80),
+    PtxRow("fma.rn.f32", "f32_fma", 32, float_result=True),
     # cuda_fp16.h arithmetic on 16-bit registers (f16x2: two halves in a 32-bit register)
     *(PtxRow(f"{op}{rnd}.{ty}", "half_arith", 16 * lanes, lanes, op=llvm)
       for op, llvm in (("add", "fadd"), ("sub", "fsub"), ("mul", "fmul"), ("fma", "fma"))
