@@ -121,3 +121,23 @@ def test_buffer_resource_bounds_checked() -> None:
     want[:10] = np.arange(10) + 1
     want[10:20] = 1.0  # inside the output's 80 bytes, outside the input's 40: loads read 0
     np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize(("name", "model"), [("sqrt", np.sqrt), ("rcp", lambda x: 1 / x)])
+def test_amdgpu_math_generic_form(name: str, model: object) -> None:
+    text = ('target triple = "amdgcn-amd-amdhsa"\n'
+            "declare i32 @llvm.amdgcn.workitem.id.x()\n"
+            f"declare float @llvm.amdgcn.{name}.f32(float)\n"
+            "define amdgpu_kernel void @k(ptr addrspace(1) %in, ptr addrspace(1) %out) #0 {\n"
+            "  %tid = call i32 @llvm.amdgcn.workitem.id.x()\n"
+            "  %s = getelementptr float, ptr addrspace(1) %in, i32 %tid\n"
+            "  %v = load float, ptr addrspace(1) %s\n"
+            f"  %r = call float @llvm.amdgcn.{name}.f32(float %v)\n"
+            "  %o = getelementptr float, ptr addrspace(1) %out, i32 %tid\n"
+            "  store float %r, ptr addrspace(1) %o\n  ret void\n}\n"
+            'attributes #0 = { "target-cpu"="gfx1100" }\n')
+    lib = api.compile(text, "m.ll", emit="metallib").output
+    x = np.random.default_rng(5).uniform(0.1, 100, N).astype(np.float32)
+    out = np.zeros(N, np.float32)
+    run(lib, "k", (N,), (N,), {0: x, 1: out})
+    np.testing.assert_allclose(out, model(x), rtol=2e-7)  # type: ignore[operator]

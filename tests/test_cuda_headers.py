@@ -54,3 +54,17 @@ def test_cooperative_groups_tile_shuffle_matches_numpy() -> None:
     src = np.concatenate([np.arange(n, dtype=np.float32), np.zeros(28, np.float32)])
     down = np.array([src[i + 1] if i % 32 != 31 else src[i] for i in range(128)])
     np.testing.assert_array_equal(y, (src + down)[:n])
+
+
+def test_half2_pack_fma_and_int_conversion_match_numpy() -> None:
+    n = 100
+    x = (np.random.default_rng(4).standard_normal(n) * 3).astype(np.float32)
+    h2, h = np.zeros(2 * n, np.float16), np.zeros(n, np.float16)
+    lib = api.compile(FIXTURE.read_text(), FIXTURE.name, emit="metallib").output
+    run(lib, "_Z5pairsPKfP7__half2P6__halfi", (128,), (64,),
+        {0: x, 1: h2, 2: h, 3: np.int32(n)})
+    p = np.stack([x.astype(np.float16), np.full(n, 2, np.float16)], axis=1)  # .x low, .y high
+    doubled = (p + p).astype(np.float64)
+    want2 = (p.astype(np.float64) * p + doubled).astype(np.float16)  # fma: one rounding
+    np.testing.assert_array_equal(h2.reshape(n, 2), want2)
+    np.testing.assert_array_equal(h, want2[:, 0] + np.arange(n).astype(np.float16))

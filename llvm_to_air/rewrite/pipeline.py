@@ -15,6 +15,7 @@ from llvm_to_air.metadata.synthesize import synthesize_metadata
 from llvm_to_air.rewrite.abi import lower_kernel_abi
 from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
 from llvm_to_air.rewrite.amdgpu_lanes import lower_amdgpu_lanes
+from llvm_to_air.rewrite.amdgpu_math import lower_amdgpu_math
 from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
 from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.calls import check_call_signatures
@@ -103,6 +104,7 @@ STAGES: tuple[Stage, ...] = (
     # before any lowering: 64-lane exchanges must never reach the 32-lane SIMD mapping
     refuse_wave64_cross_lane,
     lower_amdgpu_lanes,
+    lower_amdgpu_math,
     # libdevice definitions go first: their calls lower by name, bodies and all
     recognize_libdevice,
     # before inlining: reflect's dead paths (and their address-space-0 strings) must go

@@ -112,11 +112,13 @@ def parse_ptx(asm: str) -> list[Statement]:
     named: dict[str, int] = {}
     for raw in re.split(r"[;\n]", body):
         text = raw.strip()
+        original = text
         if not text:
             continue
-        declared = re.fullmatch(r"\.reg\s+\.\w+\s+([A-Za-z_]\w*)", text)
+        declared = re.fullmatch(r"\.reg\s*\.\w+\s+([A-Za-z_][\w\s,]*)", text)
         if declared:
-            named[declared.group(1)] = _NAMED_BASE + len(named)
+            for reg_name in declared.group(1).split(","):
+                named[reg_name.strip()] = _NAMED_BASE + len(named)
             continue
         for name, index in named.items():
             text = re.sub(rf"(?<![\w%$]){re.escape(name)}(?!\w)", f"${index}", text)
@@ -132,7 +134,7 @@ def parse_ptx(asm: str) -> list[Statement]:
             operands = operands[:-1]
         mnemonic = ".".join([parts[0], *(p for p in parts[1:] if p not in T.IGNORED_MODIFIERS
                                          and p not in T.POLICY_MODIFIERS)])
-        statements.append(Statement(text, mnemonic,
+        statements.append(Statement(original, mnemonic,
                                     tuple(_operand(o, raw) for o in operands),
                                     predicate, negated))
     return statements
@@ -170,7 +172,7 @@ def _scalar(text: str, statement: str) -> Reg | Imm:
     if text.startswith("$"):
         return Reg(int(text[1:]))
     try:
-        return Imm(int(text, 0))
+        return Imm(int(text.rstrip("Uu"), 0))  # cuda_fp16.h writes 0x3f80U
     except ValueError:
         raise PtxError(f"operand '{text}' in '{statement.strip()}'") from None
 
@@ -286,9 +288,15 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
     ops = stmt.operands
     if row.kind == "mov":
         dst, src = ops
-        assert isinstance(dst, Reg)
-        ty = em.types.get(dst.index, IntType(row.bits))
-        if isinstance(src, tuple):  # {lo, hi}: pieces packed from the low bits up
+        ty = em.types.get(dst.index, IntType(row.bits)) if isinstance(dst, Reg) else VOID
+        if isinstance(dst, tuple):  # mov.b32 {lo, hi}, $1: unpack from the low bits up
+            whole = em.value(src, IntType(row.bits)) if isinstance(src, Reg | Imm) else _bad(stmt)
+            width = row.bits // len(dst)
+            for k, piece in enumerate(dst):
+                part = em.add(BinaryOp(IntType(row.bits), opcode="lshr",
+                                       ops=[whole, ConstantInt(IntType(row.bits), k * width)]))
+                em.set(piece, em.add(Cast(IntType(width), opcode="trunc", ops=[part])))
+        elif isinstance(src, tuple):  # {lo, hi}: pieces packed from the low bits up
             width = row.bits // len(src)
             packed: Value = ConstantInt(IntType(row.bits), 0)
             for k, piece in enumerate(src):
@@ -357,23 +365,118 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
         one = ConstantFP(f32, text="1.000000e+00")
         result = em.add(BinaryOp(f32, opcode="fdiv", ops=[one, em.value(src, f32)]))
         em.set(dst, em.coerce(result, em.types.get(dst.index, f32)))
+    elif row.kind == "convert_pack":  # cvt.rn.f16x2.f32 d, a, b: a to the high half
+        dst, high, low = ops
+        assert isinstance(dst, Reg) and isinstance(high, Reg | Imm) and isinstance(low, Reg | Imm)
+        f32, i32 = FloatType("float"), IntType(32)
+        halves = []
+        for src in (low, high):
+            h = em.add(Cast(F16, opcode="fptrunc", ops=[em.value(src, f32)]))
+            bits16 = em.add(Cast(IntType(16), opcode="bitcast", ops=[h]))
+            halves.append(em.add(Cast(i32, opcode="zext", ops=[bits16])))
+        shifted = em.add(BinaryOp(i32, opcode="shl", ops=[halves[1], ConstantInt(i32, 16)]))
+        packed = em.add(BinaryOp(i32, opcode="or", ops=[halves[0], shifted]))
+        em.set(dst, em.coerce(packed, em.types.get(dst.index, i32)))
+    elif row.kind == "f32_fma":
+        dst, *srcs = ops
+        assert isinstance(dst, Reg)
+        f32 = FloatType("float")
+        values = [em.value(x, f32) for x in srcs if isinstance(x, Reg | Imm)]
+        fma = _intrinsic(em, "llvm.fma.f32", f32)
+        result = em.add(Call(f32, opcode="call", ops=[*values, fma],
+                             function_type=fma.function_type))
+        em.set(dst, em.coerce(result, em.types.get(dst.index, f32)))
     elif row.kind == "convert":
         dst, src = ops
         assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)
-        source = em.value(src, FloatType(row.frm))
+        source = em.value(src, IntType(32) if row.frm == "s32" else FloatType(row.frm))
         result = em.add(Cast(FloatType(row.to), opcode=row.op, ops=[source]))
         em.set(dst, em.coerce(result, em.types.get(dst.index, result.ty)))
+    elif row.kind == "mma":
+        _mma(row, stmt, em)
     elif row.kind == "cp_async":
         _cp_async(stmt, em)
     else:  # pragma: no cover - every row kind has a builder above
         raise PtxError(f"no builder for '{stmt.text}'")
 
 
-def _intrinsic(em: _Emitter, name: str, ty: Type) -> Function:
+def _mma(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
+    """D = A x B + C for one warp, each lane computing its four D elements from A rows and
+    B columns fetched with shuffles (PTX ISA fragment layouts; groupID = lane / 4,
+    tig = lane % 4). Products are exact in f32 and summed in k order."""
+    d, a, b, c = stmt.operands
+    if not all(isinstance(x, tuple) for x in (d, a, b, c)) or len(d) != 4 or len(c) != 4:
+        raise PtxError(f"operands of '{stmt.text}'")
+    f32, i32 = FloatType("float"), IntType(32)
+    laneid = _intrinsic(em, "llvm.nvvm.read.ptx.sreg.laneid", i32, ())
+    lane = em.add(Call(i32, opcode="call", ops=[laneid], function_type=laneid.function_type))
+    group = em.add(BinaryOp(i32, opcode="lshr", ops=[lane, ConstantInt(i32, 2)]))
+    tig = em.add(BinaryOp(i32, opcode="and", ops=[lane, ConstantInt(i32, 3)]))
+    shfl = _intrinsic(em, "llvm.nvvm.shfl.sync.idx.i32", i32, (i32, i32, i32, i32))
+
+    def fetch(reg: Reg | Imm, src_lane: Value) -> Value:
+        value = em.value(reg, i32)
+        return em.add(Call(i32, opcode="call", ops=[ConstantInt(i32, -1), value, src_lane,
+                                                     ConstantInt(i32, 31), shfl],
+                           function_type=shfl.function_type))
+
+    def lane_of(base: Value, q: int) -> Value:
+        times4 = em.add(BinaryOp(i32, opcode="shl", ops=[base, ConstantInt(i32, 2)]))
+        return em.add(BinaryOp(i32, opcode="add", ops=[times4, ConstantInt(i32, q)]))
+
+    def elements(word: Value) -> list[Value]:
+        if row.op == "tf32":  # the unit reads the top 19 bits of each f32
+            kept = em.add(BinaryOp(i32, opcode="and", ops=[word, ConstantInt(i32, -8192)]))
+            return [em.add(Cast(f32, opcode="bitcast", ops=[kept]))]
+        halves = []
+        for shift in (0, 16):
+            part = em.add(BinaryOp(i32, opcode="lshr", ops=[word, ConstantInt(i32, shift)])) \
+                if shift else word
+            h16 = em.add(Cast(IntType(16), opcode="trunc", ops=[part]))
+            halves.append(em.add(Cast(f32, opcode="fpext",
+                                      ops=[em.add(Cast(F16, opcode="bitcast", ops=[h16]))])))
+        return halves
+
+    per_word = 2 if row.op == "f16" else 1
+    k_total = row.bits
+    # A rows g and g+8: A[r][k] is in register (r >= 8) + 2 * (k >= 8 / 4 for tf32)
+    half_k = k_total // 2
+    a_rows: list[list[Value]] = [[], []]
+    for upper in (0, 1):
+        for k_half in (0, 1):
+            reg = a[upper + 2 * k_half]
+            assert isinstance(reg, Reg | Imm)
+            for q in range(4):
+                a_rows[upper].extend(elements(fetch(reg, lane_of(group, q))))
+    b_cols: list[list[Value]] = [[], []]
+    col_lane_base = [em.add(BinaryOp(i32, opcode="add", ops=[
+        em.add(BinaryOp(i32, opcode="shl", ops=[tig, ConstantInt(i32, 1)])),
+        ConstantInt(i32, j)])) for j in (0, 1)]
+    for j in (0, 1):
+        for k_half in (0, 1):
+            reg = b[k_half]
+            assert isinstance(reg, Reg | Imm)
+            for q in range(4):
+                b_cols[j].extend(elements(fetch(reg, lane_of(col_lane_base[j], q))))
+    assert len(a_rows[0]) == k_total == len(b_cols[0]) and half_k * 2 == k_total
+    del per_word
+    for i, (dst, acc_reg) in enumerate(zip(d, c, strict=True)):
+        assert isinstance(dst, Reg) and isinstance(acc_reg, Reg | Imm)
+        acc = em.value(acc_reg, f32)
+        for k in range(k_total):
+            product = em.add(BinaryOp(f32, opcode="fmul",
+                                      ops=[a_rows[i // 2][k], b_cols[i % 2][k]]))
+            acc = em.add(BinaryOp(f32, opcode="fadd", ops=[acc, product]))
+        em.set(dst, acc)
+
+
+def _intrinsic(em: _Emitter, name: str, ty: Type,
+               params: tuple[Type, ...] | None = None) -> Function:
     module = em.module
     found = module.get_function(name)
     if found is None:
-        found = Function(PointerType(0), name=name, function_type=FunctionType(ty, (ty, ty, ty)),
+        found = Function(PointerType(0), name=name,
+                         function_type=FunctionType(ty, (ty, ty, ty) if params is None else params),
                          fn_attrs=["nounwind", "memory(none)"])
         module.functions.append(found)
     return found
@@ -424,10 +527,87 @@ def translate_inline_ptx(module: Module, ctx: LoweringContext) -> None:
         if fn.is_declaration:
             continue
         if not any(isinstance(i, Call) and (isinstance(i.callee, InlineAsm)
-                                            or _is_cp_async_ordering(i))
+                                            or _is_cp_async_ordering(i) or (
+                                                i.callee_function is not None and
+                                                i.callee_function.name.startswith(_LDMATRIX)))
                    for i in fn.instructions()):
             continue
         _translate_function(module, fn, (module.triple or "").startswith("nvptx"))
+
+
+_LDMATRIX = "llvm.nvvm.ldmatrix.sync.aligned.m8n8."
+
+
+def _ldmatrix(module: Module, fn: Function, block: BasicBlock, position: int, call: Call,
+              names: NameSource) -> None:
+    """``ldmatrix.sync.aligned.m8n8.x{1,2,4}[.trans].b16`` (PTX ISA, ldmatrix): lanes 8j..8j+7
+    give the row addresses of matrix j; lane l gets, in register j, row l/4 columns
+    2(l%4), 2(l%4)+1 of matrix j (of its transpose with .trans). Addresses travel between
+    lanes as byte distances from each lane's own pointer, so every access stays a GEP."""
+    parts = call.callee_function.name[len(_LDMATRIX):].split(".")  # type: ignore[union-attr]
+    count = {"x1": 1, "x2": 2, "x4": 4}.get(parts[0])
+    trans = "trans" in parts
+    if count is None or "b16" not in parts:
+        raise _error(f"'{call.callee_function.name}' is not translated", call.location)  # type: ignore
+    em = _Emitter(fn, module, names, block, call.location, {}, {})
+    i32, i16 = IntType(32), IntType(16)
+    ptr = call.args[0]
+    assert isinstance(ptr.ty, PointerType)
+    bits = 32 if ptr.ty.addrspace in (3, 5) else 64
+    addr_ty = IntType(bits)
+    own = em.add(Cast(addr_ty, opcode="ptrtoint", ops=[ptr]))
+    laneid = _intrinsic(em, "llvm.nvvm.read.ptx.sreg.laneid", i32, ())
+    lane = em.add(Call(i32, opcode="call", ops=[laneid], function_type=laneid.function_type))
+    shfl = _intrinsic(em, f"llvm.nvvm.shfl.sync.idx.i{bits}" if bits == 32 else
+                      "llvm.nvvm.shfl.sync.idx.i32", i32, (i32, i32, i32, i32))
+
+    def lane_expr(mul: int, shift_op: str, shift: int, add: int) -> Value:
+        part = em.add(BinaryOp(i32, opcode=shift_op, ops=[lane, ConstantInt(i32, shift)]))
+        if mul != 1:
+            part = em.add(BinaryOp(i32, opcode="mul", ops=[part, ConstantInt(i32, mul)]))
+        return em.add(BinaryOp(i32, opcode="add", ops=[part, ConstantInt(i32, add)]))
+
+    def row_pointer(src_lane: Value) -> Value:
+        if bits != 32:
+            raise _error("ldmatrix from a 64-bit address space is not translated", call.location)
+        other = em.add(Call(i32, opcode="call", ops=[ConstantInt(i32, -1), own, src_lane,
+                                                      ConstantInt(i32, 31), shfl],
+                            function_type=shfl.function_type))
+        delta = em.add(BinaryOp(i32, opcode="sub", ops=[other, own]))
+        wide = em.add(Cast(I64, opcode="sext", ops=[delta]))
+        return em.add(GetElementPtr(ptr.ty, opcode="getelementptr", ops=[ptr, wide],
+                                    source_type=I8))
+
+    def at(base: Value, offset: Value) -> Value:
+        wide = em.add(Cast(I64, opcode="zext", ops=[offset]))
+        return em.add(GetElementPtr(ptr.ty, opcode="getelementptr", ops=[base, wide],
+                                    source_type=I8))
+
+    results: list[Value] = []
+    for j in range(count):
+        if not trans:
+            row = row_pointer(lane_expr(1, "lshr", 2, 8 * j))
+            col = lane_expr(4, "and", 3, 0)  # 4 bytes per column pair
+            results.append(em.add(Load(i32, opcode="load", ops=[at(row, col)], align=4)))
+            continue
+        column = lane_expr(2, "lshr", 2, 0)  # byte offset of column l/4
+        halves = []
+        for h in range(2):
+            row = row_pointer(lane_expr(2, "and", 3, 8 * j + h))
+            halves.append(em.add(Load(i16, opcode="load", ops=[at(row, column)], align=2)))
+        lo = em.add(Cast(i32, opcode="zext", ops=[halves[0]]))
+        hi = em.add(Cast(i32, opcode="zext", ops=[halves[1]]))
+        hi = em.add(BinaryOp(i32, opcode="shl", ops=[hi, ConstantInt(i32, 16)]))
+        results.append(em.add(BinaryOp(i32, opcode="or", ops=[lo, hi])))
+    em.types = {k: i32 for k in range(count)}
+    em.regs = dict(enumerate(results))
+    result = _result(em, count, call.ty)
+    tail = block.instructions[position + 1:]
+    block.instructions = block.instructions[:position]
+    em.flush_into(block)
+    block.instructions.extend(tail)
+    if result is not None:
+        replace_all_uses(fn.instructions(), {call: result})
 
 
 def _is_cp_async_ordering(call: Call) -> bool:
@@ -454,6 +634,10 @@ def _translate_function(module: Module, fn: Function, nvptx: bool) -> None:
         for position, inst in enumerate(block.instructions):
             if isinstance(inst, Call) and _is_cp_async_ordering(inst):
                 del block.instructions[position]
+                break
+            if isinstance(inst, Call) and inst.callee_function is not None and \
+                    inst.callee_function.name.startswith(_LDMATRIX):
+                _ldmatrix(module, fn, block, position, inst, names)
                 break
             if isinstance(inst, Call) and isinstance(inst.callee, InlineAsm) \
                     and (nvptx or _looks_like_ptx(inst.callee.asm)):

@@ -104,6 +104,9 @@ ROWS: tuple[PtxRow, ...] = (
     PtxRow("cvt.rn.bf16.f32", "convert", 16, op="fptrunc", to="bfloat", frm="float",
            min_sm=80),
     PtxRow("cvt.f32.bf16", "convert", 32, op="fpext", to="float", frm="bfloat", min_sm=80),
+    PtxRow("cvt.rn.f16.s32", "convert", 16, op="sitofp", to="half", frm="s32"),
+    PtxRow("cvt.rn.f16x2.f32", "convert_pack", 32, min_sm=80),
+    PtxRow("fma.rn.f32", "f32_fma", 32, float_result=True),
     # cuda_fp16.h arithmetic on 16-bit registers (f16x2: two halves in a 32-bit register)
     *(PtxRow(f"{op}{rnd}.{ty}", "half_arith", 16 * lanes, lanes, op=llvm)
       for op, llvm in (("add", "fadd"), ("sub", "fsub"), ("mul", "fmul"), ("fma", "fma"))
@@ -113,6 +116,10 @@ ROWS: tuple[PtxRow, ...] = (
     PtxRow("cvt.u64.u32", "int_convert", 64, op="zext"),
     PtxRow("cvt.s64.s32", "int_convert", 64, op="sext"),
     PtxRow("cvt.u32.u64", "int_convert", 32, op="trunc"),
+    # warp-wide tensor-core MMA, emulated exactly per the PTX ISA fragment layouts
+    # ("Matrix Fragments for mma.m16n8k16 / mma.m16n8k8"): op is the input element kind
+    PtxRow("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "mma", 16, op="f16", min_sm=80),
+    PtxRow("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32", "mma", 8, op="tf32", min_sm=80),
     # cp.async.{ca,cg}.shared.global (the cache operator is dropped); the copy size
     # (4, 8 or 16 bytes) and the source size are operands
     PtxRow("cp.async.shared.global", "cp_async", min_sm=80),
