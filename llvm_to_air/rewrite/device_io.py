@@ -6,15 +6,17 @@ reported as a double-precision value instead of as the printf it is).
 
 Guarantees: a call to a device printf (CUDA ``vprintf``, OpenCL ``printf``, HIP/OCKL
 ``__ockl_printf_*``) is a located :class:`CompileError` naming printf; a CUDA/HIP device
-assertion failure call (``__assertfail``, ``__assert_fail``) is removed with a warning, so a
-kernel with ``assert`` runs as if built with ``NDEBUG`` (Apple GPUs cannot stop a kernel and
-report a message; a trap would wedge the GPU).
+assertion failure call (``__assertfail``, ``__assert_fail``) becomes ``llvm.trap``, which
+``legalize`` turns into the end of the failing thread, with a warning: Apple GPUs cannot stop
+a kernel and report a message, but a thread whose assertion failed must not go on (in CUDA
+it would not), since what follows may read out of bounds.
 """
 
 from __future__ import annotations
 
 from llvm_to_air.errors import CompileError
-from llvm_to_air.ir.model import Call, Module
+from llvm_to_air.ir.model import Call, Function, Module
+from llvm_to_air.ir.types import VOID, FunctionType, PointerType
 from llvm_to_air.rewrite.context import LoweringContext
 
 PRINTF_FUNCTIONS = ("vprintf", "printf", "__ockl_printf_begin", "__ockl_printf_append_args",
@@ -38,11 +40,22 @@ def lower_device_io(module: Module, ctx: LoweringContext) -> None:
                         "values to a buffer and print them on the host")
                 if name in ASSERT_FAILURES:
                     ctx.warnings.append(CompileError(
-                        f"device assert in @{fn.name} is not checked at run time ('@{name}' "
-                        "removed): the failing thread goes on, as with NDEBUG",
+                        f"device assert in @{fn.name}: a thread whose assertion fails ends "
+                        f"there, without a message ('@{name}' removed)",
                         inst.location or fn.location,
                         "Apple GPUs cannot stop a kernel and report a message; check the "
                         "condition on the host or write a flag to a buffer"))
+                    kept.append(_trap(module, inst))
                     continue
                 kept.append(inst)
             block.instructions = kept
+
+
+def _trap(module: Module, call: Call) -> Call:
+    """``call void @llvm.trap()`` in place of ``call``."""
+    trap = module.get_function("llvm.trap")
+    if trap is None:
+        trap = Function(PointerType(0), name="llvm.trap", function_type=FunctionType(VOID, ()))
+        module.functions.append(trap)
+    return Call(VOID, opcode="call", ops=[trap], function_type=trap.function_type,
+                parent=call.parent, location=call.location)

@@ -311,7 +311,9 @@ class CheckSite:
     location: str = ""
 
 
-def _root(value: Value) -> Value:
+def _root(value: Value, slots: dict[int, Value] | None = None) -> Value:
+    """Where a pointer comes from: through GEPs and casts, and through ``-O0`` pointer
+    slots (an alloca that only ever holds one pointer, stored and reloaded)."""
     seen = 0
     while seen < 256:
         seen += 1
@@ -320,9 +322,30 @@ def _root(value: Value) -> Value:
             value = value.ops[0]
         elif isinstance(value, Cast) and value.opcode in ("bitcast", "addrspacecast"):
             value = value.ops[0]
+        elif slots and isinstance(value, Load) and id(_root(value.ops[0])) in slots:
+            value = slots[id(_root(value.ops[0]))]
         else:
             break
     return value
+
+
+def pointer_slots(fn: Function) -> dict[int, Value]:
+    """id(alloca) -> the one pointer value stored into it, for allocas that hold exactly
+    one pointer and never escape (only loaded from and stored to)."""
+    stored: dict[int, set[int]] = {}
+    value_of: dict[int, Value] = {}
+    escaped: set[int] = set()
+    for inst in fn.instructions():
+        for k, op in enumerate(inst.ops):
+            if not isinstance(op, Alloca):
+                continue
+            if isinstance(inst, Store) and k == 1 and isinstance(inst.ops[0].ty, PointerType):
+                stored.setdefault(id(op), set()).add(id(inst.ops[0]))
+                value_of[id(op)] = inst.ops[0]
+            elif not (isinstance(inst, Load) and k == 0):
+                escaped.add(id(op))
+    return {slot: value_of[slot] for slot, values in stored.items()
+            if len(values) == 1 and slot not in escaped}
 
 
 def _space(ptr: Value) -> int:
@@ -343,9 +366,10 @@ def instrument_bounds(module: Module, fn: Function, prologue: BasicBlock, bounds
     chk_len_any = _declare(module, "__air_chk_len_any", I64, (PTR, I64, I32, PTR, I32))
     n_entries = tg_entry + 1
     params = {id(a): k for k, a in enumerate(fn.args)}
+    slots = pointer_slots(fn)
 
     def entry_of(ptr: Value) -> int | None:
-        root = _root(ptr)
+        root = _root(ptr, slots)
         if id(root) in params:
             return params[id(root)]
         if isinstance(root, GlobalVariable) and root.addrspace == 3:
@@ -369,7 +393,7 @@ def instrument_bounds(module: Module, fn: Function, prologue: BasicBlock, bounds
     def guard(inst: Instruction, k: int, size: Value, what: str, length: bool) -> \
             list[Instruction]:
         ptr = inst.ops[k]
-        root = _root(ptr)
+        root = _root(ptr, slots)
         if isinstance(root, GlobalVariable) and root.addrspace != 3:
             return []  # program-scope constant/device variables: module memory, not bound
         entry = entry_of(ptr)
