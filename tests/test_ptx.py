@@ -411,3 +411,23 @@ def test_new_header_rows() -> None:
     np.testing.assert_array_equal(got[:, 1], pair[:, 0])
     want = (x.astype(np.float64) * x + 1).astype(np.float32)
     np.testing.assert_array_equal(got[:, 2].view(np.float32), want)
+
+
+def test_special_registers_read_through_nvvm_intrinsics() -> None:
+    """``mov.u32 $0, %laneid`` (cooperative groups' thread_rank within a tile)."""
+    import numpy as np
+
+    import llvm_to_air
+
+    text = ('target triple = "nvptx64-nvidia-cuda"\n'
+            "define ptx_kernel void @k(ptr addrspace(1) %out) {\n"
+            "  %t = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n  %i = zext i32 %t to i64\n"
+            "  %q = getelementptr i32, ptr addrspace(1) %out, i64 %i\n"
+            '  %lane = call i32 asm "mov.u32 $0, %laneid;", "=r"()\n'
+            '  %tid = call i32 asm "mov.u32 $0, %tid.x;", "=r"()\n'
+            "  %both = shl i32 %tid, 8\n  %v = or i32 %both, %lane\n"
+            "  store i32 %v, ptr addrspace(1) %q\n  ret void\n}\n"
+            "declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n")
+    out = np.zeros(64, np.int32)
+    llvm_to_air.run(text, "k", 64, 64, {0: out})
+    np.testing.assert_array_equal(out, (np.arange(64) << 8) | (np.arange(64) % 32))

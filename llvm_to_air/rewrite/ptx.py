@@ -100,6 +100,9 @@ class PtxError(ValueError):
 
 
 _NAMED_BASE = 1000  # named registers (``.reg .u32 start``) get indices from here
+# special registers (%laneid, %tid.x, ...) read as registers numbered from here
+_SPECIAL_BASE = 100_000
+_SPECIAL_NAMES = tuple(T.SPECIAL_REGISTERS)
 
 
 def parse_ptx(asm: str) -> list[Statement]:
@@ -171,6 +174,8 @@ def _operand(text: str, statement: str) -> Operand:
 def _scalar(text: str, statement: str) -> Reg | Imm:
     if text.startswith("$"):
         return Reg(int(text[1:]))
+    if text in T.SPECIAL_REGISTERS:
+        return Reg(_SPECIAL_BASE + _SPECIAL_NAMES.index(text))
     try:
         return Imm(int(text.rstrip("Uu"), 0))  # cuda_fp16.h writes 0x3f80U
     except ValueError:
@@ -207,6 +212,13 @@ class _Emitter:
                 return _float_bits_constant(operand.value, ty)
             return ConstantInt(ty, operand.value)
         current = self.regs.get(operand.index)
+        if current is None and operand.index >= _SPECIAL_BASE:
+            i32 = IntType(32)
+            read = _intrinsic(self, T.SPECIAL_REGISTERS[_SPECIAL_NAMES[
+                operand.index - _SPECIAL_BASE]], i32, ())
+            current = self.add(Call(i32, opcode="call", ops=[read],
+                                    function_type=read.function_type))
+            self.regs[operand.index] = current
         if current is None:
             return Undef(ty)
         return self.coerce(current, ty)

@@ -134,3 +134,15 @@ CP_ASYNC_ORDERING = ("llvm.nvvm.cp.async.commit.group", "llvm.nvvm.cp.async.wait
 # Constraint letters -> register width (PTX inline-asm constraints, plus Triton's "b" for
 # predicates and "c" for 16-bit registers).
 CONSTRAINT_BITS = {"b": 1, "c": 16, "h": 16, "r": 32, "l": 64, "f": 32, "d": 64, "n": 32}
+
+
+# Special registers a statement may read -> the NVVM intrinsic that reads them (lowered by
+# lower_intrinsics like any other NVVM call). CUDA's cooperative groups read %laneid.
+SPECIAL_REGISTERS: dict[str, str] = {
+    **{f"%{reg}.{axis}": f"llvm.nvvm.read.ptx.sreg.{reg}.{axis}"
+       for reg in ("tid", "ntid", "ctaid", "nctaid") for axis in "xyz"},
+    "%laneid": "llvm.nvvm.read.ptx.sreg.laneid",
+    "%warpsize": "llvm.nvvm.read.ptx.sreg.warpsize",
+    **{f"%lanemask_{kind}": f"llvm.nvvm.read.ptx.sreg.lanemask.{kind}"
+       for kind in ("eq", "le", "lt", "ge", "gt")},
+}
