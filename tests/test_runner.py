@@ -194,8 +194,8 @@ def test_checked_mode_pointer_through_private_memory() -> None:
     _a, b, c, buffers = vadd_buffers(1000)
     buffers[1] = b[:500].copy()
     with pytest.raises(CompileError, match=r"out-of-bounds load in kernel '_Z4vaddPKfS0_Pfi': "
-                                           r"buffer index 1 \('arg1'\): byte offset 2000 of a "
-                                           r"2000-byte buffer"):
+                                           r"buffer index 1 \('arg1'\): byte offset \d+ of a "
+                                           r"2000-byte buffer"):  # the first of racing threads
         run(air("cuda19-O0/vadd.ll"), "vadd", (1024,), (256,), buffers, check_bounds=True)
     np.testing.assert_array_equal(c, np.zeros_like(c))
 
