@@ -130,3 +130,23 @@ def decode_name(token_text: str) -> str:
     if body.startswith('"'):
         return unescape(body[1:-1]).decode("utf-8", "surrogateescape")
     return body
+
+
+def split_top_level(text: str, opening: str = "([{<", closing: str = ")]}>") -> list[str]:
+    """Split ``text`` at commas that are not inside any bracket pair.
+
+    Used on small fragments (a parameter list, PTX operands) where a full
+    tokenizer is more than needed; parts are stripped and empty tails dropped.
+    """
+    parts, depth, start = [], 0, 0
+    for k, ch in enumerate(text):
+        if ch in opening:
+            depth += 1
+        elif ch in closing:
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:k].strip())
+            start = k + 1
+    if text[start:].strip():
+        parts.append(text[start:].strip())
+    return parts

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.ir.lexer import split_top_level
 
 MAX_VECTOR_ELEMENTS = 1 << 16
 
@@ -59,20 +60,6 @@ def _check_vector_sizes(text: str, file: str) -> None:
                                f"{MAX_VECTOR_ELEMENTS})", _location(text, m.start(), file))
 
 
-def _split_top_level(args: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for k, ch in enumerate(args):
-        if ch in "([{<":
-            depth += 1
-        elif ch in ")]}>":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(args[start:k].strip())
-            start = k + 1
-    if args[start:].strip():
-        parts.append(args[start:].strip())
-    return parts
-
 
 def _param_type(param: str) -> str:
     """The type of a parameter or typed argument (``i32 noundef %x`` -> ``i32``)."""
@@ -106,7 +93,7 @@ def _check_intrinsic_calls(text: str, file: str) -> None:
         params = _call_arguments(text, m.end()) if name.startswith("llvm.") else None
         if params is not None and "..." not in params:
             declared[name] = (m.group(1), tuple(_param_type(p)
-                                                for p in _split_top_level(params)))
+                                                for p in split_top_level(params)))
     for name, expected in UPGRADED_SIGNATURES.items():
         if name in declared and declared[name] != expected:
             offset = text.find(f"@{name}(")
@@ -120,7 +107,7 @@ def _check_intrinsic_calls(text: str, file: str) -> None:
         args = _call_arguments(text, m.end())
         if args is None:
             continue
-        found = (m.group(1), tuple(_param_type(a) for a in _split_top_level(args)))
+        found = (m.group(1), tuple(_param_type(a) for a in split_top_level(args)))
         if found != expected and _comparable(found, expected):
             raise _signature_error(name, found, expected,
                                        _location(text, m.start(), file), "called")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.edit import NameSource, replace_all_uses
+from llvm_to_air.ir.lexer import split_top_level
 from llvm_to_air.ir.model import (
     AtomicRMW,
     BasicBlock,
@@ -132,7 +133,7 @@ def parse_ptx(asm: str) -> list[Statement]:
             text = text[m.end():]
         head, _, rest = text.partition(" ")
         parts = head.split(".")
-        operands = _split_operands(rest.strip())
+        operands = split_top_level(rest.strip(), "{[", "}]")
         if any(p in T.POLICY_MODIFIERS for p in parts[1:]):
             operands = operands[:-1]
         mnemonic = ".".join([parts[0], *(p for p in parts[1:] if p not in T.IGNORED_MODIFIERS
@@ -142,22 +143,6 @@ def parse_ptx(asm: str) -> list[Statement]:
                                     predicate, negated))
     return statements
 
-
-def _split_operands(text: str) -> list[str]:
-    out, depth, current = [], 0, ""
-    for ch in text:
-        if ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append(current.strip())
-            current = ""
-        else:
-            current += ch
-    if current.strip():
-        out.append(current.strip())
-    return out
 
 
 def _operand(text: str, statement: str) -> Operand:

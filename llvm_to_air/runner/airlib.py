@@ -18,6 +18,7 @@ import re
 import struct
 
 from llvm_to_air.errors import CompileError
+from llvm_to_air.ir.lexer import split_top_level
 from llvm_to_air.ir.types import VOID, FloatType, FunctionType, IntType, Type, VectorType
 from llvm_to_air.rewrite.intrinsics import type_suffix
 
@@ -86,26 +87,10 @@ def _declares(text: str) -> list[str]:
     found: dict[str, str] = {}
     for m in re.finditer(r"call (\S+|<[^>]+>) @(llvm\.[\w.]+)\(([^)]*)\)", text):
         ret, name, args = m.groups()
-        types = [a.rsplit(" ", 1)[0] for a in _split_args(args)]
+        types = [a.rsplit(" ", 1)[0] for a in split_top_level(args, "<[{", ">]}")]
         found[name] = f"declare {ret} @{name}({', '.join(types)})"
     return list(found.values())
 
-
-def _split_args(args: str) -> list[str]:
-    out, depth, cur = [], 0, ""
-    for ch in args:
-        if ch in "<[{":
-            depth += 1
-        elif ch in ">]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        out.append(cur.strip())
-    return out
 
 
 # ------------------------------------------------------------------ float ops
