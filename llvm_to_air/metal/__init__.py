@@ -145,8 +145,8 @@ def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
     """
     from llvm_to_air.metal.execute import execute
     from llvm_to_air.plan import plan_dispatch
-    from llvm_to_air.runner.compile import kernel_bindings, kernel_names
-    from llvm_to_air.runner.load import _match
+    from llvm_to_air.runner.compile import kernel_bindings
+    from llvm_to_air.runner.load import find_kernel
 
     if check_bounds:
         raise CompileError("check_bounds is a CPU-runner feature: Metal has no bounds checks",
@@ -154,21 +154,10 @@ def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
                                 "out-of-bounds accesses")
     api_ = metal or api()
     library, file, modules = load_library(module_or_path, target)
-    everything: list[str] = []
-    for module in modules:
-        names = kernel_names(module)
-        everything += names
-        name = _match(names, kernel)
-        if name is None:
-            continue
-        info = kernel_bindings(module, name)
-        plan = plan_dispatch(name, info.bindings, grid, threadgroup, buffers,
-                             threadgroup_memory)
-        execute(api_, library, file, name, plan, timeout)
-        return
-    listed = ", ".join(everything) if everything else "none"
-    raise CompileError(f"no kernel '{kernel}' in {file} (kernels: {listed})",
-                       SourceLocation(file), hint="pass one of them with --kernel")
+    module, name = find_kernel(modules, kernel, file)
+    info = kernel_bindings(module, name)
+    plan = plan_dispatch(name, info.bindings, grid, threadgroup, buffers, threadgroup_memory)
+    execute(api_, library, file, name, plan, timeout)
 
 
 __all__ = ["api", "facts", "load_library", "run", "unavailable"]

@@ -93,14 +93,24 @@ def transfer_locations(original: Module, copy: Module) -> None:
                 ours[b + k].location = theirs[a + k].location
 
 
-def _match(names: list[str], kernel: str) -> str | None:
-    """The kernel symbol ``kernel`` means: itself, or the one whose source name it is."""
+def find_kernel(modules: list[Module], kernel: str, file: str) -> tuple[Module, str]:
+    """The module holding ``kernel`` and its symbol: the name itself, or the one kernel
+    of a module whose source (demangled) name it is. Raises :class:`CompileError`
+    listing the kernels there are."""
     from llvm_to_air.names import source_name
 
-    if kernel in names:
-        return kernel
-    found = [name for name in names if source_name(name) == kernel]
-    return found[0] if len(found) == 1 else None
+    everything: list[str] = []
+    for module in modules:
+        names = kernel_names(module)
+        everything += names
+        if kernel in names:
+            return module, kernel
+        found = [name for name in names if source_name(name) == kernel]
+        if len(found) == 1:
+            return module, found[0]
+    listed = ", ".join(everything) if everything else "none"
+    raise CompileError(f"no kernel '{kernel}' in {file} (kernels: {listed})",
+                       SourceLocation(file), hint="pass one of them with --kernel")
 
 
 def load_kernel(source: Any, kernel: str, check_bounds: bool = True,
@@ -148,35 +158,26 @@ def _load(source: Any, kernel: str, check_bounds: bool, file: str | None) -> Ker
     from llvm_to_air.ir.writer14 import write_llvm14
 
     modules, file = _read_input(source, file)
-    everything: list[str] = []
-    for module in modules:
-        names = kernel_names(module)
-        everything += names
-        name = _match(names, kernel)
-        if name is None:
-            continue
-        text = write_llvm14(module)
-        # the key covers where the instructions came from: errors quote those lines
-        where = "\n".join(str(inst.location) for fn in module.functions
-                          for inst in fn.instructions())
-        key = ("air", hashlib.sha256(text.encode()).hexdigest(), name, check_bounds,
-               hashlib.sha256(where.encode()).hexdigest())
-        cached = _cached(key)
-        if cached is not None:
-            return cached
-        _refuse_function_constants(module, name, file)
-        copy = read_module(text, file)
-        transfer_locations(module, copy)
-        info = kernel_bindings(copy, name)
-        mutable_globals = any(gv.addrspace != 3 and not gv.is_constant for gv in copy.globals)
-        compiled = compile_kernel(copy, info, check_bounds)
-        result = Kernel(compiled, file)
-        if not mutable_globals:  # device globals keep state between runs: never shared
-            _remember(key, result)
-        return result
-    listed = ", ".join(everything) if everything else "none"
-    raise CompileError(f"no kernel '{kernel}' in {file} (kernels: {listed})",
-                       SourceLocation(file), hint="pass one of them with --kernel")
+    module, name = find_kernel(modules, kernel, file)
+    text = write_llvm14(module)
+    # the key covers where the instructions came from: errors quote those lines
+    where = "\n".join(str(inst.location) for fn in module.functions
+                      for inst in fn.instructions())
+    key = ("air", hashlib.sha256(text.encode()).hexdigest(), name, check_bounds,
+           hashlib.sha256(where.encode()).hexdigest())
+    cached = _cached(key)
+    if cached is not None:
+        return cached
+    _refuse_function_constants(module, name, file)
+    copy = read_module(text, file)
+    transfer_locations(module, copy)
+    info = kernel_bindings(copy, name)
+    mutable_globals = any(gv.addrspace != 3 and not gv.is_constant for gv in copy.globals)
+    compiled = compile_kernel(copy, info, check_bounds)
+    result = Kernel(compiled, file)
+    if not mutable_globals:  # device globals keep state between runs: never shared
+        _remember(key, result)
+    return result
 
 
-__all__ = ["load_kernel"]
+__all__ = ["find_kernel", "load_kernel"]
