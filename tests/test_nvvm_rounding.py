@@ -12,6 +12,7 @@ import pytest
 from llvm_to_air.api import compile
 from llvm_to_air.errors import CompileError
 from llvm_to_air.runner import run
+from tests.rounding import directed
 
 RNG = np.random.default_rng(1111)
 N = 512
@@ -52,23 +53,6 @@ def _floats(n: int) -> np.ndarray:
     return (mags * RNG.choice([-1.0, 1.0], n)).astype(np.float32)
 
 
-def _directed(exact: Fraction, mode: str) -> np.float32:
-    r = np.float32(float(exact))
-    if Fraction(float(r)) > exact:
-        down, up = np.nextafter(r, np.float32(-np.inf)), r
-    elif Fraction(float(r)) < exact:
-        down, up = r, np.nextafter(r, np.float32(np.inf))
-    else:
-        return r
-    if mode == "rn":
-        return r
-    if mode == "rm":
-        return down
-    if mode == "rp":
-        return up
-    return down if exact > 0 else up
-
-
 _EXACT = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b}
 
 
@@ -78,7 +62,7 @@ def test_directed_rounding_arithmetic_is_exact(op: str, mode: str) -> None:
     a, b = _floats(N), _floats(N)
     a[:8] = b[:8]  # a few exact results (x + x, x * x, x / x)
     got = _run(_binary_kernel(f"llvm.nvvm.{op}.{mode}.f"), [a, b], np.zeros(N, np.float32))
-    want = np.array([_directed(_EXACT[op](Fraction(float(x)), Fraction(float(y))), mode)
+    want = np.array([directed(_EXACT[op](Fraction(float(x)), Fraction(float(y))), mode)
                      for x, y in zip(a, b, strict=True)], np.float32)
     assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
 
@@ -90,7 +74,7 @@ def test_fma_directed_rounding_warns_and_rounds_to_nearest() -> None:
                for w in result.warnings)
     a, b, c = _floats(N), _floats(N), _floats(N)
     got = _run(ir, [a, b, c], np.zeros(N, np.float32))
-    want = np.array([_directed(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)),
+    want = np.array([directed(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)),
                                "rn") for x, y, z in zip(a, b, c, strict=True)], np.float32)
     assert np.array_equal(got, want)
 
@@ -119,7 +103,7 @@ def test_int_to_float(kind: str, mode: str) -> None:
     a[:4] = [0, 1, 16777217, 33554435] if kind == "ui" else [0, -16777217, 16777217, -1]
     got = _run(_binary_kernel(f"llvm.nvvm.{kind}2f.{mode}", ty="i32", nargs=1), [a],
                np.zeros(N, np.float32))
-    want = np.array([_directed(Fraction(int(x)), mode) for x in a], np.float32)
+    want = np.array([directed(Fraction(int(x)), mode) for x in a], np.float32)
     assert np.array_equal(got, want)
 
 
@@ -219,7 +203,7 @@ declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()
     a, b = _floats(N), _floats(N)
     s, q = np.zeros(N, np.float32), np.zeros(N, np.int32)
     run(air, "k", N, N, {0: a, 1: b, 2: s, 3: q})
-    want = [_directed(Fraction(float(x)) + Fraction(float(y)), "rm")
+    want = [directed(Fraction(float(x)) + Fraction(float(y)), "rm")
             for x, y in zip(a, b, strict=True)]
     assert np.array_equal(s, np.array(want, np.float32))
     big = np.abs(a) < 2**30

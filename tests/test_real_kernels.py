@@ -17,6 +17,7 @@ import pytest
 from llvm_to_air.api import CompileResult, compile
 from llvm_to_air.errors import CompileError
 from llvm_to_air.runner import run
+from tests.rounding import directed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RNG = np.random.default_rng(2024)
@@ -132,18 +133,6 @@ def test_sincos_and_pow(variant: str) -> None:
 
 # ------------------------------------------------------- NVVM intrinsics
 
-
-def _directed(exact: Fraction, mode: str) -> np.float32:
-    r = np.float32(float(exact))
-    if Fraction(float(r)) > exact:
-        down, up = np.nextafter(r, np.float32(-np.inf)), r
-    elif Fraction(float(r)) < exact:
-        down, up = r, np.nextafter(r, np.float32(np.inf))
-    else:
-        return r
-    return {"rd": down, "ru": up, "rz": down if exact > 0 else up, "rn": r}[mode]
-
-
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_rounding_mode_intrinsics(variant: str) -> None:
     air, k = _lower(f"{variant}/nvvm_intrinsics.ll")
@@ -154,16 +143,16 @@ def test_rounding_mode_intrinsics(variant: str) -> None:
     run(air, k("interval_add"), n, 64, {0: a, 1: b, 2: lo, 3: hi, 4: chop, 5: np.int32(n)})
     fa, fb = [Fraction(float(v)) for v in a], [Fraction(float(v)) for v in b]
     sums = [x + y for x, y in zip(fa, fb, strict=True)]
-    assert np.array_equal(lo, [_directed(s, "rd") for s in sums])
-    assert np.array_equal(hi, [_directed(s, "ru") for s in sums])
-    assert np.array_equal(chop, [_directed(s, "rz") for s in sums])
+    assert np.array_equal(lo, [directed(s, "rd") for s in sums])
+    assert np.array_equal(hi, [directed(s, "ru") for s in sums])
+    assert np.array_equal(chop, [directed(s, "rz") for s in sums])
 
     out = np.zeros(6 * n, np.float32)
     run(air, k("interval_mul_div"), n, 64, {0: a, 1: b, 2: out, 3: np.int32(n)})
     prods = [x * y for x, y in zip(fa, fb, strict=True)]
     quots = [x / y for x, y in zip(fa, fb, strict=True)]
-    want = np.array([[_directed(p, "rd"), _directed(p, "ru"), _directed(p, "rz"),
-                      _directed(q, "rd"), _directed(q, "ru"), _directed(q, "rn")]
+    want = np.array([[directed(p, "rd"), directed(p, "ru"), directed(p, "rz"),
+                      directed(q, "rd"), directed(q, "ru"), directed(q, "rn")]
                      for p, q in zip(prods, quots, strict=True)], np.float32).ravel()
     assert np.array_equal(out, want)
 
@@ -180,8 +169,8 @@ def test_rounding_mode_intrinsics(variant: str) -> None:
     # LLVM's NVPTX InstCombine folds llvm.nvvm.i2f.rz into sitofp at -O2 (so the H100 rounds
     # that one to nearest too): the reference follows the IR
     i2f_mode = "rn" if variant.endswith("O2") else "rz"
-    want_back = np.array([[_directed(Fraction(int(s)), i2f_mode),
-                           _directed(Fraction(int(u)), "rd")]
+    want_back = np.array([[directed(Fraction(int(s)), i2f_mode),
+                           directed(Fraction(int(u)), "rd")]
                           for s, u in zip(q0, u0, strict=True)], np.float32).ravel()
     assert np.array_equal(back, want_back)
 
