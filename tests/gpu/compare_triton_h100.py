@@ -57,6 +57,16 @@ CASES: dict[str, tuple[Maker, tuple[int, ...], tuple[float, float], tuple[int, .
                               _f32(r, 100), 100, 100, 1e-5], (4,), (1e-4, 1e-5), (1,)),
     "bf16_scale": (lambda r: [(_f32(r, 300).view(np.uint32) >> 16).astype(np.uint16),
                               np.zeros(300, np.uint16), 300], (2,), (1 / 128, 0.0), (1,)),
+    # tl.dot: ours is the sm_80 mma.sync fixture, the H100's native build uses sm_90 wgmma;
+    # f32 operands go through tf32 on both sides (the rounding of the dropped bits may
+    # differ, hence the wider tolerance; measured: 5.7e-6)
+    "matmul_f16": (lambda r: [_f32(r, 64 * 32).astype(np.float16),
+                              _f32(r, 32 * 64).astype(np.float16),
+                              np.zeros(64 * 64, np.float32), 64, 64, 32], (2, 2),
+                   (1e-4, 1e-4), (2,)),
+    "matmul_f32": (lambda r: [_f32(r, 64 * 32), _f32(r, 32 * 64),
+                              np.zeros(64 * 64, np.float32), 64, 64, 32], (2, 2),
+                   (1e-2, 1e-2), (2,)),
 }
 
 
