@@ -68,6 +68,8 @@ def test_compiling_a_kernel_to_a_metallib_stays_on_the_compile_path(tmp_path: Pa
     report = imported_by(str(REPO / "examples" / "vadd.ll"), "-o", str(out))
     assert out.read_bytes()[:4] == b"MTLB"
     assert heavy(report["modules"]) == []
+    # a kernel without inline PTX or WMMA leaves those stages' modules unloaded
+    assert {"llvm_to_air.rewrite.ptx", "llvm_to_air.rewrite.wmma"}.isdisjoint(report["modules"])
     # every abbreviation the writer used on vadd had a template generated ahead of time
     assert report["made"] == 0
 
@@ -112,3 +114,13 @@ def test_template_emitter_checks_its_literal() -> None:
     writer.enter_block(8, 5)
     with pytest.raises(ValueError, match="literal 79"):
         emit(writer, bs.FIRST_APPLICATION_ABBREV, 80, [1], None)
+
+
+def test_stage_gates_cover_their_stages_input() -> None:
+    """A gate of ``pipeline`` may let through more than its stage handles, never less."""
+    from llvm_to_air.rewrite import pipeline, ptx, ptx_tables, wmma
+
+    assert ptx._LDMATRIX.startswith(pipeline.PTX_CALL_PREFIXES)
+    assert all(name.startswith(pipeline.PTX_CALL_PREFIXES)
+               for name in ptx_tables.CP_ASYNC_ORDERING)
+    assert wmma._PREFIX.startswith(pipeline.WMMA_CALL_PREFIX)
