@@ -10,7 +10,9 @@ processes:
 * ``python -c 'import llvmlite.binding'`` (start plus the one import we cannot avoid:
   LLVM reads every input);
 * ``llvm-to-air examples/vadd.ll -o vadd.metallib`` (``python -m llvm_to_air``);
-* ``llvm-to-air --help`` (the command-line interface alone).
+* ``llvm-to-air --help`` (the command-line interface alone);
+* with ``--compare CHECKOUT``, the vadd command again with that checkout's package (say,
+  ``git worktree``/``git archive`` of the commit before a change), for before/after.
 
 Each is timed as wall-clock time and as CPU time (user + system of the child, from
 ``getrusage``; less sensitive to other jobs on a shared machine). Python is this
@@ -46,17 +48,22 @@ class Timed:
     command: list[str]
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    pythonpath: str = str(REPO)  # the checkout whose llvm_to_air runs
 
     def run_once(self, env: dict[str, str]) -> None:
+        env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [self.pythonpath,
+                                                                    env.get("PYTHONPATH")]))}
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(self.command, check=True, capture_output=True, env=env)
+        # cwd too: ``python -m`` puts the working directory first on sys.path
+        subprocess.run(self.command, check=True, capture_output=True, env=env,
+                       cwd=self.pythonpath)
         self.wall.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
 
 
-def commands(tmp: str) -> list[Timed]:
+def commands(tmp: str, compare: str | None) -> list[Timed]:
     python = sys.executable
     timed = [
         Timed("python -c pass", [python, "-c", "pass"]),
@@ -67,6 +74,9 @@ def commands(tmp: str) -> list[Timed]:
                f"{tmp}/vadd.metallib"]),
         Timed("llvm-to-air --help", [python, "-m", "llvm_to_air", "--help"]),
     ]
+    if compare:  # the same command from another checkout (e.g. before a change)
+        timed.append(Timed(f"  same, from {Path(compare).name}", timed[2].command,
+                           pythonpath=compare))
     clang = shutil.which("clang-19")
     if clang:
         timed.insert(0, Timed("clang-19 vadd.cu -> vadd.ll", [
@@ -84,13 +94,14 @@ def summary(values: list[float]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--compare", metavar="CHECKOUT",
+                        help="also time the vadd command with another checkout's llvm_to_air")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     print(f"python: {sys.executable} {sys.version.split()[0]} (bytecode cached)")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
-        timed = commands(tmp)
+        timed = commands(tmp, args.compare)
         for entry in timed:  # warm-up: bytecode caches, page cache
             entry.run_once(env)
             entry.wall.clear()
