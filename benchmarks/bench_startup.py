@@ -63,16 +63,19 @@ class Timed:
         self.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
 
 
-def commands(tmp: str, compare: str | None) -> list[Timed]:
-    python = sys.executable
+def commands(tmp: str, compare: str | None, skip_pth: bool) -> list[Timed]:
+    python: str | list[str] = sys.executable
+    if skip_pth:  # -S: no site, so no .pth file runs; site-packages come from PYTHONPATH
+        python = [sys.executable, "-S"]
+    python = [python] if isinstance(python, str) else python
     timed = [
-        Timed("python -c pass", [python, "-c", "pass"]),
+        Timed("python -c pass", [*python, "-c", "pass"]),
         Timed("python -c 'import llvmlite.binding'",
-              [python, "-c", "import llvmlite.binding"]),
+              [*python, "-c", "import llvmlite.binding"]),
         Timed("llvm-to-air vadd.ll -o vadd.metallib",
-              [python, "-m", "llvm_to_air", str(REPO / "examples/vadd.ll"), "-o",
+              [*python, "-m", "llvm_to_air", str(REPO / "examples/vadd.ll"), "-o",
                f"{tmp}/vadd.metallib"]),
-        Timed("llvm-to-air --help", [python, "-m", "llvm_to_air", "--help"]),
+        Timed("llvm-to-air --help", [*python, "-m", "llvm_to_air", "--help"]),
     ]
     if compare:  # the same command from another checkout (e.g. before a change)
         timed.append(Timed(f"  same, from {Path(compare).name}", timed[2].command,
@@ -96,12 +99,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--compare", metavar="CHECKOUT",
                         help="also time the vadd command with another checkout's llvm_to_air")
+    parser.add_argument("--skip-pth", action="store_true",
+                        help="run Python with -S, so that no .pth file of site-packages runs "
+                             "(a sandbox's .pth can import a dozen modules at every start)")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    print(f"python: {sys.executable} {sys.version.split()[0]} (bytecode cached)")
+    if args.skip_pth:
+        import site
+
+        env["PYTHONPATH"] = os.pathsep.join([*site.getsitepackages(),
+                                             *filter(None, [env.get("PYTHONPATH")])])
+    print(f"python: {sys.executable} {sys.version.split()[0]} (bytecode cached"
+          f"{'; -S, no .pth files' if args.skip_pth else ''})")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
-        timed = commands(tmp, args.compare)
+        timed = commands(tmp, args.compare, args.skip_pth)
         for entry in timed:  # warm-up: bytecode caches, page cache
             entry.run_once(env)
             entry.wall.clear()
