@@ -138,8 +138,10 @@ def main() -> None:
     if baseline is not None:
         ours = next(e for e in timed if e.name.startswith("llvm-to-air vadd"))
         ratio = statistics.median(ours.wall) / statistics.median(baseline.wall)
-        print(f"\ngoal: vadd -> .metallib <= {GOAL_RATIO}x clang-19 (wall, median): "
-              f"{ratio:.2f}x, {'met' if ratio <= GOAL_RATIO else 'not met'}")
+        cpu_ratio = statistics.median(ours.cpu) / statistics.median(baseline.cpu)
+        print(f"\ngoal: vadd -> .metallib <= {GOAL_RATIO}x clang-19 (medians): wall "
+              f"{ratio:.2f}x, cpu {cpu_ratio:.2f}x, "
+              f"{'met' if max(ratio, cpu_ratio) <= GOAL_RATIO else 'not met'}")
     else:
         print("\nclang-19 not installed: no ratio")
 
