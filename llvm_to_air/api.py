@@ -54,13 +54,14 @@ def lower(source: Source, file: str | None = None, *, target: str = DEFAULT_TARG
 def _device_module(module: Module, file: str) -> Module:
     """The device module embedded in a host module without kernels of its own (the whole
     ``mlir-translate`` output of a host module with a ``gpu.binary``), else ``module``."""
-    from llvm_to_air.ir.embedded import embedded_device_modules
-    from llvm_to_air.ir.reader import read_module
     from llvm_to_air.rewrite.discover import KERNEL_CALLING_CONVENTIONS
 
     if any(fn.cc in KERNEL_CALLING_CONVENTIONS for fn in module.functions) or \
             module.get_named_metadata("air.kernel") is not None:
         return module
+    from llvm_to_air.ir.embedded import embedded_device_modules  # host modules only
+    from llvm_to_air.ir.reader import read_module
+
     embedded = embedded_device_modules(module)
     if len(embedded) > 1:
         names = ", ".join(f"@{e.global_name}" for e in embedded)

@@ -23,6 +23,7 @@ bytes into a ``bytearray`` in chunks, so no per-bit loops run.
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -413,9 +414,13 @@ def _steps(abbreviation: Abbrev) -> Steps:
 def _compile(abbreviation: Abbrev) -> Emitter:
     """A function writing records through ``abbreviation`` (one per distinct shape).
 
-    Abbreviations without a blob become straight-line Python (generated
-    once per process), which avoids interpreting the operand list for every
-    record on the hot path; blob abbreviations use :func:`_emit_generic`.
+    Abbreviations without a blob use straight-line Python, which avoids interpreting
+    the operand list for every record on the hot path: a *template* per sequence of
+    encodings, with the widths and literals bound as the function's defaults. The
+    templates the writer uses are generated ahead of time (:mod:`.emitters`, made by
+    ``tools/gen_emitters.py``), so a process compiles no code for them; any other
+    shape is generated here, once per process. Blob abbreviations use
+    :func:`_emit_generic`.
     """
     steps = _steps(abbreviation)
     found = _EMITTERS.get(steps)
@@ -423,55 +428,130 @@ def _compile(abbreviation: Abbrev) -> Emitter:
         if any(step[0] == BLOB for step in steps):
             found = functools.partial(_emit_generic, steps)
         else:
-            found = _generate(steps)
+            key, params = template_of(steps)
+            template = _template(key)
+            found = types.FunctionType(template.__code__, template.__globals__, "emit", params)
         _EMITTERS[steps] = found
     return found
 
 
-def _scalar_code(enc: int, width: int, limit: int, value: str) -> list[str]:
-    if enc == FIXED:
-        return [f"cur |= {value} << n", f"n += {width}"]
+# A template's key: per step (encoding, array element encoding or 0 for a scalar).
+TemplateKey = tuple[tuple[int, int], ...]
+_TEMPLATES: dict[TemplateKey, Emitter] = {}
+
+
+def template_of(steps: Steps) -> tuple[TemplateKey, tuple[int, ...]]:
+    """The template of blob-free ``steps`` and the values of its parameters, in order."""
+    key: list[tuple[int, int]] = []
+    params: list[int] = []
+    for enc, width, limit in steps:
+        if enc == _ARRAY_OF:  # (_ARRAY_OF, element encoding, element width)
+            key.append((_ARRAY_OF, width))
+            params += _scalar_params(width, limit)
+        else:
+            key.append((enc, 0))
+            params += _scalar_params(enc, width)
+    return tuple(key), tuple(params)
+
+
+def _scalar_params(enc: int, width: int) -> list[int]:
+    """A field's parameters: a literal's value, a fixed width, a VBR width and limit."""
+    if enc in (LITERAL, FIXED):
+        return [width]
     if enc == VBR:
+        return [width, 1 << (width - 1)]
+    return []  # Char6, _SKIP
+
+
+def _template(key: TemplateKey) -> Emitter:
+    """The emitter template for ``key``: generated ahead of time, else compiled now."""
+    from llvm_to_air.bitcode.emitters import TEMPLATES
+
+    found = TEMPLATES.get(key) or _TEMPLATES.get(key)
+    if found is None:
+        namespace: dict[str, object] = {"_vbr_bits": _vbr_bits, "_CHAR6": _CHAR6,
+                                        "_FLUSH_BITS": _FLUSH_BITS}
+        source = template_source("emit", key)
+        exec(compile(source, f"<bitstream emitter {key}>", "exec"), namespace)
+        found = _TEMPLATES[key] = namespace["emit"]  # type: ignore[assignment]
+    return found
+
+
+def _scalar_code(enc: int, params: list[str], value: str) -> list[str]:
+    if enc == FIXED:
+        return [f"cur |= {value} << n", f"n += {params[0]}"]
+    if enc == VBR:
+        width, limit = params
         return [f"v = {value}", f"if v < {limit}:", "    cur |= v << n", f"    n += {width}",
                 "else:", f"    bits, used = _vbr_bits(v, {width})", "    cur |= bits << n",
                 "    n += used"]
     if enc == CHAR6:
         return [f"cur |= _CHAR6[{value}] << n", "n += 6"]
     if enc == LITERAL:
-        return [f"if {value} != {width}:",
-                f"    raise ValueError('record operand does not match abbreviation literal "
-                f"{width}')"]
+        return [f"if {value} != {params[0]}:",
+                "    raise ValueError(f'record operand does not match abbreviation literal "
+                f"{{{params[0]}}}')"]
     return []  # _SKIP
 
 
-def _generate(steps: Steps) -> Emitter:
+def template_source(name: str, key: TemplateKey) -> str:
+    """Python source of the emitter template ``name`` for ``key``: ``name(w, abbrev_id, code,
+    ops, blob, p0, p1, ...)``, the parameters in :func:`template_of`'s order."""
     body = ["cur = w._cur", "n = w._nbits", "cur |= abbrev_id << n", "n += w._width"]
-    has_array = any(step[0] == _ARRAY_OF for step in steps)
-    scalars = sum(1 for step in steps if step[0] != _ARRAY_OF)
-    if not has_array:
-        body[:0] = [f"if len(ops) != {scalars - 1}:",
+    if all(enc != _ARRAY_OF for enc, _ in key):
+        body[:0] = [f"if len(ops) != {len(key) - 1}:",
                     "    raise ValueError('record operands do not match the abbreviation')"]
+    names: list[str] = []
+
+    def take(enc: int) -> list[str]:
+        count = {LITERAL: 1, FIXED: 1, VBR: 2}.get(enc, 0)
+        new = [f"p{len(names) + i}" for i in range(count)]
+        names.extend(new)
+        return new
+
     pos = 0
-    for enc, width, limit in steps:
+    for enc, element in key:
         if enc == _ARRAY_OF:
             rest = f"ops[{pos - 1}:]" if pos else "(code, *ops)"
             body += [f"rest = {rest}", "count = len(rest)"]
-            body += _scalar_code(VBR, 6, 32, "count")
+            body += _scalar_code(VBR, ["6", "32"], "count")
             body.append("for e in rest:")
-            element = _scalar_code(width, limit, 1 << (limit - 1) if width == VBR else 0, "e")
-            body += ["    " + line for line in element]
+            body += ["    " + line for line in _scalar_code(element, take(element), "e")]
             body += ["    if n >= _FLUSH_BITS:", "        w._cur = cur", "        w._nbits = n",
                      "        w._flush_bytes()", "        cur = w._cur", "        n = w._nbits"]
             continue
-        body += _scalar_code(enc, width, limit, f"ops[{pos - 1}]" if pos else "code")
+        body += _scalar_code(enc, take(enc), f"ops[{pos - 1}]" if pos else "code")
         pos += 1
     body += ["w._cur = cur", "w._nbits = n", "if n >= 64:", "    w._flush_bytes()"]
-    source = "def emit(w, abbrev_id, code, ops, blob):\n" + "".join(
+    params = "".join(f", {p}=0" for p in names)
+    return f"def {name}(w, abbrev_id, code, ops, blob{params}):\n" + "".join(
         f"    {line}\n" for line in body)
-    namespace: dict[str, object] = {"_vbr_bits": _vbr_bits, "_CHAR6": _CHAR6,
-                                    "_FLUSH_BITS": _FLUSH_BITS}
-    exec(compile(source, f"<bitstream emitter {steps}>", "exec"), namespace)
-    return namespace["emit"]  # type: ignore[return-value]
+
+
+def emitters_module_text(keys: Sequence[TemplateKey]) -> str:
+    """The text of :mod:`llvm_to_air.bitcode.emitters`: the templates for ``keys``."""
+    keys = sorted(set(keys))
+    parts = [_EMITTERS_HEADER]
+    for index, key in enumerate(keys):
+        parts.append("\n\n" + template_source(f"_template_{index}", key))
+    parts.append("\n\nTEMPLATES: dict[TemplateKey, Emitter] = {\n")
+    parts += [f"    {key!r}: _template_{index},\n" for index, key in enumerate(keys)]
+    parts.append("}\n")
+    return "".join(parts)
+
+
+_EMITTERS_HEADER = '''"""Bitstream record emitter templates, generated ahead of time: do not edit.
+
+Made by ``python3 tools/gen_emitters.py`` from :func:`llvm_to_air.bitcode.bitstream.
+template_source`; ``tests/test_startup.py`` checks that regenerating gives this text.
+Each template writes one record through an abbreviation of its shape; the widths and
+literals are its defaults (see ``bitstream._compile``).
+"""
+
+from __future__ import annotations
+
+from llvm_to_air.bitcode.bitstream import _CHAR6, _FLUSH_BITS, Emitter, TemplateKey, _vbr_bits
+'''
 
 
 def array_bits(values: Sequence[int], element: AbbrevOp) -> tuple[int, int]:

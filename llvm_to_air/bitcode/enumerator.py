@@ -84,6 +84,8 @@ class FunctionInfo:
 
 @dataclass
 class _MDIndex:
+    """Where a metadata node is numbered: module level or one function, and its id."""
+
     function: int  # 0: module level; else the function's value id + 1
     id: int = 0  # 1-based; 0 while unassigned
 

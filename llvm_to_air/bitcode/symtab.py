@@ -157,6 +157,9 @@ class StringTable:
 
 @dataclass
 class _Symbol:
+    """One SYMTAB entry: name and IR name as (offset, size) in the string table, comdat
+    index and symbol flags."""
+
     name: tuple[int, int]
     ir_name: tuple[int, int]
     comdat: int

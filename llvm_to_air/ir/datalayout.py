@@ -32,6 +32,9 @@ SIZED_TYPES = (IntType, FloatType, PointerType, TypedPointerType, VectorType, Ar
 
 @dataclass
 class DataLayout:
+    """A ``target datalayout``, in bits: pointers per address space as (size, ABI
+    alignment); the ABI alignments of integers, floats and vectors by width."""
+
     pointer_bits: dict[int, tuple[int, int]] = field(default_factory=lambda: {0: (64, 64)})
     int_align: dict[int, int] = field(default_factory=lambda: {1: 8, 8: 8, 16: 16, 32: 32,
                                                                  64: 64})

@@ -10,7 +10,9 @@ work on it the way LLVM passes do:
 * names are kept without their sigil (``%`` or ``@``); ``None`` means an
   unnamed value that printers number.
 
-Identity matters: values compare by identity (``eq=False``).
+Identity matters: values compare by identity (``eq=False``). Reprs are brief
+(``repr=False`` and :func:`_brief_repr`): an object's repr shows its plain fields, not
+the graph it links to, and no per-class repr is generated at import (start-up time).
 """
 
 from __future__ import annotations
@@ -30,18 +32,35 @@ from llvm_to_air.ir.types import (
     Type,
 )
 
+_PLAIN = (str, int, float, bytes, Type)
+
+
+def _brief_repr(self: object) -> str:
+    """``Kind(field=value, ...)`` for the fields holding plain values (names, opcodes,
+    types, numbers); operands, blocks and parents are left out, since through them a
+    dataclass repr would print the whole module."""
+    fields = getattr(type(self), "__dataclass_fields__", {})
+    shown = ", ".join(f"{name}={value!r}" for name in fields
+                      if isinstance(value := getattr(self, name, None), _PLAIN))
+    return f"{type(self).__name__}({shown})"
+
+
 # --------------------------------------------------------------------------- values
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Value:
     """Anything that can be an operand."""
+
+    __repr__ = _brief_repr
 
     ty: Type
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Argument(Value):
+    """A function parameter; ``attrs`` are its attribute spellings (``noundef``, ``align 4``)."""
+
     name: str | None = None
     attrs: list[str] = field(default_factory=list)
     # Set by rewrite stages to steer the LLVM 14 writer's pointee choice.
@@ -51,58 +70,60 @@ class Argument(Value):
 # ------------------------------------------------------------------------ constants
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Constant(Value):
-    pass
+    """Base of constants, global values included."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ConstantInt(Constant):
+    """An integer constant; ``true``/``false`` are ``i1`` 1 and 0."""
+
     value: int = 0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ConstantFP(Constant):
     """A floating-point constant, kept as LLVM printed it (``1.5e+00``, ``0x3FF0...``, ``0xH3C00``)."""
 
     text: str = "0.0"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ConstantNull(Constant):
     """``null`` (pointers) or ``none`` (token)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ConstantZero(Constant):
     """``zeroinitializer``."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Undef(Constant):
-    pass
+    """``undef``."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Poison(Constant):
-    pass
+    """``poison``."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ConstantAggregate(Constant):
     """Array, vector or struct constant with element constants."""
 
     elements: list[Constant] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ConstantString(Constant):
     """``c"..."``: an ``[N x i8]`` given as raw bytes."""
 
     data: bytes = b""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ConstantExpr(Constant):
     """A constant expression (``getelementptr``, casts, binary ops).
 
@@ -118,13 +139,15 @@ class ConstantExpr(Constant):
     inrange: str | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class BlockAddress(Constant):
+    """``blockaddress(@function, %block)``."""
+
     function: Function | None = None
     block: BasicBlock | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class InlineAsm(Value):
     """``asm "..." , "constraints"`` used as a callee. Carried only to be reported."""
 
@@ -133,7 +156,7 @@ class InlineAsm(Value):
     flags: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class MetadataValue(Value):
     """A metadata operand of a call (``metadata !5``, ``metadata !"x"``, ``metadata i32 1``)."""
 
@@ -149,20 +172,24 @@ class MetadataValue(Value):
 class Metadata:
     """Base of metadata operands."""
 
+    __repr__ = _brief_repr
 
-@dataclass(eq=False)
+
+@dataclass(eq=False, repr=False)
 class MDString(Metadata):
+    """A metadata string ``!"..."``, as raw bytes."""
+
     value: bytes
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class MDValue(Metadata):
     """A value wrapped as metadata (``i32 1``, ``ptr @kernel``, a local value in ``metadata ptr %x``)."""
 
     value: Value
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class MDNode(Metadata):
     """A generic node ``!{...}``. ``None`` operands print as ``null``."""
 
@@ -170,7 +197,7 @@ class MDNode(Metadata):
     distinct: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class SpecializedMDNode(Metadata):
     """A specialized node (``!DILocation(...)``, ``!DIExpression(...)``) kept as fields.
 
@@ -187,8 +214,12 @@ class SpecializedMDNode(Metadata):
         return self.kind.startswith("DI") or self.kind == "DIExpression"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class NamedMetadata:
+    """A named metadata list ``!name = !{!0, !1}``."""
+
+    __repr__ = _brief_repr
+
     name: str
     nodes: list[Metadata] = field(default_factory=list)
 
@@ -196,9 +227,11 @@ class NamedMetadata:
 # ----------------------------------------------------------------------- attributes
 
 
-@dataclass
+@dataclass(repr=False)
 class AttributeSet:
     """An ordered list of attribute spellings (``noundef``, ``align 4``, ``"key"="v"``)."""
+
+    __repr__ = _brief_repr
 
     items: list[str] = field(default_factory=list)
 
@@ -210,7 +243,7 @@ class AttributeSet:
 # ----------------------------------------------------------------------- globals
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class GlobalValue(Constant):
     """A global variable, function or alias; ``ty`` is always a pointer type."""
 
@@ -221,8 +254,10 @@ class GlobalValue(Constant):
     location: SourceLocation | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class GlobalVariable(GlobalValue):
+    """A global variable; ``value_type`` is its content type, ``ty`` the pointer to it."""
+
     value_type: Type = VOID
     initializer: Constant | None = None
     is_constant: bool = False
@@ -240,15 +275,19 @@ class GlobalVariable(GlobalValue):
         return self.ty.addrspace
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class GlobalAlias(GlobalValue):
+    """An alias (or, with ``is_ifunc``, an ifunc) of ``aliasee``."""
+
     value_type: Type = VOID
     aliasee: Constant | None = None
     is_ifunc: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Function(GlobalValue):
+    """A function: a declaration when it has no ``blocks``."""
+
     function_type: FunctionType = field(default_factory=lambda: FunctionType(VOID, ()))
     args: list[Argument] = field(default_factory=list)
     cc: str = ""
@@ -276,7 +315,7 @@ class Function(GlobalValue):
 # ------------------------------------------------------------------- instructions
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Instruction(Value):
     """Base class: ``ops`` are the value operands, in LLVM's order.
 
@@ -300,43 +339,51 @@ TERMINATORS = frozenset({"ret", "br", "switch", "unreachable", "indirectbr", "in
                          "callbr", "resume", "cleanupret", "catchret", "catchswitch"})
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class BinaryOp(Instruction):
     """``add``/``fmul``/``xor``...; ``flags`` are ``nuw nsw exact disjoint`` and fast-math words."""
 
     flags: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class UnaryOp(Instruction):
+    """``fneg``; ``flags`` are fast-math words."""
+
     flags: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Cast(Instruction):
     """``trunc``...``addrspacecast``; ``ty`` is the destination type."""
 
     flags: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Compare(Instruction):
+    """``icmp``/``fcmp`` with its ``predicate``; ``ops = [lhs, rhs]``."""
+
     predicate: str = "eq"
     flags: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Select(Instruction):
+    """``ops = [cond, if_true, if_false]``; ``flags`` are fast-math words."""
+
     flags: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Phi(Instruction):
+    """``ops[i]`` arrives from ``blocks[i]``."""
+
     blocks: list[BasicBlock] = field(default_factory=list)
     flags: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Alloca(Instruction):
     """``ops`` is ``[count]`` when an array size is given."""
 
@@ -346,7 +393,7 @@ class Alloca(Instruction):
     inalloca: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Load(Instruction):
     """``ops = [ptr]``; ``ordering`` set for ``load atomic``."""
 
@@ -356,7 +403,7 @@ class Load(Instruction):
     syncscope: str | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Store(Instruction):
     """``ops = [value, ptr]``."""
 
@@ -366,7 +413,7 @@ class Store(Instruction):
     syncscope: str | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class GetElementPtr(Instruction):
     """``ops = [base, *indices]``; ``flags`` among ``inbounds nuw nusw``."""
 
@@ -374,18 +421,26 @@ class GetElementPtr(Instruction):
     flags: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class CallArg:
+    """The attribute spellings of one call argument."""
+
+    __repr__ = _brief_repr
+
     attrs: list[str] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class OperandBundle:
+    """An operand bundle of a call (``[ "tag"(inputs) ]``)."""
+
+    __repr__ = _brief_repr
+
     tag: str
     inputs: list[Value] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Call(Instruction):
     """``ops = [*args, callee]`` (callee last, as in LLVM).
 
@@ -417,7 +472,7 @@ class Call(Instruction):
         return callee if isinstance(callee, Function) else None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class AtomicRMW(Instruction):
     """``ops = [ptr, value]``."""
 
@@ -428,7 +483,7 @@ class AtomicRMW(Instruction):
     align: int | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class CmpXchg(Instruction):
     """``ops = [ptr, expected, new]``; ``ty`` is ``{ T, i1 }``."""
 
@@ -440,73 +495,83 @@ class CmpXchg(Instruction):
     align: int | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Fence(Instruction):
+    """``fence [syncscope(...)] ordering``."""
+
     ordering: str = "seq_cst"
     syncscope: str | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ExtractValue(Instruction):
+    """``ops = [aggregate]``; ``indices`` are the constant field indices."""
+
     indices: list[int] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class InsertValue(Instruction):
+    """``ops = [aggregate, element]``; ``indices`` are the constant field indices."""
+
     indices: list[int] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ExtractElement(Instruction):
-    pass
+    """``ops = [vector, index]``."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class InsertElement(Instruction):
-    pass
+    """``ops = [vector, element, index]``."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ShuffleVector(Instruction):
     """``ops = [v1, v2]``; ``mask`` lists lane numbers, ``None`` for a poison lane."""
 
     mask: list[int | None] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Freeze(Instruction):
-    pass
+    """``ops = [value]``."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Return(Instruction):
-    pass
+    """``ops`` is ``[value]``, or empty for ``ret void``."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Branch(Instruction):
     """``ops = [cond]`` for a conditional branch; ``targets`` are the successor blocks."""
 
     targets: list[BasicBlock] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Switch(Instruction):
     """``ops = [value, *case values]``; ``targets[0]`` is the default."""
 
     targets: list[BasicBlock] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Unreachable(Instruction):
-    pass
+    """``unreachable``."""
 
 
 # --------------------------------------------------------------------- containers
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class BasicBlock:
+    """A labelled list of instructions, the last of them a terminator."""
+
+    __repr__ = _brief_repr
+
     name: str | None = None
     instructions: list[Instruction] = field(default_factory=list)
     parent: Function | None = None
@@ -524,8 +589,12 @@ class BasicBlock:
         return []
 
 
-@dataclass
+@dataclass(repr=False)
 class Module:
+    """A whole module: its globals, functions, aliases, named metadata and struct bodies."""
+
+    __repr__ = _brief_repr
+
     source_filename: str | None = None
     triple: str | None = None
     datalayout: str | None = None

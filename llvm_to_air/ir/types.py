@@ -26,30 +26,40 @@ class Type:
 
 @dataclass(frozen=True, slots=True)
 class VoidType(Type):
+    """``void``."""
+
     def _spell(self) -> str:
         return "void"
 
 
 @dataclass(frozen=True, slots=True)
 class LabelType(Type):
+    """``label``."""
+
     def _spell(self) -> str:
         return "label"
 
 
 @dataclass(frozen=True, slots=True)
 class MetadataType(Type):
+    """``metadata``."""
+
     def _spell(self) -> str:
         return "metadata"
 
 
 @dataclass(frozen=True, slots=True)
 class TokenType(Type):
+    """``token``."""
+
     def _spell(self) -> str:
         return "token"
 
 
 @dataclass(frozen=True, slots=True)
 class IntType(Type):
+    """``iN``."""
+
     bits: int
 
     def _spell(self) -> str:
@@ -63,6 +73,8 @@ FLOAT_BITS = {"half": 16, "bfloat": 16, "float": 32, "double": 64, "x86_fp80": 8
 
 @dataclass(frozen=True, slots=True)
 class FloatType(Type):
+    """``half``, ``float``, ``double``... (``kind`` is the spelling)."""
+
     kind: str  # one of FLOAT_KINDS
 
     def _spell(self) -> str:
@@ -93,6 +105,8 @@ class TypedPointerType(Type):
 
 @dataclass(frozen=True, slots=True)
 class VectorType(Type):
+    """``<N x T>``, or ``<vscale x N x T>`` when ``scalable``."""
+
     count: int
     element: Type
     scalable: bool = False
@@ -104,6 +118,8 @@ class VectorType(Type):
 
 @dataclass(frozen=True, slots=True)
 class ArrayType(Type):
+    """``[N x T]``."""
+
     count: int
     element: Type
 
@@ -139,6 +155,8 @@ class NamedStructType(Type):
 
 @dataclass(frozen=True, slots=True)
 class FunctionType(Type):
+    """A function's type: return type, parameter types, and ``...`` if ``vararg``."""
+
     ret: Type
     params: tuple[Type, ...]
     vararg: bool = False

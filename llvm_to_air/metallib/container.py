@@ -256,6 +256,8 @@ class Metallib:
 
 @dataclass(frozen=True)
 class _Span:
+    """A header section: its name, byte offset and size."""
+
     name: str
     offset: int
     size: int

@@ -35,6 +35,9 @@ class LoweringOptions:
 
 @dataclass
 class StructField:
+    """One field of a struct argument: its byte offset, the size of one element, the array
+    length (0 when it is no array), the element's type spelling and the field's name."""
+
     offset: int
     size: int
     array_length: int
@@ -71,6 +74,9 @@ class KernelArgument:
 
 @dataclass
 class KernelSignature:
+    """A kernel as the lowering found it: its function, source and final names, its
+    arguments, and whether it uses barriers or SIMD-group functions."""
+
     function: Function
     source_name: str
     producer: Producer
@@ -86,6 +92,9 @@ class KernelSignature:
 
 @dataclass
 class LoweringContext:
+    """The state one lowering shares between its stages: the options, the kernels found,
+    the fast-math decision and the warnings so far."""
+
     options: LoweringOptions
     kernels: list[KernelSignature] = field(default_factory=list)
     # the fast-math decision: the option, or the input's own fast-math flags

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from llvm_to_air.ir.edit import remove_unused_declarations
-from llvm_to_air.ir.model import Module
+from llvm_to_air.ir.model import Call, InlineAsm, Module
 from llvm_to_air.metadata.synthesize import synthesize_metadata
 from llvm_to_air.rewrite.abi import lower_kernel_abi
 from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
@@ -29,11 +29,49 @@ from llvm_to_air.rewrite.legalize import legalize, legalize_types
 from llvm_to_air.rewrite.libdevice import recognize_libdevice
 from llvm_to_air.rewrite.nvvm_float import lower_nvvm_float
 from llvm_to_air.rewrite.nvvm_reflect import evaluate_nvvm_reflect
-from llvm_to_air.rewrite.ptx import translate_inline_ptx
 from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
-from llvm_to_air.rewrite.wmma import lower_wmma
 
 Stage = Callable[[Module, LoweringContext], None]
+
+
+# Two stages load their (large) modules only when a module may hold their input: inline
+# PTX and WMMA are rare, and most processes compile one small kernel (issue 12: start-up).
+# Each gate over-approximates its stage's own test (tests/test_startup.py checks the
+# prefixes against the stages'), so a module it turns away is one the stage leaves as is.
+PTX_CALL_PREFIXES = ("llvm.nvvm.cp.async.", "llvm.nvvm.ldmatrix.")
+WMMA_CALL_PREFIX = "llvm.nvvm.wmma."
+
+
+def _calls_any(module: Module, prefixes: tuple[str, ...], inline_asm: bool = False) -> bool:
+    """Whether a defined function calls a function named with one of ``prefixes`` (or,
+    with ``inline_asm``, inline asm), or such a function is declared."""
+    if any(fn.name.startswith(prefixes) for fn in module.functions):
+        return True
+    for fn in module.functions:
+        for inst in fn.instructions():
+            if not isinstance(inst, Call):
+                continue
+            callee = inst.callee_function
+            if (callee is not None and callee.name.startswith(prefixes)) or \
+                    (inline_asm and isinstance(inst.callee, InlineAsm)):
+                return True
+    return False
+
+
+def translate_inline_ptx(module: Module, ctx: LoweringContext) -> None:
+    """Inline PTX becomes LLVM IR: :func:`llvm_to_air.rewrite.ptx.translate_inline_ptx`."""
+    if _calls_any(module, PTX_CALL_PREFIXES, inline_asm=True):
+        from llvm_to_air.rewrite.ptx import translate_inline_ptx as translate
+
+        translate(module, ctx)
+
+
+def lower_wmma(module: Module, ctx: LoweringContext) -> None:
+    """WMMA becomes SIMD-group matrices: :func:`llvm_to_air.rewrite.wmma.lower_wmma`."""
+    if _calls_any(module, (WMMA_CALL_PREFIX,)):
+        from llvm_to_air.rewrite.wmma import lower_wmma as lower
+
+        lower(module, ctx)
 
 
 def inline_into_kernels(module: Module, ctx: LoweringContext) -> None:
