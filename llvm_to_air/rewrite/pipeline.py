@@ -22,7 +22,6 @@ from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
 from llvm_to_air.rewrite.device_io import lower_device_io
 from llvm_to_air.rewrite.discover import discover_kernels
-from llvm_to_air.rewrite.images import reject_images
 from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
@@ -31,6 +30,7 @@ from llvm_to_air.rewrite.nvvm_float import lower_nvvm_float
 from llvm_to_air.rewrite.nvvm_reflect import evaluate_nvvm_reflect
 from llvm_to_air.rewrite.ptx import translate_inline_ptx
 from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
+from llvm_to_air.rewrite.textures import lower_images
 from llvm_to_air.rewrite.wmma import lower_wmma
 
 Stage = Callable[[Module, LoweringContext], None]
@@ -99,7 +99,8 @@ def _fast_flags(flags: tuple[str, ...]) -> bool:
 STAGES: tuple[Stage, ...] = (
     check_call_signatures,  # first: every later stage binds arguments to parameters 1:1
     discover_kernels,
-    reject_images,
+    # before anything sizes types: images become texture pointers, samplers their bits
+    lower_images,
     decide_fast_math,
     # before any lowering: 64-lane exchanges must never reach the 32-lane SIMD mapping
     refuse_wave64_cross_lane,
