@@ -227,7 +227,8 @@ def _builtin(call: Call, family: str, kind: str, air: _Texture, samplers: dict[i
     if family == "get_image_":
         return out, _size(out, air, image, kind, name, where)
     if kind not in ELEMENTS:
-        raise CompileError(f"{name} is not supported (images of {kind} elements)", where,
+        raise CompileError(f"{name} is not supported" + (" (half elements)" if kind == "h"
+                                                          else ""), where,
                            hint="read_imagef/read_imagei/read_imageui and their write_ forms "
                                 "lower to AIR textures")
     suffix, element, _ = ELEMENTS[kind]
