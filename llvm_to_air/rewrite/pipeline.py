@@ -20,6 +20,7 @@ from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
 from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
+from llvm_to_air.rewrite.cuda_objects import drop_cuda_builtin_objects
 from llvm_to_air.rewrite.device_io import lower_device_io
 from llvm_to_air.rewrite.discover import discover_kernels
 from llvm_to_air.rewrite.inline import inline_calls
@@ -29,7 +30,11 @@ from llvm_to_air.rewrite.libdevice import recognize_libdevice
 from llvm_to_air.rewrite.nvvm_float import lower_nvvm_float
 from llvm_to_air.rewrite.nvvm_reflect import evaluate_nvvm_reflect
 from llvm_to_air.rewrite.ptx import translate_inline_ptx
-from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
+from llvm_to_air.rewrite.simplify import (
+    forward_aggregates,
+    load_pointer_fields,
+    remove_dead_code,
+)
 from llvm_to_air.rewrite.textures import lower_images
 from llvm_to_air.rewrite.wmma import lower_wmma
 
@@ -74,6 +79,7 @@ def _drop_unused_globals(module: Module, ctx: LoweringContext) -> None:
 def simplify(module: Module, ctx: LoweringContext) -> None:
     roots = [k.function for k in ctx.kernels]
     forward_aggregates(module, roots)
+    load_pointer_fields(module, roots)
     remove_dead_code(module, roots)
 
 
@@ -112,6 +118,7 @@ STAGES: tuple[Stage, ...] = (
     # before globals are mapped, and PTX helpers (cuda_fp16.h) are translated once each
     evaluate_nvvm_reflect,
     translate_inline_ptx,
+    drop_cuda_builtin_objects,  # -O0: `this` of threadIdx.operator dim3() is no buffer
     inline_into_kernels,
     lower_device_io,
     lower_nvvm_float,  # .sat, .ftz and approximations; exact rounding is nvvm_rounding's
