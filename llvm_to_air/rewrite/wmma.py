@@ -208,6 +208,10 @@ class _Lowering:
             m = _MMA.fullmatch(name)
             if m:
                 shape = self.check(call, m.group(1), m.group(4))
+                if m.group(6):
+                    raise self.error(call, f"WMMA '@{name}' saturates to finite values "
+                                     "(.satfinite), which simdgroup matrices do not",
+                                     "drop satfinite, or clamp the stored result")
                 d_kind = m.group(4) if m.group(4) in ("f16", "f32") else "f32"
                 self.fragments[id(call)] = _Fragment(
                     _TILE_ELEMENTS[d_kind], _registers(d_kind, "d", shape),
