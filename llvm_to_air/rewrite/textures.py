@@ -283,13 +283,10 @@ def _sampler_mode(sampler: Value, samplers: dict[int, int], name: str, where: ob
     value = samplers.get(id(sampler))
     if value is None and isinstance(sampler, Load) and isinstance(sampler.ops[0], Alloca):
         slot = sampler.ops[0]
-        stores = [i for i in (slot.parent.instructions if slot.parent else [])
+        fn = slot.parent.parent if slot.parent is not None else None
+        stores = [i for i in (fn.instructions() if fn is not None else ())
                   if isinstance(i, Store) and i.ops[1] is slot]
-        block_stores = [s for b in (slot.parent.parent.blocks if slot.parent and
-                                    slot.parent.parent else [])
-                        for s in b.instructions if isinstance(s, Store) and s.ops[1] is slot]
-        stores = block_stores or stores
-        if len(stores) == 1:
+        if len(stores) == 1:  # -O0: the initializer parked in a slot once
             value = samplers.get(id(stores[0].ops[0]))
     if value is None:
         raise CompileError(f"{name} with a sampler that is not a program constant (a sampler_t "
