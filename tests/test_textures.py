@@ -204,38 +204,9 @@ def test_cli_binds_textures_and_writes_them_back(tmp_path: Path) -> None:
     np.testing.assert_array_equal(out, want)
 
 
-REFUSED = """
-constant sampler_t linear = CLK_NORMALIZED_COORDS_TRUE | CLK_ADDRESS_REPEAT |
-                            CLK_FILTER_LINEAR;
-kernel void filtered(read_only image2d_t src, global float4 *out) {
-  out[0] = read_imagef(src, linear, (float2)(0.5f, 0.5f));
-}
-kernel void volume(read_only image3d_t src, global float4 *out) {
-  out[0] = read_imagef(src, (int4)(0));
-}
-kernel void halves(read_only image2d_t src, global half4 *out) {
-  out[0] = read_imageh(src, (int2)(0));
-}
-kernel void order(read_only image2d_t src, global int *out) {
-  out[0] = get_image_channel_order(src);
-}
-kernel void passed(read_only image2d_t src, sampler_t s, global float4 *out) {
-  out[0] = read_imagef(src, s, (int2)(0));
-}
-"""
-
-
 @pytest.fixture(scope="module")
-def refused_ll(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from oracles import require_tool
-
-    directory = tmp_path_factory.mktemp("refused")
-    (directory / "refused.cl").write_text(REFUSED)
-    subprocess.run([require_tool("clang-19"), "-x", "cl", "-cl-std=CL3.0", "-target", "spir64",
-                    "-Xclang", "-finclude-default-header", "-cl-kernel-arg-info", "-S",
-                    "-emit-llvm", "-O2", "refused.cl", "-o", "refused.ll"], cwd=directory,
-                   check=True)
-    return directory / "refused.ll"
+def refused_ll() -> Path:
+    return FIXTURES / "images_refused.ll"
 
 
 @pytest.mark.parametrize(("kernel", "words"), [
