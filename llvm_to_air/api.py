@@ -44,7 +44,7 @@ def lower(source: Source, file: str | None = None, *, target: str = DEFAULT_TARG
     options = LoweringOptions(target=get_target(target), kernels=tuple(kernels),
                               renames=tuple(sorted((renames or {}).items())),
                               fast_math=fast_math, f64=f64)  # type: ignore[arg-type]
-    module = read_module(source, file)
+    module = read_module(source, file, promote_fragments=True)
     module = _device_module(module, file)
     with gc_paused():
         ctx = lower_to_air(module, options)
@@ -76,7 +76,8 @@ def _device_module(module: Module, file: str) -> Module:
                 hint="run mlir-opt's gpu-module-to-binary with format=llvm (or offloading) "
                      "before mlir-translate, or translate the gpu.module alone")
         return module
-    return read_module(embedded[0].bitcode, f"{file} (@{embedded[0].global_name})")
+    return read_module(embedded[0].bitcode, f"{file} (@{embedded[0].global_name})",
+                       promote_fragments=True)
 
 
 def compile(source: Source, file: str | None = None, *, target: str = DEFAULT_TARGET,

@@ -416,10 +416,15 @@ def dis_command(input_path: str, output_path: str) -> None:
               help="Threads per threadgroup.")
 @click.option("--buffer", "buffers", multiple=True, metavar="INDEX=FILE.npy|INDEX=value:dtype",
               help="Bind a buffer at a location index (setBuffer/setBytes atIndex:).")
+@click.option("--texture", "textures", multiple=True, metavar="INDEX=FILE.npy[:FORMAT]",
+              help="Bind a 2D texture (setTexture:atIndex:): an (height, width[, channels]) "
+                   "array; its dtype names the pixel format (float32 rgba32float, uint8 "
+                   "rgba8unorm, int32 rgba32sint, ...) unless FORMAT does.")
 @click.option("--threadgroup-memory", "threadgroup_memory", multiple=True,
               metavar="INDEX=BYTES", help="Threadgroup memory length at an index.")
 @click.option("--out-dir", required=True, metavar="DIR",
-              help="Every bound buffer is written back to DIR/<INDEX>.npy.")
+              help="Every bound buffer is written back to DIR/<INDEX>.npy, every texture "
+                   "to DIR/texture<INDEX>.npy.")
 @click.option("--check-bounds/--no-check-bounds", default=True, show_default=True,
               help="Catch accesses outside bound buffers (the default); --no-check-bounds "
                    "runs faster and trusts the kernel.")
@@ -427,7 +432,8 @@ def dis_command(input_path: str, output_path: str) -> None:
               metavar="SECONDS", help="Stop the run after this many seconds (an error).")
 @diagnostics
 def run_command(input_path: str, kernel: str, grid: str, threadgroup: str,
-                buffers: tuple[str, ...], threadgroup_memory: tuple[str, ...], out_dir: str,
+                buffers: tuple[str, ...], textures: tuple[str, ...],
+                threadgroup_memory: tuple[str, ...], out_dir: str,
                 check_bounds: bool, timeout: float | None) -> None:
     """Execute a kernel on the CPU with Metal's binding model (AIR, metallib, or any input).
 
@@ -440,8 +446,9 @@ def run_command(input_path: str, kernel: str, grid: str, threadgroup: str,
     current_input("<stdin>" if input_path == STDIO else input_path)
     with progress_after(f"running {kernel}"):
         written = run_cli(input_path, kernel, grid, threadgroup, list(buffers),
-                          list(threadgroup_memory), out_dir, check_bounds, timeout, source)
-    sys.stderr.write(f"wrote {len(written)} buffer(s) to {out_dir}\n")
+                          list(threadgroup_memory), out_dir, check_bounds, timeout, source,
+                          list(textures))
+    sys.stderr.write(f"wrote {len(written)} array(s) to {out_dir}\n")
 
 
 @main.command("selftest")

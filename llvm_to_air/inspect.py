@@ -50,10 +50,12 @@ def describe_argument(node: MDNode) -> dict[str, Any]:
             continue
         if key == "air.buffer":
             info["kind"] = "buffer"
+        elif key in ("air.texture", "air.sampler"):
+            info["kind"] = key[4:]
         elif key == "air.location_index":
             info["location_index"] = _int(ops[k + 1])
             k += 2
-        elif key in ("air.read", "air.read_write", "air.write"):
+        elif key in ("air.read", "air.read_write", "air.write", "air.sample"):
             info["access"] = key[4:]
         elif key in ("air.address_space", "air.arg_type_size", "air.arg_type_align_size",
                      "air.buffer_size"):

@@ -35,6 +35,7 @@ from llvm_to_air.errors import CompileError
 
 if TYPE_CHECKING:
     from llvm_to_air.runner.compile import Binding
+    from llvm_to_air.runner.textures import BoundTexture, Texture
 
 MAX_THREADS_PER_THREADGROUP = 1024
 MAX_THREADGROUP_MEMORY = 32 * 1024
@@ -93,7 +94,22 @@ class SetThreadgroupMemoryLength:
     length: int
 
 
-EncoderCall = SetBuffer | SetBytes | SetThreadgroupMemoryLength
+@dataclass(frozen=True)
+class SetTexture:
+    """``setTexture:atIndex:`` with a texture of ``bound``'s image; ``array`` is the
+    descriptor the CPU runner passes for it (runner/textures.py)."""
+
+    index: int
+    position: int
+    name: str
+    bound: BoundTexture
+
+    @property
+    def array(self) -> np.ndarray:
+        return self.bound.descriptor
+
+
+EncoderCall = SetBuffer | SetBytes | SetThreadgroupMemoryLength | SetTexture
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,11 @@ class DispatchPlan:
                 lines.append(f"setBuffer:<{call.array.nbytes} bytes> offset:0 "
                              f"atIndex:{call.index}  // {call.name}"
                              f"{' (read back)' if call.writes else ''}")
+            elif isinstance(call, SetTexture):
+                image = call.bound.texture
+                lines.append(f"setTexture:<{image.array.shape[1]}x{image.array.shape[0]} "
+                             f"{image.format.name}> atIndex:{call.index}  // {call.name}"
+                             f"{' (read back)' if call.bound.writes else ''}")
             elif isinstance(call, SetBytes):
                 lines.append(f"setBytes:<{call.array.nbytes} bytes> "
                              f"length:{call.array.nbytes} atIndex:{call.index}  // {call.name}")
@@ -175,7 +196,8 @@ def check_dispatch(kernel: str, roles: set[str], grid: Any, threadgroup: Any) ->
 
 
 def check_indices(kernel: str, bindings: Sequence[Binding], buffers: Mapping[int, Any],
-                  tg_memory: Mapping[int, int]) -> None:
+                  tg_memory: Mapping[int, int], textures: Mapping[int, Any] | None = None) \
+        -> None:
     """Every index the caller binds must be one the kernel has (a typo would otherwise
     leave the kernel's buffer unbound and write back an untouched array)."""
     wanted = {b.index for b in bindings if b.kind in ("buffer", "constant")}
@@ -191,11 +213,18 @@ def check_indices(kernel: str, bindings: Sequence[Binding], buffers: Mapping[int
             have = ", ".join(str(i) for i in sorted(i for i in groups if i is not None))
             raise CompileError(f"kernel '{kernel}' has no threadgroup memory at index "
                                f"{index} (its threadgroup indices: {have or 'none'})")
+    images = {b.index for b in bindings if b.kind == "texture"}
+    for index in textures or {}:
+        if index not in images:
+            have = ", ".join(str(i) for i in sorted(i for i in images if i is not None))
+            raise CompileError(f"kernel '{kernel}' has no texture at index {index} (its "
+                               f"texture indices: {have or 'none'})")
 
 
 def plan_dispatch(kernel: str, bindings: Sequence[Binding], grid: Any, threadgroup: Any,
                   buffers: Mapping[int, Any], threadgroup_memory: Mapping[int, int] | None = None,
-                  static_threadgroup_bytes: int = 0) -> DispatchPlan:
+                  static_threadgroup_bytes: int = 0,
+                  textures: Mapping[int, Texture] | None = None) -> DispatchPlan:
     """The encoder calls and dispatch sizes that run ``kernel`` with the user's arrays.
 
     ``buffers`` maps location indices to numpy arrays (or numpy/Python scalars for by-value
@@ -203,7 +232,7 @@ def plan_dispatch(kernel: str, bindings: Sequence[Binding], grid: Any, threadgro
     """
     tg_memory = threadgroup_memory or {}
     g, t = check_dispatch(kernel, {b.role for b in bindings if b.role}, grid, threadgroup)
-    check_indices(kernel, bindings, buffers, tg_memory)
+    check_indices(kernel, bindings, buffers, tg_memory, textures)
     calls: list[EncoderCall] = []
     total = static_threadgroup_bytes
     for b in bindings:
@@ -222,10 +251,27 @@ def plan_dispatch(kernel: str, bindings: Sequence[Binding], grid: Any, threadgro
             assert b.index is not None
             calls.append(SetThreadgroupMemoryLength(b.index, b.position, b.name, length))
             total += length
+        elif b.kind == "texture":
+            calls.append(_texture(kernel, b, textures or {}))
     if total > MAX_THREADGROUP_MEMORY:
         raise CompileError(f"kernel '{kernel}' needs {total} bytes of threadgroup "
                            f"memory; Apple GPUs have {MAX_THREADGROUP_MEMORY}")
     return DispatchPlan(kernel, tuple(calls), g, t, total)
+
+
+def _texture(kernel: str, b: Binding, textures: Mapping[int, Texture]) -> SetTexture:
+    from llvm_to_air.runner.textures import bind, check_element
+
+    if b.index not in textures:
+        raise CompileError(
+            f"kernel '{kernel}' needs a texture at index {b.index} ('{b.name}', "
+            f"{b.type_name}); none was bound",
+            hint=f"bind it with textures={{{b.index}: image_array}} (--texture "
+                 f"{b.index}=IMAGE.npy[:FORMAT]), as setTexture:atIndex: does")
+    image = textures[b.index]
+    check_element(kernel, b.index, b.type_name, image)
+    writes = (b.access or "read") != "read"
+    return SetTexture(b.index, b.position, b.name, bind(image, writes))
 
 
 def _threadgroup_length(kernel: str, b: Binding, tg_memory: Mapping[int, int]) -> int:

@@ -42,8 +42,13 @@ def test_a_failed_device_assert_ends_the_thread(variant: str) -> None:
     np.testing.assert_array_equal(x, 2 * np.arange(40, dtype=np.float32))
 
 
-def test_device_printf_is_refused_by_name() -> None:
-    source = FIXTURES / "refused" / "device_printf.ll"
+@pytest.mark.parametrize(("fixture", "callee"), [("device_printf", "@vprintf"),
+                                                  ("opencl_printf", "@printf")])
+def test_device_printf_is_refused_by_name(fixture: str, callee: str) -> None:
+    """CUDA's vprintf and OpenCL's printf (a constant-space format string): the printf is
+    named, not the double-precision argument slot or the string."""
+    source = FIXTURES / "refused" / f"{fixture}.ll"
     with pytest.raises(CompileError, match="printf is not supported") as info:
         llvm_to_air.compile(source)
     assert info.value.location.line > 0
+    assert callee in str(info.value) and "double" not in str(info.value)

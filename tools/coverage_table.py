@@ -60,11 +60,21 @@ NVVM_RULES: list[Rule] = [
     (r"llvm\.nvvm\.activemask", MAPPED, "ballot of the lanes that reach it"),
     (r"llvm\.nvvm\.prmt", EMULATED, "byte selection in integer IR (default mode)"),
     (r"llvm\.nvvm\.(ldg|ldu)\.global\..*", MAPPED, "a plain load"),
-    (r"llvm\.nvvm\.wmma\.m16n16k16\.(load\.[abc]\.(row|col)(\.stride)?\.(f16|f32)|"
-     r"store\.d\.(row|col)(\.stride)?\.(f16|f32)|mma\.(row|col)\.(row|col)\.(f16|f32)\."
-     r"(f16|f32))", MAPPED, "four 8x8 air.simdgroup_matrix tiles per fragment (wmma.py)"),
+    (r"llvm\.nvvm\.wmma\.(m16n16k16|m32n8k16|m8n32k16)\.(load\.[abc]\.(row|col)(\.stride)?\."
+     r"(f16|f32)|store\.d\.(row|col)(\.stride)?\.(f16|f32)|mma\.(row|col)\.(row|col)\."
+     r"(f16|f32)\.(f16|f32))(\.p\d+)?", MAPPED,
+     "8x8 air.simdgroup_matrix tiles per fragment (wmma.py)"),
+    (r"llvm\.nvvm\.wmma\.(m16n16k16|m32n8k16|m8n32k16)\.(load\.[ab]\.(row|col)(\.stride)?\."
+     r"bf16|mma\.(row|col)\.(row|col)\.bf16)(\.p\d+)?", EMULATED,
+     "bf16 tiles loaded as 16-bit data and widened to float exactly; float multiply-add"),
+    (r"llvm\.nvvm\.wmma\.m16n16k8\.(load\.[ab]\.(row|col)(\.stride)?\.tf32|load\.c\.(row|col)"
+     r"(\.stride)?\.f32|store\.d\.(row|col)(\.stride)?\.f32|mma\.(row|col)\.(row|col)\.tf32)"
+     r"(\.p\d+)?", EMULATED,
+     "tf32 tiles: float loads with the 13 low mantissa bits cleared; float multiply-add"),
+    (r"llvm\.nvvm\.wmma\..*\.(s8|u8|s4|u4|b1|s32)(\..*)?", REFUSED,
+     "integer WMMA: Apple GPUs have no integer simdgroup matrix"),
     (r"llvm\.nvvm\.wmma\..*", REFUSED,
-     "other WMMA shapes and types (m32n8k16, m8n32k16, integer, bf16, tf32): not mapped yet"),
+     "other WMMA forms (f64, .satfinite): not mapped"),
     (r"llvm\.nvvm\.mma\..*|llvm\.nvvm\.ldmatrix.*|llvm\.nvvm\.stmatrix.*",
      REFUSED, "mma.sync/ldmatrix with defined register layouts: not lowered in this change"),
     (r"llvm\.nvvm\.(cp\.async.*|cp\.async\.bulk.*|mbarrier.*|tcgen05.*|wgmma.*|"
@@ -188,8 +198,11 @@ _OPENCL_GROUPS: list[Rule] = [
     (r"(is(equal|notequal|greater|greaterequal|less|lessequal|lessgreater|ordered|"
      r"unordered))", MAPPED, "fcmp"),
     (r"(shuffle|shuffle2|select)", MAPPED, "vector shuffles / select"),
+    (r"(read_image(f|i|ui)|write_image(f|i|ui)|get_image_(width|height|dim))", MAPPED,
+     "image2d_t: AIR textures (textures.py; constant nearest samplers exact); other image "
+     "types refused with the type named"),
     (r"(read_image\w*|write_image\w*|get_image_\w*)", REFUSED,
-     "images and samplers: refused with the image type named"),
+     "half images, 3D/array/depth queries and channel queries: refused, named"),
     (r"(printf)", REFUSED, "printf is not supported (located error)"),
     (r"(async_work_group_copy|async_work_group_strided_copy|wait_group_events|prefetch)",
      REFUSED, "asynchronous copies: not lowered yet"),

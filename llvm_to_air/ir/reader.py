@@ -28,6 +28,7 @@ from llvm_to_air.ir.lexer import decode_name
 from llvm_to_air.ir.model import Cast, Instruction, Module, Value
 from llvm_to_air.ir.parser import parse_module
 from llvm_to_air.ir.precheck import check_before_llvm
+from llvm_to_air.ir.promote import needs_promotion, promote_fragments
 from llvm_to_air.ir.spellings import respell
 from llvm_to_air.ir.types import PointerType
 
@@ -70,9 +71,10 @@ def decode_input(data: bytes, file: str) -> str | bytes:
     return text
 
 
-def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
+def normalize_with_llvmlite(source: str | bytes, file: str, promote: bool = False) -> str:
     """Parse and verify with llvmlite's LLVM 22; return its printout of the module.
 
+    ``promote``: -O0 WMMA fragments are promoted to registers (:mod:`.promote`), for lowering.
     LLVM runs in a child process (:mod:`.isolate`): no input can abort this one.
     """
     import llvmlite.binding  # noqa: F401 - imported before the fork, so the child shares it
@@ -82,11 +84,11 @@ def normalize_with_llvmlite(source: str | bytes, file: str) -> str:
     check_before_llvm(source, file)
     if isinstance(source, str):
         source = normalize_forward(respell(source), file)
-    return call_isolated(_normalize_in_process, source, file, file=file,
+    return call_isolated(_normalize_in_process, source, file, promote, file=file,
                          what="reading the input", input_size=len(source))
 
 
-def _normalize_in_process(source: str | bytes, file: str) -> str:
+def _normalize_in_process(source: str | bytes, file: str, promote: bool = False) -> str:
     import llvmlite.binding as llvm  # imported here: it is the slowest import we have
 
     if isinstance(source, str) and _DEBUG_VERSION_FLAG in source:
@@ -104,7 +106,10 @@ def _normalize_in_process(source: str | bytes, file: str) -> str:
         else:
             module = llvm.parse_assembly(source, context)
         module.verify()
-        return str(module)
+        text = str(module)
+        if promote and needs_promotion(text):
+            return promote_fragments(text, llvm)
+        return text
     except UnicodeDecodeError as exc:
         # LLVM prints string attributes, sections and asm as raw bytes
         raise CompileError(f"the input holds bytes that are not UTF-8 (0x{exc.object[exc.start]:02x}) "
@@ -193,14 +198,17 @@ def _find_line(text: str, snippet: str, file: str) -> SourceLocation | None:
     return None
 
 
-def read_module(data: bytes | str, file: str = "<input>") -> Module:
+def read_module(data: bytes | str, file: str = "<input>", *,
+                promote_fragments: bool = False) -> Module:
     """Read LLVM IR text or bitcode into a normalized :class:`Module`.
 
+    ``promote_fragments`` (lowering only): -O0 WMMA kernels get their fragments in
+    registers (:mod:`.promote`).
     Guarantees: the module verified under LLVM 22; every pointer is opaque;
     no ``bitcast`` between pointers of one address space remains.
     """
     source = decode_input(data.encode("utf-8") if isinstance(data, str) else data, file)
-    normalized = normalize_with_llvmlite(source, file)
+    normalized = normalize_with_llvmlite(source, file, promote_fragments)
     with gc_paused():
         module = parse_module(normalized, file)
         if isinstance(source, str):

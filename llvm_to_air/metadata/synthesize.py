@@ -110,6 +110,12 @@ def argument_node(index: int, arg: KernelArgument) -> MDNode:
                 MDString(b"air.arg_type_name"), MDString(arg.type_name.encode()),
                 MDString(b"air.arg_name"), MDString(arg.name.encode())]
         return MDNode(ops)
+    if arg.kind == "texture":  # as Apple writes a texture2d<T, access> parameter
+        ops += [MDString(b"air.texture"), MDString(b"air.location_index"),
+                _i32(arg.location_index or 0), _i32(1), MDString((arg.access or "").encode()),
+                MDString(b"air.arg_type_name"), MDString(arg.type_name.encode()),
+                MDString(b"air.arg_name"), MDString(arg.name.encode())]
+        return MDNode(ops)
     ops.append(MDString(b"air.buffer"))
     if arg.buffer_size is not None and arg.address_space == 2:
         ops += [MDString(b"air.buffer_size"), _i32(arg.buffer_size)]

@@ -85,6 +85,7 @@ from llvm_to_air.rewrite.context import (
     LoweringContext,
     StructField,
 )
+from llvm_to_air.rewrite.textures import texture_argument
 
 _INT_NAMES = {1: "bool", 8: "char", 16: "short", 32: "int", 64: "long"}
 _FLOAT_NAMES = {"half": "half", "bfloat": "bfloat", "float": "float", "double": "double"}
@@ -150,6 +151,7 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout,
     structs = module.structs
     buffer_index = 0
     threadgroup_index = 0
+    texture_index = 0
     replacements: dict[Value, Value] = {}
     entry_loads: list[Instruction] = []
     new_args: list[Argument] = []
@@ -159,7 +161,9 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout,
         name = _argument_name(kernel, index)
         source_type = kernel.source_arg_types[index] if index < len(kernel.source_arg_types) \
             else None
-        if isinstance(arg.ty, PointerType):
+        if index in kernel.images:
+            description = texture_argument(fn, arg, kernel.images[index], name, table)
+        elif isinstance(arg.ty, PointerType):
             description = _pointer_parameter(fn, arg, kernel, layout, structs, name,
                                              source_type, table)
         else:
@@ -170,6 +174,9 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout,
         if description.kind == "threadgroup":
             description.location_index = threadgroup_index
             threadgroup_index += 1
+        elif description.kind == "texture":
+            description.location_index = texture_index
+            texture_index += 1
         else:
             description.location_index = buffer_index
             buffer_index += 1

@@ -17,7 +17,7 @@ from llvm_to_air.ir.types import Type
 from llvm_to_air.metadata.target import AirTarget
 
 Producer = Literal["cuda", "opencl", "rocdl", "air", "plain"]
-ArgumentKind = Literal["buffer", "constant", "threadgroup", "builtin"]
+ArgumentKind = Literal["buffer", "constant", "threadgroup", "builtin", "texture"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class KernelArgument:
     """One parameter of an AIR kernel, as its ``!air.kernel`` argument node describes it.
 
     ``location_index`` counts device and constant buffers together, threadgroup
-    buffers separately (the host's setBuffer/setBytes vs setThreadgroupMemoryLength
-    indices); built-ins have none.
+    buffers and textures each separately (the host's setBuffer/setBytes,
+    setThreadgroupMemoryLength and setTexture indices); built-ins have none.
     """
 
     kind: ArgumentKind
@@ -62,7 +62,7 @@ class KernelArgument:
     type_align: int = 0
     element_type: Type | None = None
     location_index: int | None = None
-    access: str | None = None            # air.read | air.read_write
+    access: str | None = None            # air.read | air.read_write | air.write (textures)
     address_space: int | None = None
     buffer_size: int | None = None       # constant buffers (by-value parameters)
     role: str | None = None              # built-ins: "thread_position_in_grid", ...
@@ -70,6 +70,15 @@ class KernelArgument:
     struct_fields: list[StructField] | None = None
     source_index: int | None = None      # position in the input function, if any
     param: Argument | None = None
+
+
+@dataclass(frozen=True)
+class ImageParam:
+    """An OpenCL image parameter lowered to a texture: its access (``read``, ``write`` or
+    ``read_write``) and the access operand AIR's texture calls pass (1, 2, 3)."""
+
+    access: str
+    access_operand: int
 
 
 @dataclass
@@ -88,6 +97,8 @@ class KernelSignature:
     source_arg_types: list[str | None] = field(default_factory=list)
     uses_barrier: bool = False
     uses_simd: bool = False
+    # image parameters (by source position) that are AIR textures
+    images: dict[int, ImageParam] = field(default_factory=dict)
 
 
 @dataclass

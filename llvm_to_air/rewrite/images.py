@@ -1,14 +1,9 @@
-"""OpenCL images and samplers: a located refusal naming the image type.
+"""OpenCL images, samplers and other target types: their OpenCL names, and located refusals.
 
-AIR has textures, but this compiler does not lower OpenCL's image and sampler objects to
-them yet; without this stage a kernel taking an ``image2d_t`` ended in an unbounded
-recursion while sizing the opaque ``target("spirv.Image", ...)`` type.
-
-Expects: discovered kernels (``discover_kernels``), before any stage that sizes parameters.
-Guarantees: no kernel parameter and no instruction of a kernel or its callees has a target
-extension type (``target("spirv.Image"...)``, ``target("spirv.Sampler")``, other
-``target(...)`` types), and no OpenCL image builtin is called; otherwise a
-:class:`CompileError` at the kernel or instruction names the OpenCL type.
+:mod:`.textures` lowers ``image2d_t`` to AIR textures; what it cannot lower (other image
+types, samplers the host passes, pipes, queues, events) is refused here by its OpenCL name --
+without this a kernel taking such a type ended in an unbounded recursion while sizing the
+opaque ``target("spirv.Image", ...)`` type.
 """
 
 from __future__ import annotations
@@ -16,15 +11,14 @@ from __future__ import annotations
 import re
 
 from llvm_to_air.errors import CompileError
-from llvm_to_air.ir.model import Call, Function, Module
-from llvm_to_air.ir.types import TargetExtType, Type
-from llvm_to_air.rewrite.context import LoweringContext
+from llvm_to_air.ir.model import Call, Function
+from llvm_to_air.ir.types import TargetExtType
+from llvm_to_air.rewrite.context import KernelSignature
 
 _DIMS = {"0": "1d", "1": "2d", "2": "3d", "5": "1d_buffer"}
 _ACCESS = {"0": "read_only ", "1": "write_only ", "2": "read_write "}
 _IMAGE_TYPES = re.compile(r"\b(image[123]d\w*_t|sampler_t|image1d_buffer_t|pipe\b|"
                           r"queue_t|clk_event_t|reserve_id_t)")
-_IMAGE_BUILTINS = re.compile(r"_Z\d+(read_image|write_image|get_image_)")
 
 
 def opencl_type_name(ty: TargetExtType) -> str:
@@ -51,35 +45,36 @@ def opencl_type_name(ty: TargetExtType) -> str:
 
 
 def _refusal(what: str, where: str) -> str:
-    kind = "images and samplers" if ("image" in what or "sampler" in what) else "this type"
+    kind = "images and samplers of this kind" if ("image" in what or "sampler" in what) \
+        else "this type"
     return f"{where} uses the OpenCL type '{what}': {kind} are not supported"
 
 
-_HINT = ("pass the pixels in a buffer (global float4*/uchar4*) and index it, or write the "
-         "kernel in Metal with textures")
+_HINT = ("image2d_t images lower to AIR textures; pass other data in a buffer "
+         "(global float4*/uchar4*) and index it, or write the kernel in Metal")
+_SAMPLER_HINT = ("declare the sampler as a program constant (constant sampler_t s = "
+                 "CLK_NORMALIZED_COORDS_FALSE | CLK_ADDRESS_CLAMP_TO_EDGE | "
+                 "CLK_FILTER_NEAREST;) or read with integer coordinates "
+                 "(read_imagef(image, int2))")
 
 
-def reject_images(module: Module, ctx: LoweringContext) -> None:
-    for kernel in ctx.kernels:
-        fn = kernel.function
-        for index, arg in enumerate(fn.args):
-            source = kernel.source_arg_types[index] \
-                if index < len(kernel.source_arg_types) else None
-            named = _IMAGE_TYPES.search(source) if source else None
-            if isinstance(arg.ty, TargetExtType) or named:
-                what = named.group(1) if named else opencl_type_name(arg.ty)  # type: ignore
-                if isinstance(arg.ty, TargetExtType) and not named:
-                    what = opencl_type_name(arg.ty)
-                label = kernel.source_arg_names[index] \
-                    if index < len(kernel.source_arg_names) else None
-                raise CompileError(_refusal(what, f"parameter {index}"
-                                            f"{f' ({label})' if label else ''} of kernel "
-                                            f"@{fn.name}"), fn.location, _HINT)
-        for callee in _reachable(fn):
-            _check_body(callee)
+def refuse_resource(kernel: KernelSignature, index: int, ty: TargetExtType) -> None:
+    """A located refusal for a kernel parameter of a target type that has no AIR lowering:
+    images other than image2d_t, samplers passed by the host, pipes, queues, events."""
+    fn = kernel.function
+    source = kernel.source_arg_types[index] if index < len(kernel.source_arg_types) else None
+    named = _IMAGE_TYPES.search(source) if source else None
+    what = named.group(1) if named else opencl_type_name(ty)
+    label = kernel.source_arg_names[index] if index < len(kernel.source_arg_names) else None
+    where = f"parameter {index}{f' ({label})' if label else ''} of kernel @{fn.name}"
+    if what == "sampler_t":
+        raise CompileError(f"{where} is a sampler_t the host passes: AIR sampler states are "
+                           "not lowered yet", fn.location, _SAMPLER_HINT)
+    raise CompileError(_refusal(what, where), fn.location, _HINT)
 
 
-def _reachable(fn: Function) -> list[Function]:
+def reachable(fn: Function) -> list[Function]:
+    """``fn`` and the defined functions it calls, directly or not."""
     seen: dict[int, Function] = {id(fn): fn}
     todo = [fn]
     while todo:
@@ -89,17 +84,3 @@ def _reachable(fn: Function) -> list[Function]:
                 seen[id(callee)] = callee
                 todo.append(callee)
     return list(seen.values())
-
-
-def _target_type(types: list[Type]) -> TargetExtType | None:
-    return next((t for t in types if isinstance(t, TargetExtType)), None)
-
-
-def _check_body(fn: Function) -> None:
-    for inst in fn.instructions():
-        callee = inst.callee_function if isinstance(inst, Call) else None
-        found = _target_type([inst.ty, *(op.ty for op in inst.ops)])
-        if found is not None or (callee is not None and _IMAGE_BUILTINS.match(callee.name)):
-            what = opencl_type_name(found) if found is not None else "image"
-            raise CompileError(_refusal(what, f"@{fn.name}"), inst.location or fn.location,
-                               _HINT)

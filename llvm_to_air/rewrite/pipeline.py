@@ -20,16 +20,21 @@ from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
 from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
+from llvm_to_air.rewrite.cuda_objects import drop_cuda_builtin_objects
 from llvm_to_air.rewrite.device_io import lower_device_io
 from llvm_to_air.rewrite.discover import discover_kernels
-from llvm_to_air.rewrite.images import reject_images
 from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
 from llvm_to_air.rewrite.libdevice import recognize_libdevice
 from llvm_to_air.rewrite.nvvm_float import lower_nvvm_float
 from llvm_to_air.rewrite.nvvm_reflect import evaluate_nvvm_reflect
-from llvm_to_air.rewrite.simplify import forward_aggregates, remove_dead_code
+from llvm_to_air.rewrite.simplify import (
+    forward_aggregates,
+    load_pointer_fields,
+    remove_dead_code,
+)
+from llvm_to_air.rewrite.textures import lower_images
 
 Stage = Callable[[Module, LoweringContext], None]
 
@@ -112,6 +117,7 @@ def _drop_unused_globals(module: Module, ctx: LoweringContext) -> None:
 def simplify(module: Module, ctx: LoweringContext) -> None:
     roots = [k.function for k in ctx.kernels]
     forward_aggregates(module, roots)
+    load_pointer_fields(module, roots)
     remove_dead_code(module, roots)
 
 
@@ -137,7 +143,8 @@ def _fast_flags(flags: tuple[str, ...]) -> bool:
 STAGES: tuple[Stage, ...] = (
     check_call_signatures,  # first: every later stage binds arguments to parameters 1:1
     discover_kernels,
-    reject_images,
+    # before anything sizes types: images become texture pointers, samplers their bits
+    lower_images,
     decide_fast_math,
     # before any lowering: 64-lane exchanges must never reach the 32-lane SIMD mapping
     refuse_wave64_cross_lane,
@@ -149,6 +156,7 @@ STAGES: tuple[Stage, ...] = (
     # before globals are mapped, and PTX helpers (cuda_fp16.h) are translated once each
     evaluate_nvvm_reflect,
     translate_inline_ptx,
+    drop_cuda_builtin_objects,  # -O0: `this` of threadIdx.operator dim3() is no buffer
     inline_into_kernels,
     lower_device_io,
     lower_nvvm_float,  # .sat, .ftz and approximations; exact rounding is nvvm_rounding's

@@ -92,14 +92,22 @@ from typing import Any
 from llvm_to_air.errors import CompileError
 from llvm_to_air.runner.execute import Kernel
 from llvm_to_air.runner.load import load_kernel
+from llvm_to_air.runner.textures import Texture, parse_texture
 
 
 def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
         threadgroup: Sequence[int] | int, buffers: Mapping[int, Any],
         threadgroup_memory: Mapping[int, int] | None = None,
-        check_bounds: bool = True, timeout: float | None = None) -> None:
+        check_bounds: bool = True, timeout: float | None = None,
+        textures: Mapping[int, Any] | None = None) -> None:
     """Run ``kernel`` over ``grid`` threads (per dimension) in threadgroups of
     ``threadgroup``; numpy arrays in ``buffers`` (by location index) change in place.
+
+    ``textures`` (by texture index, as ``setTexture:atIndex:``): numpy images of shape
+    ``(height, width[, channels])`` whose dtype names the pixel format (float32 ->
+    rgba32float, uint8 -> rgba8unorm, int32 -> rgba32sint, ...), or
+    :class:`~llvm_to_air.runner.textures.Texture` values naming another format; images the
+    kernel writes change in place.
 
     ``module_or_path``: an AIR module, ``os.PathLike`` or ``str`` path, or ``bytes`` of a
     ``.ll``/``.air``/``.metallib`` file or of any input ``llvm-to-air`` compiles.
@@ -110,7 +118,8 @@ def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
     timeouts.
     """
     compiled = load_kernel(module_or_path, kernel, check_bounds)
-    compiled.run(grid, threadgroup, buffers, threadgroup_memory or {}, timeout=timeout)
+    compiled.run(grid, threadgroup, buffers, threadgroup_memory or {}, timeout=timeout,
+                 textures=textures)
 
 
 _DTYPE_NAMES = {"int": "int32", "uint": "uint32", "float": "float32", "half": "float16",
@@ -139,7 +148,7 @@ def _parse_index(spec: str, option: str) -> tuple[int, str]:
     return int(index), rest
 
 
-def _load_npy(path: str, index: int) -> Any:
+def _load_npy(path: str, index: int, option: str = "buffer") -> Any:
     """A ``.npy`` file, checked before numpy allocates what its header claims."""
     import numpy as np
 
@@ -148,9 +157,9 @@ def _load_npy(path: str, index: int) -> Any:
             if handle.read(6) != b"\x93NUMPY":
                 handle.seek(0)
                 if handle.read(4) == b"PK\x03\x04":
-                    raise CompileError(f"--buffer {index}: '{path}' is an .npz archive",
+                    raise CompileError(f"--{option} {index}: '{path}' is an .npz archive",
                                        hint="save one array per file with numpy.save")
-                raise CompileError(f"--buffer {index}: '{path}' is not a .npy file")
+                raise CompileError(f"--{option} {index}: '{path}' is not a .npy file")
             handle.seek(0)
             version = np.lib.format.read_magic(handle)
             read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
@@ -161,21 +170,21 @@ def _load_npy(path: str, index: int) -> Any:
     except CompileError:
         raise
     except (OSError, ValueError) as exc:
-        raise CompileError(f"--buffer {index}: cannot read '{path}': {exc}") from None
+        raise CompileError(f"--{option} {index}: cannot read '{path}': {exc}") from None
     if dtype.hasobject:
-        raise CompileError(f"--buffer {index}: '{path}' holds Python objects (dtype "
+        raise CompileError(f"--{option} {index}: '{path}' holds Python objects (dtype "
                            f"{dtype}); GPU buffers hold plain numbers")
     count = 1
     for extent in shape:
         count *= extent
     if count * dtype.itemsize > size - start:
-        raise CompileError(f"--buffer {index}: '{path}' is truncated: its header says "
+        raise CompileError(f"--{option} {index}: '{path}' is truncated: its header says "
                            f"{count * dtype.itemsize} bytes of data, the file has "
                            f"{max(size - start, 0)}")
     try:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise CompileError(f"--buffer {index}: cannot read '{path}': {exc}") from None
+        raise CompileError(f"--{option} {index}: cannot read '{path}': {exc}") from None
     # the runner works in the machine's byte order; results are saved that way too
     return array.astype(array.dtype.newbyteorder("=")) if not array.dtype.isnative else array
 
@@ -206,7 +215,7 @@ def parse_buffer(spec: str) -> tuple[int, Any]:
     return index, array
 
 
-def _save_npy(directory: str, index: int, array: Any) -> str:
+def _save_npy(directory: str, index: str, array: Any) -> str:
     """Write ``DIR/<index>.npy`` atomically, replacing (never following) a link there."""
     import tempfile
 
@@ -233,9 +242,10 @@ def _save_npy(directory: str, index: int, array: Any) -> str:
 def run_cli(input_path: str, kernel: str, grid: Any, threadgroup: Any,
             buffer_specs: Sequence[str], threadgroup_memory_specs: Sequence[str],
             out_dir: str, check_bounds: bool = True, timeout: float | None = None,
-            source: bytes | None = None) -> list[str]:
-    """``llvm-to-air run``: bind ``--buffer``/``--threadgroup-memory`` specs, run, and write
-    every bound buffer to ``out_dir/<INDEX>.npy``. Returns the files written.
+            source: bytes | None = None, texture_specs: Sequence[str] = ()) -> list[str]:
+    """``llvm-to-air run``: bind ``--buffer``/``--threadgroup-memory``/``--texture`` specs,
+    run, and write every bound buffer to ``out_dir/<INDEX>.npy`` and every texture to
+    ``out_dir/texture<INDEX>.npy``. Returns the files written.
 
     ``source``: the input's bytes when they were already read (``-`` is stdin). Nothing
     is written when the run fails.
@@ -248,6 +258,12 @@ def run_cli(input_path: str, kernel: str, grid: Any, threadgroup: Any,
         if index in buffers:
             raise CompileError(f"--buffer index {index} is given twice")
         buffers[index] = np.ascontiguousarray(array)
+    textures: dict[int, Texture] = {}
+    for spec in texture_specs:
+        index, image = parse_texture(spec, lambda path, k: _load_npy(path, k, "texture"))
+        if index in textures:
+            raise CompileError(f"--texture index {index} is given twice")
+        textures[index] = image
     tg_memory: dict[int, int] = {}
     for spec in threadgroup_memory_specs:
         index, rest = _parse_index(spec, "threadgroup-memory")
@@ -262,15 +278,18 @@ def run_cli(input_path: str, kernel: str, grid: Any, threadgroup: Any,
     compiled: Kernel = load_kernel(source if source is not None else input_path, kernel,
                                    check_bounds, file=name)
     compiled.run(_parse_dims(grid, "grid"), _parse_dims(threadgroup, "threadgroup"),
-                 buffers, tg_memory, timeout=timeout)
+                 buffers, tg_memory, timeout=timeout, textures=textures)
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise CompileError(f"cannot create --out-dir '{out_dir}': {exc.strerror}") from None
     try:
-        return [_save_npy(out_dir, index, array) for index, array in sorted(buffers.items())]
+        return [_save_npy(out_dir, str(index), array)
+                for index, array in sorted(buffers.items())] + \
+            [_save_npy(out_dir, f"texture{index}", image.array)
+             for index, image in sorted(textures.items())]
     except OSError as exc:
         raise CompileError(f"cannot write to --out-dir '{out_dir}': {exc.strerror}") from None
 
 
-__all__ = ["Kernel", "load_kernel", "parse_buffer", "run", "run_cli"]
+__all__ = ["Kernel", "Texture", "load_kernel", "parse_buffer", "run", "run_cli"]

@@ -372,6 +372,10 @@ def _body(b: _Body, name: str, fnty: FunctionType, a: list[str], extra: list[str
         from llvm_to_air.runner.simdgroup_matrix import simdgroup_matrix_body
 
         return simdgroup_matrix_body(b.lines, name, fnty, a)
+    if "_texture_2d" in name:
+        from llvm_to_air.runner.textures import texture_body
+
+        return texture_body(b.lines, name, fnty, a)
     if name.startswith("air.get_simdgroup_size") or name.startswith("air.get_threads_per_simdgroup"):
         return "32"
     op = parts[1]

@@ -61,8 +61,9 @@ class Binding:
     """One kernel parameter as a Metal host sees it."""
 
     position: int
-    kind: str                    # buffer | constant | threadgroup | builtin
-    index: int | None = None     # location index (setBuffer / setThreadgroupMemoryLength)
+    kind: str                    # buffer | constant | threadgroup | builtin | texture
+    index: int | None = None     # location index (setBuffer / setThreadgroupMemoryLength /
+    #                              setTexture)
     type_name: str = ""
     type_size: int = 0
     buffer_size: int | None = None
@@ -101,10 +102,9 @@ def kernel_bindings(module: Module, name: str) -> KernelInfo:
             if pos is None or pos >= len(fn.args):
                 raise CompileError(f"kernel '{name}': malformed !air.kernel argument node")
             kind = arg.get("kind")
-            if kind is None:
+            if kind is None or kind == "sampler":
                 raise CompileError(f"kernel '{name}': parameter {pos} has an argument kind "
-                                   "the runner does not know (textures and samplers are not "
-                                   "supported)")
+                                   "the runner does not know (samplers are not supported)")
             bindings.append(Binding(
                 position=pos, kind=kind, index=arg.get("location_index"),
                 type_name=arg.get("arg_type_name") or "", type_size=arg.get("arg_type_size") or 0,

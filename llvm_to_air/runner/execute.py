@@ -29,12 +29,14 @@ from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.types import FloatType, IntType, Type, VectorType
 from llvm_to_air.plan import (
     DispatchPlan,
+    SetTexture,
     SetThreadgroupMemoryLength,
     plan_dispatch,
 )
 from llvm_to_air.runner import simd
 from llvm_to_air.runner.compile import DONE, CompiledKernel
 from llvm_to_air.runner.hostir import SIMD_ARG_BYTES, SIMD_OUT_OFFSET
+from llvm_to_air.runner.textures import textures_of
 
 # how long an interrupted or timed-out run waits for its worker threads to reach the
 # next threadgroup boundary (where they check the stop flag)
@@ -111,10 +113,12 @@ class Kernel:
 
     def run(self, grid: Any, threadgroup: Any, buffers: Mapping[int, Any],
             threadgroup_memory: Mapping[int, int] | None = None,
-            workers: int | None = None, timeout: float | None = None) -> None:
+            workers: int | None = None, timeout: float | None = None,
+            textures: Mapping[int, Any] | None = None) -> None:
         """See :meth:`_run`; errors that know no file are located at the kernel's input."""
         try:
-            self._run(grid, threadgroup, buffers, threadgroup_memory, workers, timeout)
+            self._run(grid, threadgroup, buffers, threadgroup_memory, workers, timeout,
+                      textures)
         except CompileError as error:
             if error.location.file != "<input>":
                 raise
@@ -122,8 +126,12 @@ class Kernel:
 
     def _run(self, grid: Any, threadgroup: Any, buffers: Mapping[int, Any],
              threadgroup_memory: Mapping[int, int] | None = None,
-             workers: int | None = None, timeout: float | None = None) -> None:
+             workers: int | None = None, timeout: float | None = None,
+             textures: Mapping[int, Any] | None = None) -> None:
         """Dispatch ``grid`` threads in threadgroups of ``threadgroup``; arrays change in place.
+
+        ``textures`` maps texture indices to numpy images (runner/textures.py), written
+        back like buffers.
 
         Checked kernels (the default) run on copies of the device buffers, copied back
         only when the run succeeds: a failed run leaves the caller's arrays as they were.
@@ -135,7 +143,7 @@ class Kernel:
         tg_memory = threadgroup_memory or {}
         staged = self._stage(buffers)
         plan = plan_dispatch(self.name, self.info.bindings, grid, threadgroup, staged,
-                             tg_memory, self.compiled.tg_static)
+                             tg_memory, self.compiled.tg_static, textures_of(textures))
         g, t = plan.grid, plan.threadgroup
         args, bounds, keep, tg_bytes = self._bind(plan)
         ng = tuple(-(-gd // td) for gd, td in zip(g, t, strict=True))
@@ -176,6 +184,9 @@ class Kernel:
         for index, copy in staged.items():
             if copy is not buffers[index]:
                 np.copyto(buffers[index], copy)
+        for call in plan.calls:
+            if isinstance(call, SetTexture):
+                call.bound.write_back()
         del keep
 
     def _stage(self, buffers: Mapping[int, Any]) -> dict[int, Any]:
