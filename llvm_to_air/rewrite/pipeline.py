@@ -17,6 +17,7 @@ from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_addre
 from llvm_to_air.rewrite.amdgpu_lanes import lower_amdgpu_lanes
 from llvm_to_air.rewrite.amdgpu_math import lower_amdgpu_math
 from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
+from llvm_to_air.rewrite.amdgpu_wmma import lower_amdgpu_wmma
 from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
@@ -104,6 +105,7 @@ STAGES: tuple[Stage, ...] = (
     # before any lowering: 64-lane exchanges must never reach the 32-lane SIMD mapping
     refuse_wave64_cross_lane,
     lower_amdgpu_lanes,
+    lower_amdgpu_wmma,  # its shuffles are ds.bpermute, lowered by lower_intrinsics
     lower_amdgpu_math,
     # libdevice definitions go first: their calls lower by name, bodies and all
     recognize_libdevice,

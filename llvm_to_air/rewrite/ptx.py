@@ -61,6 +61,7 @@ from llvm_to_air.ir.types import (
 )
 from llvm_to_air.rewrite import ptx_tables as T
 from llvm_to_air.rewrite.context import LoweringContext
+from llvm_to_air.rewrite.lane_matrix import LaneMatrixBuilder
 
 # ----------------------------------------------------------------------- parsing
 
@@ -398,73 +399,42 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
 
 
 def _mma(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
-    """D = A x B + C for one warp, each lane computing its four D elements from A rows and
-    B columns fetched with shuffles (PTX ISA fragment layouts; groupID = lane / 4,
-    tig = lane % 4). Products are exact in f32 and summed in k order."""
+    """D = A x B + C for one warp (``rewrite/lane_matrix.py``): each lane computes its four
+    D elements from A rows and B columns fetched with shuffles (PTX ISA fragment layouts;
+    groupID = lane / 4, tig = lane % 4)."""
     d, a, b, c = stmt.operands
     if not all(isinstance(x, tuple) for x in (d, a, b, c)) or len(d) != 4 or len(c) != 4:
         raise PtxError(f"operands of '{stmt.text}'")
     f32, i32 = FloatType("float"), IntType(32)
     laneid = _intrinsic(em, "llvm.nvvm.read.ptx.sreg.laneid", i32, ())
     lane = em.add(Call(i32, opcode="call", ops=[laneid], function_type=laneid.function_type))
-    group = em.add(BinaryOp(i32, opcode="lshr", ops=[lane, ConstantInt(i32, 2)]))
-    tig = em.add(BinaryOp(i32, opcode="and", ops=[lane, ConstantInt(i32, 3)]))
     shfl = _intrinsic(em, "llvm.nvvm.shfl.sync.idx.i32", i32, (i32, i32, i32, i32))
 
-    def fetch(reg: Reg | Imm, src_lane: Value) -> Value:
-        value = em.value(reg, i32)
-        return em.add(Call(i32, opcode="call", ops=[ConstantInt(i32, -1), value, src_lane,
+    def shuffle(word: Value, src_lane: Value) -> Value:
+        return em.add(Call(i32, opcode="call", ops=[ConstantInt(i32, -1), word, src_lane,
                                                      ConstantInt(i32, 31), shfl],
                            function_type=shfl.function_type))
 
-    def lane_of(base: Value, q: int) -> Value:
-        times4 = em.add(BinaryOp(i32, opcode="shl", ops=[base, ConstantInt(i32, 2)]))
-        return em.add(BinaryOp(i32, opcode="add", ops=[times4, ConstantInt(i32, q)]))
+    lm = LaneMatrixBuilder(em.add, shuffle)
+    group, tig = lm.i32("lshr", lane, 2), lm.i32("and", lane, 3)
 
-    def elements(word: Value) -> list[Value]:
-        if row.op == "tf32":  # the unit reads the top 19 bits of each f32
-            kept = em.add(BinaryOp(i32, opcode="and", ops=[word, ConstantInt(i32, -8192)]))
-            return [em.add(Cast(f32, opcode="bitcast", ops=[kept]))]
-        halves = []
-        for shift in (0, 16):
-            part = em.add(BinaryOp(i32, opcode="lshr", ops=[word, ConstantInt(i32, shift)])) \
-                if shift else word
-            h16 = em.add(Cast(IntType(16), opcode="trunc", ops=[part]))
-            halves.append(em.add(Cast(f32, opcode="fpext",
-                                      ops=[em.add(Cast(F16, opcode="bitcast", ops=[h16]))])))
-        return halves
+    def fetched(reg: Operand, base: Value) -> list[Value]:
+        """The k elements lanes 4*base .. 4*base+3 hold in register ``reg``."""
+        assert isinstance(reg, Reg | Imm)
+        quad = lm.i32("shl", base, 2)
+        return [x for q in range(4) for x in lm.unpack(
+            lm.fetch(em.value(reg, i32), lm.i32("add", quad, q)), row.op)]
 
-    per_word = 2 if row.op == "f16" else 1
-    k_total = row.bits
-    # A rows g and g+8: A[r][k] is in register (r >= 8) + 2 * (k >= 8 / 4 for tf32)
-    half_k = k_total // 2
-    a_rows: list[list[Value]] = [[], []]
-    for upper in (0, 1):
-        for k_half in (0, 1):
-            reg = a[upper + 2 * k_half]
-            assert isinstance(reg, Reg | Imm)
-            for q in range(4):
-                a_rows[upper].extend(elements(fetch(reg, lane_of(group, q))))
-    b_cols: list[list[Value]] = [[], []]
-    col_lane_base = [em.add(BinaryOp(i32, opcode="add", ops=[
-        em.add(BinaryOp(i32, opcode="shl", ops=[tig, ConstantInt(i32, 1)])),
-        ConstantInt(i32, j)])) for j in (0, 1)]
-    for j in (0, 1):
-        for k_half in (0, 1):
-            reg = b[k_half]
-            assert isinstance(reg, Reg | Imm)
-            for q in range(4):
-                b_cols[j].extend(elements(fetch(reg, lane_of(col_lane_base[j], q))))
-    assert len(a_rows[0]) == k_total == len(b_cols[0]) and half_k * 2 == k_total
-    del per_word
+    # A rows g and g+8: A[r][k] is in register (r >= 8) + 2 * (k >= K/2)
+    a_rows = [[x for k_half in (0, 1) for x in fetched(a[upper + 2 * k_half], group)]
+              for upper in (0, 1)]
+    # B columns 2 tig and 2 tig + 1: B[k][n] is in register (k >= K/2) of lanes 4n..4n+3
+    b_cols = [[x for k_half in (0, 1) for x in fetched(b[k_half], lm.i32(
+        "add", lm.i32("shl", tig, 1), j))] for j in (0, 1)]
+    assert len(a_rows[0]) == row.bits == len(b_cols[0])
     for i, (dst, acc_reg) in enumerate(zip(d, c, strict=True)):
         assert isinstance(dst, Reg) and isinstance(acc_reg, Reg | Imm)
-        acc = em.value(acc_reg, f32)
-        for k in range(k_total):
-            product = em.add(BinaryOp(f32, opcode="fmul",
-                                      ops=[a_rows[i // 2][k], b_cols[i % 2][k]]))
-            acc = em.add(BinaryOp(f32, opcode="fadd", ops=[acc, product]))
-        em.set(dst, acc)
+        em.set(dst, lm.dot(em.value(acc_reg, f32), a_rows[i // 2], b_cols[i % 2]))
 
 
 def _intrinsic(em: _Emitter, name: str, ty: Type,
