@@ -14,6 +14,7 @@ from llvm_to_air.ir.model import Module
 from llvm_to_air.metadata.synthesize import synthesize_metadata
 from llvm_to_air.rewrite.abi import lower_kernel_abi
 from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
+from llvm_to_air.rewrite.amdgpu_implicitargs import lower_amdgpu_implicitargs
 from llvm_to_air.rewrite.amdgpu_lanes import lower_amdgpu_lanes
 from llvm_to_air.rewrite.amdgpu_math import lower_amdgpu_math
 from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
@@ -114,6 +115,9 @@ STAGES: tuple[Stage, ...] = (
     evaluate_nvvm_reflect,
     translate_inline_ptx,
     inline_into_kernels,
+    # after inlining: each field load sits beside its pointer; before lower_builtins,
+    # which maps the __ockl_* size calls it leaves
+    lower_amdgpu_implicitargs,
     lower_device_io,
     lower_nvvm_float,  # .sat, .ftz and approximations; exact rounding is nvvm_rounding's
     simplify,
