@@ -62,6 +62,7 @@ from llvm_to_air.ir.types import (
 from llvm_to_air.rewrite import ptx_tables as T
 from llvm_to_air.rewrite.context import LoweringContext
 from llvm_to_air.rewrite.lane_matrix import LaneMatrixBuilder
+from llvm_to_air.rewrite.ptx_math import BUILDERS as MATH_BUILDERS
 
 # ----------------------------------------------------------------------- parsing
 
@@ -108,24 +109,29 @@ _SPECIAL_NAMES = tuple(T.SPECIAL_REGISTERS)
 
 
 def parse_ptx(asm: str) -> list[Statement]:
-    """Statements of ``asm``; a ``{ ... }`` scope is unwrapped and its ``.reg`` names become
-    registers numbered from ``_NAMED_BASE``."""
+    """Statements of ``asm``. ``{ ... }`` scopes nest (cuda_fp16.h repeats one block that
+    declares ``.reg .b16 spc, ulp, p`` several times): each ``.reg`` name is a fresh
+    register numbered from ``_NAMED_BASE``, visible until its scope closes. ``$$`` is
+    LLVM's escape for a ``$`` in a name."""
     statements = []
-    body = asm.strip()
-    if body.startswith("{") and body.endswith("}"):
-        body = body[1:-1]
-    named: dict[str, int] = {}
-    for raw in re.split(r"[;\n]", body):
-        text = raw.strip()
-        original = text
-        if not text:
+    scopes: list[dict[str, int]] = [{}]
+    fresh = _NAMED_BASE
+    for raw in _scoped_statements(asm.replace("$$", "S__")):
+        if raw in "{}":
+            if raw == "{":
+                scopes.append({})
+            elif len(scopes) > 1:
+                scopes.pop()
             continue
+        text = original = raw
         declared = re.fullmatch(r"\.reg\s*\.\w+\s+([A-Za-z_][\w\s,]*)", text)
         if declared:
             for reg_name in declared.group(1).split(","):
-                named[reg_name.strip()] = _NAMED_BASE + len(named)
+                scopes[-1][reg_name.strip()] = fresh
+                fresh += 1
             continue
-        for name, index in named.items():
+        visible = {name: index for scope in scopes for name, index in scope.items()}
+        for name, index in visible.items():
             text = re.sub(rf"(?<![\w%$]){re.escape(name)}(?!\w)", f"${index}", text)
         predicate, negated = None, False
         m = _PRED_RE.match(text)
@@ -143,6 +149,30 @@ def parse_ptx(asm: str) -> list[Statement]:
                                     tuple(_operand(o, raw) for o in operands),
                                     predicate, negated))
     return statements
+
+
+def _scoped_statements(body: str) -> list[str]:
+    """Statements and scope braces in order: a ``{`` or ``}`` where a statement would start
+    opens or closes a scope; inside a statement braces group vector operands."""
+    out: list[str] = []
+    current = ""
+    for ch in body:
+        if ch in "{}" and not current.strip():
+            out.append(ch)
+            current = ""
+        elif ch == "}" and current.count("{") <= current.count("}"):
+            out.append(current.strip())  # a last statement without ';' before its '}'
+            out.append(ch)
+            current = ""
+        elif ch in ";\n":
+            if current.strip():
+                out.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        out.append(current.strip())
+    return [s for s in out if s]
 
 
 
@@ -284,6 +314,10 @@ def _float_bits_constant(bits: int, ty: FloatType) -> ConstantFP:
 
 def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
     ops = stmt.operands
+    builder = MATH_BUILDERS.get(row.kind)
+    if builder is not None:
+        builder(row, stmt, em)
+        return
     if row.kind == "mov":
         dst, src = ops
         ty = em.types.get(dst.index, IntType(row.bits)) if isinstance(dst, Reg) else VOID
@@ -387,7 +421,7 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
     elif row.kind == "convert":
         dst, src = ops
         assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)
-        source = em.value(src, IntType(32) if row.frm == "s32" else FloatType(row.frm))
+        source = em.value(src, IntType(32) if row.frm in ("s32", "u32") else FloatType(row.frm))
         result = em.add(Cast(FloatType(row.to), opcode=row.op, ops=[source]))
         em.set(dst, em.coerce(result, em.types.get(dst.index, result.ty)))
     elif row.kind == "mma":
@@ -643,11 +677,15 @@ def _replace_call(module: Module, fn: Function, block: BasicBlock, position: int
     tail = block.instructions[position + 1:]
     block.instructions = block.instructions[:position]
     em = _Emitter(fn, module, names, block, location, regs, types)
+    target_sm = _target_sm(fn)
     try:
         for stmt in statements:
             row = T.BY_MNEMONIC.get(stmt.mnemonic)
             if row is None:
                 raise PtxError(f"PTX instruction '{stmt.text}' has no translation")
+            if row.min_sm > target_sm > 0:
+                raise PtxError(f"'{stmt.text}' needs sm_{row.min_sm}, but @{fn.name} is "
+                               f"compiled for sm_{target_sm} (ptxas rejects it there)")
             if stmt.predicate is not None:
                 saved = em.begin_predicated(regs_value(em, stmt.predicate), stmt.negated)
                 _build(row, stmt, em)
@@ -671,6 +709,12 @@ def _replace_call(module: Module, fn: Function, block: BasicBlock, position: int
                     phi.blocks = [final if b is block else b for b in phi.blocks]
     if result is not None:
         replace_all_uses(fn.instructions(), {call: result})
+
+
+def _target_sm(fn: Function) -> int:
+    """The function's ``"target-cpu"="sm_NN"`` as NN (``sm_90a`` is 90); 0 when unknown."""
+    m = re.search(r'"target-cpu"="sm_(\d+)', " ".join(fn.fn_attrs))
+    return int(m.group(1)) if m else 0
 
 
 def regs_value(em: _Emitter, reg: Reg) -> Value:
