@@ -53,6 +53,7 @@ from llvm_to_air.ir.types import (
     I16,
     I32,
     I64,
+    VOID,
     FloatType,
     FunctionType,
     IntType,
@@ -61,7 +62,7 @@ from llvm_to_air.ir.types import (
     VectorType,
 )
 from llvm_to_air.rewrite.context import LoweringContext
-from llvm_to_air.rewrite.lane_matrix import ELEMENTS_PER_WORD, LaneMatrixBuilder
+from llvm_to_air.rewrite.lane_matrix import LaneMatrixBuilder
 
 _PREFIX = "llvm.amdgcn.wmma."
 _NAME = re.compile(r"llvm\.amdgcn\.wmma\.(f32|f16|bf16|i32)\.16x16x16\.(f16|bf16|iu8|iu4)"
@@ -131,7 +132,7 @@ class _Emitter:
         self.out: list[Instruction] = []
 
     def add(self, inst: Instruction) -> Instruction:
-        if inst.name is None and str(inst.ty) != "void":
+        if inst.name is None and inst.ty != VOID:
             inst.name = self.names("wmma")
         inst.location = self.call.location
         self.out.append(inst)
@@ -195,7 +196,6 @@ def _replace(module: Module, fn: Function, call: Call, names: NameSource) -> Non
                 raise CompileError(f"'@{call.callee_function.name}' with a non-constant "  # type: ignore[union-attr]
                                    "opsel", call.location)
             opsel = selector.value & 1
-    assert len(lm.unpack(ConstantInt(I32, 0), a_kind)) == ELEMENTS_PER_WORD[a_kind]
     column = [x for w in em.words(b) for x in lm.unpack(w, b_kind)]
     a_words = em.words(a)
     upper = lm.i32("lshr", lane, 4)

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llvm_to_air.ir.model import BinaryOp, Cast, ConstantInt, Instruction, Value
-from llvm_to_air.ir.types import F16, F32, I16, I32, I64, FloatType, IntType
+from llvm_to_air.ir.model import BinaryOp, Cast, Compare, ConstantInt, Instruction, Select, Value
+from llvm_to_air.ir.types import F16, F32, I1, I16, I32, I64, FloatType, IntType
 
 # Element kinds of a 32-bit register: elements per register and their width in bits.
 ELEMENTS_PER_WORD = {"f32": 1, "tf32": 1, "f16": 2, "bf16": 2, "i8": 4, "u8": 4, "i4": 8,
@@ -87,9 +87,6 @@ class LaneMatrixBuilder:
 
     def saturate_i32(self, wide: Value) -> Value:
         """An i64 sum clamped to the i32 range, then narrowed (WMMA's ``clamp``)."""
-        from llvm_to_air.ir.model import Compare, Select
-        from llvm_to_air.ir.types import I1
-
         low, high = ConstantInt(I64, -(1 << 31)), ConstantInt(I64, (1 << 31) - 1)
         under = self.add(Compare(I1, opcode="icmp", predicate="slt", ops=[wide, low]))
         wide = self.add(Select(I64, opcode="select", ops=[under, low, wide]))
