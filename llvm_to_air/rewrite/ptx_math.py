@@ -19,6 +19,7 @@ Floating-Point Instructions", "Comparison and Selection Instructions", ``cvt``):
 - ``directed_convert``: ``cvt.{rz,rm,rp}.{f16,bf16}.f32``: the nearest value, moved one
   step toward zero, -inf or +inf when it lies on the wrong side of the source.
 - ``float_to_int``: ``cvt.{rni,rzi}.s32.{f16,f32}``, saturating, NaN to 0.
+- ``int_to_bf16``: ``cvt.rn.bf16.{s32,u32}`` (sm_90), rounded once (by odd to f32 first).
 """
 
 from __future__ import annotations
@@ -266,9 +267,37 @@ def build_float_to_int(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
     em.set(dst, em.coerce(value, em.types.get(dst.index, I32)))  # type: ignore[union-attr]
 
 
+def build_int_to_bf16(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
+    """``cvt.rn.bf16.{s32,u32}``: the integer rounded to f32 by odd (the exact difference
+    from the rounded value, in i64, says which way), then to bf16 once."""
+    dst, src = stmt.operands
+    signed = row.op == "s32"
+    i64 = IntType(64)
+    x = em.value(src, I32)  # type: ignore[arg-type]
+    wide = em.add(Cast(i64, opcode="sext" if signed else "zext", ops=[x]))
+    f = em.add(Cast(F32, opcode="sitofp" if signed else "uitofp", ops=[x]))
+    back = em.add(Cast(i64, opcode="fptosi", ops=[f]))  # |f| <= 2^32: exact in i64
+    diff = em.add(BinaryOp(i64, opcode="sub", ops=[wide, back]))
+    bits = em.add(Cast(I32, opcode="bitcast", ops=[f]))
+    inexact = em.add(Compare(I1, opcode="icmp", predicate="ne", ops=[diff, ConstantInt(i64, 0)]))
+    even = em.add(Compare(I1, opcode="icmp", predicate="eq", ops=[_binary(em, "and", bits, 1),
+                                                                   ConstantInt(I32, 0)]))
+    move = em.add(BinaryOp(I1, opcode="and", ops=[inexact, even]))
+    up = em.add(Compare(I1, opcode="icmp", predicate="sgt", ops=[diff, ConstantInt(i64, 0)]))
+    negative = em.add(Compare(I1, opcode="icmp", predicate="slt", ops=[bits,
+                                                                       ConstantInt(I32, 0)]))
+    grows = em.add(BinaryOp(I1, opcode="xor", ops=[up, negative]))  # magnitude increases
+    step = em.add(Select(I32, opcode="select", ops=[grows, ConstantInt(I32, 1),
+                                                    ConstantInt(I32, -1)]))
+    odd = em.add(Select(I32, opcode="select", ops=[move, _binary(em, "add", bits, step), bits]))
+    result = _from_f32(em, em.add(Cast(F32, opcode="bitcast", ops=[odd])), "bfloat")
+    em.set(dst, em.coerce(result, em.types.get(dst.index, IntType(16))))  # type: ignore
+
+
 BUILDERS: dict[str, Builder] = {
     "float_arith": build_float_arith, "float_sign": build_float_sign,
     "min_max": build_min_max, "nvvm_float": build_nvvm_float, "compare": build_compare,
     "select": build_select, "bitwise": build_bitwise,
     "directed_convert": build_directed_convert, "float_to_int": build_float_to_int,
+    "int_to_bf16": build_int_to_bf16,
 }

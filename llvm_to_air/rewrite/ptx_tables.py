@@ -110,7 +110,7 @@ _CORE_ROWS: tuple[PtxRow, ...] = (
     PtxRow("cvt.rn.f16x2.f32", "convert_pack", 32, min_sm=80),
     PtxRow("fma.rn.f32", "f32_fma", 32, float_result=True),
     # cuda_fp16.h arithmetic on 16-bit registers (f16x2: two halves in a 32-bit register)
-    *(PtxRow(f"{op}{rnd}.{ty}", "half_arith", 16 * lanes, lanes, op=llvm)
+    *(PtxRow(f"{op}{rnd}.{ty}", "half_arith", 16 * lanes, lanes, op=llvm, min_sm=53)
       for op, llvm in (("add", "fadd"), ("sub", "fsub"), ("mul", "fmul"), ("fma", "fma"))
       for rnd in ("", ".rn") if not (op == "fma" and rnd == "")
       for ty, lanes in (("f16", 1), ("f16x2", 2))),
@@ -181,6 +181,8 @@ def _math_rows() -> list[PtxRow]:
     rows += [PtxRow(f"cvt.{rnd}.{to}.f32", "directed_convert", 16, op=rnd, to=kind,
                     frm="float", min_sm=80 if kind == "bfloat" else 20)
              for rnd in ("rz", "rm", "rp") for to, kind in (("f16", "half"), ("bf16", "bfloat"))]
+    rows += [PtxRow(f"cvt.rn.bf16.{ty}", "int_to_bf16", 16, op=ty, to="bfloat", min_sm=90)
+             for ty in ("s32", "u32")]
     rows += [PtxRow(f"cvt.{rnd}.s32.{frm}", "float_to_int", 32, op=rnd, frm=kind)
              for rnd in ("rni", "rzi") for frm, kind in (("f16", "half"), ("f32", "float"))]
     return rows
