@@ -15,6 +15,8 @@ HEAD = """target triple = "amdgcn-amd-amdhsa"
 declare i32 @llvm.amdgcn.workitem.id.x()
 declare i32 @llvm.amdgcn.update.dpp.i32(i32, i32, i32, i32, i32, i1)
 declare i32 @llvm.amdgcn.permlanex16.i32(i32, i32, i32, i32, i1, i1)
+declare i32 @llvm.amdgcn.permlane16.i32(i32, i32, i32, i32, i1, i1)
+declare i32 @llvm.amdgcn.mov.dpp8.i32(i32, i32)
 declare i32 @llvm.amdgcn.readlane.i32(i32, i32)
 declare ptr addrspace(8) @llvm.amdgcn.make.buffer.rsrc.p8.p1(ptr addrspace(1), i16, i64, i32)
 declare float @llvm.amdgcn.raw.ptr.buffer.load.f32(ptr addrspace(8), i32, i32, i32)
@@ -52,6 +54,8 @@ def _model(ctrl: int, inp: np.ndarray, bound: bool, old: int) -> np.ndarray:
             src = base + i + (ctrl & 15) if i + (ctrl & 15) < 16 else None
         elif 0x111 <= ctrl <= 0x11F:
             src = base + i - (ctrl & 15) if i >= (ctrl & 15) else None
+        elif 0x121 <= ctrl <= 0x12F:  # row_ror: rotate right within the row
+            src = base + (i - (ctrl & 15)) % 16
         elif ctrl == 0x140:
             src = base + 15 - i
         elif ctrl == 0x141:
@@ -64,8 +68,8 @@ def _model(ctrl: int, inp: np.ndarray, bound: bool, old: int) -> np.ndarray:
     return out
 
 
-CONTROLS = [0x1B, 0xE4, 0x39, 0x101, 0x104, 0x111, 0x112, 0x114, 0x118, 0x140, 0x141, 0x153,
-            0x161, 0x162, 0x16F]
+CONTROLS = [0x1B, 0xE4, 0x39, 0x101, 0x104, 0x111, 0x112, 0x114, 0x118, 0x121, 0x125, 0x12F,
+            0x140, 0x141, 0x153, 0x161, 0x162, 0x16F]
 
 
 @pytest.mark.parametrize("bound", [True, False])
@@ -94,10 +98,44 @@ def test_readlane() -> None:
     np.testing.assert_array_equal(out, np.repeat(inp[[5, 37]], 32))
 
 
-def test_row_bcast_is_refused() -> None:
-    with pytest.raises(CompileError, match="0x142"):
-        api.compile(HEAD + "  %r = call i32 @llvm.amdgcn.update.dpp.i32(i32 0, i32 %v, i32 322, "
-                    "i32 15, i32 15, i1 true)\n" + TAIL, "b.ll", emit="ll")
+@pytest.mark.parametrize(("row_mask", "bank_mask"), [(1, 15), (2, 15), (3, 5), (2, 8), (0, 15)])
+def test_update_dpp_row_and_bank_masks(row_mask: int, bank_mask: int) -> None:
+    body = (f"  %r = call i32 @llvm.amdgcn.update.dpp.i32(i32 7, i32 %v, i32 273, "
+            f"i32 {row_mask}, i32 {bank_mask}, i1 false)\n")  # row_shr:1
+    inp, out = _run(body)
+    lanes = np.arange(N) % 32
+    enabled = ((row_mask >> (lanes // 16)) & (bank_mask >> ((lanes // 4) % 4)) & 1) == 1
+    np.testing.assert_array_equal(out, np.where(enabled, _model(0x111, inp, False, 7), 7))
+
+
+@pytest.mark.parametrize("selector", [0o76543210, 0o01234567, 0o00000000, 0o12703456])
+def test_mov_dpp8(selector: int) -> None:
+    inp, out = _run(f"  %r = call i32 @llvm.amdgcn.mov.dpp8.i32(i32 %v, i32 {selector})\n")
+    lanes = np.arange(N)
+    src = (lanes & ~7) | ((selector >> (3 * (lanes & 7))) & 7)
+    np.testing.assert_array_equal(out, inp[src])
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(0x76543210, -0x0123457), (0x0F0F0F0F, 0x01234567)])
+def test_permlane16_stays_in_its_row(lo: int, hi: int) -> None:
+    inp, out = _run(f"  %r = call i32 @llvm.amdgcn.permlane16.i32(i32 0, i32 %v, i32 {lo}, "
+                    f"i32 {hi}, i1 false, i1 false)\n")
+    want = np.empty_like(inp)
+    for lane in range(N):
+        i = lane & 15
+        sel = (hi if i > 7 else lo) & 0xFFFFFFFF
+        want[lane] = inp[(lane & ~15) + ((sel >> (4 * (i & 7))) & 15)]
+    np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize(("ctrl", "named"), [(0x142, "row_bcast:15"), (0x143, "row_bcast:31"),
+                                             (0x130, "wave_shl:1"), (0x13C, "wave_ror:1")])
+def test_gfx9_only_dpp_controls_are_refused(ctrl: int, named: str) -> None:
+    with pytest.raises(CompileError, match=f"0x{ctrl:x} \\({named}\\): it exists only on "
+                                           "gfx8/gfx9") as info:
+        api.compile(HEAD + f"  %r = call i32 @llvm.amdgcn.update.dpp.i32(i32 0, i32 %v, "
+                    f"i32 {ctrl}, i32 15, i32 15, i1 true)\n" + TAIL, "b.ll", emit="ll")
+    assert info.value.location is not None and info.value.location.line == 16
 
 
 def test_buffer_resource_bounds_checked() -> None:

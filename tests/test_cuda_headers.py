@@ -68,3 +68,105 @@ def test_half2_pack_fma_and_int_conversion_match_numpy() -> None:
     want2 = (p.astype(np.float64) * p + doubled).astype(np.float16)  # fma: one rounding
     np.testing.assert_array_equal(h2.reshape(n, 2), want2)
     np.testing.assert_array_equal(h, want2[:, 0] + np.arange(n).astype(np.float16))
+
+
+MATH = Path(__file__).parent / "fixtures" / "cuda-headers" / "fp16_math.ll"
+
+
+def _math_lib() -> bytes:
+    lib = api.compile(MATH.read_text(), MATH.name, emit="metallib").output
+    assert isinstance(lib, bytes)
+    return lib
+
+
+def _bf16(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+
+
+def _bf16_round(x: np.ndarray) -> np.ndarray:
+    """float64 values rounded once to bfloat16 (nearest even), as bits."""
+    m, e = np.frexp(x)
+    rounded = (np.rint(m * 256) * 2.0 ** (e - 8)).astype(np.float32)
+    return (rounded.view(np.uint32) >> 16).astype(np.uint16)
+
+
+def test_math_header_asm_lowers_and_passes_oracles() -> None:
+    text = MATH.read_text()
+    assert "ex2.approx.ftz.f32" in text and "fma.rn.bf16" in text and "set.eq.f16.f16" in text
+    air = api.compile(text, MATH.name, emit="ll").output
+    assert isinstance(air, str)
+    llvm_as_14(air)
+    opt_verify_14(air)
+    assert verify_air_text(air, MATH.name) == []
+
+
+def test_half_math_functions_within_one_ulp() -> None:
+    """hexp2 .. hlog10 (ex2/lg2/sqrt/rsqrt/rcp approximations with the header's corrections):
+    within one f16 ulp of the exact function; neg/abs/max exact."""
+    n = 96
+    x = np.random.default_rng(6).uniform(0.25, 4, n).astype(np.float16)
+    out = np.zeros(12 * n, np.float16)
+    run(_math_lib(), "_Z9half_mathPK6__halfPS_i", (n,), (32,), {0: x, 1: out, 2: np.int32(n)})
+    got = out.reshape(n, 12).astype(np.float64)
+    a = x.astype(np.float64)
+    models = [np.exp2, np.exp, lambda v: 10 ** v, np.sqrt, lambda v: 1 / np.sqrt(v),
+              lambda v: 1 / v, np.log, np.log2, np.log10]
+    for k, model in enumerate(models):
+        np.testing.assert_allclose(got[:, k], model(a), rtol=2.0 ** -10, atol=2.0 ** -14,
+                                   err_msg=f"function {k}")
+    np.testing.assert_array_equal(got[:, 9], -a)
+    np.testing.assert_array_equal(got[:, 10], np.abs(a))
+    np.testing.assert_array_equal(got[:, 11], np.maximum(a, a[0]))
+
+
+def test_half2_math_functions_within_one_ulp() -> None:
+    n = 64
+    x = np.random.default_rng(8).uniform(0.25, 4, 2 * n).astype(np.float16)
+    out = np.zeros(4 * n, np.float16)
+    run(_math_lib(), "_Z10half2_mathPK7__half2PS_i", (n,), (32,), {0: x, 1: out, 2: np.int32(n)})
+    got = out.reshape(n, 2, 2).astype(np.float64)
+    a = x.reshape(n, 2).astype(np.float64)
+    np.testing.assert_allclose(got[:, 0], np.exp2(a), rtol=2.0 ** -10)
+    np.testing.assert_allclose(got[:, 1], np.sqrt(a), rtol=2.0 ** -10)
+
+
+def test_bf16_arithmetic_is_correctly_rounded() -> None:
+    """sm_80's cuda_bf16.h writes add/sub/mul as fma.rn.bf16 with 1.0, -1.0 and -0.0."""
+    n = 96
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal(n).astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+    out = np.zeros(8 * n, np.uint16)
+    run(_math_lib(), "_Z9bf16_mathPK13__nv_bfloat16PS_i", (n,), (32,),
+        {0: x, 1: out, 2: np.int32(n)})
+    got = out.reshape(n, 8)
+    a, b = _bf16(x), _bf16(x[::-1])
+    for k, exact in enumerate([a + b, a - b, a * b, a * b + a, -a, np.abs(a),
+                               np.maximum(a, b), np.minimum(a, b)]):
+        np.testing.assert_array_equal(got[:, k], _bf16_round(exact), err_msg=f"result {k}")
+
+    pairs = np.zeros(2 * n, np.uint16)
+    run(_math_lib(), "_Z10bf16x2_fmaPK14__nv_bfloat162PS_i", (n,), (32,),
+        {0: np.concatenate([x, x[::-1]]), 1: pairs, 2: np.int32(n)})
+    v = _bf16(np.concatenate([x, x[::-1]])).reshape(n, 2)
+    np.testing.assert_array_equal(pairs.reshape(n, 2), _bf16_round(v * v[::-1] + v))
+
+
+def test_directed_conversions() -> None:
+    n = 96
+    x = (np.random.default_rng(10).standard_normal(n) * 30).astype(np.float32)
+    h, b, k = np.zeros(4 * n, np.float16), np.zeros(n, np.uint16), np.zeros(2 * n, np.int32)
+    run(_math_lib(), "_Z11conversionsPKfP6__halfP13__nv_bfloat16Pii", (n,), (32,),
+        {0: x, 1: h, 2: b, 3: k, 4: np.int32(n)})
+    got = h.reshape(n, 4).astype(np.float64)
+    xd = x.astype(np.float64)
+    near = x.astype(np.float16).astype(np.float64)
+    up = np.where(near < xd, np.nextafter(near.astype(np.float16), np.float16(np.inf)), near)
+    down = np.where(near > xd, np.nextafter(near.astype(np.float16), np.float16(-np.inf)), near)
+    np.testing.assert_array_equal(got[:, 0], np.where(xd >= 0, down, up))  # rz
+    np.testing.assert_array_equal(got[:, 1], down)
+    np.testing.assert_array_equal(got[:, 2], up)
+    np.testing.assert_array_equal(got[:, 3], np.arange(n, dtype=np.float16))
+    np.testing.assert_array_equal(b, (x.view(np.uint32) >> 16).astype(np.uint16))  # bf16 rz
+    half = x.astype(np.float16).astype(np.float64)
+    np.testing.assert_array_equal(k.reshape(n, 2), np.stack([np.rint(half), np.trunc(half)],
+                                                            axis=1))

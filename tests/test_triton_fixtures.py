@@ -204,7 +204,8 @@ def test_wave64_uniform_broadcast_is_not_cross_lane() -> None:
 
 
 WAVE32_LOWERING = ["vadd", "axpy_f16", "bf16_scale", "dropout", "gelu_silu", "prefix_sum",
-                   "matmul_f32", "atomic_hist", "block_sum", "row_softmax", "layer_norm"]
+                   "matmul_f32", "matmul_f16", "atomic_hist", "block_sum", "row_softmax",
+                   "layer_norm"]
 
 
 @pytest.mark.parametrize("name", WAVE32_LOWERING)

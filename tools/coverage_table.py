@@ -102,14 +102,26 @@ AMDGPU_RULES: list[Rule] = [
     (r"llvm\.amdgcn\.wave\.barrier", MAPPED, "air.simdgroup.barrier"),
     (r"llvm\.amdgcn\.(ballot|readfirstlane|mbcnt\.(lo|hi)|ds\.bpermute|wavefrontsize)", MAPPED,
      "SIMD-group operations (32-wide)"),
-    (r"llvm\.amdgcn\.(dispatch\.ptr|implicitarg\.ptr|kernarg\.segment\.ptr|queue\.ptr)",
-     EMULATED, "only the fields OCKL reads for sizes"),
+    (r"llvm\.amdgcn\.(dispatch\.ptr|implicitarg\.ptr)", EMULATED,
+     "size fields at constant offsets from Metal's grid and threadgroup sizes; other fields "
+     "refused by name (amdgpu_implicitargs.py)"),
+    (r"llvm\.amdgcn\.(kernarg\.segment\.ptr|queue\.ptr)", REFUSED,
+     "the AMD kernarg segment and queue have no Metal equivalent"),
+    (r"llvm\.amdgcn\.wmma\.(f32|f16|bf16|i32)\.16x16x16\.(f16|bf16|iu8|iu4)(\.tied)?", EMULATED,
+     "gfx11 wave32: exact, A rows fetched with SIMD shuffles, dot products per lane "
+     "(amdgpu_wmma.py, lane_matrix.py); gfx12 layouts and wave64 refused"),
     (r"llvm\.amdgcn\.(mfma|smfmac|wmma|swmmac).*", REFUSED,
-     "AMD matrix cores: register layouts not mapped to simdgroup_matrix yet"),
-    (r"llvm\.amdgcn\.(raw|struct)\.(ptr\.)?(buffer|tbuffer).*|llvm\.amdgcn\.make\.buffer\.rsrc|"
-     r"llvm\.amdgcn\.s\.buffer.*", REFUSED, "buffer resources: not lowered in this change"),
-    (r"llvm\.amdgcn\.(update\.dpp|mov\.dpp|mov\.dpp8|permlane.*|ds\.swizzle)", REFUSED,
-     "DPP/permlane cross-lane moves: not lowered in this change"),
+     "MFMA is wave64 only (64-lane exchanges); other WMMA/SWMMAC forms: not mapped yet"),
+    (r"llvm\.amdgcn\.(make\.buffer\.rsrc|raw\.ptr\.buffer\.(load|store))", EMULATED,
+     "global accesses checked against num_records (amdgpu_lanes.py)"),
+    (r"llvm\.amdgcn\.(raw|struct)\.(ptr\.)?(buffer|tbuffer).*|llvm\.amdgcn\.s\.buffer.*", REFUSED,
+     "other buffer-resource forms: not lowered yet"),
+    (r"llvm\.amdgcn\.(update\.dpp|mov\.dpp|mov\.dpp8|permlane16|permlanex16|readlane)", EMULATED,
+     "wave32: source lane computed, SIMD shuffle, DPP row/bank/bound rules (amdgpu_lanes.py); "
+     "gfx8/9-only controls refused"),
+    (r"llvm\.amdgcn\.(sqrt|rcp)", EMULATED, "llvm.sqrt / 1.0 / x (amdgpu_math.py)"),
+    (r"llvm\.amdgcn\.(permlane.*|ds\.swizzle)", REFUSED,
+     "other cross-lane moves (permlane64, .var forms, swizzle): not lowered yet"),
     (r"llvm\.amdgcn\.(image|s\.sample|sample).*", REFUSED, "images: not supported"),
     (r"llvm\.amdgcn\.(s\.(sleep|setprio|getreg|setreg|memtime|memrealtime|sendmsg.*|"
      r"waitcnt|dcache.*|icache.*|trap|ttracedata.*)|s_.*|exp.*|interp.*|kill|"

@@ -1,11 +1,14 @@
 """Wave32 AMD cross-lane operations and buffer resources, rewritten for the common lowering.
 
-* ``update.dpp``/``mov.dpp`` (quad_perm, row_shl/shr, row_mirror, row_half_mirror,
-  row_share, row_xmask), ``permlanex16`` and ``readlane`` become a source-lane
-  computation and ``llvm.amdgcn.ds.bpermute`` (which ``lower_intrinsics`` turns into
-  ``simd_shuffle``), then a ``select`` of the DPP rules for lanes whose source lies
-  outside their row of 16 (0 with ``bound_ctrl``, else ``old``). A 32-lane
-  wavefront is exactly an Apple SIMD group, so this is exact.
+* ``update.dpp``/``mov.dpp`` (quad_perm, row_shl/shr/ror, row_mirror, row_half_mirror,
+  row_share, row_xmask, with row and bank masks), ``mov.dpp8``, ``permlane16``,
+  ``permlanex16`` and ``readlane`` become a source-lane computation and
+  ``llvm.amdgcn.ds.bpermute`` (which ``lower_intrinsics`` turns into ``simd_shuffle``),
+  then a ``select`` of the DPP rules for lanes whose source lies outside their row of 16
+  (0 with ``bound_ctrl``, else ``old``) and for lanes the masks disable (``old``). A
+  32-lane wavefront is exactly an Apple SIMD group, so this is exact. The gfx8/9
+  controls (``row_bcast:15/31``, wave shifts and rotations) do not exist on the gfx10+
+  targets that run wave32 and are refused.
 * ``make.buffer.rsrc`` + ``raw.ptr.buffer.load/store`` become bounds-checked global
   accesses: an access whose ``offset + size`` passes ``num_records`` loads 0 and
   stores nothing, as the hardware does (Triton masks by pushing offsets out of range).
@@ -51,7 +54,18 @@ from llvm_to_air.ir.types import (
 )
 from llvm_to_air.rewrite.context import LoweringContext
 
+# DPP_CTRL values (AMDGPU ISA, "DPP"; LLVM's AMDGPUModifierSyntax) of gfx10+ wave32 code.
+_DPP_CONTROLS: tuple[tuple[range, str], ...] = (
+    (range(0x000, 0x100), "quad_perm"), (range(0x101, 0x110), "row_shl"),
+    (range(0x111, 0x120), "row_shr"), (range(0x121, 0x130), "row_ror"),
+    (range(0x140, 0x141), "row_mirror"), (range(0x141, 0x142), "row_half_mirror"),
+    (range(0x150, 0x160), "row_share"), (range(0x160, 0x170), "row_xmask"),
+)
+# Controls of gfx8/gfx9 only: wave-wide shifts and rotations and the row broadcasts.
+_GFX9_ONLY_CONTROLS = {0x130: "wave_shl:1", 0x134: "wave_rol:1", 0x138: "wave_shr:1",
+                       0x13C: "wave_ror:1", 0x142: "row_bcast:15", 0x143: "row_bcast:31"}
 _PREFIXES = ("llvm.amdgcn.update.dpp", "llvm.amdgcn.mov.dpp", "llvm.amdgcn.permlanex16",
+             "llvm.amdgcn.permlane16",
              "llvm.amdgcn.readlane", "llvm.amdgcn.make.buffer.rsrc",
              "llvm.amdgcn.raw.ptr.buffer.load", "llvm.amdgcn.raw.ptr.buffer.store")
 
@@ -136,8 +150,15 @@ class _Rewriter:
         elif name.startswith("llvm.amdgcn.readlane"):
             value, lane = call.args
             result = self.shuffle(value, lane)
+        elif name.endswith(".var") or ".var." in name:
+            raise CompileError(f"'@{name}' (gfx12 variable-selector permute) is not "
+                               "translated", call.location)
         elif name.startswith("llvm.amdgcn.permlanex16"):
             result = self.permlanex16(call)
+        elif name.startswith("llvm.amdgcn.permlane16"):
+            result = self.permlanex16(call, same_row=True)
+        elif name.startswith("llvm.amdgcn.mov.dpp8"):
+            result = self.dpp8(call)
         else:
             result = self.dpp(call, name)
         block.instructions[position:position + 1] = self.out
@@ -147,6 +168,9 @@ class _Rewriter:
             replace_all_uses(self.fn.instructions(), {call: result})
 
     def dpp(self, call: Call, name: str) -> Value:
+        """``update.dpp``/``mov.dpp``: the source lane of the control (``_DPP_CONTROLS``);
+        lanes whose source leaves their row of 16 get 0 (``bound_ctrl``) or ``old``, and
+        lanes of a row or bank that ``row_mask``/``bank_mask`` disables keep ``old``."""
         if name.startswith("llvm.amdgcn.mov.dpp"):
             src, ctrl, row_mask, bank_mask, bound = call.args
             old: Value = _zero(src.ty)
@@ -155,42 +179,72 @@ class _Rewriter:
         if not all(isinstance(v, ConstantInt) for v in (ctrl, row_mask, bank_mask, bound)):
             raise CompileError(f"'@{name}' with non-constant controls", call.location)
         c = ctrl.value  # type: ignore[attr-defined]
-        if row_mask.value & 15 != 15 or bank_mask.value & 15 != 15:  # type: ignore[attr-defined]
-            raise CompileError(f"'@{name}' with row/bank masks {row_mask.value}/"  # type: ignore
-                               f"{bank_mask.value}: only full masks (15) are translated",
-                               call.location)
+        kind = next((k for codes, k in _DPP_CONTROLS if c in codes), None)
+        if kind is None:
+            gfx9 = _GFX9_ONLY_CONTROLS.get(c)
+            raise CompileError(
+                f"'@{name}' with DPP control 0x{c:x}"
+                + (f" ({gfx9}): it exists only on gfx8/gfx9 (wave64); gfx10+ wave32 targets "
+                   "have no such control (LLVM's AMDGPU backend rejects it there)" if gfx9
+                   else ": not a DPP control"), call.location,
+                hint="use row_share, row_xmask or permlanex16 for cross-row exchanges")
         lane = self.lane()
         row = self.i32("and", lane, ~15 & 0xFFFFFFFF)
         i = self.i32("and", lane, 15)
+        n = c & 15
         valid: Value | None = None
-        if c <= 0xFF:  # quad_perm
+        if kind == "quad_perm":
             shift = self.i32("shl", self.i32("and", lane, 3), 1)
             sel = self.i32("and", self.i32("lshr", ConstantInt(I32, c), shift), 3)
             src_lane = self.i32("or", self.i32("and", lane, ~3 & 0xFFFFFFFF), sel)
-        elif 0x101 <= c <= 0x10F or 0x111 <= c <= 0x11F:  # row_shl / row_shr
-            n = c & 15
-            j = self.i32("add", i, n) if c < 0x110 else self.i32("sub", i, n)
-            valid = self.emit(Compare(I1, opcode="icmp", predicate="ult", ops=[j, ConstantInt(
-                I32, 16)]))
+        elif kind in ("row_shl", "row_shr", "row_ror"):
+            j = self.i32("add", i, n) if kind == "row_shl" else self.i32("sub", i, n)
+            if kind != "row_ror":  # a rotation never leaves the row
+                valid = self.emit(Compare(I1, opcode="icmp", predicate="ult",
+                                          ops=[j, ConstantInt(I32, 16)]))
             src_lane = self.i32("or", row, self.i32("and", j, 15))
-        elif c == 0x140:  # row_mirror
+        elif kind == "row_mirror":
             src_lane = self.i32("or", row, self.i32("sub", ConstantInt(I32, 15), i))
-        elif c == 0x141:  # row_half_mirror
+        elif kind == "row_half_mirror":
             src_lane = self.i32("xor", lane, 7)
-        elif 0x150 <= c <= 0x15F:  # row_share
-            src_lane = self.i32("or", row, c & 15)
-        elif 0x160 <= c <= 0x16F:  # row_xmask
-            src_lane = self.i32("xor", lane, c & 15)
-        else:
-            raise CompileError(f"'@{name}' with DPP control 0x{c:x} (row_ror, row_bcast or "
-                               "wave-wide forms) has no wave32 translation", call.location)
-        shuffled = self.shuffle(src, src_lane)
-        if valid is None:
-            return shuffled
-        fallback = _zero(src.ty) if bound.value & 1 else old  # type: ignore[attr-defined]
-        return self.emit(Select(src.ty, opcode="select", ops=[valid, shuffled, fallback]))
+        elif kind == "row_share":
+            src_lane = self.i32("or", row, n)
+        else:  # row_xmask
+            src_lane = self.i32("xor", lane, n)
+        result = self.shuffle(src, src_lane)
+        if valid is not None:
+            fallback = _zero(src.ty) if bound.value & 1 else old  # type: ignore[attr-defined]
+            result = self.emit(Select(src.ty, opcode="select", ops=[valid, result, fallback]))
+        return self.masked(result, old, lane, row_mask.value, bank_mask.value)  # type: ignore
 
-    def permlanex16(self, call: Call) -> Value:
+    def masked(self, result: Value, old: Value, lane: Value, row_mask: int,
+               bank_mask: int) -> Value:
+        """``old`` in lanes of a disabled row (lane / 16) or bank (lane / 4 % 4)."""
+        rows, banks = row_mask & 3, bank_mask & 15  # a wave32 has rows 0 and 1
+        if rows == 3 and banks == 15:
+            return result
+        enabled = self.i32("and", self.i32("lshr", ConstantInt(I32, rows), self.i32(
+            "lshr", lane, 4)), self.i32("lshr", ConstantInt(I32, banks), self.i32(
+                "and", self.i32("lshr", lane, 2), 3)))
+        on = self.emit(Compare(I1, opcode="icmp", predicate="ne",
+                               ops=[self.i32("and", enabled, 1), ConstantInt(I32, 0)]))
+        return self.emit(Select(result.ty, opcode="select", ops=[on, result, old]))
+
+    def dpp8(self, call: Call) -> Value:
+        """``mov.dpp8``: lane i of each group of 8 reads lane ``sel >> 3 (i % 8) & 7``."""
+        src, sel = call.args
+        if not isinstance(sel, ConstantInt):
+            raise CompileError("'@llvm.amdgcn.mov.dpp8' with a non-constant selector",
+                               call.location)
+        lane = self.lane()
+        shift = self.i32("mul", self.i32("and", lane, 7), 3)
+        pick = self.i32("and", self.i32("lshr", ConstantInt(I32, sel.value & 0xFFFFFF), shift),
+                        7)
+        return self.shuffle(src, self.i32("or", self.i32("and", lane, ~7 & 0xFFFFFFFF), pick))
+
+    def permlanex16(self, call: Call, same_row: bool = False) -> Value:
+        """``permlanex16`` (``permlane16`` with ``same_row``): lane i of a row reads lane
+        ``sel[i]`` (4 bits each, lanes 0-7 from ``sel_lo``) of the other (same) row."""
         _old, src, sel_lo, sel_hi, _fi, _bc = call.args
         lane = self.lane()
         i = self.i32("and", lane, 15)
@@ -198,7 +252,7 @@ class _Rewriter:
         sel = self.emit(Select(I32, opcode="select", ops=[high, sel_hi, sel_lo]))
         shift = self.i32("shl", self.i32("and", i, 7), 2)
         pick = self.i32("and", self.i32("lshr", sel, shift), 15)
-        other_row = self.i32("and", self.i32("xor", lane, 16), 16)
+        other_row = self.i32("and", self.i32("xor", lane, 0 if same_row else 16), 16)
         return self.shuffle(src, self.i32("or", other_row, pick))
 
     def buffer_access(self, block: BasicBlock, position: int, call: Call, store: bool) -> None:

@@ -39,7 +39,8 @@ CROSS_LANE_PREFIXES = (
     "llvm.amdgcn.update.dpp", "llvm.amdgcn.mov.dpp", "llvm.amdgcn.readlane",
     "llvm.amdgcn.readfirstlane", "llvm.amdgcn.writelane", "llvm.amdgcn.permlane",
     "llvm.amdgcn.ballot", "llvm.amdgcn.icmp", "llvm.amdgcn.fcmp", "llvm.amdgcn.wave.reduce",
-    "llvm.amdgcn.mbcnt", "llvm.amdgcn.mfma", "llvm.amdgcn.set.inactive",
+    "llvm.amdgcn.mbcnt", "llvm.amdgcn.mfma", "llvm.amdgcn.wmma", "llvm.amdgcn.smfmac",
+    "llvm.amdgcn.set.inactive",
 )
 _TRIPLE_ARCH_RE = re.compile(r"^amdgpu(\d+)\.")
 _CPU_RE = re.compile(r'"target-cpu"="gfx(\d+?)(\d)([0-9a-f])"')

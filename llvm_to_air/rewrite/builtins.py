@@ -88,6 +88,8 @@ BUILTIN_READS: dict[str, BuiltinRead] = {
     "__ockl_get_local_size": BuiltinRead("threads_per_threadgroup", ARG_DIMENSION, 1),
     "__ockl_get_num_groups": BuiltinRead("threadgroups_per_grid", ARG_DIMENSION, 1),
     "__ockl_get_global_size": BuiltinRead("threads_per_grid", ARG_DIMENSION, 1),
+    "__ockl_get_enqueued_local_size": BuiltinRead("dispatch_threads_per_threadgroup",
+                                                  ARG_DIMENSION, 1),
     # OpenCL (Itanium-mangled; spir64 passes the dimension as uint)
     "_Z13get_global_idj": BuiltinRead("thread_position_in_grid", ARG_DIMENSION),
     "_Z12get_local_idj": BuiltinRead("thread_position_in_threadgroup", ARG_DIMENSION),

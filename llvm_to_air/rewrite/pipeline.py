@@ -14,9 +14,11 @@ from llvm_to_air.ir.model import Call, InlineAsm, Module
 from llvm_to_air.metadata.synthesize import synthesize_metadata
 from llvm_to_air.rewrite.abi import lower_kernel_abi
 from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
+from llvm_to_air.rewrite.amdgpu_implicitargs import lower_amdgpu_implicitargs
 from llvm_to_air.rewrite.amdgpu_lanes import lower_amdgpu_lanes
 from llvm_to_air.rewrite.amdgpu_math import lower_amdgpu_math
 from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
+from llvm_to_air.rewrite.amdgpu_wmma import lower_amdgpu_wmma
 from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
@@ -149,6 +151,7 @@ STAGES: tuple[Stage, ...] = (
     # before any lowering: 64-lane exchanges must never reach the 32-lane SIMD mapping
     refuse_wave64_cross_lane,
     lower_amdgpu_lanes,
+    lower_amdgpu_wmma,  # its shuffles are ds.bpermute, lowered by lower_intrinsics
     lower_amdgpu_math,
     # libdevice definitions go first: their calls lower by name, bodies and all
     recognize_libdevice,
@@ -158,6 +161,9 @@ STAGES: tuple[Stage, ...] = (
     translate_inline_ptx,
     drop_cuda_builtin_objects,  # -O0: `this` of threadIdx.operator dim3() is no buffer
     inline_into_kernels,
+    # after inlining: each field load sits beside its pointer; before lower_builtins,
+    # which maps the __ockl_* size calls it leaves
+    lower_amdgpu_implicitargs,
     lower_device_io,
     lower_nvvm_float,  # .sat, .ftz and approximations; exact rounding is nvvm_rounding's
     simplify,

@@ -61,6 +61,8 @@ from llvm_to_air.ir.types import (
 )
 from llvm_to_air.rewrite import ptx_tables as T
 from llvm_to_air.rewrite.context import LoweringContext
+from llvm_to_air.rewrite.lane_matrix import LaneMatrixBuilder
+from llvm_to_air.rewrite.ptx_math import BUILDERS as MATH_BUILDERS
 
 # ----------------------------------------------------------------------- parsing
 
@@ -107,24 +109,29 @@ _SPECIAL_NAMES = tuple(T.SPECIAL_REGISTERS)
 
 
 def parse_ptx(asm: str) -> list[Statement]:
-    """Statements of ``asm``; a ``{ ... }`` scope is unwrapped and its ``.reg`` names become
-    registers numbered from ``_NAMED_BASE``."""
+    """Statements of ``asm``. ``{ ... }`` scopes nest (cuda_fp16.h repeats one block that
+    declares ``.reg .b16 spc, ulp, p`` several times): each ``.reg`` name is a fresh
+    register numbered from ``_NAMED_BASE``, visible until its scope closes. ``$$`` is
+    LLVM's escape for a ``$`` in a name."""
     statements = []
-    body = asm.strip()
-    if body.startswith("{") and body.endswith("}"):
-        body = body[1:-1]
-    named: dict[str, int] = {}
-    for raw in re.split(r"[;\n]", body):
-        text = raw.strip()
-        original = text
-        if not text:
+    scopes: list[dict[str, int]] = [{}]
+    fresh = _NAMED_BASE
+    for raw in _scoped_statements(asm.replace("$$", "S__")):
+        if raw in "{}":
+            if raw == "{":
+                scopes.append({})
+            elif len(scopes) > 1:
+                scopes.pop()
             continue
+        text = original = raw
         declared = re.fullmatch(r"\.reg\s*\.\w+\s+([A-Za-z_][\w\s,]*)", text)
         if declared:
             for reg_name in declared.group(1).split(","):
-                named[reg_name.strip()] = _NAMED_BASE + len(named)
+                scopes[-1][reg_name.strip()] = fresh
+                fresh += 1
             continue
-        for name, index in named.items():
+        visible = {name: index for scope in scopes for name, index in scope.items()}
+        for name, index in visible.items():
             text = re.sub(rf"(?<![\w%$]){re.escape(name)}(?!\w)", f"${index}", text)
         predicate, negated = None, False
         m = _PRED_RE.match(text)
@@ -142,6 +149,30 @@ def parse_ptx(asm: str) -> list[Statement]:
                                     tuple(_operand(o, raw) for o in operands),
                                     predicate, negated))
     return statements
+
+
+def _scoped_statements(body: str) -> list[str]:
+    """Statements and scope braces in order: a ``{`` or ``}`` where a statement would start
+    opens or closes a scope; inside a statement braces group vector operands."""
+    out: list[str] = []
+    current = ""
+    for ch in body:
+        if ch in "{}" and not current.strip():
+            out.append(ch)
+            current = ""
+        elif ch == "}" and current.count("{") <= current.count("}"):
+            out.append(current.strip())  # a last statement without ';' before its '}'
+            out.append(ch)
+            current = ""
+        elif ch in ";\n":
+            if current.strip():
+                out.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        out.append(current.strip())
+    return [s for s in out if s]
 
 
 
@@ -283,6 +314,10 @@ def _float_bits_constant(bits: int, ty: FloatType) -> ConstantFP:
 
 def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
     ops = stmt.operands
+    builder = MATH_BUILDERS.get(row.kind)
+    if builder is not None:
+        builder(row, stmt, em)
+        return
     if row.kind == "mov":
         dst, src = ops
         ty = em.types.get(dst.index, IntType(row.bits)) if isinstance(dst, Reg) else VOID
@@ -386,7 +421,7 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
     elif row.kind == "convert":
         dst, src = ops
         assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)
-        source = em.value(src, IntType(32) if row.frm == "s32" else FloatType(row.frm))
+        source = em.value(src, IntType(32) if row.frm in ("s32", "u32") else FloatType(row.frm))
         result = em.add(Cast(FloatType(row.to), opcode=row.op, ops=[source]))
         em.set(dst, em.coerce(result, em.types.get(dst.index, result.ty)))
     elif row.kind == "mma":
@@ -398,73 +433,42 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
 
 
 def _mma(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
-    """D = A x B + C for one warp, each lane computing its four D elements from A rows and
-    B columns fetched with shuffles (PTX ISA fragment layouts; groupID = lane / 4,
-    tig = lane % 4). Products are exact in f32 and summed in k order."""
+    """D = A x B + C for one warp (``rewrite/lane_matrix.py``): each lane computes its four
+    D elements from A rows and B columns fetched with shuffles (PTX ISA fragment layouts;
+    groupID = lane / 4, tig = lane % 4)."""
     d, a, b, c = stmt.operands
     if not all(isinstance(x, tuple) for x in (d, a, b, c)) or len(d) != 4 or len(c) != 4:
         raise PtxError(f"operands of '{stmt.text}'")
     f32, i32 = FloatType("float"), IntType(32)
     laneid = _intrinsic(em, "llvm.nvvm.read.ptx.sreg.laneid", i32, ())
     lane = em.add(Call(i32, opcode="call", ops=[laneid], function_type=laneid.function_type))
-    group = em.add(BinaryOp(i32, opcode="lshr", ops=[lane, ConstantInt(i32, 2)]))
-    tig = em.add(BinaryOp(i32, opcode="and", ops=[lane, ConstantInt(i32, 3)]))
     shfl = _intrinsic(em, "llvm.nvvm.shfl.sync.idx.i32", i32, (i32, i32, i32, i32))
 
-    def fetch(reg: Reg | Imm, src_lane: Value) -> Value:
-        value = em.value(reg, i32)
-        return em.add(Call(i32, opcode="call", ops=[ConstantInt(i32, -1), value, src_lane,
+    def shuffle(word: Value, src_lane: Value) -> Value:
+        return em.add(Call(i32, opcode="call", ops=[ConstantInt(i32, -1), word, src_lane,
                                                      ConstantInt(i32, 31), shfl],
                            function_type=shfl.function_type))
 
-    def lane_of(base: Value, q: int) -> Value:
-        times4 = em.add(BinaryOp(i32, opcode="shl", ops=[base, ConstantInt(i32, 2)]))
-        return em.add(BinaryOp(i32, opcode="add", ops=[times4, ConstantInt(i32, q)]))
+    lm = LaneMatrixBuilder(em.add, shuffle)
+    group, tig = lm.i32("lshr", lane, 2), lm.i32("and", lane, 3)
 
-    def elements(word: Value) -> list[Value]:
-        if row.op == "tf32":  # the unit reads the top 19 bits of each f32
-            kept = em.add(BinaryOp(i32, opcode="and", ops=[word, ConstantInt(i32, -8192)]))
-            return [em.add(Cast(f32, opcode="bitcast", ops=[kept]))]
-        halves = []
-        for shift in (0, 16):
-            part = em.add(BinaryOp(i32, opcode="lshr", ops=[word, ConstantInt(i32, shift)])) \
-                if shift else word
-            h16 = em.add(Cast(IntType(16), opcode="trunc", ops=[part]))
-            halves.append(em.add(Cast(f32, opcode="fpext",
-                                      ops=[em.add(Cast(F16, opcode="bitcast", ops=[h16]))])))
-        return halves
+    def fetched(reg: Operand, base: Value) -> list[Value]:
+        """The k elements lanes 4*base .. 4*base+3 hold in register ``reg``."""
+        assert isinstance(reg, Reg | Imm)
+        quad = lm.i32("shl", base, 2)
+        return [x for q in range(4) for x in lm.unpack(
+            lm.fetch(em.value(reg, i32), lm.i32("add", quad, q)), row.op)]
 
-    per_word = 2 if row.op == "f16" else 1
-    k_total = row.bits
-    # A rows g and g+8: A[r][k] is in register (r >= 8) + 2 * (k >= 8 / 4 for tf32)
-    half_k = k_total // 2
-    a_rows: list[list[Value]] = [[], []]
-    for upper in (0, 1):
-        for k_half in (0, 1):
-            reg = a[upper + 2 * k_half]
-            assert isinstance(reg, Reg | Imm)
-            for q in range(4):
-                a_rows[upper].extend(elements(fetch(reg, lane_of(group, q))))
-    b_cols: list[list[Value]] = [[], []]
-    col_lane_base = [em.add(BinaryOp(i32, opcode="add", ops=[
-        em.add(BinaryOp(i32, opcode="shl", ops=[tig, ConstantInt(i32, 1)])),
-        ConstantInt(i32, j)])) for j in (0, 1)]
-    for j in (0, 1):
-        for k_half in (0, 1):
-            reg = b[k_half]
-            assert isinstance(reg, Reg | Imm)
-            for q in range(4):
-                b_cols[j].extend(elements(fetch(reg, lane_of(col_lane_base[j], q))))
-    assert len(a_rows[0]) == k_total == len(b_cols[0]) and half_k * 2 == k_total
-    del per_word
+    # A rows g and g+8: A[r][k] is in register (r >= 8) + 2 * (k >= K/2)
+    a_rows = [[x for k_half in (0, 1) for x in fetched(a[upper + 2 * k_half], group)]
+              for upper in (0, 1)]
+    # B columns 2 tig and 2 tig + 1: B[k][n] is in register (k >= K/2) of lanes 4n..4n+3
+    b_cols = [[x for k_half in (0, 1) for x in fetched(b[k_half], lm.i32(
+        "add", lm.i32("shl", tig, 1), j))] for j in (0, 1)]
+    assert len(a_rows[0]) == row.bits == len(b_cols[0])
     for i, (dst, acc_reg) in enumerate(zip(d, c, strict=True)):
         assert isinstance(dst, Reg) and isinstance(acc_reg, Reg | Imm)
-        acc = em.value(acc_reg, f32)
-        for k in range(k_total):
-            product = em.add(BinaryOp(f32, opcode="fmul",
-                                      ops=[a_rows[i // 2][k], b_cols[i % 2][k]]))
-            acc = em.add(BinaryOp(f32, opcode="fadd", ops=[acc, product]))
-        em.set(dst, acc)
+        em.set(dst, lm.dot(em.value(acc_reg, f32), a_rows[i // 2], b_cols[i % 2]))
 
 
 def _intrinsic(em: _Emitter, name: str, ty: Type,
@@ -673,11 +677,15 @@ def _replace_call(module: Module, fn: Function, block: BasicBlock, position: int
     tail = block.instructions[position + 1:]
     block.instructions = block.instructions[:position]
     em = _Emitter(fn, module, names, block, location, regs, types)
+    target_sm = _target_sm(fn)
     try:
         for stmt in statements:
             row = T.BY_MNEMONIC.get(stmt.mnemonic)
             if row is None:
                 raise PtxError(f"PTX instruction '{stmt.text}' has no translation")
+            if row.min_sm > target_sm > 0:
+                raise PtxError(f"'{stmt.text}' needs sm_{row.min_sm}, but @{fn.name} is "
+                               f"compiled for sm_{target_sm} (ptxas rejects it there)")
             if stmt.predicate is not None:
                 saved = em.begin_predicated(regs_value(em, stmt.predicate), stmt.negated)
                 _build(row, stmt, em)
@@ -701,6 +709,12 @@ def _replace_call(module: Module, fn: Function, block: BasicBlock, position: int
                     phi.blocks = [final if b is block else b for b in phi.blocks]
     if result is not None:
         replace_all_uses(fn.instructions(), {call: result})
+
+
+def _target_sm(fn: Function) -> int:
+    """The function's ``"target-cpu"="sm_NN"`` as NN (``sm_90a`` is 90); 0 when unknown."""
+    m = re.search(r'"target-cpu"="sm_(\d+)', " ".join(fn.fn_attrs))
+    return int(m.group(1)) if m else 0
 
 
 def regs_value(em: _Emitter, reg: Reg) -> Value:

@@ -91,7 +91,7 @@ def _atomic_rows() -> list[PtxRow]:
     return rows
 
 
-ROWS: tuple[PtxRow, ...] = (
+_CORE_ROWS: tuple[PtxRow, ...] = (
     *(PtxRow(f"mov.{ty}", "mov", bits) for bits, names in WIDTH_TYPES.items()
       for ty in names if bits >= 16),
     *(PtxRow(f"mov.{ty}", "mov", bits, float_result=True) for ty, bits in FLOAT_TYPES.items()),
@@ -99,16 +99,18 @@ ROWS: tuple[PtxRow, ...] = (
     *_atomic_rows(),
     PtxRow("rcp.approx.ftz.f32", "float_unary", 32, op="rcp", float_result=True),
     PtxRow("rcp.rn.f32", "float_unary", 32, op="rcp", float_result=True),
+    PtxRow("rcp.approx.f32", "float_unary", 32, op="rcp", float_result=True),
     PtxRow("cvt.rn.f16.f32", "convert", 16, op="fptrunc", to="half", frm="float"),
     PtxRow("cvt.f32.f16", "convert", 32, op="fpext", to="float", frm="half"),
     PtxRow("cvt.rn.bf16.f32", "convert", 16, op="fptrunc", to="bfloat", frm="float",
            min_sm=80),
     PtxRow("cvt.f32.bf16", "convert", 32, op="fpext", to="float", frm="bfloat", min_sm=80),
     PtxRow("cvt.rn.f16.s32", "convert", 16, op="sitofp", to="half", frm="s32"),
+    PtxRow("cvt.rn.f16.u32", "convert", 16, op="uitofp", to="half", frm="u32"),
     PtxRow("cvt.rn.f16x2.f32", "convert_pack", 32, min_sm=80),
     PtxRow("fma.rn.f32", "f32_fma", 32, float_result=True),
     # cuda_fp16.h arithmetic on 16-bit registers (f16x2: two halves in a 32-bit register)
-    *(PtxRow(f"{op}{rnd}.{ty}", "half_arith", 16 * lanes, lanes, op=llvm)
+    *(PtxRow(f"{op}{rnd}.{ty}", "half_arith", 16 * lanes, lanes, op=llvm, min_sm=53)
       for op, llvm in (("add", "fadd"), ("sub", "fsub"), ("mul", "fmul"), ("fma", "fma"))
       for rnd in ("", ".rn") if not (op == "fma" and rnd == "")
       for ty, lanes in (("f16", 1), ("f16x2", 2))),
@@ -125,6 +127,68 @@ ROWS: tuple[PtxRow, ...] = (
     PtxRow("cp.async.shared.global", "cp_async", min_sm=80),
 )
 
+# PTX comparison operators -> LLVM fcmp predicates (PTX ISA, "Floating Point Comparison";
+# ``ne`` is ordered, the ``u`` forms are true for NaN operands).
+FLOAT_COMPARES = {"eq": "oeq", "ne": "one", "lt": "olt", "le": "ole", "gt": "ogt",
+                  "ge": "oge", "equ": "ueq", "neu": "une", "ltu": "ult", "leu": "ule",
+                  "gtu": "ugt", "geu": "uge", "num": "ord", "nan": "uno"}
+# Element kinds of the float rows: PTX type -> (LLVM float kind, lanes, register bits, min sm).
+FLOAT_ELEMENTS = {"f32": ("float", 1, 32, 20), "f16": ("half", 1, 16, 53),
+                  "f16x2": ("half", 2, 32, 53), "bf16": ("bfloat", 1, 16, 80),
+                  "bf16x2": ("bfloat", 2, 32, 80)}
+# NVVM intrinsics of the f32 approximations (lowered by lower_nvvm_float/lower_intrinsics).
+APPROX_F32 = {f"{op}.approx{ftz}.f32": f"llvm.nvvm.{op}.approx{ftz}.f"
+              for op in ("ex2", "lg2", "sqrt", "rsqrt", "sin", "cos", "div")
+              for ftz in ("", ".ftz")}
+
+
+def _math_rows() -> list[PtxRow]:
+    rows = []
+    for ty, (kind, lanes, bits, sm) in FLOAT_ELEMENTS.items():
+        # bf16 add/sub/mul are sm_90 (sm_80 headers write them as fma); f16 ones are half_arith
+        for op, llvm in (("add", "fadd"), ("sub", "fsub"), ("mul", "fmul"), ("fma", "fma")):
+            if kind == "half" or (kind == "float" and op == "fma"):
+                continue
+            for rnd in (".rn",) if op == "fma" else ("", ".rn"):
+                rows.append(PtxRow(f"{op}{rnd}.{ty}", "float_arith", bits, lanes, op=llvm,
+                                   to=kind, min_sm=90 if kind == "bfloat" and op != "fma"
+                                   else sm))
+        for op in ("neg", "abs"):
+            rows.append(PtxRow(f"{op}.{ty}", "float_sign", bits, lanes, op=op, to=kind,
+                               min_sm=sm))
+        for op, llvm in (("min", "minnum"), ("max", "maxnum")):
+            rows.append(PtxRow(f"{op}.{ty}", "min_max", bits, lanes, op=llvm, to=kind,
+                               min_sm=20 if kind == "float" else 80))
+        if lanes == 1:
+            for cmp, pred in FLOAT_COMPARES.items():
+                rows.append(PtxRow(f"setp.{cmp}.{ty}", "compare", 1, op=pred, frm=kind,
+                                   to="pred", min_sm=sm))
+                rows.append(PtxRow(f"set.{cmp}.{ty}.{ty}", "compare", bits, op=pred,
+                                   frm=kind, to=kind, min_sm=sm))
+    rows += [PtxRow(mnemonic, "nvvm_float", 32, op=intrinsic, to="float")
+             for mnemonic, intrinsic in APPROX_F32.items()]
+    rows += [PtxRow("tanh.approx.f32", "nvvm_float", 32, op="llvm.tanh.f32", to="float",
+                    min_sm=75),
+             PtxRow("tanh.approx.f16", "nvvm_float", 16, op="llvm.tanh.f32", to="half",
+                    min_sm=75),
+             PtxRow("ex2.approx.f16", "nvvm_float", 16, op="llvm.nvvm.ex2.approx.f",
+                    to="half", min_sm=75)]
+    rows += [PtxRow(f"selp.{ty}", "select", bits) for bits, names in WIDTH_TYPES.items()
+             if bits >= 16 for ty in names]
+    rows += [PtxRow("selp.f32", "select", 32)]
+    rows += [PtxRow(f"{op}.{ty}", "bitwise", bits, op=op) for op in ("and", "or", "xor", "not")
+             for ty, bits in (("b16", 16), ("b32", 32), ("b64", 64), ("pred", 1))]
+    rows += [PtxRow(f"cvt.{rnd}.{to}.f32", "directed_convert", 16, op=rnd, to=kind,
+                    frm="float", min_sm=80 if kind == "bfloat" else 20)
+             for rnd in ("rz", "rm", "rp") for to, kind in (("f16", "half"), ("bf16", "bfloat"))]
+    rows += [PtxRow(f"cvt.rn.bf16.{ty}", "int_to_bf16", 16, op=ty, to="bfloat", min_sm=90)
+             for ty in ("s32", "u32")]
+    rows += [PtxRow(f"cvt.{rnd}.s32.{frm}", "float_to_int", 32, op=rnd, frm=kind)
+             for rnd in ("rni", "rzi") for frm, kind in (("f16", "half"), ("f32", "float"))]
+    return rows
+
+
+ROWS: tuple[PtxRow, ...] = (*_CORE_ROWS, *_math_rows())
 BY_MNEMONIC: dict[str, PtxRow] = {row.mnemonic: row for row in ROWS}
 
 # NVVM intrinsics that only order the copies above; our copies complete when issued.
