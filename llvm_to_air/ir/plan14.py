@@ -92,6 +92,7 @@ class Plan14:
         self.vtypes: dict[Value, Type] = {}
         self.current: Function | None = None
         self.current_inst: Instruction | None = None
+        self._attrs14: dict[tuple[str, ...], list[str]] = {}
 
     # ------------------------------------------------------------------ types
 
@@ -116,6 +117,14 @@ class Plan14:
             return VectorType(ty.count, TypedPointerType(pointee, ty.element.addrspace),
                               ty.scalable)
         return self.canon(ty)
+
+    def attrs14(self, attrs: list[str]) -> list[str]:
+        """``llvm14.downgrade_attributes``, once per distinct list (a fresh list each call)."""
+        key = tuple(attrs)
+        found = self._attrs14.get(key)
+        if found is None:
+            found = self._attrs14[key] = llvm14.downgrade_attributes(attrs)
+        return list(found)
 
     # ------------------------------------------------------------ module level
 

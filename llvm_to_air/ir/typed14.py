@@ -160,7 +160,7 @@ class _Builder(Plan14):
                               externally_initialized=gv.externally_initialized,
                               section=gv.section, comdat=gv.comdat, align=gv.align,
                               partition=gv.partition,
-                              attrs_group=llvm14.downgrade_attributes(gv.attrs_group))
+                              attrs_group=self.attrs14(gv.attrs_group))
 
     def _global_body(self, gv: GlobalVariable) -> None:
         new = self.globals_map[gv]
@@ -188,7 +188,7 @@ class _Builder(Plan14):
         unnamed = [q for q in fn.qualifiers if q in ("unnamed_addr", "local_unnamed_addr")]
         qualifiers = [q for q in fn.qualifiers if q not in unnamed] + unnamed
         args = [Argument(pty, name=None if fn.is_declaration else arg.name,
-                         attrs=llvm14.downgrade_attributes(arg.attrs))
+                         attrs=self.attrs14(arg.attrs))
                 for arg, pty in zip(fn.args, sig.params, strict=True)]
         params = list(sig.params)
         restored = self.restored(fn)
@@ -199,8 +199,8 @@ class _Builder(Plan14):
         fnty = FunctionType(sig.ret, tuple(params), sig.vararg)
         return Function(TypedPointerType(fnty, 0), name=self._name(fn), linkage=linkage,
                         qualifiers=qualifiers, location=fn.location, function_type=fnty,
-                        args=args, cc=fn.cc, ret_attrs=llvm14.downgrade_attributes(fn.ret_attrs),
-                        fn_attrs=llvm14.downgrade_attributes(fn.fn_attrs), section=fn.section,
+                        args=args, cc=fn.cc, ret_attrs=self.attrs14(fn.ret_attrs),
+                        fn_attrs=self.attrs14(fn.fn_attrs), section=fn.section,
                         comdat=fn.comdat, align=fn.align, gc=fn.gc, partition=fn.partition,
                         prefix_words=list(fn.prefix_words))
 
@@ -564,7 +564,7 @@ class _Builder(Plan14):
             made = self.operand(arg, want)
             args.append(made)
             arg_types.append(want if want is not None else made.ty)
-            out_attrs.append(llvm14.downgrade_attributes(arg_attrs[k])
+            out_attrs.append(self.attrs14(arg_attrs[k])
                              if k < len(arg_attrs) else [])
         if restored is not None and restored_value is not None:
             rty = _restored_type(restored)
@@ -579,8 +579,8 @@ class _Builder(Plan14):
                    for b in inst.bundles]
         return Call(fnty.ret, opcode="call", ops=[*args, new_callee], function_type=fnty,
                     cc=inst.cc, tail=inst.tail, flags=self._flags("call", inst.flags),
-                    ret_attrs=llvm14.downgrade_attributes(inst.ret_attrs), arg_attrs=out_attrs,
-                    fn_attrs=llvm14.downgrade_attributes(inst.fn_attrs), bundles=bundles,
+                    ret_attrs=self.attrs14(inst.ret_attrs), arg_attrs=out_attrs,
+                    fn_attrs=self.attrs14(inst.fn_attrs), bundles=bundles,
                     addrspace=inst.addrspace)
 
     def _atomicrmw(self, inst: AtomicRMW) -> Instruction:

@@ -184,7 +184,7 @@ class _Writer(Plan14):
         for kind, md in gv.metadata:
             if self.keep_attachment(kind, md):
                 text += f", !{kind} {self.md.ref(md)}"
-        attrs = llvm14.downgrade_attributes(gv.attrs_group)
+        attrs = self.attrs14(gv.attrs_group)
         if attrs:
             text += f" #{self._attr_group(attrs)}"
         return text
@@ -213,13 +213,13 @@ class _Writer(Plan14):
         head.extend(q for q in fn.qualifiers if q not in ("unnamed_addr", "local_unnamed_addr"))
         if fn.cc:
             head.append(fn.cc)
-        head.extend(llvm14.downgrade_attributes(fn.ret_attrs))
+        head.extend(self.attrs14(fn.ret_attrs))
         head.append(str(sig.ret))
         self._number_function(fn)
         params = []
         for arg, pty in zip(fn.args, sig.params, strict=True):
             text = str(pty)
-            attrs = llvm14.downgrade_attributes(arg.attrs)
+            attrs = self.attrs14(arg.attrs)
             if attrs:
                 text += " " + " ".join(attrs)
             if not fn.is_declaration:
@@ -233,7 +233,7 @@ class _Writer(Plan14):
         text = " ".join(head) + f" {self.gname(fn)}({', '.join(params)})"
         suffix = [q for q in fn.qualifiers if q in ("unnamed_addr", "local_unnamed_addr")]
         suffix.extend(fn.prefix_words)
-        attrs = llvm14.downgrade_attributes(fn.fn_attrs)
+        attrs = self.attrs14(fn.fn_attrs)
         if attrs:
             suffix.append(f"#{self._attr_group(attrs)}")
         if fn.section is not None:
@@ -592,7 +592,7 @@ class _Writer(Plan14):
         words.append("call" + self._flags("call", inst.flags))
         if inst.cc:
             words.append(inst.cc)
-        words.extend(llvm14.downgrade_attributes(inst.ret_attrs))
+        words.extend(self.attrs14(inst.ret_attrs))
         if inst.addrspace:
             words.append(f"addrspace({inst.addrspace})")
         args_text: list[str] = []
@@ -617,7 +617,7 @@ class _Writer(Plan14):
             attr_pointee = pointee_from_attributes(arg_attrs[k]) if k < len(arg_attrs) else None
             if attr_pointee is not None and isinstance(arg.ty, PointerType):
                 want = TypedPointerType(self.canon(attr_pointee), arg.ty.addrspace)
-            attrs = llvm14.downgrade_attributes(arg_attrs[k]) if k < len(arg_attrs) else []
+            attrs = self.attrs14(arg_attrs[k]) if k < len(arg_attrs) else []
             if isinstance(arg, MetadataValue):
                 text = f"metadata {self.md.inline(arg.md)}"
             else:
@@ -632,7 +632,7 @@ class _Writer(Plan14):
             isinstance(callee, InlineAsm)) else str(sig.ret)
         words.append(ret_text)
         text = " ".join(words) + f" {callee_text}({', '.join(args_text)})"
-        fn_attrs = llvm14.downgrade_attributes(inst.fn_attrs)
+        fn_attrs = self.attrs14(inst.fn_attrs)
         if fn_attrs:
             text += f" #{self._attr_group(fn_attrs)}"
         if inst.bundles:
