@@ -26,18 +26,40 @@ from llvm_to_air.ir import llvm14
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.model import (
     Alloca,
+    AtomicRMW,
+    BinaryOp,
+    Branch,
     Call,
+    Cast,
+    CmpXchg,
+    Compare,
     ConstantNull,
     ConstantZero,
+    ExtractElement,
+    ExtractValue,
+    Fence,
+    Freeze,
     Function,
+    GetElementPtr,
     GlobalValue,
+    InsertElement,
+    InsertValue,
     Instruction,
+    Load,
     MDNode,
     Metadata,
     Module,
+    Phi,
     Poison,
+    Return,
+    Select,
+    ShuffleVector,
     SpecializedMDNode,
+    Store,
+    Switch,
+    UnaryOp,
     Undef,
+    Unreachable,
     Value,
 )
 from llvm_to_air.ir.pointee import PointeeInference, TypeCanon
@@ -309,3 +331,33 @@ def check_types(module: Module) -> None:
             if inst.ty not in seen:
                 seen.add(inst.ty)
                 check(inst.ty, f"an instruction of @{fn.name}", inst.location or fn.location)
+
+
+# The instructions LLVM 14 has, and the name of each one's handler (``_<name>``) in
+# the printer and the builder: one list, so the two cannot disagree on what exists.
+INSTRUCTION_HANDLERS: dict[type[Instruction], str] = {
+    BinaryOp: "binary",
+    UnaryOp: "unary",
+    Cast: "cast",
+    Compare: "compare",
+    Select: "select",
+    Phi: "phi",
+    Alloca: "alloca",
+    Load: "load",
+    Store: "store",
+    GetElementPtr: "gep",
+    Call: "call",
+    AtomicRMW: "atomicrmw",
+    CmpXchg: "cmpxchg",
+    Fence: "fence",
+    ExtractValue: "extractvalue",
+    InsertValue: "insertvalue",
+    ExtractElement: "extractelement",
+    InsertElement: "insertelement",
+    ShuffleVector: "shufflevector",
+    Freeze: "freeze",
+    Return: "ret",
+    Branch: "br",
+    Switch: "switch",
+    Unreachable: "unreachable",
+}

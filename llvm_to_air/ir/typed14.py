@@ -17,8 +17,6 @@ would print, in the order it prints it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir import llvm14
 from llvm_to_air.ir.gcpause import gc_paused
@@ -75,6 +73,7 @@ from llvm_to_air.ir.model import (
     result_type_of_cmpxchg,
 )
 from llvm_to_air.ir.plan14 import (
+    INSTRUCTION_HANDLERS,
     Plan14,
     WriterOptions,
     adapts,
@@ -671,31 +670,6 @@ def _restored_type(rule: llvm14.RestoredOperand) -> Type:
     return IntType(int(rule.type[1:]))
 
 
-_HANDLERS: dict[type, Callable[[_Builder, Instruction], Instruction | None]] = {
-    BinaryOp: _Builder._binary,
-    UnaryOp: _Builder._unary,
-    Cast: _Builder._cast,
-    Compare: _Builder._compare,
-    Select: _Builder._select,
-    Phi: _Builder._phi,
-    Alloca: _Builder._alloca,
-    Load: _Builder._load,
-    Store: _Builder._store,
-    GetElementPtr: _Builder._gep,
-    Call: _Builder._call,
-    AtomicRMW: _Builder._atomicrmw,
-    CmpXchg: _Builder._cmpxchg,
-    Fence: _Builder._fence,
-    ExtractValue: _Builder._extractvalue,
-    InsertValue: _Builder._insertvalue,
-    ExtractElement: _Builder._extractelement,
-    InsertElement: _Builder._insertelement,
-    ShuffleVector: _Builder._shufflevector,
-    Freeze: _Builder._freeze,
-    Return: _Builder._ret,
-    Branch: _Builder._br,
-    Switch: _Builder._switch,
-    Unreachable: _Builder._unreachable,
-}
+_HANDLERS = {cls: getattr(_Builder, "_" + name) for cls, name in INSTRUCTION_HANDLERS.items()}
 
 __all__ = ["typed_module14"]

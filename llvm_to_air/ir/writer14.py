@@ -67,7 +67,7 @@ from llvm_to_air.ir.model import (
     Unreachable,
     Value,
 )
-from llvm_to_air.ir.plan14 import Plan14, WriterOptions
+from llvm_to_air.ir.plan14 import INSTRUCTION_HANDLERS, Plan14, WriterOptions
 from llvm_to_air.ir.plan14 import adapts as _adapts
 from llvm_to_air.ir.plan14 import md_operands as _md_operands
 from llvm_to_air.ir.plan14 import pointer_to as _pointer_to
@@ -853,31 +853,6 @@ class _MetadataNumbering:
         return ("distinct " if md.distinct else "") + f"!{md.kind}({', '.join(fields)})"
 
 
-_HANDLERS = {
-    BinaryOp: _Writer._binary,
-    UnaryOp: _Writer._unary,
-    Cast: _Writer._cast,
-    Compare: _Writer._compare,
-    Select: _Writer._select,
-    Phi: _Writer._phi,
-    Alloca: _Writer._alloca,
-    Load: _Writer._load,
-    Store: _Writer._store,
-    GetElementPtr: _Writer._gep,
-    Call: _Writer._call,
-    AtomicRMW: _Writer._atomicrmw,
-    CmpXchg: _Writer._cmpxchg,
-    Fence: _Writer._fence,
-    ExtractValue: _Writer._extractvalue,
-    InsertValue: _Writer._insertvalue,
-    ExtractElement: _Writer._extractelement,
-    InsertElement: _Writer._insertelement,
-    ShuffleVector: _Writer._shufflevector,
-    Freeze: _Writer._freeze,
-    Return: _Writer._ret,
-    Branch: _Writer._br,
-    Switch: _Writer._switch,
-    Unreachable: _Writer._unreachable,
-}
+_HANDLERS = {cls: getattr(_Writer, "_" + name) for cls, name in INSTRUCTION_HANDLERS.items()}
 
 __all__ = ["WriterOptions", "write_llvm14"]
