@@ -27,12 +27,14 @@ from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.model import (
     Alloca,
     AtomicRMW,
+    BasicBlock,
     BinaryOp,
     Branch,
     Call,
     Cast,
     CmpXchg,
     Compare,
+    Constant,
     ConstantNull,
     ConstantZero,
     ExtractElement,
@@ -62,7 +64,7 @@ from llvm_to_air.ir.model import (
     Unreachable,
     Value,
 )
-from llvm_to_air.ir.pointee import PointeeInference, TypeCanon
+from llvm_to_air.ir.pointee import PointeeInference, TypeCanon, pointee_from_attributes
 from llvm_to_air.ir.types import (
     I8,
     ArrayType,
@@ -85,6 +87,20 @@ class WriterOptions:
     """``strip_debug``: drop debug-info metadata, ``!dbg`` attachments and debug records."""
 
     strip_debug: bool = True
+
+
+@dataclass(frozen=True)
+class PhiCast:
+    """A ``bitcast`` of ``value`` (typed ``have``) to ``want`` at the end of ``pred``, for
+    ``phi``; ``shared``: an earlier PhiCast of the list already made this cast."""
+
+    phi: Phi
+    value: Value
+    pred: BasicBlock
+    have: Type
+    want: Type
+    name: str
+    shared: bool
 
 
 @dataclass(frozen=True)
@@ -115,6 +131,9 @@ class Plan14:
         self.current: Function | None = None
         self.current_inst: Instruction | None = None
         self._attrs14: dict[tuple[str, ...], list[str]] = {}
+        # per function: names the function uses, and the next ``.tpN`` to try
+        self.used_names: set[str] = set()
+        self.cast_counter = 0
 
     # ------------------------------------------------------------------ types
 
@@ -196,6 +215,59 @@ class Plan14:
             return f".p{match.group(1)}{mangle(pointee)}"  # type: ignore[attr-defined]
 
         return llvm14.POINTER_SUFFIX_RE.sub(remangle, name)
+
+    # ------------------------------------------------------------------ casts
+
+    def begin_function(self, fn: Function) -> None:
+        """Start naming casts in ``fn``: ``.tp0``, ``.tp1``..., skipping names it uses."""
+        used: set[str] = {arg.name for arg in fn.args if arg.name is not None}
+        for block in fn.blocks:
+            if block.name is not None:
+                used.add(block.name)
+            used.update(inst.name for inst in block.instructions if inst.name is not None)
+        self.used_names = used
+        self.cast_counter = 0
+
+    def fresh_cast_name(self) -> str:
+        """The next free ``.tpN`` (without the ``%``) of the current function."""
+        while True:
+            name = f".tp{self.cast_counter}"
+            self.cast_counter += 1
+            if name not in self.used_names:
+                return name
+
+    def phi_casts(self, fn: Function) -> list[PhiCast]:
+        """The casts phis of ``fn`` need, named, in order; planned before the body because
+        they go at the end of predecessor blocks. One cast serves every phi taking the
+        same value from the same block as the same type (``shared`` on the later ones)."""
+        casts: list[PhiCast] = []
+        first: dict[tuple[int, int, Type], str] = {}
+        for block in fn.blocks:
+            for inst in block.instructions:
+                if not isinstance(inst, Phi):
+                    continue
+                want = self.vtype(inst)
+                for value, pred in zip(inst.ops, inst.blocks, strict=True):
+                    have = self.vtype(value)
+                    if have == want or adapts(value) or isinstance(value, Constant):
+                        continue
+                    key = (id(value), id(pred), want)
+                    name = first.get(key)
+                    shared = name is not None
+                    if name is None:
+                        name = first[key] = self.fresh_cast_name()
+                    casts.append(PhiCast(inst, value, pred, have, want, name, shared))
+        return casts
+
+    def call_arg_type(self, sig: FunctionType, k: int, arg: Value,
+                      arg_attrs: list[list[str]]) -> Type | None:
+        """The typed type call argument ``k`` is passed as (None: its own): the callee's
+        parameter type, or the pointee a ``byval(T)``-like attribute names."""
+        want = sig.params[k] if k < len(sig.params) else None
+        attr_pointee = pointee_from_attributes(arg_attrs[k]) if k < len(arg_attrs) else None
+        if attr_pointee is not None and isinstance(arg.ty, PointerType):
+            want = TypedPointerType(self.canon(attr_pointee), arg.ty.addrspace)
+        return want
 
     # ------------------------------------------------------------ restored operands
 

@@ -80,7 +80,6 @@ from llvm_to_air.ir.plan14 import (
     pointer_to,
     produces_value,
 )
-from llvm_to_air.ir.pointee import pointee_from_attributes
 from llvm_to_air.ir.types import (
     VOID,
     ArrayType,
@@ -114,9 +113,7 @@ class _Builder(Plan14):
         self.blocks: dict[BasicBlock, BasicBlock] = {}
         self.pre: list[Instruction] = []
         self.tail: dict[BasicBlock, list[Instruction]] = {}
-        self.phi_casts: dict[tuple[int, int, int], Value] = {}
-        self.cast_counter = 0
-        self.used_names: set[str] = set()
+        self.phi_casts_made: dict[tuple[int, int, int], Value] = {}
         self._local_mds: list[MDValue] = []
 
     # ----------------------------------------------------------------- module
@@ -218,24 +215,11 @@ class _Builder(Plan14):
     # ------------------------------------------------------------------ bodies
 
     def _body(self, fn: Function, new: Function) -> None:
-        self.locals = {}
-        used: set[str] = set()
-        for arg, new_arg in zip(fn.args, new.args, strict=False):
-            self.locals[arg] = new_arg
-            if arg.name is not None:
-                used.add(arg.name)
-        self.blocks = {}
-        for block in fn.blocks:
-            self.blocks[block] = BasicBlock(name=block.name, parent=new)
-            if block.name is not None:
-                used.add(block.name)
-            for inst in block.instructions:
-                if inst.name is not None:
-                    used.add(inst.name)
-        self.used_names = used
-        self.cast_counter = 0
+        self.locals = dict(zip(fn.args, new.args, strict=False))
+        self.blocks = {block: BasicBlock(name=block.name, parent=new) for block in fn.blocks}
+        self.begin_function(fn)
         self.tail = {}
-        self.phi_casts = {}
+        self.phi_casts_made = {}
         built: list[Instruction] = []
         self._plan_phi_casts(fn)
         for block in fn.blocks:
@@ -265,32 +249,15 @@ class _Builder(Plan14):
         self._local_mds = []
         new.blocks = [self.blocks[b] for b in fn.blocks]
 
-    def _fresh_name(self) -> str:
-        while True:
-            name = f".tp{self.cast_counter}"
-            self.cast_counter += 1
-            if name not in self.used_names:
-                return name
-
     def _plan_phi_casts(self, fn: Function) -> None:
-        cache: dict[tuple[int, int, Type], Value] = {}
-        for block in fn.blocks:
-            for inst in block.instructions:
-                if not isinstance(inst, Phi):
-                    continue
-                want = self.vtype(inst)
-                for value, pred in zip(inst.ops, inst.blocks, strict=True):
-                    have = self.vtype(value)
-                    if have == want or adapts(value) or isinstance(value, Constant):
-                        continue
-                    key = (id(value), id(pred), want)
-                    cast = cache.get(key)
-                    if cast is None:
-                        cast = Cast(want, opcode="bitcast", ops=[value],
-                                    name=self._fresh_name())
-                        cache[key] = cast
-                        self.tail.setdefault(pred, []).append(cast)
-                    self.phi_casts[(id(inst), id(value), id(pred))] = cast
+        made: dict[str, Cast] = {}
+        for planned in self.phi_casts(fn):
+            cast = made.get(planned.name)
+            if cast is None:
+                cast = made[planned.name] = Cast(planned.want, opcode="bitcast",
+                                                 ops=[planned.value], name=planned.name)
+                self.tail.setdefault(planned.pred, []).append(cast)
+            self.phi_casts_made[(id(planned.phi), id(planned.value), id(planned.pred))] = cast
 
     # ---------------------------------------------------------------- operands
 
@@ -319,7 +286,7 @@ class _Builder(Plan14):
             return self.adapted(value, want)  # type: ignore[arg-type]
         if isinstance(value, Constant):
             return ConstantExpr(want, opcode="bitcast", ops=[self.typed(value)])
-        cast = Cast(want, opcode="bitcast", ops=[value], name=self._fresh_name())
+        cast = Cast(want, opcode="bitcast", ops=[value], name=self.fresh_cast_name())
         self.pre.append(cast)
         return cast
 
@@ -490,7 +457,7 @@ class _Builder(Plan14):
         want = self.vtype(inst)
         ops: list[Value] = []
         for value, pred in zip(inst.ops, inst.blocks, strict=True):
-            cast = self.phi_casts.get((id(inst), id(value), id(pred)))
+            cast = self.phi_casts_made.get((id(inst), id(value), id(pred)))
             if cast is not None:
                 ops.append(cast)
             elif isinstance(value, Constant):
@@ -556,10 +523,7 @@ class _Builder(Plan14):
         arg_types: list[Type] = []
         out_attrs: list[list[str]] = []
         for k, arg in enumerate(inst.args):
-            want = sig.params[k] if k < len(sig.params) else None
-            attr_pointee = pointee_from_attributes(arg_attrs[k]) if k < len(arg_attrs) else None
-            if attr_pointee is not None and isinstance(arg.ty, PointerType):
-                want = TypedPointerType(self.canon(attr_pointee), arg.ty.addrspace)
+            want = self.call_arg_type(sig, k, arg, arg_attrs)
             made = self.operand(arg, want)
             args.append(made)
             arg_types.append(want if want is not None else made.ty)

@@ -72,7 +72,6 @@ from llvm_to_air.ir.plan14 import adapts as _adapts
 from llvm_to_air.ir.plan14 import md_operands as _md_operands
 from llvm_to_air.ir.plan14 import pointer_to as _pointer_to
 from llvm_to_air.ir.plan14 import produces_value as _produces_value
-from llvm_to_air.ir.pointee import pointee_from_attributes
 from llvm_to_air.ir.types import (
     I1,
     ArrayType,
@@ -102,8 +101,6 @@ class _Writer(Plan14):
         self.slots: dict[object, str] = {}
         self.pre_lines: list[str] = []
         self.tail_lines: dict[BasicBlock, list[str]] = {}
-        self.cast_counter = 0
-        self.used_names: set[str] = set()
 
     # ------------------------------------------------------------------ types
 
@@ -268,7 +265,6 @@ class _Writer(Plan14):
     def _number_function(self, fn: Function) -> None:
         """Slot names for arguments, blocks and values, numbering unnamed ones as LLVM does."""
         slots: dict[object, str] = {}
-        used: set[str] = set()
         counter = 0
         for arg in fn.args:
             if arg.name is None:
@@ -276,31 +272,20 @@ class _Writer(Plan14):
                 counter += 1
             else:
                 slots[arg] = "%" + format_name(arg.name)
-                used.add(arg.name)
         for block in fn.blocks:
             if block.name is None:
                 slots[block] = f"%{counter}"
                 counter += 1
             else:
                 slots[block] = "%" + format_name(block.name)
-                used.add(block.name)
             for inst in block.instructions:
                 if inst.name is not None:
                     slots[inst] = "%" + format_name(inst.name)
-                    used.add(inst.name)
                 elif _produces_value(inst):
                     slots[inst] = f"%{counter}"
                     counter += 1
         self.slots = slots
-        self.used_names = used
-        self.cast_counter = 0
-
-    def _fresh_name(self) -> str:
-        while True:
-            name = f".tp{self.cast_counter}"
-            self.cast_counter += 1
-            if name not in self.used_names:
-                return "%" + name
+        self.begin_function(fn)
 
     def _body(self, fn: Function) -> list[str]:
         self.tail_lines = {}
@@ -326,23 +311,12 @@ class _Writer(Plan14):
         return lines
 
     def _plan_phi_casts(self, fn: Function) -> None:
-        cache: dict[tuple[int, int, str], str] = {}
-        for block in fn.blocks:
-            for inst in block.instructions:
-                if not isinstance(inst, Phi):
-                    continue
-                want = self.vtype(inst)
-                for value, pred in zip(inst.ops, inst.blocks, strict=True):
-                    have = self.vtype(value)
-                    if have == want or _adapts(value) or isinstance(value, Constant):
-                        continue
-                    key = (id(value), id(pred), str(want))
-                    if key not in cache:
-                        name = self._fresh_name()
-                        cache[key] = name
-                        self.tail_lines.setdefault(pred, []).append(
-                            f"{name} = bitcast {have} {self.ref(value)} to {want}")
-                    self.slots[("phi", id(inst), id(value), id(pred))] = cache[key]
+        for cast in self.phi_casts(fn):
+            name = "%" + cast.name
+            if not cast.shared:
+                self.tail_lines.setdefault(cast.pred, []).append(
+                    f"{name} = bitcast {cast.have} {self.ref(cast.value)} to {cast.want}")
+            self.slots[("phi", id(cast.phi), id(cast.value), id(cast.pred))] = name
 
     # ------------------------------------------------------------ operands
 
@@ -374,7 +348,7 @@ class _Writer(Plan14):
             return self.const_body(value, want)  # type: ignore[arg-type]
         if isinstance(value, Constant):
             return f"bitcast ({have} {self.ref(value)} to {want})"
-        name = self._fresh_name()
+        name = "%" + self.fresh_cast_name()
         self.pre_lines.append(f"{name} = bitcast {have} {self.ref(value)} to {want}")
         return name
 
@@ -613,10 +587,7 @@ class _Writer(Plan14):
         arg_attrs = [list(a) for a in inst.arg_attrs]
         restored_text = self._restored_value(restored, inst, arg_attrs) if restored else None
         for k, arg in enumerate(inst.args):
-            want = sig.params[k] if k < len(sig.params) else None
-            attr_pointee = pointee_from_attributes(arg_attrs[k]) if k < len(arg_attrs) else None
-            if attr_pointee is not None and isinstance(arg.ty, PointerType):
-                want = TypedPointerType(self.canon(attr_pointee), arg.ty.addrspace)
+            want = self.call_arg_type(sig, k, arg, arg_attrs)
             attrs = self.attrs14(arg_attrs[k]) if k < len(arg_attrs) else []
             if isinstance(arg, MetadataValue):
                 text = f"metadata {self.md.inline(arg.md)}"
