@@ -10,9 +10,10 @@ average before and after:
    against llvmlite's parse + verify + print of the same text (goal <= 6x);
 2. per generated module size (all functions CUDA kernels): the whole
    in-process ``.metallib`` compile, and the packaging stage alone (lowered
-   module -> ``.metallib``: the typed view and ``write_bitcode``) against
-   ``llvm-as-14`` on the module's LLVM 14 text (goal <= 15x, linear), with
-   the old packaging route through LLVM 14 text and its parser beside it.
+   module -> ``.air``, one bitcode module as ``llvm-as-14`` writes; lowered
+   module -> ``.metallib``, one bitcode module per kernel as Apple's tools
+   write) against ``llvm-as-14`` on the module's LLVM 14 text (goal <= 15x,
+   linear), each beside the old route through LLVM 14 text and its parser.
 """
 
 from __future__ import annotations
@@ -120,8 +121,10 @@ def llvm_as_goal(sizes: list[int], reps: int) -> None:
 
             times = interleaved({
                 "llvm-as-14 (LLVM 14 text)": llvm_as,
-                "packaging, typed view (now)": lambda u=units, c=ctx: package.metallib_bytes(u, c.target),
-                "packaging, via text (before)": old_route,
+                ".air (one module), typed view": lambda m=module: package.air_bytes(m),
+                ".air (one module), via text": lambda m=module: package.air_bytes_via_text(m),
+                ".metallib, typed view (now)": lambda u=units, c=ctx: package.metallib_bytes(u, c.target),
+                ".metallib, via text (before)": old_route,
                 "whole compile -> .metallib": lambda s=source: compile(s, "bench.ll",
                                                               emit="metallib"),
             }, reps)

@@ -122,7 +122,8 @@ def air_bytes(module: Module) -> bytes:
     from llvm_to_air.bitcode import write_bitcode
     from llvm_to_air.ir.typed14 import typed_module14
 
-    return wrap_bitcode(write_bitcode(typed_module14(module)))
+    with gc_paused():
+        return wrap_bitcode(write_bitcode(typed_module14(module)))
 
 
 def air_bytes_via_text(module: Module) -> bytes:
@@ -130,7 +131,8 @@ def air_bytes_via_text(module: Module) -> bytes:
     that ``tests/test_typed14.py`` holds the direct route to (same bytes)."""
     from llvm_to_air.bitcode import llvm14_text_to_bitcode
 
-    return wrap_bitcode(llvm14_text_to_bitcode(write_llvm14(module), module.file))
+    with gc_paused():
+        return wrap_bitcode(llvm14_text_to_bitcode(write_llvm14(module), module.file))
 
 
 def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:

@@ -108,6 +108,9 @@ class _Builder(Plan14):
                           comdats=dict(module.comdats), file=module.file)
         self.globals_map: dict[GlobalValue, GlobalValue] = {}
         self.md_map: dict[int, Metadata | None] = {}
+        self.md_unchanged: dict[int, bool] = {}
+        self._md_in_progress: set[int] = set()
+        self._md_cycle = False
         # per-function state
         self.locals: dict[object, Value] = {}
         self.blocks: dict[BasicBlock, BasicBlock] = {}
@@ -384,8 +387,8 @@ class _Builder(Plan14):
         found = self.md_map.get(id(md), _MISSING)
         if found is not _MISSING:
             return found  # type: ignore[return-value]
-        if isinstance(md, MDString):
-            return md
+        if isinstance(md, MDString) or self._unchanged(md):
+            return md  # most metadata (strings, integers and nodes of them) types as it is
         if isinstance(md, MDValue):
             value = self.local(md.value)
             made = MDValue(value)
@@ -405,6 +408,33 @@ class _Builder(Plan14):
                        for name, value in md.fields
                        if name not in llvm14.DEBUG_FIELDS_UNKNOWN_TO_LLVM14]
         return spec
+
+    def _unchanged(self, md: Metadata) -> bool:
+        """Whether ``md``'s typed view is ``md`` itself: nothing in it holds a pointer or a
+        value of this module, and no operand is dropped. Nodes on a cycle count as changed
+        (the copy handles cycles), so the answer never rests on an assumption."""
+        known = self.md_unchanged.get(id(md))
+        if known is not None:
+            return known
+        if isinstance(md, MDString):
+            return True
+        if isinstance(md, MDValue):
+            return isinstance(md.value, ConstantInt | ConstantFP | ConstantString)
+        if not isinstance(md, MDNode):
+            return False
+        if id(md) in self._md_in_progress:
+            self._md_cycle = True
+            return False
+        self._md_in_progress.add(id(md))
+        outer_cycle, self._md_cycle = self._md_cycle, False
+        same = all(op is None or (self.keep_md(op) and self._unchanged(op))
+                   for op in md.operands)
+        on_cycle = self._md_cycle
+        self._md_cycle = outer_cycle or on_cycle
+        self._md_in_progress.discard(id(md))
+        same = same and not on_cycle  # every node that reaches a cycle is copied
+        self.md_unchanged[id(md)] = same
+        return same
 
     # ------------------------------------------------------------ instructions
 
