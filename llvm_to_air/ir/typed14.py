@@ -17,7 +17,7 @@ would print, in the order it prints it.
 
 from __future__ import annotations
 
-from llvm_to_air.errors import CompileError
+from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir import llvm14
 from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import (
@@ -97,7 +97,14 @@ from llvm_to_air.ir.types import (
 def typed_module14(module: Module, options: WriterOptions | None = None) -> Module:
     """The typed LLVM 14 view of ``module`` (see the module docstring)."""
     with gc_paused():
-        return _Builder(module, options or WriterOptions()).build()
+        try:
+            return _Builder(module, options or WriterOptions()).build()
+        except CompileError:
+            raise
+        except Exception as exc:  # a construct no check names: still a CompileError
+            raise CompileError(
+                f"the LLVM 14 view of this module cannot be built ({type(exc).__name__}: {exc})",
+                SourceLocation(module.file), hint="please report this input") from exc
 
 
 class _Builder(Plan14):
