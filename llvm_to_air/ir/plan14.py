@@ -35,6 +35,7 @@ from llvm_to_air.ir.model import (
     CmpXchg,
     Compare,
     Constant,
+    ConstantAggregate,
     ConstantNull,
     ConstantZero,
     ExtractElement,
@@ -44,6 +45,7 @@ from llvm_to_air.ir.model import (
     Function,
     GetElementPtr,
     GlobalValue,
+    InlineAsm,
     InsertElement,
     InsertValue,
     Instruction,
@@ -268,6 +270,32 @@ class Plan14:
         if attr_pointee is not None and isinstance(arg.ty, PointerType):
             want = TypedPointerType(self.canon(attr_pointee), arg.ty.addrspace)
         return want
+
+    def aggregate_fields(self, c: ConstantAggregate, want: Type | None) -> tuple[Type, list[Type]]:
+        """The typed type of an aggregate constant (``want`` if given) and its elements'."""
+        ty = want if want is not None else self.canon(c.ty)
+        if isinstance(ty, NamedStructType):
+            body = self.m.structs.get(ty.name)
+            assert body is not None
+            return ty, [self.canon(f) for f in body.fields]
+        if isinstance(ty, StructType):
+            return ty, list(ty.fields)
+        if isinstance(ty, ArrayType | VectorType):
+            return ty, [ty.element] * len(c.elements)
+        raise CompileError(f"aggregate constant of type {ty}", self.location())
+
+    def call_signature(self, inst: Call) -> tuple[FunctionType, Type | None]:
+        """The typed signature a call uses, and the typed type an indirect callee (not inline
+        asm) is cast to (None for direct calls and asm)."""
+        callee = inst.callee
+        if isinstance(callee, Function):
+            return self.pointees.signature(callee), None
+        sig = self.canon(inst.function_type)
+        assert isinstance(sig, FunctionType)
+        if isinstance(callee, InlineAsm):
+            return sig, None
+        addrspace = callee.ty.addrspace if isinstance(callee.ty, PointerType) else 0
+        return sig, TypedPointerType(sig, addrspace)
 
     # ------------------------------------------------------------ restored operands
 

@@ -82,12 +82,9 @@ from llvm_to_air.ir.plan14 import (
 )
 from llvm_to_air.ir.types import (
     VOID,
-    ArrayType,
     FunctionType,
     IntType,
-    NamedStructType,
     PointerType,
-    StructType,
     Type,
     TypedPointerType,
     VectorType,
@@ -343,17 +340,7 @@ class _Builder(Plan14):
         raise CompileError(f"constant {type(c).__name__} cannot be printed", self.location())
 
     def _aggregate(self, c: ConstantAggregate, want: Type | None) -> Constant:
-        ty = want if want is not None else self.canon(c.ty)
-        if isinstance(ty, NamedStructType):
-            body = self.m.structs.get(ty.name)
-            assert body is not None
-            fields = [self.canon(f) for f in body.fields]
-        elif isinstance(ty, StructType):
-            fields = list(ty.fields)
-        elif isinstance(ty, ArrayType | VectorType):
-            fields = [ty.element] * len(c.elements)
-        else:
-            raise CompileError(f"aggregate constant of type {ty}", self.location())
+        ty, fields = self.aggregate_fields(c, want)
         elements = [self.const_as(e, ft) for ft, e in zip(fields, c.elements, strict=True)]
         return ConstantAggregate(ty, elements=elements)
 
@@ -539,21 +526,15 @@ class _Builder(Plan14):
         callee = inst.callee
         if isinstance(callee, Function) and self.is_dropped_declaration(callee):
             return None
-        restored = None
+        sig, callee_type = self.call_signature(inst)
+        restored = self.restored(callee) if isinstance(callee, Function) else None
         new_callee: Value
         if isinstance(callee, Function):
-            sig = self.pointees.signature(callee)
             new_callee = self.globals_map[callee]
-            restored = self.restored(callee)
+        elif callee_type is None:
+            new_callee = self.local(callee)  # inline asm
         else:
-            sig = self.canon(inst.function_type)  # type: ignore[assignment]
-            assert isinstance(sig, FunctionType)
-            if isinstance(callee, InlineAsm):
-                new_callee = self.local(callee)
-            else:
-                want = TypedPointerType(sig, callee.ty.addrspace
-                                        if isinstance(callee.ty, PointerType) else 0)
-                new_callee = self.as_type(callee, want)
+            new_callee = self.as_type(callee, callee_type)
         arg_attrs = [list(a) for a in inst.arg_attrs]
         restored_value = self.restored_value(restored, inst, arg_attrs) if restored else None
         args: list[Value] = []

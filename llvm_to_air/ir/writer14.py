@@ -75,7 +75,6 @@ from llvm_to_air.ir.plan14 import produces_value as _produces_value
 from llvm_to_air.ir.types import (
     I1,
     ArrayType,
-    FunctionType,
     NamedStructType,
     PointerType,
     StructType,
@@ -394,31 +393,16 @@ class _Writer(Plan14):
         raise CompileError(f"constant {type(c).__name__} cannot be printed", self.location())
 
     def _aggregate(self, c: ConstantAggregate, want: Type | None) -> str:
-        ty = want if want is not None else self.canon(c.ty)
-        if isinstance(ty, NamedStructType):
-            body = self.m.structs.get(ty.name)
-            assert body is not None
-            fields = [self.canon(f) for f in body.fields]
-            packed = body.packed
-            shape = "struct"
-        elif isinstance(ty, StructType):
-            fields = list(ty.fields)
-            packed = ty.packed
-            shape = "struct"
-        elif isinstance(ty, ArrayType | VectorType):
-            fields = [ty.element] * len(c.elements)
-            packed = False
-            shape = "array" if isinstance(ty, ArrayType) else "vector"
-        else:
-            raise CompileError(f"aggregate constant of type {ty}", self.location())
+        ty, fields = self.aggregate_fields(c, want)
         items = ", ".join(f"{ft} {self.const_as(e, ft)}" for ft, e in zip(fields, c.elements,
                                                                           strict=True))
-        if shape == "array":
+        if isinstance(ty, ArrayType):
             return f"[{items}]"
-        if shape == "vector":
+        if isinstance(ty, VectorType):
             return f"<{items}>"
+        body = self.m.structs.get(ty.name) if isinstance(ty, NamedStructType) else ty
         inner = f"{{ {items} }}" if items else "{}"
-        return f"<{inner}>" if packed else inner
+        return f"<{inner}>" if isinstance(body, StructType) and body.packed else inner
 
     def _constant_expr(self, c: ConstantExpr) -> str:
         op = c.opcode
@@ -570,20 +554,14 @@ class _Writer(Plan14):
         if inst.addrspace:
             words.append(f"addrspace({inst.addrspace})")
         args_text: list[str] = []
-        restored = None
+        sig, callee_type = self.call_signature(inst)
+        restored = self.restored(callee) if isinstance(callee, Function) else None
         if isinstance(callee, Function):
-            sig = self.pointees.signature(callee)
             callee_text = self.gname(callee)
-            restored = self.restored(callee)
+        elif callee_type is None:
+            callee_text = self.ref(callee)  # inline asm
         else:
-            sig = self.canon(inst.function_type)  # type: ignore[assignment]
-            assert isinstance(sig, FunctionType)
-            if isinstance(callee, InlineAsm):
-                callee_text = self.ref(callee)
-            else:
-                want = TypedPointerType(sig, callee.ty.addrspace
-                                        if isinstance(callee.ty, PointerType) else 0)
-                callee_text = self._as(callee, want)
+            callee_text = self._as(callee, callee_type)
         arg_attrs = [list(a) for a in inst.arg_attrs]
         restored_text = self._restored_value(restored, inst, arg_attrs) if restored else None
         for k, arg in enumerate(inst.args):
