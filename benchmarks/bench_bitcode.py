@@ -11,6 +11,9 @@ prints the best of N runs of:
 * ``parse+write``: ``llvm14_text_to_bitcode`` (``parse_llvm14_module`` then
   ``write_bitcode``, with Python's cyclic collector paused, as in the tool);
 * ``write``: ``write_bitcode`` alone on the parsed module;
+* ``typed+write``: the route ``.air``/``.metallib`` output takes, from the
+  model (as ``read_module`` and ``legalize_for_llvm14`` leave it):
+  ``typed_module14`` then ``write_bitcode``, no text in between;
 
 with the ratios to llvm-as-14 and the growth factor from the previous size
 (10x input should cost about 10x time).
@@ -24,8 +27,10 @@ import subprocess
 import sys
 
 from llvm_to_air.bitcode import llvm14_text_to_bitcode, write_bitcode
-from llvm_to_air.ir import downgrade
+from llvm_to_air.ir import downgrade, read_module
+from llvm_to_air.ir.legalize14 import legalize_for_llvm14
 from llvm_to_air.ir.parser import parse_llvm14_module
+from llvm_to_air.ir.typed14 import typed_module14
 
 try:
     from gen_module import best_of, generate
@@ -53,23 +58,31 @@ def main() -> None:
         sys.exit("llvm-as-14 is not installed (Debian package llvm-14)")
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"{'instructions':>12} {'bytes':>9} {'llvm-as-14 s':>12} {'parse+write s':>13} "
-          f"{'ratio':>6} {'write s':>8} {'ratio':>6} {'growth p+w':>10} {'growth w':>9}")
-    previous: tuple[float, float] | None = None
+          f"{'ratio':>6} {'write s':>8} {'ratio':>6} {'typed+write s':>13} {'ratio':>6} "
+          f"{'growth p+w':>10} {'growth w':>9} {'growth t+w':>10}")
+    previous: tuple[float, float, float] | None = None
     for size in sizes:
+        source = generate(size)
+        model = read_module(source, "bench.ll")
+        legalize_for_llvm14(model)
         text = llvm14_module_text(size)
         n = sum(1 for line in text.splitlines() if line.startswith("  ") and
                 not line.startswith("   "))
         data = text.encode()
         module = parse_llvm14_module(text, "bench.ll")
         bitcode = write_bitcode(module)
+        assert write_bitcode(typed_module14(model)) == bitcode, "the two routes differ"
         theirs = best_of(args.runs, lambda d=data: llvm_as(tool, d))
         both = best_of(args.runs, lambda t=text: llvm14_text_to_bitcode(t, "bench.ll"))
         write = best_of(args.runs, lambda m=module: write_bitcode(m))
-        growth = ("-", "-") if previous is None else (
-            f"{both / previous[0]:.1f}x", f"{write / previous[1]:.1f}x")
+        typed = best_of(args.runs, lambda m=model: write_bitcode(typed_module14(m)))
+        growth = ("-", "-", "-") if previous is None else (
+            f"{both / previous[0]:.1f}x", f"{write / previous[1]:.1f}x",
+            f"{typed / previous[2]:.1f}x")
         print(f"{n:>12} {len(bitcode):>9} {theirs:>12.3f} {both:>13.3f} {both / theirs:>6.2f} "
-              f"{write:>8.3f} {write / theirs:>6.2f} {growth[0]:>10} {growth[1]:>9}")
-        previous = (both, write)
+              f"{write:>8.3f} {write / theirs:>6.2f} {typed:>13.3f} {typed / theirs:>6.2f} "
+              f"{growth[0]:>10} {growth[1]:>9} {growth[2]:>10}")
+        previous = (both, write, typed)
 
 
 if __name__ == "__main__":

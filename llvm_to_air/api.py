@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import Module
 from llvm_to_air.metadata.target import DEFAULT_TARGET, check_bitcode_target, get_target
 from llvm_to_air.rewrite.context import KernelSignature, LoweringContext, LoweringOptions
@@ -95,6 +96,7 @@ def compile(source: Source, file: str | None = None, *, target: str = DEFAULT_TA
                         renames=renames, fast_math=fast_math, f64=f64)
 
 
+@gc_paused()  # the whole compile: each re-enable costs a collection over the new objects
 def compile_many(sources: Sequence[tuple[Source, str | None]], *, target: str = DEFAULT_TARGET,
                  emit: Emit = "ll", kernels: Sequence[str] = (),
                  renames: dict[str, str] | None = None, fast_math: bool | None = None,

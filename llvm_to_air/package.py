@@ -10,16 +10,19 @@ one module per kernel, each with that kernel and what it uses.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from llvm_to_air.bitcode_wrapper import wrap_bitcode
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.edit import remove_unused_declarations
+from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import (
     ConstantAggregate,
     ConstantExpr,
@@ -27,6 +30,7 @@ from llvm_to_air.ir.model import (
     GlobalVariable,
     MDNode,
     MDValue,
+    Metadata,
     Module,
     NamedMetadata,
 )
@@ -37,19 +41,53 @@ from llvm_to_air.rewrite.context import LoweringContext
 Unit = tuple[Module, LoweringContext]
 
 
-def kernel_module(module: Module, kernel_name: str) -> Module:
-    """A copy of ``module`` holding one kernel and what it uses (shares the IR objects)."""
+@dataclass
+class KernelIndex:
+    """What splitting one module per kernel needs, found once per module (not per kernel:
+    a library of a thousand kernels would otherwise rescan the module a thousand times)."""
+
+    by_name: dict[str, Function]
+    positions: dict[int, int]  # id(function) -> its index in module.functions
+    declarations: list[Function]
+    declaration_positions: list[int]
+    kernel_nodes: dict[int, list[Metadata]]  # id(kernel) -> its !air.kernel nodes
+
+    @classmethod
+    def of(cls, module: Module) -> KernelIndex:
+        by_name: dict[str, Function] = {}
+        for fn in module.functions:
+            by_name.setdefault(fn.name, fn)
+        positions = {id(fn): k for k, fn in enumerate(module.functions)}
+        declarations = [fn for fn in module.functions if fn.is_declaration]
+        kernel_nodes: dict[int, list[Metadata]] = {}
+        for nmd in module.named_metadata:
+            if nmd.name != "air.kernel":
+                continue
+            for n in nmd.nodes:
+                if isinstance(n, MDNode) and n.operands and isinstance(n.operands[0], MDValue):
+                    kernel_nodes.setdefault(id(n.operands[0].value), []).append(n)
+        return cls(by_name, positions, declarations,
+                   [positions[id(fn)] for fn in declarations], kernel_nodes)
+
+
+def kernel_module(module: Module, kernel_name: str, index: KernelIndex | None = None) -> Module:
+    """A copy of ``module`` holding one kernel and what it uses (shares the IR objects).
+
+    ``index``: :meth:`KernelIndex.of` ``module``, when splitting off several kernels."""
+    index = index or KernelIndex.of(module)
     part = copy.copy(module)
-    kernel = next(fn for fn in module.functions if fn.name == kernel_name)
-    part.functions = [fn for fn in module.functions if fn is kernel or fn.is_declaration]
+    kernel = index.by_name[kernel_name]
+    functions = list(index.declarations)
+    if not kernel.is_declaration:
+        at = bisect.bisect_left(index.declaration_positions, index.positions[id(kernel)])
+        functions.insert(at, kernel)
+    part.functions = functions
     used = _reachable(kernel)
     part.globals = [gv for gv in module.globals if id(gv) in used]
     named = []
     for nmd in module.named_metadata:
         if nmd.name == "air.kernel":
-            nodes = [n for n in nmd.nodes if isinstance(n, MDNode) and n.operands and
-                     isinstance(n.operands[0], MDValue) and n.operands[0].value is kernel]
-            named.append(NamedMetadata(nmd.name, nodes))
+            named.append(NamedMetadata(nmd.name, list(index.kernel_nodes.get(id(kernel), []))))
         else:
             named.append(nmd)
     part.named_metadata = named
@@ -76,10 +114,25 @@ def _reachable(fn: Function) -> set[int]:
 
 
 def air_bytes(module: Module) -> bytes:
-    """A ``.air`` file: the module as LLVM 14 bitcode in the Darwin wrapper."""
+    """A ``.air`` file: the module as LLVM 14 bitcode in the Darwin wrapper.
+
+    The bitcode writer reads the typed LLVM 14 view built from the model
+    (:mod:`llvm_to_air.ir.typed14`); no text is printed or parsed.
+    """
+    from llvm_to_air.bitcode import write_bitcode
+    from llvm_to_air.ir.typed14 import typed_module14
+
+    with gc_paused():
+        return wrap_bitcode(write_bitcode(typed_module14(module)))
+
+
+def air_bytes_via_text(module: Module) -> bytes:
+    """:func:`air_bytes` the old way, through LLVM 14 text and its parser: the reference
+    that ``tests/test_typed14.py`` holds the direct route to (same bytes)."""
     from llvm_to_air.bitcode import llvm14_text_to_bitcode
 
-    return wrap_bitcode(llvm14_text_to_bitcode(write_llvm14(module), module.file))
+    with gc_paused():
+        return wrap_bitcode(llvm14_text_to_bitcode(write_llvm14(module), module.file))
 
 
 def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
@@ -88,16 +141,18 @@ def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
 
     functions = []
     seen: dict[str, str] = {}
-    for module, ctx in units:
-        for kernel in ctx.kernels:
-            if kernel.name in seen:
-                raise CompileError(f"kernel '{kernel.name}' is defined in {seen[kernel.name]} "
-                                   f"and {module.file}",
-                                   hint="rename one with --rename OLD=NEW")
-            seen[kernel.name] = module.file
-            wrapped = air_bytes(kernel_module(module, kernel.function.name))
-            functions.append(MetallibFunction(kernel.name, wrapped, target.air_version[:2],
-                                              target.msl_version[:2]))
+    with gc_paused():  # one pause for the whole library, not one per kernel
+        for module, ctx in units:
+            index = KernelIndex.of(module)
+            for kernel in ctx.kernels:
+                if kernel.name in seen:
+                    raise CompileError(f"kernel '{kernel.name}' is defined in "
+                                       f"{seen[kernel.name]} and {module.file}",
+                                       hint="rename one with --rename OLD=NEW")
+                seen[kernel.name] = module.file
+                wrapped = air_bytes(kernel_module(module, kernel.function.name, index))
+                functions.append(MetallibFunction(kernel.name, wrapped, target.air_version[:2],
+                                                  target.msl_version[:2]))
     platform_target = MetallibTarget(platform=target.platform, deployment=target.os_version,
                                      file_version=target.metallib_version)
     return build_metallib(functions, platform_target)
@@ -168,4 +223,4 @@ def package(units: Sequence[Unit], emit: str, target: AirTarget,
     return metallib_bytes(units, target)
 
 
-__all__ = ["air_bytes", "kernel_module", "metallib_bytes", "package", "xcrun_package"]
+__all__ = ["KernelIndex", "air_bytes", "air_bytes_via_text", "kernel_module", "metallib_bytes", "package", "xcrun_package"]

@@ -610,11 +610,24 @@ class Module:
     # refer to them through their fn_attrs already expanded.
     file: str = "<input>"
 
+    # name -> position in ``functions``, rebuilt on demand: stages add, remove, rename and
+    # reassign functions freely, so every hit is checked against the list itself
+    _function_positions: dict[str, int] = field(default_factory=dict, repr=False,
+                                                compare=False)
+
     def get_function(self, name: str) -> Function | None:
-        for fn in self.functions:
-            if fn.name == name:
-                return fn
-        return None
+        """The function named ``name`` (names are unique in a module); O(1) when found."""
+        functions = self.functions
+        position = self._function_positions.get(name)
+        if position is not None and position < len(functions) and \
+                functions[position].name == name:
+            return functions[position]
+        positions: dict[str, int] = {}
+        for k, fn in enumerate(functions):
+            positions.setdefault(fn.name, k)
+        self._function_positions = positions  # a new dict: copies of the module share the old
+        position = positions.get(name)
+        return None if position is None else functions[position]
 
     def get_global(self, name: str) -> GlobalVariable | None:
         for gv in self.globals:

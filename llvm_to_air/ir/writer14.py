@@ -10,11 +10,9 @@ what cannot be expressed at all raises :class:`CompileError`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from llvm_to_air.errors import CompileError, SourceLocation
+from llvm_to_air.errors import CompileError
 from llvm_to_air.ir import llvm14
-from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.lexer import escape, format_name
 from llvm_to_air.ir.model import (
@@ -69,31 +67,22 @@ from llvm_to_air.ir.model import (
     Unreachable,
     Value,
 )
-from llvm_to_air.ir.pointee import PointeeInference, TypeCanon, pointee_from_attributes
+from llvm_to_air.ir.plan14 import INSTRUCTION_HANDLERS, Plan14, WriterOptions
+from llvm_to_air.ir.plan14 import adapts as _adapts
+from llvm_to_air.ir.plan14 import md_operands as _md_operands
+from llvm_to_air.ir.plan14 import pointer_to as _pointer_to
+from llvm_to_air.ir.plan14 import produces_value as _produces_value
 from llvm_to_air.ir.types import (
     I1,
-    I8,
     ArrayType,
-    FunctionType,
-    IntType,
     NamedStructType,
     PointerType,
     StructType,
-    TargetExtType,
     TokenType,
     Type,
     TypedPointerType,
     VectorType,
-    VoidType,
-    contains_type,
 )
-
-
-@dataclass(frozen=True)
-class WriterOptions:
-    """``strip_debug``: drop debug-info metadata, ``!dbg`` attachments and debug records."""
-
-    strip_debug: bool = True
 
 
 def write_llvm14(module: Module, options: WriterOptions | None = None) -> str:
@@ -102,27 +91,15 @@ def write_llvm14(module: Module, options: WriterOptions | None = None) -> str:
         return _Writer(module, options or WriterOptions()).write()
 
 
-class _Writer:
+class _Writer(Plan14):
     def __init__(self, module: Module, options: WriterOptions) -> None:
-        self.m = module
-        self.options = options
-        self.canon = TypeCanon()
-        _check_types(module)
-        self.pointees = PointeeInference(module, self.canon)
-        self.layout = DataLayout.parse(module.datalayout)
-        self.intrinsic_names: dict[Function, str] = {}
+        super().__init__(module, options)
         self.attr_groups: dict[tuple[str, ...], int] = {}
-        self.global_names: dict[GlobalValue, str] = {}
-        self.vtypes: dict[Value, Type] = {}
         self.md = _MetadataNumbering(self)
         # per-function state
         self.slots: dict[object, str] = {}
         self.pre_lines: list[str] = []
         self.tail_lines: dict[BasicBlock, list[str]] = {}
-        self.cast_counter = 0
-        self.used_names: set[str] = set()
-        self.current: Function | None = None
-        self.current_inst: Instruction | None = None
 
     # ------------------------------------------------------------------ types
 
@@ -130,42 +107,11 @@ class _Writer:
         """A model type in typed form (opaque pointers nested in it become i8 pointers)."""
         return str(self.canon(ty))
 
-    def vtype(self, value: Value) -> Type:
-        """The typed type of a value (memoized per value: it is asked for at every use)."""
-        found = self.vtypes.get(value)
-        if found is None:
-            found = self.vtypes[value] = self._vtype(value)
-        return found
-
-    def _vtype(self, value: Value) -> Type:
-        ty = value.ty
-        if isinstance(ty, PointerType):
-            pointee = self.pointees.pointee(value)
-            if pointee is None:
-                return self.canon(ty)
-            return TypedPointerType(pointee, ty.addrspace)
-        if isinstance(ty, VectorType) and isinstance(ty.element, PointerType):
-            pointee = self.pointees.pointee(value)
-            if pointee is None:
-                return self.canon(ty)
-            return VectorType(ty.count, TypedPointerType(pointee, ty.element.addrspace),
-                              ty.scalable)
-        return self.canon(ty)
-
     # ----------------------------------------------------------------- module
 
     def write(self) -> str:
         m = self.m
-        for fn in m.functions:
-            if fn.is_declaration and fn.name.startswith("llvm."):
-                self.intrinsic_names[fn] = self._intrinsic_name14(fn)
-        # Definitions keep their order; declarations follow, sorted by name, because LLVM
-        # reorders them when it upgrades intrinsics and the output must not depend on that.
-        definitions = [fn for fn in m.functions if not fn.is_declaration]
-        declarations = sorted((fn for fn in m.functions if fn.is_declaration
-                               and not self._is_dropped_declaration(fn)),
-                              key=lambda fn: self.intrinsic_names.get(fn, fn.name))
-        self._number_globals([*m.globals, *m.aliases, *definitions, *declarations])
+        functions = self.ordered_functions()
         out: list[str] = []
         if m.source_filename is not None:
             out.append(f'source_filename = "{escape(m.source_filename.encode())}"')
@@ -190,7 +136,7 @@ class _Writer:
         if body_lines:
             out.extend(body_lines)
             out.append("")
-        for fn in definitions + declarations:
+        for fn in functions:
             out.extend(self._function(fn))
             out.append("")
         for attrs, number in self.attr_groups.items():
@@ -201,24 +147,15 @@ class _Writer:
         out.extend(self.md.numbered_lines())
         return "\n".join(out).rstrip("\n") + "\n"
 
-    def _number_globals(self, printed: list[GlobalValue]) -> None:
-        """Spellings of global names; unnamed globals are renumbered in printing order."""
-        counter = 0
-        for gv in printed:
-            name = self.intrinsic_names.get(gv, gv.name) if isinstance(gv, Function) else gv.name
-            if name.isdigit():
-                self.global_names[gv] = f"@{counter}"
-                counter += 1
-            else:
-                self.global_names[gv] = "@" + format_name(name)
-
-    def _is_dropped_declaration(self, fn: Function) -> bool:
-        return self.options.strip_debug and fn.name.startswith("llvm.dbg.")
+    def gname(self, gv: GlobalValue) -> str:
+        """A global's spelling: ``@N`` for unnamed ones, else its quoted name."""
+        found = self.global_names[gv]
+        return f"@{found.name}" if found.numbered else "@" + format_name(found.name)
 
     # --------------------------------------------------------------- globals
 
     def _global(self, gv: GlobalVariable) -> str:
-        words = [f"{self.global_names[gv]} ="]
+        words = [f"{self.gname(gv)} ="]
         if gv.linkage:
             words.append(gv.linkage)
         words.extend(q for q in gv.qualifiers)
@@ -241,9 +178,9 @@ class _Writer:
         if gv.align is not None:
             text += f", align {gv.align}"
         for kind, md in gv.metadata:
-            if self._keep_attachment(kind, md):
+            if self.keep_attachment(kind, md):
                 text += f", !{kind} {self.md.ref(md)}"
-        attrs = llvm14.downgrade_attributes(gv.attrs_group)
+        attrs = self.attrs14(gv.attrs_group)
         if attrs:
             text += f" #{self._attr_group(attrs)}"
         return text
@@ -251,7 +188,7 @@ class _Writer:
     def _alias(self, ga: GlobalAlias) -> str:
         if ga.is_ifunc:
             raise CompileError(f"ifunc @{ga.name} has no meaning on GPUs", ga.location)
-        words = [f"{self.global_names[ga]} ="]
+        words = [f"{self.gname(ga)} ="]
         if ga.linkage:
             words.append(ga.linkage)
         words.extend(ga.qualifiers)
@@ -272,27 +209,27 @@ class _Writer:
         head.extend(q for q in fn.qualifiers if q not in ("unnamed_addr", "local_unnamed_addr"))
         if fn.cc:
             head.append(fn.cc)
-        head.extend(llvm14.downgrade_attributes(fn.ret_attrs))
+        head.extend(self.attrs14(fn.ret_attrs))
         head.append(str(sig.ret))
         self._number_function(fn)
         params = []
         for arg, pty in zip(fn.args, sig.params, strict=True):
             text = str(pty)
-            attrs = llvm14.downgrade_attributes(arg.attrs)
+            attrs = self.attrs14(arg.attrs)
             if attrs:
                 text += " " + " ".join(attrs)
             if not fn.is_declaration:
                 text += " " + self.slots[arg]
             params.append(text)
-        restored = self._restored(fn)
+        restored = self.restored(fn)
         if restored is not None:
             params.insert(restored.position, f"{restored.type} immarg")
         if sig.vararg:
             params.append("...")
-        text = " ".join(head) + f" {self.global_names[fn]}({', '.join(params)})"
+        text = " ".join(head) + f" {self.gname(fn)}({', '.join(params)})"
         suffix = [q for q in fn.qualifiers if q in ("unnamed_addr", "local_unnamed_addr")]
         suffix.extend(fn.prefix_words)
-        attrs = llvm14.downgrade_attributes(fn.fn_attrs)
+        attrs = self.attrs14(fn.fn_attrs)
         if attrs:
             suffix.append(f"#{self._attr_group(attrs)}")
         if fn.section is not None:
@@ -308,7 +245,7 @@ class _Writer:
         if fn.personality is not None:
             suffix.append(f"personality {self.typed_const(fn.personality)}")
         attachments = [f"!{kind} {self.md.ref(md)}" for kind, md in fn.metadata
-                       if self._keep_attachment(kind, md)]
+                       if self.keep_attachment(kind, md)]
         if fn.is_declaration and attachments:  # LLVM 14: "declare !kind !N <type> @f(...)"
             text = text.replace("declare ", "declare " + " ".join(attachments) + " ", 1)
         else:
@@ -327,7 +264,6 @@ class _Writer:
     def _number_function(self, fn: Function) -> None:
         """Slot names for arguments, blocks and values, numbering unnamed ones as LLVM does."""
         slots: dict[object, str] = {}
-        used: set[str] = set()
         counter = 0
         for arg in fn.args:
             if arg.name is None:
@@ -335,31 +271,20 @@ class _Writer:
                 counter += 1
             else:
                 slots[arg] = "%" + format_name(arg.name)
-                used.add(arg.name)
         for block in fn.blocks:
             if block.name is None:
                 slots[block] = f"%{counter}"
                 counter += 1
             else:
                 slots[block] = "%" + format_name(block.name)
-                used.add(block.name)
             for inst in block.instructions:
                 if inst.name is not None:
                     slots[inst] = "%" + format_name(inst.name)
-                    used.add(inst.name)
                 elif _produces_value(inst):
                     slots[inst] = f"%{counter}"
                     counter += 1
         self.slots = slots
-        self.used_names = used
-        self.cast_counter = 0
-
-    def _fresh_name(self) -> str:
-        while True:
-            name = f".tp{self.cast_counter}"
-            self.cast_counter += 1
-            if name not in self.used_names:
-                return "%" + name
+        self.begin_function(fn)
 
     def _body(self, fn: Function) -> list[str]:
         self.tail_lines = {}
@@ -385,23 +310,12 @@ class _Writer:
         return lines
 
     def _plan_phi_casts(self, fn: Function) -> None:
-        cache: dict[tuple[int, int, str], str] = {}
-        for block in fn.blocks:
-            for inst in block.instructions:
-                if not isinstance(inst, Phi):
-                    continue
-                want = self.vtype(inst)
-                for value, pred in zip(inst.ops, inst.blocks, strict=True):
-                    have = self.vtype(value)
-                    if have == want or _adapts(value) or isinstance(value, Constant):
-                        continue
-                    key = (id(value), id(pred), str(want))
-                    if key not in cache:
-                        name = self._fresh_name()
-                        cache[key] = name
-                        self.tail_lines.setdefault(pred, []).append(
-                            f"{name} = bitcast {have} {self.ref(value)} to {want}")
-                    self.slots[("phi", id(inst), id(value), id(pred))] = cache[key]
+        for cast in self.phi_casts(fn):
+            name = "%" + cast.name
+            if not cast.shared:
+                self.tail_lines.setdefault(cast.pred, []).append(
+                    f"{name} = bitcast {cast.have} {self.ref(cast.value)} to {cast.want}")
+            self.slots[("phi", id(cast.phi), id(cast.value), id(cast.pred))] = name
 
     # ------------------------------------------------------------ operands
 
@@ -419,7 +333,7 @@ class _Writer:
             return (f'asm{flags} "{escape(value.asm.encode())}", '
                     f'"{escape(value.constraints.encode())}"')
         raise CompileError(f"value of type {value.ty} has no name in this function",
-                           self._location())
+                           self.location())
 
     def operand(self, value: Value, want: Type | None = None) -> str:
         """``<type> <value>`` with ``value`` cast to ``want`` when its typed type differs."""
@@ -433,7 +347,7 @@ class _Writer:
             return self.const_body(value, want)  # type: ignore[arg-type]
         if isinstance(value, Constant):
             return f"bitcast ({have} {self.ref(value)} to {want})"
-        name = self._fresh_name()
+        name = "%" + self.fresh_cast_name()
         self.pre_lines.append(f"{name} = bitcast {have} {self.ref(value)} to {want}")
         return name
 
@@ -451,7 +365,7 @@ class _Writer:
 
     def const_body(self, c: Constant, want: Type | None = None) -> str:
         if isinstance(c, GlobalValue):
-            return self.global_names[c]
+            return self.gname(c)
         if isinstance(c, ConstantInt):
             if c.ty == I1:
                 return "true" if c.value else "false"
@@ -475,35 +389,20 @@ class _Writer:
         if isinstance(c, BlockAddress):
             assert c.function is not None and c.block is not None
             block = "%" + format_name(c.block.name or "")
-            return f"blockaddress({self.global_names[c.function]}, {block})"
-        raise CompileError(f"constant {type(c).__name__} cannot be printed", self._location())
+            return f"blockaddress({self.gname(c.function)}, {block})"
+        raise CompileError(f"constant {type(c).__name__} cannot be printed", self.location())
 
     def _aggregate(self, c: ConstantAggregate, want: Type | None) -> str:
-        ty = want if want is not None else self.canon(c.ty)
-        if isinstance(ty, NamedStructType):
-            body = self.m.structs.get(ty.name)
-            assert body is not None
-            fields = [self.canon(f) for f in body.fields]
-            packed = body.packed
-            shape = "struct"
-        elif isinstance(ty, StructType):
-            fields = list(ty.fields)
-            packed = ty.packed
-            shape = "struct"
-        elif isinstance(ty, ArrayType | VectorType):
-            fields = [ty.element] * len(c.elements)
-            packed = False
-            shape = "array" if isinstance(ty, ArrayType) else "vector"
-        else:
-            raise CompileError(f"aggregate constant of type {ty}", self._location())
+        ty, fields = self.aggregate_fields(c, want)
         items = ", ".join(f"{ft} {self.const_as(e, ft)}" for ft, e in zip(fields, c.elements,
                                                                           strict=True))
-        if shape == "array":
+        if isinstance(ty, ArrayType):
             return f"[{items}]"
-        if shape == "vector":
+        if isinstance(ty, VectorType):
             return f"<{items}>"
+        body = self.m.structs.get(ty.name) if isinstance(ty, NamedStructType) else ty
         inner = f"{{ {items} }}" if items else "{}"
-        return f"<{inner}>" if packed else inner
+        return f"<{inner}>" if isinstance(body, StructType) and body.packed else inner
 
     def _constant_expr(self, c: ConstantExpr) -> str:
         op = c.opcode
@@ -537,14 +436,14 @@ class _Writer:
         handler = _HANDLERS.get(type(inst))
         if handler is None:
             raise CompileError(f"instruction '{inst.opcode}' cannot be written as LLVM 14",
-                               self._location())
+                               self.location())
         text = handler(self, inst)
         if text is None:
             return None
         if _produces_value(inst):
             text = f"{self.slots[inst]} = {text}"
         for kind, md in inst.metadata:
-            if self._keep_attachment(kind, md):
+            if self.keep_attachment(kind, md):
                 text += f", !{kind} {self.md.ref(md)}"
         return text
 
@@ -643,7 +542,7 @@ class _Writer:
 
     def _call(self, inst: Call) -> str | None:
         callee = inst.callee
-        if isinstance(callee, Function) and self._is_dropped_declaration(callee):
+        if isinstance(callee, Function) and self.is_dropped_declaration(callee):
             return None
         words = []
         if inst.tail:
@@ -651,32 +550,23 @@ class _Writer:
         words.append("call" + self._flags("call", inst.flags))
         if inst.cc:
             words.append(inst.cc)
-        words.extend(llvm14.downgrade_attributes(inst.ret_attrs))
+        words.extend(self.attrs14(inst.ret_attrs))
         if inst.addrspace:
             words.append(f"addrspace({inst.addrspace})")
         args_text: list[str] = []
-        restored = None
+        sig, callee_type = self.call_signature(inst)
+        restored = self.restored(callee) if isinstance(callee, Function) else None
         if isinstance(callee, Function):
-            sig = self.pointees.signature(callee)
-            callee_text = self.global_names[callee]
-            restored = self._restored(callee)
+            callee_text = self.gname(callee)
+        elif callee_type is None:
+            callee_text = self.ref(callee)  # inline asm
         else:
-            sig = self.canon(inst.function_type)  # type: ignore[assignment]
-            assert isinstance(sig, FunctionType)
-            if isinstance(callee, InlineAsm):
-                callee_text = self.ref(callee)
-            else:
-                want = TypedPointerType(sig, callee.ty.addrspace
-                                        if isinstance(callee.ty, PointerType) else 0)
-                callee_text = self._as(callee, want)
+            callee_text = self._as(callee, callee_type)
         arg_attrs = [list(a) for a in inst.arg_attrs]
         restored_text = self._restored_value(restored, inst, arg_attrs) if restored else None
         for k, arg in enumerate(inst.args):
-            want = sig.params[k] if k < len(sig.params) else None
-            attr_pointee = pointee_from_attributes(arg_attrs[k]) if k < len(arg_attrs) else None
-            if attr_pointee is not None and isinstance(arg.ty, PointerType):
-                want = TypedPointerType(self.canon(attr_pointee), arg.ty.addrspace)
-            attrs = llvm14.downgrade_attributes(arg_attrs[k]) if k < len(arg_attrs) else []
+            want = self.call_arg_type(sig, k, arg, arg_attrs)
+            attrs = self.attrs14(arg_attrs[k]) if k < len(arg_attrs) else []
             if isinstance(arg, MetadataValue):
                 text = f"metadata {self.md.inline(arg.md)}"
             else:
@@ -691,7 +581,7 @@ class _Writer:
             isinstance(callee, InlineAsm)) else str(sig.ret)
         words.append(ret_text)
         text = " ".join(words) + f" {callee_text}({', '.join(args_text)})"
-        fn_attrs = llvm14.downgrade_attributes(inst.fn_attrs)
+        fn_attrs = self.attrs14(inst.fn_attrs)
         if fn_attrs:
             text += f" #{self._attr_group(fn_attrs)}"
         if inst.bundles:
@@ -708,37 +598,12 @@ class _Writer:
         assert text.startswith(prefix)
         return f"{prefix} {' '.join(attrs)}{text[len(prefix):]}"
 
-    def _restored(self, fn: Function) -> llvm14.RestoredOperand | None:
-        if not fn.is_declaration or not fn.name.startswith("llvm."):
-            return None
-        return llvm14.restored_operand(fn.name, len(fn.function_type.params))
-
     def _restored_value(self, rule: llvm14.RestoredOperand, inst: Call,
                         arg_attrs: list[list[str]]) -> str:
-        """The LLVM 14 operand ``rule`` re-creates for this call (alignment attrs consumed)."""
-        if rule.source == "alloca-size":
-            ptr = inst.args[0]
-            size = -1
-            if isinstance(ptr, Alloca) and not ptr.ops:
-                try:
-                    size = self.layout.alloc_size(ptr.allocated_type, self.m.structs)
-                except CompileError:
-                    size = -1
-            return f"{rule.type} {size}"
-        index = int(rule.source.rsplit("-", 1)[1])
-        attrs = arg_attrs[index] if index < len(arg_attrs) else []
-        align = next((int(a.split()[1]) for a in attrs if a.startswith("align ")), 1)
-        if index < len(arg_attrs):
-            arg_attrs[index] = [a for a in attrs if not a.startswith("align ")]
-        return f"{rule.type} {align}"
+        return f"{rule.type} {self.restored_value(rule, inst, arg_attrs)}"
 
     def _atomicrmw(self, inst: AtomicRMW) -> str:
-        if inst.operation not in llvm14.LLVM14_ATOMICRMW_OPS:
-            raise CompileError(
-                f"'atomicrmw {inst.operation}' does not exist in LLVM 14",
-                self._location(),
-                hint="rewrite it as a cmpxchg loop before converting",
-            )
+        self.check_atomicrmw(inst.operation)
         ptr, value = inst.ops
         ty = self.canon(value.ty)
         words = "atomicrmw" + (" volatile" if inst.volatile else "")
@@ -823,19 +688,6 @@ class _Writer:
 
     # ------------------------------------------------------------ helpers
 
-    def _location(self) -> SourceLocation:
-        inst = self.current_inst
-        if inst is not None and inst.location is not None:
-            return inst.location
-        if self.current is not None and self.current.location is not None:
-            return self.current.location
-        return SourceLocation(self.m.file)
-
-    def _keep_attachment(self, kind: str, md: Metadata) -> bool:
-        if not self.options.strip_debug:
-            return self.md._keep(md)
-        return kind != "dbg" and not (isinstance(md, SpecializedMDNode) and md.is_debug_info)
-
     def _attr_group(self, attrs: list[str]) -> int:
         key = tuple(attrs)
         number = self.attr_groups.get(key)
@@ -843,22 +695,6 @@ class _Writer:
             number = len(self.attr_groups)
             self.attr_groups[key] = number
         return number
-
-    def _intrinsic_name14(self, fn: Function) -> str:
-        name = fn.name
-        for base in llvm14.UNSUFFIXED_IN_LLVM14:
-            if llvm14.POINTER_SUFFIX_RE.sub("", name) == base:
-                return base
-        sig = self.pointees.signature(fn)
-        pointer_pointees = [p.pointee for p in (sig.ret, *sig.params)
-                            if isinstance(p, TypedPointerType)]
-        replacement = iter(pointer_pointees)
-
-        def remangle(match: object) -> str:
-            pointee = next(replacement, I8)
-            return f".p{match.group(1)}{_mangle(pointee)}"  # type: ignore[attr-defined]
-
-        return llvm14.POINTER_SUFFIX_RE.sub(remangle, name)
 
 
 class _MetadataNumbering:
@@ -900,11 +736,7 @@ class _MetadataNumbering:
         return ("n", id(self._representative(op)))
 
     def _keep(self, md: Metadata | None) -> bool:
-        if not isinstance(md, SpecializedMDNode):
-            return True
-        if self.w.options.strip_debug:
-            return not md.is_debug_info
-        return md.kind not in llvm14.DEBUG_KINDS_UNKNOWN_TO_LLVM14
+        return self.w.keep_md(md)
 
     def ref(self, md: Metadata) -> str:
         if isinstance(md, MDString):
@@ -933,7 +765,7 @@ class _MetadataNumbering:
     def named_lines(self) -> list[str]:
         lines = []
         for nmd in self.w.m.named_metadata:
-            if self.w.options.strip_debug and nmd.name.startswith("llvm.dbg."):
+            if not self.w.keep_named_metadata(nmd.name):
                 continue
             nodes = [self.ref(n) for n in nmd.nodes if self._keep(n)]
             lines.append(f"!{nmd.name} = !{{{', '.join(nodes)}}}")
@@ -970,103 +802,6 @@ class _MetadataNumbering:
         return ("distinct " if md.distinct else "") + f"!{md.kind}({', '.join(fields)})"
 
 
-def _md_operands(md: Metadata) -> list[Metadata | None]:
-    if isinstance(md, MDNode):
-        return list(md.operands)
-    if isinstance(md, SpecializedMDNode):
-        return [v for _, v in md.fields if isinstance(v, Metadata)]
-    return []
-
-
-def _adapts(value: Value) -> bool:
-    """Constants that take whatever pointer type a use needs, without a cast."""
-    return isinstance(value, ConstantNull | Undef | Poison | ConstantZero)
-
-
-def _pointer_to(pointee: Type, like: Type) -> Type:
-    if isinstance(like, VectorType):
-        assert isinstance(like.element, PointerType)
-        return VectorType(like.count, TypedPointerType(pointee, like.element.addrspace),
-                          like.scalable)
-    assert isinstance(like, PointerType), like
-    return TypedPointerType(pointee, like.addrspace)
-
-
-def _produces_value(inst: Instruction) -> bool:
-    return type(inst.ty) is not VoidType
-
-
-_FLOAT_MANGLE = {"half": "f16", "bfloat": "bf16", "float": "f32", "double": "f64",
-                 "x86_fp80": "f80", "fp128": "f128", "ppc_fp128": "ppcf128"}
-
-
-def _mangle(ty: Type) -> str:
-    """LLVM 14's intrinsic type mangling (Intrinsic::getName's getMangledTypeStr)."""
-    if isinstance(ty, TypedPointerType):
-        return f"p{ty.addrspace}{_mangle(ty.pointee)}"
-    if isinstance(ty, IntType):
-        return f"i{ty.bits}"
-    if isinstance(ty, VectorType):
-        return ("nx" if ty.scalable else "") + f"v{ty.count}{_mangle(ty.element)}"
-    if isinstance(ty, ArrayType):
-        return f"a{ty.count}{_mangle(ty.element)}"
-    if isinstance(ty, StructType):
-        return "sl_" + "".join(_mangle(f) for f in ty.fields) + "s"
-    if isinstance(ty, NamedStructType):
-        return "s_" + ty.name
-    if isinstance(ty, FunctionType):
-        inner = _mangle(ty.ret) + "".join(_mangle(p) for p in ty.params)
-        return "f_" + inner + ("vararg" if ty.vararg else "") + "f"
-    kind = str(ty)
-    return _FLOAT_MANGLE.get(kind, kind)
-
-
-def _check_types(module: Module) -> None:
-    """Reject types LLVM 14 has no spelling for, naming where they occur."""
-    def check(ty: Type, where: str, location: SourceLocation | None) -> None:
-        if contains_type(ty, TargetExtType):
-            raise CompileError(f"target extension type in {where} cannot be expressed in "
-                               "LLVM 14", location or SourceLocation(module.file))
-
-    for name, body in module.structs.items():
-        if body is not None:
-            check(body, f"%{name}", None)
-    for gv in module.globals:
-        check(gv.value_type, f"@{gv.name}", gv.location)
-    for fn in module.functions:
-        check(fn.function_type, f"@{fn.name}", fn.location)
-        seen: set[Type] = set()
-        for inst in fn.instructions():
-            if inst.ty not in seen:
-                seen.add(inst.ty)
-                check(inst.ty, f"an instruction of @{fn.name}", inst.location or fn.location)
-
-
-_HANDLERS = {
-    BinaryOp: _Writer._binary,
-    UnaryOp: _Writer._unary,
-    Cast: _Writer._cast,
-    Compare: _Writer._compare,
-    Select: _Writer._select,
-    Phi: _Writer._phi,
-    Alloca: _Writer._alloca,
-    Load: _Writer._load,
-    Store: _Writer._store,
-    GetElementPtr: _Writer._gep,
-    Call: _Writer._call,
-    AtomicRMW: _Writer._atomicrmw,
-    CmpXchg: _Writer._cmpxchg,
-    Fence: _Writer._fence,
-    ExtractValue: _Writer._extractvalue,
-    InsertValue: _Writer._insertvalue,
-    ExtractElement: _Writer._extractelement,
-    InsertElement: _Writer._insertelement,
-    ShuffleVector: _Writer._shufflevector,
-    Freeze: _Writer._freeze,
-    Return: _Writer._ret,
-    Branch: _Writer._br,
-    Switch: _Writer._switch,
-    Unreachable: _Writer._unreachable,
-}
+_HANDLERS = {cls: getattr(_Writer, "_" + name) for cls, name in INSTRUCTION_HANDLERS.items()}
 
 __all__ = ["WriterOptions", "write_llvm14"]
