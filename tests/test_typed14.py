@@ -31,7 +31,8 @@ TRITON = sorted(FIXTURES.glob("triton/*/*.ll"))
 MODULES = fixture_modules() + TRITON
 
 
-def _lowered(path: Path) -> tuple[Module, LoweringContext]:
+def _lowered(path: Path) -> tuple[Module, LoweringContext] | None:
+    """The lowered fixture, or None where the lowering refuses it (asserted located)."""
     data = path.read_bytes()
     try:
         try:
@@ -43,7 +44,9 @@ def _lowered(path: Path) -> tuple[Module, LoweringContext]:
             defined = re.findall(r"^define [^@]*@([-\w.$]+)\(", data.decode(), re.M)
             module, ctx = lower(data, str(path), kernels=defined)
     except CompileError as exc:
-        pytest.skip(f"the lowering refuses this fixture: {exc}")
+        # a refused fixture (wave64 AMD, fp64, ...) writes nothing; its refusal names a line
+        assert re.search(r":\d+:\d+: error: ", str(exc)), str(exc)
+        return None
     for kernel in ctx.kernels:
         kernel.function.name = kernel.name
     return module, ctx
@@ -56,7 +59,10 @@ def _fixture_id(path: Path) -> str:
 
 @pytest.mark.parametrize("path", MODULES, ids=_fixture_id)
 def test_direct_bitcode_equals_text_round_trip(path: Path) -> None:
-    module, ctx = _lowered(path)
+    lowered = _lowered(path)
+    if lowered is None:
+        return
+    module, ctx = lowered
     index = KernelIndex.of(module)
     parts = [module] + [kernel_module(module, k.function.name, index) for k in ctx.kernels]
     for part in parts:
@@ -95,7 +101,9 @@ def _bitcode_or_error(write: Callable[[], bytes]) -> bytes | str:
 
 
 def test_typed_view_leaves_the_model_untouched() -> None:
-    module, _ = _lowered(FIXTURES / "cuda19-O2" / "matmul_tiled.ll")
+    lowered = _lowered(FIXTURES / "cuda19-O2" / "matmul_tiled.ll")
+    assert lowered is not None
+    module = lowered[0]
     before = write_llvm14(module)
     typed = typed_module14(module)
     assert write_llvm14(module) == before
@@ -104,7 +112,10 @@ def test_typed_view_leaves_the_model_untouched() -> None:
 
 
 def test_kernel_index_split_matches_a_fresh_split() -> None:
-    module, ctx = _lowered(FIXTURES / "hand" / "binops_flags.ll")
+    lowered = _lowered(FIXTURES / "cuda19-O2" / "device_helper.ll")
+    assert lowered is not None
+    module, ctx = lowered
+    assert len(ctx.kernels) > 1
     index = KernelIndex.of(module)
     for kernel in ctx.kernels:
         shared = kernel_module(module, kernel.function.name, index)
