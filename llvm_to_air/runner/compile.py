@@ -13,7 +13,13 @@ Driver entry points (C ABI, called through ctypes):
 * fast path ``__air_run(u64 *args, u32 *dims, u8 *tg, u64 *bounds, i64 g0, i64 g1)``
   runs every thread of threadgroups ``[g0, g1)`` to completion, one after the
   other, reusing the threadgroup block ``tg``;
-* step path ``__air_run_ready(args, dims, tgbase, tgstride, bounds, frames,
+* step path, rounds in the JIT code ``__air_run_groups(args, dims, tg, bounds, frames,
+  fstride, i32 *state, g0, g1)`` runs threadgroups ``[g0, g1)`` one after the other to
+  completion, each thread from barrier to barrier and SIMD-group call to SIMD-group
+  call, resolving those between rounds (:mod:`.lockstep`); ``frames``, ``state`` and
+  ``tg`` hold one threadgroup and are reused;
+* step path, rounds in Python (kernels with a SIMD-group operation :mod:`.lockstep`
+  has no IR version of) ``__air_run_ready(args, dims, tgbase, tgstride, bounds, frames,
   fstride, i32 *state, cap, gfirst, g0, g1)`` runs each thread of threadgroups
   ``[g0, g1)`` whose state is a resume point (>= 0) until its next barrier or
   SIMD-group call, and stores where it stopped (``-site``, or ``DONE``).
@@ -38,9 +44,8 @@ from llvm_to_air.inspect import describe_module
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.model import Function, Module
 from llvm_to_air.ir.types import PTR, IntType, Type, VectorType
-from llvm_to_air.runner import airlib, hostir
-
-DONE = -(2**31)
+from llvm_to_air.runner import airlib, hostir, lockstep
+from llvm_to_air.runner.lockstep import DONE
 
 VECTOR_ROLES = {
     "thread_position_in_grid", "thread_position_in_threadgroup",
@@ -172,8 +177,16 @@ def _builtin_value(t: _Text, binding: Binding, env: dict[str, Any]) -> str:
 STOP_FLAG = "__air_stop"
 
 
-def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
-    """The driver loop in LLVM IR text (see the module docstring for its ABI)."""
+def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
+            sites: list[hostir.Site] | None = None) -> str:
+    """The driver loop in LLVM IR text (see the module docstring for its ABI).
+
+    ``mode``: ``"fast"`` (threads run to completion), ``"ready"`` (the step path with
+    rounds resolved by the executor) or ``"groups"`` (the step path with rounds resolved
+    here, with ``@__air_settle`` of :mod:`.lockstep` for SIMD-group calls at ``sites``).
+    """
+    step = mode != "fast"
+    sites = sites or []
     n = len(info.bindings)
     entries = n + 1
     tg_entries = [b.position for b in info.bindings if b.kind == "threadgroup"] + [n]
@@ -181,7 +194,10 @@ def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
     fnty = kernel_fn.function_type
     params_text = ", ".join(str(p) for p in fnty.params)
     decl = f"declare {fnty.ret} @{_quote(kernel_fn.name)}({params_text})"
-    if step:
+    if mode == "groups":
+        head = ("define void @__air_run_groups(ptr %args, ptr %dims, ptr %tgbase, ptr %bin, "
+                "ptr %frames, i64 %fstride, ptr %state, i64 %g0, i64 %g1) nounwind {")
+    elif step:
         head = ("define void @__air_run_ready(ptr %args, ptr %dims, ptr %tgbase, i64 %tgstride, "
                 "ptr %bin, ptr %frames, i64 %fstride, ptr %state, i64 %cap, i64 %gfirst, "
                 "i64 %g0, i64 %g1) nounwind {")
@@ -222,7 +238,7 @@ def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
     t.do("%go = and i1 %gmore, %nostop")
     t.do("br i1 %go, label %gbody, label %exit")
     t.label("gbody")
-    if step:
+    if mode == "ready":
         t.do("%c = sub i64 %g, %gfirst")
         t.do("%tgoff = mul i64 %c, %tgstride")
         t.do("%tg = getelementptr i8, ptr %tgbase, i64 %tgoff")
@@ -301,7 +317,9 @@ def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
         t.do(call)
         return ""
 
-    if step:
+    if mode == "groups":
+        _group_rounds(t, ext, count, simd_count, len(sites) + 1, thread_body)
+    elif step:
         t.do("br label %tloop")
         t.label("tloop")
         t.lines.append("  %t = phi i32 [ 0, %gbody ], [ %tnext, %tnext_bb ]")
@@ -373,6 +391,88 @@ def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
     return "\n".join([*decls, body])
 
 
+def _group_rounds(t: _Text, ext: dict[str, str], count: str, simd_count: str,
+                  big: int, thread_body: Any) -> None:
+    """One threadgroup of the ``groups`` driver, from ``gbody`` to ``gend``: fresh states,
+    then rounds until no thread waits. A round runs every ready thread to its next
+    barrier or SIMD-group call; then, if a thread waits at a SIMD-group call,
+    ``@__air_settle`` resolves them and the next round runs the lanes it let go; else the
+    threads waiting at threadgroup barriers are all ready in the next round (``%rel``).
+    The stop flag is read every round, so threads that meet at barriers forever stop too.
+    """
+    t.do(f"%ncap = shl i32 {simd_count}, 5")
+    t.do("br label %init")
+    t.label("init")
+    t.lines.append("  %it = phi i32 [ 0, %gbody ], [ %it1, %init ]")
+    t.do("%ip = getelementptr i32, ptr %state, i32 %it")
+    t.do(f"%ilive = icmp ult i32 %it, {count}")
+    t.do(f"%iv = select i1 %ilive, i32 0, i32 {DONE}")
+    t.do("store i32 %iv, ptr %ip")
+    t.do("%it1 = add i32 %it, 1")
+    t.do("%imore = icmp ult i32 %it1, %ncap")
+    t.do("br i1 %imore, label %init, label %round")
+    t.label("round")
+    t.lines.append("  %rel = phi i1 [ false, %init ], [ false, %settle ], [ true, %barriers ]")
+    t.do(f"%rstop = load atomic i32, ptr @{STOP_FLAG} monotonic, align 4")
+    t.do("%rgo = icmp eq i32 %rstop, 0")
+    t.do("br i1 %rgo, label %tloop, label %gend")
+    t.label("tloop")
+    t.lines.append("  %t = phi i32 [ 0, %round ], [ %tnext, %tnext_bb ]")
+    t.lines.append("  %qx = phi i32 [ 0, %round ], [ %qx2, %tnext_bb ]")
+    t.lines.append("  %qy = phi i32 [ 0, %round ], [ %qy2, %tnext_bb ]")
+    t.lines.append("  %qz = phi i32 [ 0, %round ], [ %qz2, %tnext_bb ]")
+    t.lines.append("  %anyw = phi i1 [ false, %round ], [ %anyw1, %tnext_bb ]")
+    t.lines.append("  %anyc = phi i1 [ false, %round ], [ %anyc1, %tnext_bb ]")
+    t.do(f"%tmore = icmp ult i32 %t, {count}")
+    t.do("br i1 %tmore, label %tbody, label %rounds")
+    t.label("tbody")
+    t.do("%sp = getelementptr i32, ptr %state, i32 %t")
+    t.do("%s = load i32, ptr %sp")
+    t.do("%sneg = icmp slt i32 %s, 0")
+    t.do(f"%snotdone = icmp ne i32 %s, {DONE}")
+    t.do("%sheld = and i1 %sneg, %snotdone")
+    t.do("%sgo = and i1 %sheld, %rel")  # released from a threadgroup barrier
+    t.do("%spos = sub i32 0, %s")
+    t.do("%resume = select i1 %sneg, i32 %spos, i32 %s")
+    t.do("%ready = or i1 %sgo, " + t("icmp sge i32 %s, 0"))
+    t.do("br i1 %ready, label %run, label %tnext_bb")
+    t.label("run")
+    foff = t("mul i64 " + t("zext i32 %t to i64") + ", %fstride")
+    frame = t(f"getelementptr i8, ptr %frames, i64 {foff}", "frame")
+    r = thread_body("%qx", "%qy", "%qz", "%t", [f"ptr {frame}", "i32 %resume"])
+    done = t(f"icmp eq i32 {r}, 0")
+    neg = t(f"sub i32 0, {r}")
+    t.do(f"%ran = select i1 {done}, i32 {DONE}, i32 {neg}")
+    t.do("store i32 %ran, ptr %sp")
+    t.do("br label %tnext_bb")
+    t.label("tnext_bb")  # what the thread waits for now; the next thread and its (x, y, z)
+    t.lines.append("  %ns = phi i32 [ %s, %tbody ], [ %ran, %run ]")
+    t.do("%nneg = icmp slt i32 %ns, 0")
+    t.do(f"%nnotdone = icmp ne i32 %ns, {DONE}")
+    t.do("%nw = and i1 %nneg, %nnotdone")
+    t.do("%nsite = select i1 %nw, i32 " + t("sub i32 0, %ns") + ", i32 0")
+    t.do("%ncoll = load i8, ptr " + t(f"getelementptr [{big} x i8], ptr @__air_collective, "
+                                      "i32 0, i32 %nsite"))
+    t.do("%anyw1 = or i1 %anyw, %nw")
+    t.do("%anyc1 = or i1 %anyc, " + t("icmp ne i8 %ncoll, 0"))
+    t.do("%tnext = add i32 %t, 1")
+    t.do("%qx1 = add i32 %qx, 1")
+    t.do(f"%wx = icmp eq i32 %qx1, {ext['x']}")
+    t.do("%qx2 = select i1 %wx, i32 0, i32 %qx1")
+    t.do("%qy1 = add i32 %qy, " + t("zext i1 %wx to i32"))
+    t.do(f"%wy = icmp eq i32 %qy1, {ext['y']}")
+    t.do("%qy2 = select i1 %wy, i32 0, i32 %qy1")
+    t.do("%qz2 = add i32 %qz, " + t("zext i1 %wy to i32"))
+    t.do("br label %tloop")
+    t.label("rounds")
+    t.do("br i1 %anyc, label %settle, label %barriers")
+    t.label("settle")
+    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i64 %fstride, i32 {simd_count})")
+    t.do("br label %round")
+    t.label("barriers")
+    t.do("br i1 %anyw, label %round, label %gend")
+
+
 def _quote(name: str) -> str:
     import re
 
@@ -391,6 +491,7 @@ class CompiledKernel:
     info: KernelInfo
     step: bool
     entry: Any                       # ctypes function
+    mode: str = "fast"               # driver: "fast", "ready" or "groups" (see _driver)
     frame_size: int = 0
     sites: list[hostir.Site] = field(default_factory=list)
     checks: list[hostir.CheckSite] = field(default_factory=list)
@@ -472,11 +573,14 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     sites: list[hostir.Site] = []
     if step:
         sites = hostir.make_step_function(module, fn, prologue).sites
+    mode = "fast" if not step else "groups" if lockstep.compiles(sites) else "ready"
     triple, datalayout = host_layout()
     module.triple = triple
     module.datalayout = datalayout
     kernel_text = write_llvm14(module)
-    runtime = [airlib.RUNTIME, _driver(info, fn, step)]
+    runtime = [airlib.RUNTIME, _driver(info, fn, mode, sites)]
+    if mode == "groups":
+        runtime.append(lockstep.settle_function(sites))
     for decl in module.functions:
         if not decl.is_declaration or decl is fn:
             continue
@@ -519,7 +623,12 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
         dump["optimized"] = str(kmod)
     engine = llvm.create_mcjit_compiler(kmod, tm)
     engine.finalize_object()
-    if step:
+    if mode == "groups":
+        addr = engine.get_function_address("__air_run_groups")
+        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                 ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
+    elif step:
         addr = engine.get_function_address("__air_run_ready")
         proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                  ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
@@ -530,7 +639,7 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
         proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                  ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
     entry = proto(addr)
-    return CompiledKernel(info=info, step=step, entry=entry, frame_size=frame_size,
+    return CompiledKernel(info=info, step=step, entry=entry, frame_size=frame_size, mode=mode,
                           checked=check_bounds,
                           sites=sites, checks=checks, tg_static=tg_layout.size,
                           err_address=engine.get_global_value_address("__air_err"),

@@ -154,7 +154,10 @@ class Kernel:
             err[:] = 0
             stop[0] = 0
             try:
-                if c.step:
+                if c.mode == "groups":
+                    self._run_groups(args, dims, bounds, tg_bytes, t, total, workers, pool,
+                                     inflight, deadline)
+                elif c.step:
                     self._run_steps(args, dims, bounds, tg_bytes, g, t, ng, total, workers,
                                     pool, inflight, deadline)
                 else:
@@ -235,6 +238,37 @@ class Kernel:
             finally:
                 with lock:
                     free.append(block)
+
+        inflight += [pool.submit(work, k) for k in range(pieces)]
+        inflight.append(pool.submit(lambda: blocks))  # keeps the blocks alive with the run
+        self._wait(inflight, deadline)
+
+    def _run_groups(self, args: np.ndarray, dims: np.ndarray, bounds: np.ndarray,
+                    tg_bytes: int, t: tuple[int, int, int], total: int, workers: int,
+                    pool: ThreadPoolExecutor, inflight: list[Future[Any]],
+                    deadline: float | None) -> None:
+        """Step path with the rounds in the JIT code: like the fast path, each worker owns
+        the frames, states and threadgroup memory of the one group it runs at a time."""
+        entry = self.compiled.entry
+        fstride = self.compiled.frame_size
+        cap = -(-(t[0] * t[1] * t[2]) // 32) * 32
+        blocks = [(_aligned(max(tg_bytes, 16)), _aligned(cap * fstride),
+                   np.empty(cap, dtype=np.int32)) for _ in range(workers)]
+        pa, pd, pb = args.ctypes.data, dims.ctypes.data, bounds.ctypes.data
+        pieces = 1 if workers == 1 else min(total, workers * 8)
+        edges = [total * k // pieces for k in range(pieces + 1)]
+        free = list(blocks)
+        lock = threading.Lock()
+
+        def work(k: int) -> None:
+            with lock:
+                tg, frames, state = free.pop()
+            try:
+                entry(pa, pd, tg.ctypes.data, pb, frames.ctypes.data, fstride,
+                      state.ctypes.data, edges[k], edges[k + 1])
+            finally:
+                with lock:
+                    free.append((tg, frames, state))
 
         inflight += [pool.submit(work, k) for k in range(pieces)]
         inflight.append(pool.submit(lambda: blocks))  # keeps the blocks alive with the run
