@@ -551,8 +551,13 @@ def host_layout() -> tuple[str, str]:
 
 
 def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
-                   dump: dict[str, str] | None = None) -> CompiledKernel:
-    """JIT-compile kernel ``info`` of ``module`` (a private copy: it is edited)."""
+                   dump: dict[str, str] | None = None,
+                   rounds_in_ir: bool = True) -> CompiledKernel:
+    """JIT-compile kernel ``info`` of ``module`` (a private copy: it is edited).
+
+    ``rounds_in_ir=False`` keeps the rounds of a kernel with barriers or SIMD-group calls
+    in Python even where :mod:`.lockstep` could compile them (to test one against the
+    other)."""
     import llvmlite.binding as llvm
 
     from llvm_to_air.ir.writer14 import write_llvm14
@@ -573,7 +578,8 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     sites: list[hostir.Site] = []
     if step:
         sites = hostir.make_step_function(module, fn, prologue).sites
-    mode = "fast" if not step else "groups" if lockstep.compiles(sites) else "ready"
+    mode = "fast" if not step else \
+        "groups" if rounds_in_ir and lockstep.compiles(sites) else "ready"
     triple, datalayout = host_layout()
     module.triple = triple
     module.datalayout = datalayout
