@@ -494,6 +494,7 @@ class CompiledKernel:
     mode: str = "fast"               # driver: "fast", "ready" or "groups" (see _driver)
     frame_size: int = 0
     sites: list[hostir.Site] = field(default_factory=list)
+    slots: hostir.SimdSlots = field(default_factory=hostir.SimdSlots)
     checks: list[hostir.CheckSite] = field(default_factory=list)
     tg_static: int = 0
     err_address: int = 0
@@ -576,8 +577,10 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     hostir.erase_address_spaces(module)
     step = any(hostir.is_yield(i) for i in fn.instructions())
     sites: list[hostir.Site] = []
+    slots = hostir.SimdSlots()
     if step:
-        sites = hostir.make_step_function(module, fn, prologue).sites
+        step_info = hostir.make_step_function(module, fn, prologue)
+        sites, slots = step_info.sites, step_info.slots
     mode = "fast" if not step else \
         "groups" if rounds_in_ir and lockstep.compiles(sites) else "ready"
     triple, datalayout = host_layout()
@@ -586,7 +589,7 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     kernel_text = write_llvm14(module)
     runtime = [airlib.RUNTIME, _driver(info, fn, mode, sites)]
     if mode == "groups":
-        runtime.append(lockstep.settle_function(sites))
+        runtime.append(lockstep.settle_function(sites, slots))
     for decl in module.functions:
         if not decl.is_declaration or decl is fn:
             continue
@@ -645,7 +648,7 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
         proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                  ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
     entry = proto(addr)
-    return CompiledKernel(info=info, step=step, entry=entry, frame_size=frame_size, mode=mode,
+    return CompiledKernel(info=info, step=step, entry=entry, frame_size=frame_size, mode=mode, slots=slots,
                           checked=check_bounds,
                           sites=sites, checks=checks, tg_static=tg_layout.size,
                           err_address=engine.get_global_value_address("__air_err"),
@@ -670,9 +673,12 @@ def _frame_size(kmod: Any, tm: Any) -> int:
     td = tm.target_data
     for st in kmod.struct_types:
         if st.name.startswith(hostir.FRAME_TYPE):
+            # frames follow one another: each starts at the frame's alignment (16 at least:
+            # the blocks holding them are 64-byte aligned)
             size = td.get_abi_size(st)
-            return (size + 63) // 64 * 64
-    raise CompileError("the runner lost its frame type")
+            align = max(16, td.get_abi_alignment(st))
+            return (size + align - 1) // align * align
+    return 16  # nothing lives in the frame (LLVM dropped the unused type): a token size
 
 
 __all__ = ["DONE", "Binding", "CompiledKernel", "KernelInfo", "compile_kernel",

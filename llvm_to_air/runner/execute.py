@@ -34,7 +34,6 @@ from llvm_to_air.plan import (
 )
 from llvm_to_air.runner import simd
 from llvm_to_air.runner.compile import DONE, CompiledKernel
-from llvm_to_air.runner.hostir import SIMD_ARG_BYTES, SIMD_OUT_OFFSET
 
 # how long an interrupted or timed-out run waits for its worker threads to reach the
 # next threadgroup boundary (where they check the stop flag)
@@ -357,9 +356,10 @@ class Kernel:
             for k, ty in enumerate(site.arg_types):
                 dtype, lanes = numpy_type(ty, sign)
                 nbytes = dtype.itemsize * lanes
-                raw = np.ascontiguousarray(frames[:, :, SIMD_ARG_BYTES * k:
-                                                  SIMD_ARG_BYTES * k + nbytes])
+                at = self.compiled.slots.slot * k
+                raw = np.ascontiguousarray(frames[:, :, at:at + nbytes])
                 operands.append(raw.view(dtype).reshape(count, 32, lanes))
+            out_at = self.compiled.slots.out_offset
             if str(site.result_type) != "void":
                 rdtype, rlanes = numpy_type(site.result_type, sign)
                 result = simd.evaluate(site.op, operands, active, rdtype, site.name)
@@ -367,11 +367,11 @@ class Kernel:
                 nbytes = rdtype.itemsize * rlanes
                 out = result.view(np.uint8).reshape(count, 32, nbytes)
                 if isinstance(sel, slice):
-                    np.copyto(frames[:, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes], out,
+                    np.copyto(frames[:, :, out_at:out_at + nbytes], out,
                               where=active[:, :, None])
                 else:
-                    current = frames[:, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes]
-                    frames3[sel, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes] = np.where(
+                    current = frames[:, :, out_at:out_at + nbytes]
+                    frames3[sel, :, out_at:out_at + nbytes] = np.where(
                         active[:, :, None], out, current)
         state2[active_all] = site.id
 

@@ -2,7 +2,7 @@
 
 Expects: a kernel cut into a step function (:func:`~.hostir.make_step_function`), whose
 threads stop at barrier and SIMD-group sites with state ``-site`` and their operands in
-their frames (operand ``k`` at ``32 * k``, the result read back from ``128``).
+their frames (at the offsets of :class:`~.hostir.SimdSlots`).
 
 Guarantees: :func:`settle_function` defines ``void @__air_settle(ptr state, ptr frames,
 i64 fstride, i32 simdgroups)``, the SIMD-group half of a round of what :mod:`.execute`
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from llvm_to_air.ir.types import FloatType, IntType, Type, VectorType
 from llvm_to_air.rewrite.intrinsics import type_suffix
-from llvm_to_air.runner.hostir import SIMD_ARG_BYTES, SIMD_OUT_OFFSET, Site
+from llvm_to_air.runner.hostir import SimdSlots, Site
 
 LANES = 32
 DONE = -(2**31)
@@ -226,7 +226,7 @@ def _convert(b: _Body, value: str, src: str, dst: Type) -> str:
     return b(f"{op} {src} {value} to {dst}")
 
 
-def resolver(site: Site, declares: set[str]) -> str:
+def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     """``void @__air_simd<id>(ptr frames, i64 fstride, ptr state)``: site ``site`` for
     the lanes of one SIMD group waiting at it (frames and states of its lane 0)."""
     width, what = _what(site)
@@ -299,7 +299,7 @@ def resolver(site: Site, declares: set[str]) -> str:
     result = ""
     if what in SHUFFLES:
         amount_ty = site.arg_types[1]
-        ap = _lane_ptr(b, "%frames", "%k", "%fstride", SIMD_ARG_BYTES)
+        ap = _lane_ptr(b, "%frames", "%k", "%fstride", slots.slot)
         raw = b(f"load {amount_ty}, ptr {ap}, align 1")
         src, valid = _source_lane(b, what, width, klane, _amount(b, amount_ty, raw, unsigned))
         at = b(f"add i32 {kseg}, {b(f'and i32 {src}, {width - 1}')}")
@@ -317,7 +317,7 @@ def resolver(site: Site, declares: set[str]) -> str:
     elif what == "is_helper_thread":
         result = "0" if str(result_ty) != "i1" else "false"
     if has_result:
-        op = _lane_ptr(b, "%frames", "%k", "%fstride", SIMD_OUT_OFFSET)
+        op = _lane_ptr(b, "%frames", "%k", "%fstride", slots.out_offset)
         b.do(f"store {result_ty} {result}, ptr {op}, align 1")
     b.do(f"store i32 {site.id}, ptr {b('getelementptr i32, ptr %state, i32 %k')}")
     b.do("br label %next")
@@ -357,12 +357,12 @@ def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, v
     return b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 {at}')}")
 
 
-def settle_function(sites: list[Site]) -> str:
+def settle_function(sites: list[Site], slots: SimdSlots) -> str:
     """``i32 @__air_settle(ptr state, ptr frames, i64 fstride, i32 simdgroups)`` and the
     resolvers it calls (see the module docstring)."""
     declares: set[str] = set()
     simd_sites = [s for s in sites if s.kind != "threadgroup_barrier"]
-    resolvers = [resolver(s, declares) for s in simd_sites if s.kind == "simd"]
+    resolvers = [resolver(s, slots, declares) for s in simd_sites if s.kind == "simd"]
     collective = ", ".join("i8 " + ("1" if s.kind != "threadgroup_barrier" else "0")
                            for s in [None, *sites] if s is not None)
     big = len(sites) + 1
