@@ -44,7 +44,7 @@ from llvm_to_air.inspect import describe_module
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.model import Function, Module
 from llvm_to_air.ir.types import PTR, IntType, Type, VectorType
-from llvm_to_air.runner import airlib, hostir, lockstep
+from llvm_to_air.runner import airlib, hostir, lockstep, rounds
 from llvm_to_air.runner.lockstep import DONE
 
 VECTOR_ROLES = {
@@ -318,7 +318,7 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
         return ""
 
     if mode == "groups":
-        _group_rounds(t, ext, count, simd_count, len(sites) + 1, thread_body)
+        rounds.emit_group_rounds(t, ext, count, simd_count, len(sites), thread_body)
     elif step:
         t.do("br label %tloop")
         t.label("tloop")
@@ -387,90 +387,9 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
     body = "\n".join([head, *t.lines, "}"])
     decls = [f"@{STOP_FLAG} = global i32 0, align 4",
              "declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)",
-             "declare i32 @llvm.umin.i32(i32, i32)", decl]
+             "declare i32 @llvm.umin.i32(i32, i32)", "declare i32 @llvm.umax.i32(i32, i32)",
+             decl]
     return "\n".join([*decls, body])
-
-
-def _group_rounds(t: _Text, ext: dict[str, str], count: str, simd_count: str,
-                  big: int, thread_body: Any) -> None:
-    """One threadgroup of the ``groups`` driver, from ``gbody`` to ``gend``: fresh states,
-    then rounds until no thread waits. A round runs every ready thread to its next
-    barrier or SIMD-group call; then, if a thread waits at a SIMD-group call,
-    ``@__air_settle`` resolves them and the next round runs the lanes it let go; else the
-    threads waiting at threadgroup barriers are all ready in the next round (``%rel``).
-    The stop flag is read every round, so threads that meet at barriers forever stop too.
-    """
-    t.do(f"%ncap = shl i32 {simd_count}, 5")
-    t.do("br label %init")
-    t.label("init")
-    t.lines.append("  %it = phi i32 [ 0, %gbody ], [ %it1, %init ]")
-    t.do("%ip = getelementptr i32, ptr %state, i32 %it")
-    t.do(f"%ilive = icmp ult i32 %it, {count}")
-    t.do(f"%iv = select i1 %ilive, i32 0, i32 {DONE}")
-    t.do("store i32 %iv, ptr %ip")
-    t.do("%it1 = add i32 %it, 1")
-    t.do("%imore = icmp ult i32 %it1, %ncap")
-    t.do("br i1 %imore, label %init, label %round")
-    t.label("round")
-    t.lines.append("  %rel = phi i1 [ false, %init ], [ false, %settle ], [ true, %barriers ]")
-    t.do(f"%rstop = load atomic i32, ptr @{STOP_FLAG} monotonic, align 4")
-    t.do("%rgo = icmp eq i32 %rstop, 0")
-    t.do("br i1 %rgo, label %tloop, label %gend")
-    t.label("tloop")
-    t.lines.append("  %t = phi i32 [ 0, %round ], [ %tnext, %tnext_bb ]")
-    t.lines.append("  %qx = phi i32 [ 0, %round ], [ %qx2, %tnext_bb ]")
-    t.lines.append("  %qy = phi i32 [ 0, %round ], [ %qy2, %tnext_bb ]")
-    t.lines.append("  %qz = phi i32 [ 0, %round ], [ %qz2, %tnext_bb ]")
-    t.lines.append("  %anyw = phi i1 [ false, %round ], [ %anyw1, %tnext_bb ]")
-    t.lines.append("  %anyc = phi i1 [ false, %round ], [ %anyc1, %tnext_bb ]")
-    t.do(f"%tmore = icmp ult i32 %t, {count}")
-    t.do("br i1 %tmore, label %tbody, label %rounds")
-    t.label("tbody")
-    t.do("%sp = getelementptr i32, ptr %state, i32 %t")
-    t.do("%s = load i32, ptr %sp")
-    t.do("%sneg = icmp slt i32 %s, 0")
-    t.do(f"%snotdone = icmp ne i32 %s, {DONE}")
-    t.do("%sheld = and i1 %sneg, %snotdone")
-    t.do("%sgo = and i1 %sheld, %rel")  # released from a threadgroup barrier
-    t.do("%spos = sub i32 0, %s")
-    t.do("%resume = select i1 %sneg, i32 %spos, i32 %s")
-    t.do("%ready = or i1 %sgo, " + t("icmp sge i32 %s, 0"))
-    t.do("br i1 %ready, label %run, label %tnext_bb")
-    t.label("run")
-    foff = t("mul i64 " + t("zext i32 %t to i64") + ", %fstride")
-    frame = t(f"getelementptr i8, ptr %frames, i64 {foff}", "frame")
-    r = thread_body("%qx", "%qy", "%qz", "%t", [f"ptr {frame}", "i32 %resume"])
-    done = t(f"icmp eq i32 {r}, 0")
-    neg = t(f"sub i32 0, {r}")
-    t.do(f"%ran = select i1 {done}, i32 {DONE}, i32 {neg}")
-    t.do("store i32 %ran, ptr %sp")
-    t.do("br label %tnext_bb")
-    t.label("tnext_bb")  # what the thread waits for now; the next thread and its (x, y, z)
-    t.lines.append("  %ns = phi i32 [ %s, %tbody ], [ %ran, %run ]")
-    t.do("%nneg = icmp slt i32 %ns, 0")
-    t.do(f"%nnotdone = icmp ne i32 %ns, {DONE}")
-    t.do("%nw = and i1 %nneg, %nnotdone")
-    t.do("%nsite = select i1 %nw, i32 " + t("sub i32 0, %ns") + ", i32 0")
-    t.do("%ncoll = load i8, ptr " + t(f"getelementptr [{big} x i8], ptr @__air_collective, "
-                                      "i32 0, i32 %nsite"))
-    t.do("%anyw1 = or i1 %anyw, %nw")
-    t.do("%anyc1 = or i1 %anyc, " + t("icmp ne i8 %ncoll, 0"))
-    t.do("%tnext = add i32 %t, 1")
-    t.do("%qx1 = add i32 %qx, 1")
-    t.do(f"%wx = icmp eq i32 %qx1, {ext['x']}")
-    t.do("%qx2 = select i1 %wx, i32 0, i32 %qx1")
-    t.do("%qy1 = add i32 %qy, " + t("zext i1 %wx to i32"))
-    t.do(f"%wy = icmp eq i32 %qy1, {ext['y']}")
-    t.do("%qy2 = select i1 %wy, i32 0, i32 %qy1")
-    t.do("%qz2 = add i32 %qz, " + t("zext i1 %wy to i32"))
-    t.do("br label %tloop")
-    t.label("rounds")
-    t.do("br i1 %anyc, label %settle, label %barriers")
-    t.label("settle")
-    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i64 %fstride, i32 {simd_count})")
-    t.do("br label %round")
-    t.label("barriers")
-    t.do("br i1 %anyw, label %round, label %gend")
 
 
 def _quote(name: str) -> str:
