@@ -5,7 +5,7 @@ threads stop at barrier and SIMD-group sites with state ``-site`` and their oper
 their frames (at the offsets of :class:`~.hostir.SimdSlots`).
 
 Guarantees: :func:`settle_function` defines ``void @__air_settle(ptr state, ptr frames,
-i64 fstride, i32 simdgroups)``, the SIMD-group half of a round of what :mod:`.execute`
+i64 fstride, i32 simdgroups, i32 only)``, the SIMD-group half of a round of what :mod:`.execute`
 does in Python with :mod:`.simd` on the chunk path, for one threadgroup: each SIMD group
 (32 lanes in thread-index order) resolves its earliest waiting SIMD-group call (in
 program order) for the lanes waiting there, lane by lane in lock step over small arrays
@@ -358,8 +358,9 @@ def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, v
 
 
 def settle_function(sites: list[Site], slots: SimdSlots) -> str:
-    """``i32 @__air_settle(ptr state, ptr frames, i64 fstride, i32 simdgroups)`` and the
-    resolvers it calls (see the module docstring)."""
+    """``void @__air_settle(ptr state, ptr frames, i64 fstride, i32 simdgroups, i32 only)``
+    and the resolvers it calls (see the module docstring); ``only``: 0, or the one site
+    every waiting lane waits at (then no SIMD group needs to look for its earliest)."""
     declares: set[str] = set()
     simd_sites = [s for s in sites if s.kind != "threadgroup_barrier"]
     resolvers = [resolver(s, slots, declares) for s in simd_sites if s.kind == "simd"]
@@ -374,7 +375,8 @@ def settle_function(sites: list[Site], slots: SimdSlots) -> str:
     b.lines.append("  %g = phi i32 [ 0, %entry ], [ %g1, %resolved ]")
     b.do("%base = shl i32 %g, 5")
     b.do("%sbase = getelementptr i32, ptr %state, i32 %base")
-    b.do("br label %lanes")
+    b.do("%known = icmp ne i32 %only, 0")  # the driver saw every waiting lane at one site
+    b.do("br i1 %known, label %pick, label %lanes")
     b.label("lanes")
     b.lines.append("  %l = phi i32 [ 0, %group ], [ %l1, %lanes ]")
     b.lines.append(f"  %early = phi i32 [ {big}, %group ], [ %early1, %lanes ]")
@@ -388,11 +390,12 @@ def settle_function(sites: list[Site], slots: SimdSlots) -> str:
     b.do(f"%lmore = icmp ult i32 %l1, {LANES}")
     b.do("br i1 %lmore, label %lanes, label %pick")
     b.label("pick")
+    b.lines.append("  %at = phi i32 [ %only, %group ], [ %early1, %lanes ]")
     b.do("%b64 = zext i32 %base to i64")
     b.do("%foff = mul i64 %b64, %fstride")
     b.do("%fbase = getelementptr i8, ptr %frames, i64 %foff")
     cases = " ".join(f"i32 {s.id}, label %site{s.id}" for s in simd_sites)
-    b.do(f"switch i32 %early1, label %resolved [ {cases} ]")
+    b.do(f"switch i32 %at, label %resolved [ {cases} ]")
     for site_ in simd_sites:
         b.label(f"site{site_.id}")
         if site_.kind == "simd":
@@ -408,7 +411,7 @@ def settle_function(sites: list[Site], slots: SimdSlots) -> str:
     b.do("ret void")
     settle = "\n".join([
         "define internal void @__air_settle(ptr noalias %state, ptr noalias %frames, "
-        "i64 %fstride, i32 %groups) nounwind {", *b.lines, "}"])
+        "i64 %fstride, i32 %groups, i32 %only) nounwind {", *b.lines, "}"])
     release = "\n".join([
         "; the lanes of a SIMD group waiting at site -%at go on",
         "define internal void @__air_release(ptr %state, i32 %at) nounwind {",

@@ -67,7 +67,9 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do("%a_mixed = icmp ne i32 %a_lo, %a_hi")
     t.do("br i1 %a_anyc, label %settle, label %barriers")
     t.label("settle")
-    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i64 %fstride, i32 {simd_count})")
+    t.do("%a_only = select i1 %a_mixed, i32 0, i32 %a_lo")
+    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i64 %fstride, i32 {simd_count}, "
+         "i32 %a_only)")
     t.do("br label %choose")
     t.label("barriers")
     t.do("br i1 %a_anyw, label %choose, label %gend")
