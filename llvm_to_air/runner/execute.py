@@ -6,7 +6,12 @@ dispatch and the bindings, then drives the JIT code:
 * fast path: threadgroups are split into ranges run by a pool of OS threads
   (ctypes releases the GIL while the JIT code runs), each with its own
   threadgroup-memory block;
-* step path: a chunk of threadgroups is resident at once (frames, states,
+* step path, rounds in the JIT code (``groups``, the usual case): like the fast
+  path, each worker owning the frames, states and threadgroup memory of the one
+  group it runs at a time;
+* step path, rounds in Python (kernels with a SIMD-group operation
+  :mod:`~llvm_to_air.runner.lockstep` has no IR version of): a chunk of
+  threadgroups is resident at once (frames, states,
   fresh threadgroup memory per group). Rounds alternate between running every
   ready thread to its next barrier or SIMD-group call (in parallel, by
   threadgroup ranges) and resolving what the threads wait for: SIMD-group
