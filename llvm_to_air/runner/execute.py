@@ -227,25 +227,13 @@ class Kernel:
                   total: int, workers: int, pool: ThreadPoolExecutor,
                   inflight: list[Future[Any]], deadline: float | None) -> None:
         entry = self.compiled.entry
-        blocks = [_aligned(max(tg_bytes, 16)) for _ in range(workers)]
         pa, pd, pb = args.ctypes.data, dims.ctypes.data, bounds.ctypes.data
-        pieces = 1 if workers == 1 else min(total, workers * 8)
-        edges = [total * k // pieces for k in range(pieces + 1)]
-        free = list(blocks)
-        lock = threading.Lock()
 
-        def work(k: int) -> None:
-            with lock:
-                block = free.pop()
-            try:
-                entry(pa, pd, block.ctypes.data, pb, edges[k], edges[k + 1])
-            finally:
-                with lock:
-                    free.append(block)
+        def call(block: tuple[np.ndarray, ...], g0: int, g1: int) -> None:
+            entry(pa, pd, block[0].ctypes.data, pb, g0, g1)
 
-        inflight += [pool.submit(work, k) for k in range(pieces)]
-        inflight.append(pool.submit(lambda: blocks))  # keeps the blocks alive with the run
-        self._wait(inflight, deadline)
+        blocks = [(_aligned(max(tg_bytes, 16)),) for _ in range(workers)]
+        self._spread(call, blocks, total, pool, inflight, deadline)
 
     def _run_groups(self, args: np.ndarray, dims: np.ndarray, bounds: np.ndarray,
                     tg_bytes: int, t: tuple[int, int, int], total: int, workers: int,
@@ -256,9 +244,23 @@ class Kernel:
         entry = self.compiled.entry
         fstride = self.compiled.frame_size
         cap = -(-(t[0] * t[1] * t[2]) // 32) * 32
+        pa, pd, pb = args.ctypes.data, dims.ctypes.data, bounds.ctypes.data
+
+        def call(block: tuple[np.ndarray, ...], g0: int, g1: int) -> None:
+            tg, frames, state = block
+            entry(pa, pd, tg.ctypes.data, pb, frames.ctypes.data, fstride,
+                  state.ctypes.data, g0, g1)
+
         blocks = [(_aligned(max(tg_bytes, 16)), _aligned(cap * fstride),
                    np.empty(cap, dtype=np.int32)) for _ in range(workers)]
-        pa, pd, pb = args.ctypes.data, dims.ctypes.data, bounds.ctypes.data
+        self._spread(call, blocks, total, pool, inflight, deadline)
+
+    def _spread(self, call: Any, blocks: list[tuple[np.ndarray, ...]], total: int,
+                pool: ThreadPoolExecutor, inflight: list[Future[Any]],
+                deadline: float | None) -> None:
+        """Run threadgroups ``[0, total)`` as ranges over the pool's threads: ``call(block,
+        g0, g1)`` with a per-worker ``block`` of memory, one range at a time per block."""
+        workers = len(blocks)
         pieces = 1 if workers == 1 else min(total, workers * 8)
         edges = [total * k // pieces for k in range(pieces + 1)]
         free = list(blocks)
@@ -266,13 +268,12 @@ class Kernel:
 
         def work(k: int) -> None:
             with lock:
-                tg, frames, state = free.pop()
+                block = free.pop()
             try:
-                entry(pa, pd, tg.ctypes.data, pb, frames.ctypes.data, fstride,
-                      state.ctypes.data, edges[k], edges[k + 1])
+                call(block, edges[k], edges[k + 1])
             finally:
                 with lock:
-                    free.append((tg, frames, state))
+                    free.append(block)
 
         inflight += [pool.submit(work, k) for k in range(pieces)]
         inflight.append(pool.submit(lambda: blocks))  # keeps the blocks alive with the run
