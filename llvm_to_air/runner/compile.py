@@ -195,8 +195,11 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
     params_text = ", ".join(str(p) for p in fnty.params)
     decl = f"declare {fnty.ret} @{_quote(kernel_fn.name)}({params_text})"
     if mode == "groups":
-        head = ("define void @__air_run_groups(ptr %args, ptr %dims, ptr %tgbase, ptr %bin, "
-                "ptr %frames, i64 %fstride, ptr %state, i64 %g0, i64 %g1) nounwind {")
+        # frames, states and threadgroup memory are the executor's own blocks: no kernel
+        # pointer reaches them but through these parameters
+        head = ("define void @__air_run_groups(ptr %args, ptr %dims, ptr noalias %tgbase, "
+                "ptr %bin, ptr noalias %frames, i64 %fstride, ptr noalias %state, i64 %g0, "
+                "i64 %g1) nounwind {")
     elif step:
         head = ("define void @__air_run_ready(ptr %args, ptr %dims, ptr %tgbase, i64 %tgstride, "
                 "ptr %bin, ptr %frames, i64 %fstride, ptr %state, i64 %cap, i64 %gfirst, "

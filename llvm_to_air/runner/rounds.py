@@ -60,10 +60,27 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     for name in variants:
         _round(t, name, ext, count, thread_body, from_init=not special)
     # after a round: resolve SIMD-group calls or let barriers go, then pick the next loop
+    # (a loop of its own, so that the rounds' loops stay simple enough to vectorize)
     t.label("after")
-    for value, ty in (("anyw", "i1"), ("anyc", "i1"), ("lo", "i32"), ("hi", "i32")):
-        incoming = ", ".join(f"[ %{v}_{value}, %{v}_end ]" for v in variants)
-        t.lines.append(f"  %a_{value} = phi {ty} {incoming}")
+    t.do("br label %sum")
+    t.label("sum")
+    for reg, ty, start in (("k", "i32", "0"), ("anyw", "i1", "false"),
+                           ("anyc", "i1", "false"), ("lo", "i32", "-1"), ("hi", "i32", "0")):
+        t.lines.append(f"  %m_{reg} = phi {ty} [ {start}, %after ], [ %a_{reg}, %sum ]")
+    ns = t("load i32, ptr " + t("getelementptr i32, ptr %state, i32 %m_k"))
+    waits = t("and i1 " + t(f"icmp slt i32 {ns}, 0") + ", " + t(f"icmp ne i32 {ns}, {DONE}"))
+    site = t(f"select i1 {waits}, i32 " + t(f"sub i32 0, {ns}") + ", i32 0")
+    coll = t("load i8, ptr " + t(f"getelementptr i8, ptr @__air_collective, i32 {site}"))
+    t.do(f"%a_anyw = or i1 %m_anyw, {waits}")
+    t.do("%a_anyc = or i1 %m_anyc, " + t(f"icmp ne i8 {coll}, 0"))
+    # the lowest and highest site waited at (equal: every waiting thread is at one site)
+    low = t(f"select i1 {waits}, i32 {site}, i32 -1")
+    t.do(f"%a_lo = call i32 @llvm.umin.i32(i32 %m_lo, i32 {low})")
+    t.do(f"%a_hi = call i32 @llvm.umax.i32(i32 %m_hi, i32 {site})")
+    t.do("%a_k = add i32 %m_k, 1")
+    t.do(f"%m_more = icmp ult i32 %a_k, {count}")
+    t.do("br i1 %m_more, label %sum, label %summed")
+    t.label("summed")
     t.do("%a_mixed = icmp ne i32 %a_lo, %a_hi")
     t.do("br i1 %a_anyc, label %settle, label %barriers")
     t.label("settle")
@@ -101,9 +118,7 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
     t.label(f"{v}_loop")
     back = f"%{v}_next"
     linear = v.startswith("l")
-    recurrences = [("t", "i32", "0", "t1"), ("anyw", "i1", "false", "anyw1"),
-                   ("anyc", "i1", "false", "anyc1"), ("lo", "i32", "-1", "lo1"),
-                   ("hi", "i32", "0", "hi1")]
+    recurrences = [("t", "i32", "0", "t1")]
     if not linear:
         recurrences += [("qx", "i32", "0", "qx2"), ("qy", "i32", "0", "qy2"),
                         ("qz", "i32", "0", "qz2")]
@@ -136,19 +151,7 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
     t.do(f"%{v}_ran = select i1 {done}, i32 {DONE}, i32 " + t(f"sub i32 0, {r}"))
     t.do(f"store i32 %{v}_ran, ptr %{v}_sp")
     t.do(f"br label %{v}_next")
-    # what the thread waits for now (a site, or 0), folded into the round's summary
     t.label(f"{v}_next")
-    t.lines.append(f"  %{v}_ns = phi i32 [ %{v}_s, %{v}_body ], [ %{v}_ran, %{v}_run ]")
-    waits = t("and i1 " + t(f"icmp slt i32 %{v}_ns, 0") + ", " +
-              t(f"icmp ne i32 %{v}_ns, {DONE}"))
-    site = t(f"select i1 {waits}, i32 " + t(f"sub i32 0, %{v}_ns") + ", i32 0")
-    coll = t("load i8, ptr " + t(f"getelementptr i8, ptr @__air_collective, i32 {site}"))
-    t.do(f"%{v}_anyw1 = or i1 %{v}_anyw, {waits}")
-    t.do(f"%{v}_anyc1 = or i1 %{v}_anyc, " + t(f"icmp ne i8 {coll}, 0"))
-    # the lowest and highest site waited at (equal: every waiting thread is at one site)
-    low = t(f"select i1 {waits}, i32 {site}, i32 -1")
-    t.do(f"%{v}_lo1 = call i32 @llvm.umin.i32(i32 %{v}_lo, i32 {low})")
-    t.do(f"%{v}_hi1 = call i32 @llvm.umax.i32(i32 %{v}_hi, i32 {site})")
     t.do(f"%{v}_t1 = add i32 %{v}_t, 1")
     if linear:
         t.do(f"br label %{v}_loop")
