@@ -43,7 +43,7 @@ from llvm_to_air.errors import CompileError
 from llvm_to_air.inspect import describe_module
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.model import Function, Module
-from llvm_to_air.ir.types import PTR, IntType, Type, VectorType
+from llvm_to_air.ir.types import PTR, IntType, StructType, Type, VectorType
 from llvm_to_air.runner import airlib, hostir, lockstep, rounds
 from llvm_to_air.runner.lockstep import DONE
 
@@ -178,7 +178,7 @@ STOP_FLAG = "__air_stop"
 
 
 def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
-            sites: list[hostir.Site] | None = None) -> str:
+            sites: list[hostir.Site] | None = None, frame_size: int = 0) -> str:
     """The driver loop in LLVM IR text (see the module docstring for its ABI).
 
     ``mode``: ``"fast"`` (threads run to completion), ``"ready"`` (the step path with
@@ -321,7 +321,8 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
         return ""
 
     if mode == "groups":
-        rounds.emit_group_rounds(t, ext, count, simd_count, len(sites), thread_body)
+        rounds.emit_group_rounds(t, ext, count, simd_count, len(sites), frame_size,
+                                 thread_body)
     elif step:
         t.do("br label %tloop")
         t.label("tloop")
@@ -500,16 +501,18 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     step = any(hostir.is_yield(i) for i in fn.instructions())
     sites: list[hostir.Site] = []
     slots = hostir.SimdSlots()
+    fields: list[Type] = []
     if step:
         step_info = hostir.make_step_function(module, fn, prologue)
-        sites, slots = step_info.sites, step_info.slots
+        sites, slots, fields = step_info.sites, step_info.slots, step_info.frame_fields
     mode = "fast" if not step else \
         "groups" if rounds_in_ir and lockstep.compiles(sites) else "ready"
     triple, datalayout = host_layout()
     module.triple = triple
     module.datalayout = datalayout
+    frame_size = _frame_size(fields, module) if step else 0
     kernel_text = write_llvm14(module)
-    runtime = [airlib.RUNTIME, _driver(info, fn, mode, sites)]
+    runtime = [airlib.RUNTIME, _driver(info, fn, mode, sites, frame_size)]
     if mode == "groups":
         runtime.append(lockstep.settle_function(sites, slots))
     for decl in module.functions:
@@ -541,9 +544,8 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
                            f"{lines[-1].strip()}",
                            hint="this is a bug in llvm-to-air's runner") from None
     tm = _target_machine()
-    frame_size = 0
     if step:
-        frame_size = _frame_size(kmod, tm)
+        _check_frame_size(kmod, tm, frame_size)
     pto = llvm.create_pipeline_tuning_options(speed_level=3)
     pto.loop_vectorization = True
     pto.slp_vectorization = False
@@ -591,16 +593,26 @@ def _dedupe_declarations(text: str) -> str:
     return "\n".join(out)
 
 
-def _frame_size(kmod: Any, tm: Any) -> int:
+def _frame_size(fields: list[Type], module: Module) -> int:
+    """Bytes from one thread's frame to the next: the frame struct's size, rounded up to
+    its alignment (16 at least; the blocks holding frames are 64-byte aligned). A constant
+    in the driver, so LLVM sees that threads' frames never overlap."""
+    layout = DataLayout.parse(module.datalayout)
+    frame = StructType(tuple(fields))
+    structs = module.structs  # type: ignore[arg-type]
+    size = layout.alloc_size(frame, structs)
+    align = max(16, layout.abi_align(frame, structs))
+    return max(16, (size + align - 1) // align * align)
+
+
+def _check_frame_size(kmod: Any, tm: Any, frame_size: int) -> None:
+    """LLVM's size of the frame struct must fit the stride the driver was written with."""
     td = tm.target_data
     for st in kmod.struct_types:
-        if st.name.startswith(hostir.FRAME_TYPE):
-            # frames follow one another: each starts at the frame's alignment (16 at least:
-            # the blocks holding them are 64-byte aligned)
-            size = td.get_abi_size(st)
-            align = max(16, td.get_abi_alignment(st))
-            return (size + align - 1) // align * align
-    return 16  # nothing lives in the frame (LLVM dropped the unused type): a token size
+        if st.name.startswith(hostir.FRAME_TYPE) and td.get_abi_size(st) > frame_size:
+            raise CompileError(f"the runner's frame of {td.get_abi_size(st)} bytes does not "
+                               f"fit its {frame_size}-byte stride",
+                               hint="this is a bug in llvm-to-air's runner")
 
 
 __all__ = ["DONE", "Binding", "CompiledKernel", "KernelInfo", "compile_kernel",

@@ -2,7 +2,7 @@
 
 Expects: the driver text of :func:`~.compile._driver` up to a block ``gbody`` that
 computes the group's extents and thread count, a per-group ``%state`` array (one ``i32``
-per thread, SIMD groups padded to 32) and ``%frames`` (``%fstride`` bytes per thread), a
+per thread, SIMD groups padded to 32) and ``%frames`` (``fstride`` bytes per thread), a
 ``thread_body`` callback that emits the call of the step function for one thread, and
 ``@__air_settle``/``@__air_collective`` from :mod:`.lockstep`.
 
@@ -34,9 +34,11 @@ ThreadBody = Callable[[str, str, str, str, list[str]], str]
 
 
 def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
-                      sites: int, thread_body: ThreadBody) -> None:
+                      sites: int, fstride: int, thread_body: ThreadBody) -> None:
     """Emit blocks ``init`` ... ``gend``-bound rounds for the group (see the module
-    docstring); ``t`` is the driver's text builder, ``sites`` the number of stop sites."""
+    docstring); ``t`` is the driver's text builder, ``sites`` the number of stop sites,
+    ``fstride`` the bytes from one thread's frame to the next (a constant: LLVM then
+    knows that threads' frames do not overlap)."""
     special = list(range(sites + 1)) if sites <= MAX_SPECIALIZED_SITES else []
     t.do(f"%ncap = shl i32 {simd_count}, 5")
     t.do("br label %init")
@@ -58,7 +60,7 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
         t.do("br label %any_round")
     variants = ["any", *[f"{kind}{k}" for k in special for kind in "sl"]]
     for name in variants:
-        _round(t, name, ext, count, thread_body, from_init=not special)
+        _round(t, name, ext, count, fstride, thread_body, from_init=not special)
     # after a round: resolve SIMD-group calls or let barriers go, then pick the next loop
     # (a loop of its own, so that the rounds' loops stay simple enough to vectorize)
     t.label("after")
@@ -85,7 +87,7 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do("br i1 %a_anyc, label %settle, label %barriers")
     t.label("settle")
     t.do("%a_only = select i1 %a_mixed, i32 0, i32 %a_lo")
-    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i64 %fstride, i32 {simd_count}, "
+    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i64 {fstride}, i32 {simd_count}, "
          "i32 %a_only)")
     t.do("br label %choose")
     t.label("barriers")
@@ -101,8 +103,8 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
         t.do(f"switch i32 %a_lo, label %any_round [ {cases} ]")
 
 
-def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadBody,
-           from_init: bool) -> None:
+def _round(t: Any, v: str, ext: dict[str, str], count: str, fstride: int,
+           thread_body: ThreadBody, from_init: bool) -> None:
     """One round's loop over the threads; ``v`` is ``any`` (resume points from the states,
     waiting threads released when ``%rel``) or ``s<k>`` (every live thread resumes at
     ``k``)."""
@@ -143,7 +145,7 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
         resume = v[1:]
     t.do(f"br i1 %{v}_ready, label %{v}_run, label %{v}_next")
     t.label(f"{v}_run")
-    foff = t("mul i64 " + t(f"zext i32 %{v}_t to i64") + ", %fstride")
+    foff = t("mul i64 " + t(f"zext i32 %{v}_t to i64") + f", {fstride}")
     frame = t(f"getelementptr i8, ptr %frames, i64 {foff}", "frame")
     position = (f"%{v}_t", "0", "0") if linear else (f"%{v}_qx", f"%{v}_qy", f"%{v}_qz")
     r = thread_body(*position, f"%{v}_t", [f"ptr {frame}", f"i32 {resume}"])
