@@ -51,6 +51,9 @@ CASES = [
     ("air.simd_shuffle_rotate_down.f32", "float", "float", "i16"),
     ("air.simd_shuffle_rotate_up.s.i32", "i32", "i32", "i16"),
     ("air.simd_broadcast.f32", "float", "float", "i16"),
+    ("air.simd_shuffle_xor.f32", "float", "float", "i16 3"),
+    ("air.simd_broadcast.s.i32", "i32", "i32", "i16 37"),
+    ("air.quad_shuffle_up.s.i32", "i32", "i32", "i16 1"),
     ("air.simd_broadcast_first.s.i32", "i32", "i32", ""),
     ("air.quad_shuffle_down.f32", "float", "float", "i16"),
     ("air.quad_sum.s.i32", "i32", "i32", ""),
@@ -84,7 +87,8 @@ def _kernel_text(calls: list[tuple[str, str]], value: str | None, result: str) -
              "br i1 %skip, label %end, label %call", "call:"]
     declares = []
     for j, (name, extra) in enumerate(calls):
-        args = ([f"{in_ty} %v"] if value else []) + ([f"{extra} %a16"] if extra else [])
+        lane_arg = extra if " " in extra else f"{extra} %a16"  # "i16 3": a constant
+        args = ([f"{in_ty} %v"] if value else []) + ([lane_arg] if extra else [])
         params = ", ".join(a.rsplit(" ", 1)[0] for a in args)
         declares.append(f"declare {result} @{name}({params}) #0")
         lines.append(f"%r{j} = call {result} @{name}({', '.join(args)})")

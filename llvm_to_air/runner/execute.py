@@ -362,6 +362,10 @@ class Kernel:
             for k, ty in enumerate(site.arg_types):
                 dtype, lanes = numpy_type(ty, sign)
                 nbytes = dtype.itemsize * lanes
+                if k in site.constants:  # a constant operand is not in the frame
+                    wrapped = np.array(site.constants[k] % (1 << 64), dtype=np.uint64)
+                    operands.append(np.full((count, 32, lanes), wrapped.astype(dtype)))
+                    continue
                 at = self.compiled.slots.slot * k
                 raw = np.ascontiguousarray(frames[:, :, at:at + nbytes])
                 operands.append(raw.view(dtype).reshape(count, 32, lanes))

@@ -512,6 +512,8 @@ class Site:
     arg_types: list[Type] = field(default_factory=list)
     result_type: Type = VOID
     location: str = ""
+    # operands that are integer constants (never stored in the frame): index -> value
+    constants: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -659,6 +661,9 @@ def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> St
         stores: list[Instruction] = []
         if site.kind == "simd":
             for k, arg in enumerate(inst.args):
+                if isinstance(arg, ConstantInt) and arg.ty != IntType(1):
+                    site.constants[k] = arg.value  # the resolver uses it as it is
+                    continue
                 ptr = _frame_ptr(frame, slots.slot * k)
                 stores += [ptr, Store(VOID, opcode="store", ops=[arg, ptr], align=1)]
             if inst.ty != VOID:

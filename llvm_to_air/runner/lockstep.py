@@ -253,8 +253,7 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     here = b(f"icmp eq i32 {s}, {-site.id}")
     b.do(f"store i1 {here}, ptr {b(f'getelementptr i1, ptr {act}, i32 %i')}")
     if value_ty is not None:
-        fp = _lane_ptr(b, "%frames", "%i", "%fstride", 0)
-        v = b(f"load {value_ty}, ptr {fp}, align 1")
+        v = _operand(b, site, slots, 0, "%i")
         b.do(f"store {value_ty} {v}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 %i')}")
     b.do("%i1 = add i32 %i, 1")
     b.do(f"%imore = icmp ult i32 %i1, {LANES}")
@@ -299,8 +298,7 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     result = ""
     if what in SHUFFLES:
         amount_ty = site.arg_types[1]
-        ap = _lane_ptr(b, "%frames", "%k", "%fstride", slots.slot)
-        raw = b(f"load {amount_ty}, ptr {ap}, align 1")
+        raw = _operand(b, site, slots, 1, "%k")
         src, valid = _source_lane(b, what, width, klane, _amount(b, amount_ty, raw, unsigned))
         at = b(f"add i32 {kseg}, {b(f'and i32 {src}, {width - 1}')}")
         there = b(f"load i1, ptr {b(f'getelementptr i1, ptr {act}, i32 {at}')}")
@@ -313,7 +311,8 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
         index = kseg if acc.pick == "total" else "%k"
         got = b(f"load {acc.acc_type}, ptr "
                 f"{b(f'getelementptr {acc.acc_type}, ptr {array}, i32 {index}')}")
-        result = _finish(b, what, got, acc.acc_type, klane, kseg, vals, value_ty, result_ty, site)
+        result = _finish(b, what, got, acc.acc_type, klane, kseg, vals, value_ty, result_ty,
+                         site, slots)
     elif what == "is_helper_thread":
         result = "0" if str(result_ty) != "i1" else "false"
     if has_result:
@@ -332,8 +331,16 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     return "\n".join([head, *b.lines, "}"])
 
 
+def _operand(b: _Body, site: Site, slots: SimdSlots, k: int, lane: str) -> str:
+    """Operand ``k`` of the call as lane ``lane`` made it: a constant, or from its frame."""
+    if k in site.constants:
+        return str(site.constants[k])
+    ptr = _lane_ptr(b, "%frames", lane, "%fstride", slots.slot * k)
+    return b(f"load {site.arg_types[k]}, ptr {ptr}, align 1")
+
+
 def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, vals: str,
-            value_ty: Type | None, result_ty: Type, site: Site) -> str:
+            value_ty: Type | None, result_ty: Type, site: Site, slots: SimdSlots) -> str:
     """The result of one lane from its segment's accumulation ``got``."""
     if what in REDUCTIONS or what.startswith("prefix_"):
         return got
@@ -341,8 +348,7 @@ def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, v
         return _convert(b, got, "i64", result_ty)
     if what in ("vote_all", "vote_any"):
         assert value_ty is not None
-        mp = _lane_ptr(b, "%frames", "%k", "%fstride", 0)
-        mask = b(f"load {value_ty}, ptr {mp}, align 1")
+        mask = _operand(b, site, slots, 0, "%k")
         mask64 = _convert(b, mask, str(value_ty), IntType(64))
         both = b(f"and i64 {mask64}, {got}")
         cmp = "eq" if what == "vote_all" else "ne"
