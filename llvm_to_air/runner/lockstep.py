@@ -285,14 +285,14 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
         b.do("br i1 %jmore, label %scan, label %out_entry")
     else:
         b.do("br label %out_entry")
-    # 3. each waiting lane's result, and it may go on
+    # 3. each waiting lane's result, and it may go on. Branch-free, so that LLVM can
+    # vectorize it: every lane's result slot is written, which only the waiting lanes read
+    # (any other lane reads its slot only after its own call is resolved)
     b.label("out_entry")
     b.do("br label %out")
     b.label("out")
-    b.lines.append("  %k = phi i32 [ 0, %out_entry ], [ %k1, %next ]")
+    b.lines.append("  %k = phi i32 [ 0, %out_entry ], [ %k1, %out ]")
     waiting = b(f"load i1, ptr {b(f'getelementptr i1, ptr {act}, i32 %k')}")
-    b.do(f"br i1 {waiting}, label %lane, label %next")
-    b.label("lane")
     klane = b(f"and i32 %k, {width - 1}")
     kseg = b(f"and i32 %k, {~(width - 1) & 0xFFFFFFFF}")
     result = ""
@@ -318,9 +318,9 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     if has_result:
         op = _lane_ptr(b, "%frames", "%k", "%fstride", slots.out_offset)
         b.do(f"store {result_ty} {result}, ptr {op}, align 1")
-    b.do(f"store i32 {site.id}, ptr {b('getelementptr i32, ptr %state, i32 %k')}")
-    b.do("br label %next")
-    b.label("next")
+    sk = b("getelementptr i32, ptr %state, i32 %k")
+    went = b(f"select i1 {waiting}, i32 {site.id}, i32 " + b(f"load i32, ptr {sk}"))
+    b.do(f"store i32 {went}, ptr {sk}")
     b.do("%k1 = add i32 %k, 1")
     b.do(f"%kmore = icmp ult i32 %k1, {LANES}")
     b.do("br i1 %kmore, label %out, label %exit")
@@ -358,8 +358,9 @@ def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, v
         return _convert(b, got, "i1", result_ty)
     if what == "is_first":
         return _convert(b, b(f"icmp eq i32 {lane}, {got}"), "i1", result_ty)
-    # broadcast_first: the first active lane's value
-    at = b(f"add i32 {seg}, {got}")
+    # broadcast_first: the first active lane's value (any lane's for a segment without one:
+    # no waiting lane reads it)
+    at = b(f"add i32 {seg}, " + b(f"and i32 {got}, {width - 1}"))
     return b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 {at}')}")
 
 
