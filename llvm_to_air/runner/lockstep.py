@@ -360,6 +360,7 @@ def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, v
         return _convert(b, b(f"icmp eq i32 {lane}, {got}"), "i1", result_ty)
     # broadcast_first: the first active lane's value (any lane's for a segment without one:
     # no waiting lane reads it)
+    width, _ = _what(site)
     at = b(f"add i32 {seg}, " + b(f"and i32 {got}, {width - 1}"))
     return b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 {at}')}")
 
