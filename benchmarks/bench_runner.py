@@ -20,6 +20,10 @@ the ratio runner / numba of both, checked (the default) and ``--no-check-bounds`
 
     pip install numba   # not a project dependency
     python3 benchmarks/bench_runner.py [--repeat 7] [--only matmul,reduce,warp,mandelbrot]
+                                       [--workers N]
+
+``--workers N`` runs both on N threads (numba's ``set_num_threads``, the runner's
+``workers``): on a loaded machine, ``--workers 1`` gives steadier ratios.
 """
 
 from __future__ import annotations
@@ -52,13 +56,26 @@ class Case:
     rtol: float
 
 
-def _kernel(fixture: str, name: str, checked: bool):
+WORKERS: list[int | None] = [None]  # --workers (None: all cores)
+
+
+class _Kernel:
+    """A runner kernel run on ``--workers`` threads."""
+
+    def __init__(self, kernel: object) -> None:
+        self.kernel = kernel
+
+    def run(self, *args: object) -> None:
+        self.kernel.run(*args, workers=WORKERS[0])  # type: ignore[attr-defined]
+
+
+def _kernel(fixture: str, name: str, checked: bool) -> _Kernel:
     from llvm_to_air.api import compile
     from llvm_to_air.runner import load_kernel
 
     path = FIXTURES / fixture
     air = compile(path.read_text(), str(path)).output
-    return load_kernel(air.encode(), name, check_bounds=checked)  # type: ignore[union-attr]
+    return _Kernel(load_kernel(air.encode(), name, check_bounds=checked))  # type: ignore[union-attr]
 
 
 # ---------------------------------------------------------------- matmul_tiled
@@ -262,9 +279,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--only", default=",".join(CASES))
+    parser.add_argument("--workers", type=int, default=None,
+                        help="threads for the runner and numba (default: all cores)")
     args = parser.parse_args()
+    if args.workers:
+        import numba
+
+        numba.set_num_threads(args.workers)
+        WORKERS[0] = args.workers
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"{platform.processor() or platform.machine()}, {cores} CPU cores available, "
+          f"{args.workers or cores} used, "
           f"load average {os.getloadavg()[0]:.2f}, Python {platform.python_version()}")
     print()
     print("| kernel | numba min / median (ms) | runner checked min / median (ms) | ratio "
