@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from llvm_to_air.ir.reader import read_module
+from llvm_to_air.runner import rounds
 from llvm_to_air.runner.compile import compile_kernel, kernel_bindings, kernel_names
 from llvm_to_air.runner.execute import Kernel
 
@@ -175,9 +176,14 @@ def test_simd_operations_in_ir_match_numpy(value: str | None, result: str) -> No
             np.testing.assert_array_equal(ours[:, j], reference[:, j], err_msg=name)
 
 
-def test_barriers_and_simd_calls_in_a_loop_match_the_python_rounds() -> None:
+@pytest.mark.parametrize("specialized", [True, False])
+def test_barriers_and_simd_calls_in_a_loop_match_the_python_rounds(
+        specialized: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """divergent_simd.cu (a shuffle in a loop of per-lane trip counts, then a ballot after
-    a divergent branch) through both paths."""
+    a divergent branch) through both paths; with and without the rounds' loops
+    specialized to one resume point."""
+    if not specialized:
+        monkeypatch.setattr(rounds, "SPECIALIZED_INSTRUCTIONS", 0)
     from pathlib import Path
 
     path = Path(__file__).parent / "fixtures" / "runner" / "divergent_simd.ll"

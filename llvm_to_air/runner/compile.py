@@ -321,7 +321,8 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
         return ""
 
     if mode == "groups":
-        rounds.emit_group_rounds(t, ext, count, simd_count, len(sites), frame_size,
+        size = sum(len(b.instructions) for b in kernel_fn.blocks)
+        rounds.emit_group_rounds(t, ext, count, simd_count, len(sites), size, frame_size,
                                  thread_body)
     elif step:
         t.do("br label %tloop")

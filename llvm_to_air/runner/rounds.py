@@ -15,8 +15,11 @@ stop flag is read every round, so threads that meet at barriers forever stop too
 Rounds where every thread that goes on resumes at the same point (the first round, and
 after every barrier or SIMD-group call that all threads reach together, the usual case)
 run a copy of the loop in which that point is a constant: LLVM then inlines only that
-phase of the kernel, with no dispatch on the resume point. Other rounds run the general
-loop, which reads each thread's resume point from its state.
+phase of the kernel, with no dispatch on the resume point, and the innermost loop (over
+x) is simple enough for LLVM to vectorize across threads where the phase allows. Other
+rounds run the general loop, which reads each thread's resume point from its state. The
+round's summary (does a thread wait, at a SIMD-group call, at which sites) is a loop of
+its own over the states, for the same reason.
 """
 
 from __future__ import annotations
@@ -26,20 +29,24 @@ from typing import Any
 
 from llvm_to_air.runner.lockstep import DONE
 
-# kernels with more sites than this get the general loop only (each copy inlines the kernel)
-MAX_SPECIALIZED_SITES = 16
+# each specialized loop inlines the kernel once more, and LLVM optimizes every copy: kernels
+# whose copies would exceed this many instructions in all get the general loop only
+SPECIALIZED_INSTRUCTIONS = 4096
 STOP_FLAG = "__air_stop"
 
 ThreadBody = Callable[[str, str, str, str, list[str]], str]
 
 
 def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
-                      sites: int, fstride: int, thread_body: ThreadBody) -> None:
+                      sites: int, kernel_size: int, fstride: int,
+                      thread_body: ThreadBody) -> None:
     """Emit blocks ``init`` ... ``gend``-bound rounds for the group (see the module
     docstring); ``t`` is the driver's text builder, ``sites`` the number of stop sites,
+    ``kernel_size`` the step function's instruction count,
     ``fstride`` the bytes from one thread's frame to the next (a constant: LLVM then
     knows that threads' frames do not overlap)."""
-    special = list(range(sites + 1)) if sites <= MAX_SPECIALIZED_SITES else []
+    special = list(range(sites + 1)) \
+        if (sites + 1) * kernel_size <= SPECIALIZED_INSTRUCTIONS else []
     t.do(f"%ncap = shl i32 {simd_count}, 5")
     t.do("br label %init")
     t.label("init")
@@ -52,13 +59,8 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do("%imore = icmp ult i32 %it1, %ncap")
     t.do("br i1 %imore, label %init, label %first")
     t.label("first")
-    # a one-row group (the usual 1D dispatch): loops where x is the thread index
-    t.do(f"%linear = icmp eq i32 {ext['x']}, {count}")
-    if special:
-        t.do("br i1 %linear, label %l0_round, label %s0_round")
-    else:
-        t.do("br label %any_round")
-    variants = ["any", *[f"{kind}{k}" for k in special for kind in "sl"]]
+    t.do(f"br label {'%s0_round' if special else '%any_round'}")
+    variants = ["any", *[f"s{k}" for k in special]]
     for name in variants:
         _round(t, name, ext, count, fstride, thread_body, from_init=not special)
     # after a round: resolve SIMD-group calls or let barriers go, then pick the next loop
@@ -96,11 +98,8 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do("%a_rel = xor i1 %a_anyc, true")
     t.do("br i1 %a_mixed, label %any_round, label %pick")
     t.label("pick")
-    t.do("br i1 %linear, label %pick_l, label %pick_s")
-    for kind in "sl":
-        t.label(f"pick_{kind}")
-        cases = " ".join(f"i32 {k}, label %{kind}{k}_round" for k in special)
-        t.do(f"switch i32 %a_lo, label %any_round [ {cases} ]")
+    cases = " ".join(f"i32 {k}, label %s{k}_round" for k in special)
+    t.do(f"switch i32 %a_lo, label %any_round [ {cases} ]")
 
 
 def _round(t: Any, v: str, ext: dict[str, str], count: str, fstride: int,
@@ -112,23 +111,41 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, fstride: int,
     t.label(f"{v}_round")
     if general:
         first = " [ false, %first ]," if from_init else ""
-        t.lines.append(f"  %{v}_rel = phi i1{first} [ %a_rel, %choose ], [ %a_rel, %pick_s ],"
-                       " [ %a_rel, %pick_l ]")
+        t.lines.append(f"  %{v}_rel = phi i1{first} [ %a_rel, %choose ], [ %a_rel, %pick ]")
     t.do(f"%{v}_stop = load atomic i32, ptr @{STOP_FLAG} monotonic, align 4")
     t.do(f"%{v}_go = icmp eq i32 %{v}_stop, 0")
     t.do(f"br i1 %{v}_go, label %{v}_loop, label %gend")
-    t.label(f"{v}_loop")
-    back = f"%{v}_next"
-    linear = v.startswith("l")
-    recurrences = [("t", "i32", "0", "t1")]
-    if not linear:
-        recurrences += [("qx", "i32", "0", "qx2"), ("qy", "i32", "0", "qy2"),
-                        ("qz", "i32", "0", "qz2")]
-    for reg, ty, start, step in recurrences:
-        t.lines.append(f"  %{v}_{reg} = phi {ty} [ {start}, %{v}_round ], "
-                       f"[ %{v}_{step}, {back} ]")
-    t.do(f"%{v}_more = icmp ult i32 %{v}_t, {count}")
-    t.do(f"br i1 %{v}_more, label %{v}_body, label %{v}_end")
+    if general:  # one loop over t, with (x, y, z) carried along
+        t.label(f"{v}_loop")
+        for reg, step in (("t", "t1"), ("qx", "qx2"), ("qy", "qy2"), ("qz", "qz2")):
+            t.lines.append(f"  %{v}_{reg} = phi i32 [ 0, %{v}_round ], [ %{v}_{step}, "
+                           f"%{v}_next ]")
+        t.do(f"%{v}_more = icmp ult i32 %{v}_t, {count}")
+        t.do(f"br i1 %{v}_more, label %{v}_body, label %{v}_end")
+    else:  # loops over z, y and x: t is linear in x, which lets LLVM vectorize over x
+        t.label(f"{v}_loop")
+        t.lines.append(f"  %{v}_qz = phi i32 [ 0, %{v}_round ], [ %{v}_qz1, %{v}_zend ]")
+        t.do(f"%{v}_zmore = icmp ult i32 %{v}_qz, {ext['z']}")
+        t.do(f"br i1 %{v}_zmore, label %{v}_yloop, label %{v}_end")
+        t.label(f"{v}_yloop")
+        t.lines.append(f"  %{v}_qy = phi i32 [ 0, %{v}_loop ], [ %{v}_qy1, %{v}_yend ]")
+        t.do(f"%{v}_ymore = icmp ult i32 %{v}_qy, {ext['y']}")
+        t.do(f"br i1 %{v}_ymore, label %{v}_xpre, label %{v}_zend")
+        t.label(f"{v}_xpre")
+        row = t(f"add i32 %{v}_qy, " + t(f"mul i32 %{v}_qz, {ext['y']}"))
+        t.do(f"%{v}_row = mul i32 {row}, {ext['x']}")
+        t.do(f"br label %{v}_xloop")
+        t.label(f"{v}_xloop")
+        t.lines.append(f"  %{v}_qx = phi i32 [ 0, %{v}_xpre ], [ %{v}_qx1, %{v}_next ]")
+        t.do(f"%{v}_t = add i32 %{v}_row, %{v}_qx")
+        t.do(f"%{v}_xmore = icmp ult i32 %{v}_qx, {ext['x']}")
+        t.do(f"br i1 %{v}_xmore, label %{v}_body, label %{v}_yend")
+        t.label(f"{v}_yend")
+        t.do(f"%{v}_qy1 = add i32 %{v}_qy, 1")
+        t.do(f"br label %{v}_yloop")
+        t.label(f"{v}_zend")
+        t.do(f"%{v}_qz1 = add i32 %{v}_qz, 1")
+        t.do(f"br label %{v}_loop")
     t.label(f"{v}_body")
     t.do(f"%{v}_sp = getelementptr i32, ptr %state, i32 %{v}_t")
     t.do(f"%{v}_s = load i32, ptr %{v}_sp")
@@ -147,20 +164,20 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, fstride: int,
     t.label(f"{v}_run")
     foff = t("mul i64 " + t(f"zext i32 %{v}_t to i64") + f", {fstride}")
     frame = t(f"getelementptr i8, ptr %frames, i64 {foff}", "frame")
-    position = (f"%{v}_t", "0", "0") if linear else (f"%{v}_qx", f"%{v}_qy", f"%{v}_qz")
-    r = thread_body(*position, f"%{v}_t", [f"ptr {frame}", f"i32 {resume}"])
+    r = thread_body(f"%{v}_qx", f"%{v}_qy", f"%{v}_qz", f"%{v}_t",
+                    [f"ptr {frame}", f"i32 {resume}"])
     done = t(f"icmp eq i32 {r}, 0")
     t.do(f"%{v}_ran = select i1 {done}, i32 {DONE}, i32 " + t(f"sub i32 0, {r}"))
     t.do(f"store i32 %{v}_ran, ptr %{v}_sp")
     t.do(f"br label %{v}_next")
     t.label(f"{v}_next")
-    t.do(f"%{v}_t1 = add i32 %{v}_t, 1")
-    if linear:
-        t.do(f"br label %{v}_loop")
+    t.do(f"%{v}_qx1 = add i32 %{v}_qx, 1")
+    if not general:
+        t.do(f"br label %{v}_xloop")
         t.label(f"{v}_end")
         t.do("br label %after")
         return
-    t.do(f"%{v}_qx1 = add i32 %{v}_qx, 1")
+    t.do(f"%{v}_t1 = add i32 %{v}_t, 1")
     t.do(f"%{v}_wx = icmp eq i32 %{v}_qx1, {ext['x']}")
     t.do(f"%{v}_qx2 = select i1 %{v}_wx, i32 0, i32 %{v}_qx1")
     t.do(f"%{v}_qy1 = add i32 %{v}_qy, " + t(f"zext i1 %{v}_wx to i32"))
@@ -172,4 +189,4 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, fstride: int,
     t.do("br label %after")
 
 
-__all__ = ["MAX_SPECIALIZED_SITES", "emit_group_rounds"]
+__all__ = ["SPECIALIZED_INSTRUCTIONS", "emit_group_rounds"]
