@@ -38,15 +38,17 @@ ThreadBody = Callable[[str, str, str, str, list[str]], str]
 
 
 def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
-                      sites: int, kernel_size: int, fstride: int,
+                      barriers: list[int], kernel_size: int, fstride: int,
                       thread_body: ThreadBody) -> None:
     """Emit blocks ``init`` ... ``gend``-bound rounds for the group (see the module
-    docstring); ``t`` is the driver's text builder, ``sites`` the number of stop sites,
-    ``kernel_size`` the step function's instruction count,
+    docstring); ``t`` is the driver's text builder, ``barriers`` the threadgroup barrier
+    sites (the start and these get specialized loops: after a SIMD-group call the
+    resolution costs more than the dispatch a specialized loop saves), ``kernel_size``
+    the step function's instruction count,
     ``fstride`` the bytes from one thread's frame to the next (a constant: LLVM then
     knows that threads' frames do not overlap)."""
-    special = list(range(sites + 1)) \
-        if (sites + 1) * kernel_size <= SPECIALIZED_INSTRUCTIONS else []
+    special = [0, *barriers] \
+        if (len(barriers) + 1) * kernel_size <= SPECIALIZED_INSTRUCTIONS else []
     t.do(f"%ncap = shl i32 {simd_count}, 5")
     t.do("br label %init")
     t.label("init")
