@@ -23,7 +23,9 @@ the ratio runner / numba of both, checked (the default) and ``--no-check-bounds`
                                        [--workers N]
 
 ``--workers N`` runs both on N threads (numba's ``set_num_threads``, the runner's
-``workers``): on a loaded machine, ``--workers 1`` gives steadier ratios.
+``workers``). On a loaded machine, ``--workers 1 --cpu-time`` gives steady ratios: the
+process's CPU time per run instead of wall time (with one worker thread they agree on an
+idle machine).
 """
 
 from __future__ import annotations
@@ -256,7 +258,8 @@ def _close(result: np.ndarray, reference: np.ndarray, rtol: float) -> bool:
     return bool(np.allclose(got, reference, rtol=rtol, atol=rtol * scale))
 
 
-def measure(case: Case, repeat: int) -> dict[str, list[float]]:
+def measure(case: Case, repeat: int, clock: Callable[[], float] = time.perf_counter) \
+        -> dict[str, list[float]]:
     """Interleaved repetitions of the runner (checked, unchecked) and numba."""
     runs = {"checked": case.runner(True), "unchecked": case.runner(False),
             "numba": case.numba}
@@ -266,9 +269,9 @@ def measure(case: Case, repeat: int) -> dict[str, list[float]]:
         assert _close(result, case.reference, case.rtol), f"{case.name}: {name} is wrong"
     for _ in range(repeat):
         for name, fn in runs.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return times
 
 
@@ -281,6 +284,8 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(CASES))
     parser.add_argument("--workers", type=int, default=None,
                         help="threads for the runner and numba (default: all cores)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time runs by the process's CPU time, not wall time")
     args = parser.parse_args()
     if args.workers:
         import numba
@@ -289,7 +294,7 @@ def main() -> None:
         WORKERS[0] = args.workers
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"{platform.processor() or platform.machine()}, {cores} CPU cores available, "
-          f"{args.workers or cores} used, "
+          f"{args.workers or cores} used, {'CPU' if args.cpu_time else 'wall'} time, "
           f"load average {os.getloadavg()[0]:.2f}, Python {platform.python_version()}")
     print()
     print("| kernel | numba min / median (ms) | runner checked min / median (ms) | ratio "
@@ -297,7 +302,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for key in args.only.split(","):
         case = CASES[key]()
-        times = measure(case, args.repeat)
+        times = measure(case, args.repeat,
+                        time.process_time if args.cpu_time else time.perf_counter)
         nmin, nmed = min(times["numba"]), statistics.median(times["numba"])
         cells = [f"{nmin * 1e3:.1f} / {nmed * 1e3:.1f}"]
         for name in ("checked", "unchecked"):
