@@ -16,8 +16,9 @@ Driver entry points (C ABI, called through ctypes):
 * step path, rounds in the JIT code ``__air_run_groups(args, dims, tg, bounds, frames,
   fstride, i32 *state, g0, g1)`` runs threadgroups ``[g0, g1)`` one after the other to
   completion, each thread from barrier to barrier and SIMD-group call to SIMD-group
-  call, resolving those between rounds (:mod:`.lockstep`); ``frames``, ``state`` and
-  ``tg`` hold one threadgroup and are reused;
+  call, resolving those between rounds (:mod:`.rounds`, :mod:`.lockstep`); ``frames``,
+  ``state`` and ``tg`` hold one threadgroup and are reused; ``fstride`` must be the
+  compiled frame size (the code uses it as a constant);
 * step path, rounds in Python (kernels with a SIMD-group operation :mod:`.lockstep`
   has no IR version of) ``__air_run_ready(args, dims, tgbase, tgstride, bounds, frames,
   fstride, i32 *state, cap, gfirst, g0, g1)`` runs each thread of threadgroups
