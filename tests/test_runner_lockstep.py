@@ -206,3 +206,42 @@ def test_barriers_and_simd_calls_in_a_loop_match_the_python_rounds(
         results.append((w, ballots))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+BARRIER_SPIN = """target triple = "nvptx64-nvidia-cuda"
+define ptx_kernel void @barrier_spin(ptr addrspace(1) %out, i32 %n) {
+entry:
+  %tid = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()
+  br label %loop
+loop:
+  %i = phi i32 [ 0, %entry ], [ %i1, %loop ]
+  %v = load volatile i32, ptr addrspace(1) %out
+  %v1 = add i32 %v, %tid
+  store volatile i32 %v1, ptr addrspace(1) %out
+  call void @llvm.nvvm.barrier0()
+  %i1 = add i32 %i, 1
+  %more = icmp ult i32 %i1, %n
+  br i1 %more, label %loop, label %done
+done:
+  ret void
+}
+declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()
+declare void @llvm.nvvm.barrier0()
+"""
+
+
+def test_a_timeout_stops_threads_that_keep_meeting_at_barriers() -> None:
+    """The rounds read the stop flag: a kernel whose threads loop through a barrier
+    (almost) forever ends at the timeout, with no thread left running."""
+    import time
+
+    from llvm_to_air.errors import CompileError
+    from llvm_to_air.runner import run
+
+    out = np.zeros(1, np.int32)
+    start = time.monotonic()
+    with pytest.raises(CompileError, match="did not finish within") as error:
+        run(BARRIER_SPIN.encode(), "barrier_spin", (64,), (64,),
+            {0: out, 1: np.int32(2**31 - 1)}, timeout=0.5)
+    assert "still running" not in str(error.value)
+    assert time.monotonic() - start < 30
