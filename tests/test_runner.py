@@ -404,3 +404,19 @@ def test_run_command_errors_exit_1_with_one_line(args: list[str], words: str,
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert result.returncode == 1 and len(lines) == 1 and "Traceback" not in err, err
     assert words in lines[0] and ": error: " in lines[0]
+
+
+def test_compiled_kernels_are_cached_by_content() -> None:
+    """Repeated runs of the same kernel in one process pay the JIT once: the same bytes, or
+    a module with the same AIR text and source lines, give the same compiled kernel."""
+    from llvm_to_air.ir.reader import read_module
+
+    text = air("cuda19-O2/reduce_shared.ll")
+    first = load_kernel(text, "reduce_sum")
+    assert load_kernel(bytes(text), "reduce_sum") is first
+    module = read_module(text.decode(), "reduce.ll")
+    again = read_module(text.decode(), "reduce.ll")
+    assert load_kernel(module, "reduce_sum") is load_kernel(again, "reduce_sum")
+    assert load_kernel(text, "reduce_sum", check_bounds=False) is not first
+    other = text.replace(b"fadd", b"fsub")
+    assert load_kernel(other, "reduce_sum") is not first

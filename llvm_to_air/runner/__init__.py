@@ -46,20 +46,29 @@ operands in its *frame* (per-thread memory that also holds its private
 arrays), saves the values live across the call and returns the call's site
 number; called again with that number it restores them, reads the call's
 result from the frame and continues. (Live values go through allocas that
-LLVM's SROA turns back into registers, so code between calls stays fast.) A
-chunk of threadgroups is resident with fresh threadgroup memory each, and the
-executor (:mod:`.execute`) alternates rounds: run every ready thread to its
-next call (in parallel over threadgroups), then resolve what threads wait
-for: first SIMD-group calls, computed with numpy (:mod:`.simd`) over the
-lanes of each SIMD group (32 threads in thread-index order) that reached the
-same call, in lockstep; reductions, votes and ballots ignore the lanes that
-did not get there, as inactive lanes on a GPU. A SIMD group whose lanes wait
-at different calls resolves only the earliest (in program order) and the
-others wait: lanes that left a divergent loop or branch thus reconverge with
-the rest before a later SIMD call. Then, when no thread of a threadgroup can
-run and none waits on a SIMD call, its threads waiting at barriers go on
-together. A barrier is thus a real barrier for all threads of the group, and
-a SIMD exchange sees the values of all lanes.
+LLVM's SROA turns back into registers, so code between calls stays fast; pure
+values computed from the parameters, such as positions and pointers into
+threadgroup memory, are recomputed on entry instead of saved.) The rounds run
+inside the JIT code (:mod:`.rounds`, :mod:`.lockstep`): each worker takes
+threadgroups one after the other, with one threadgroup's frames, states and
+threadgroup memory that stay in cache, and alternates rounds: run every ready
+thread to its next call, then resolve what threads wait for: first SIMD-group
+calls, computed lane by lane in lock step over small arrays, over the lanes of
+each SIMD group (32 threads in thread-index order) that reached the same call;
+reductions, votes and ballots ignore the lanes that did not get there, as
+inactive lanes on a GPU. A SIMD group whose lanes wait at different calls
+resolves only the earliest (in program order) and the others wait: lanes that
+left a divergent loop or branch thus reconverge with the rest before a later
+SIMD call. Then, when no thread waits on a SIMD call, its threads waiting at
+barriers go on together. A barrier is thus a real barrier for all threads of
+the group, and a SIMD exchange sees the values of all lanes. A round in which
+every thread resumes at the same point (the usual case) runs a copy of the
+loop specialized to that point. Kernels with a SIMD-group operation that has
+no IR version (``simd_shuffle_and_fill_*``) keep the same rounds in Python
+(:mod:`.execute`, :mod:`.simd` with numpy) over chunks of resident threadgroups.
+
+Compiled kernels are cached by content (the input's bytes, or the AIR text and
+source lines of a module), so repeated runs in one process pay the JIT once.
 
 **Atomics** are host atomics (``monotonic``, as Metal's relaxed order), so
 they stay atomic across the worker threads.

@@ -13,7 +13,14 @@ Driver entry points (C ABI, called through ctypes):
 * fast path ``__air_run(u64 *args, u32 *dims, u8 *tg, u64 *bounds, i64 g0, i64 g1)``
   runs every thread of threadgroups ``[g0, g1)`` to completion, one after the
   other, reusing the threadgroup block ``tg``;
-* step path ``__air_run_ready(args, dims, tgbase, tgstride, bounds, frames,
+* step path, rounds in the JIT code ``__air_run_groups(args, dims, tg, bounds, frames,
+  fstride, i32 *state, g0, g1)`` runs threadgroups ``[g0, g1)`` one after the other to
+  completion, each thread from barrier to barrier and SIMD-group call to SIMD-group
+  call, resolving those between rounds (:mod:`.rounds`, :mod:`.lockstep`); ``frames``,
+  ``state`` and ``tg`` hold one threadgroup and are reused; ``fstride`` must be the
+  compiled frame size (the code uses it as a constant);
+* step path, rounds in Python (kernels with a SIMD-group operation :mod:`.lockstep`
+  has no IR version of) ``__air_run_ready(args, dims, tgbase, tgstride, bounds, frames,
   fstride, i32 *state, cap, gfirst, g0, g1)`` runs each thread of threadgroups
   ``[g0, g1)`` whose state is a resume point (>= 0) until its next barrier or
   SIMD-group call, and stores where it stopped (``-site``, or ``DONE``).
@@ -37,10 +44,9 @@ from llvm_to_air.errors import CompileError
 from llvm_to_air.inspect import describe_module
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.model import Function, Module
-from llvm_to_air.ir.types import PTR, IntType, Type, VectorType
-from llvm_to_air.runner import airlib, hostir
-
-DONE = -(2**31)
+from llvm_to_air.ir.types import PTR, IntType, StructType, Type, VectorType
+from llvm_to_air.runner import airlib, hostir, lockstep, rounds
+from llvm_to_air.runner.lockstep import DONE
 
 VECTOR_ROLES = {
     "thread_position_in_grid", "thread_position_in_threadgroup",
@@ -172,8 +178,16 @@ def _builtin_value(t: _Text, binding: Binding, env: dict[str, Any]) -> str:
 STOP_FLAG = "__air_stop"
 
 
-def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
-    """The driver loop in LLVM IR text (see the module docstring for its ABI)."""
+def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
+            sites: list[hostir.Site] | None = None, frame_size: int = 0) -> str:
+    """The driver loop in LLVM IR text (see the module docstring for its ABI).
+
+    ``mode``: ``"fast"`` (threads run to completion), ``"ready"`` (the step path with
+    rounds resolved by the executor) or ``"groups"`` (the step path with rounds resolved
+    here, with ``@__air_settle`` of :mod:`.lockstep` for SIMD-group calls at ``sites``).
+    """
+    step = mode != "fast"
+    sites = sites or []
     n = len(info.bindings)
     entries = n + 1
     tg_entries = [b.position for b in info.bindings if b.kind == "threadgroup"] + [n]
@@ -181,7 +195,13 @@ def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
     fnty = kernel_fn.function_type
     params_text = ", ".join(str(p) for p in fnty.params)
     decl = f"declare {fnty.ret} @{_quote(kernel_fn.name)}({params_text})"
-    if step:
+    if mode == "groups":
+        # frames, states and threadgroup memory are the executor's own blocks: no kernel
+        # pointer reaches them but through these parameters
+        head = ("define void @__air_run_groups(ptr %args, ptr %dims, ptr noalias %tgbase, "
+                "ptr %bin, ptr noalias %frames, i64 %fstride, ptr noalias %state, i64 %g0, "
+                "i64 %g1) nounwind {")
+    elif step:
         head = ("define void @__air_run_ready(ptr %args, ptr %dims, ptr %tgbase, i64 %tgstride, "
                 "ptr %bin, ptr %frames, i64 %fstride, ptr %state, i64 %cap, i64 %gfirst, "
                 "i64 %g0, i64 %g1) nounwind {")
@@ -222,7 +242,7 @@ def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
     t.do("%go = and i1 %gmore, %nostop")
     t.do("br i1 %go, label %gbody, label %exit")
     t.label("gbody")
-    if step:
+    if mode == "ready":
         t.do("%c = sub i64 %g, %gfirst")
         t.do("%tgoff = mul i64 %c, %tgstride")
         t.do("%tg = getelementptr i8, ptr %tgbase, i64 %tgoff")
@@ -301,7 +321,12 @@ def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
         t.do(call)
         return ""
 
-    if step:
+    if mode == "groups":
+        size = sum(len(b.instructions) for b in kernel_fn.blocks)
+        barriers = [s.id for s in sites if s.kind == "threadgroup_barrier"]
+        rounds.emit_group_rounds(t, ext, count, simd_count, barriers, size, frame_size,
+                                 thread_body)
+    elif step:
         t.do("br label %tloop")
         t.label("tloop")
         t.lines.append("  %t = phi i32 [ 0, %gbody ], [ %tnext, %tnext_bb ]")
@@ -369,7 +394,8 @@ def _driver(info: KernelInfo, kernel_fn: Function, step: bool) -> str:
     body = "\n".join([head, *t.lines, "}"])
     decls = [f"@{STOP_FLAG} = global i32 0, align 4",
              "declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)",
-             "declare i32 @llvm.umin.i32(i32, i32)", decl]
+             "declare i32 @llvm.umin.i32(i32, i32)", "declare i32 @llvm.umax.i32(i32, i32)",
+             decl]
     return "\n".join([*decls, body])
 
 
@@ -391,8 +417,10 @@ class CompiledKernel:
     info: KernelInfo
     step: bool
     entry: Any                       # ctypes function
+    mode: str = "fast"               # driver: "fast", "ready" or "groups" (see _driver)
     frame_size: int = 0
     sites: list[hostir.Site] = field(default_factory=list)
+    slots: hostir.SimdSlots = field(default_factory=hostir.SimdSlots)
     checks: list[hostir.CheckSite] = field(default_factory=list)
     tg_static: int = 0
     err_address: int = 0
@@ -450,8 +478,13 @@ def host_layout() -> tuple[str, str]:
 
 
 def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
-                   dump: dict[str, str] | None = None) -> CompiledKernel:
-    """JIT-compile kernel ``info`` of ``module`` (a private copy: it is edited)."""
+                   dump: dict[str, str] | None = None,
+                   rounds_in_ir: bool = True) -> CompiledKernel:
+    """JIT-compile kernel ``info`` of ``module`` (a private copy: it is edited).
+
+    ``rounds_in_ir=False`` keeps the rounds of a kernel with barriers or SIMD-group calls
+    in Python even where :mod:`.lockstep` could compile them (to test one against the
+    other)."""
     import llvmlite.binding as llvm
 
     from llvm_to_air.ir.writer14 import write_llvm14
@@ -470,13 +503,21 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     hostir.erase_address_spaces(module)
     step = any(hostir.is_yield(i) for i in fn.instructions())
     sites: list[hostir.Site] = []
+    slots = hostir.SimdSlots()
+    fields: list[Type] = []
     if step:
-        sites = hostir.make_step_function(module, fn, prologue).sites
+        step_info = hostir.make_step_function(module, fn, prologue)
+        sites, slots, fields = step_info.sites, step_info.slots, step_info.frame_fields
+    mode = "fast" if not step else \
+        "groups" if rounds_in_ir and lockstep.compiles(sites) else "ready"
     triple, datalayout = host_layout()
     module.triple = triple
     module.datalayout = datalayout
+    frame_size = _frame_size(fields, module) if step else 0
     kernel_text = write_llvm14(module)
-    runtime = [airlib.RUNTIME, _driver(info, fn, step)]
+    runtime = [airlib.RUNTIME, _driver(info, fn, mode, sites, frame_size)]
+    if mode == "groups":
+        runtime.append(lockstep.settle_function(sites, slots))
     for decl in module.functions:
         if not decl.is_declaration or decl is fn:
             continue
@@ -506,9 +547,8 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
                            f"{lines[-1].strip()}",
                            hint="this is a bug in llvm-to-air's runner") from None
     tm = _target_machine()
-    frame_size = 0
     if step:
-        frame_size = _frame_size(kmod, tm)
+        _check_frame_size(kmod, tm, frame_size)
     pto = llvm.create_pipeline_tuning_options(speed_level=3)
     pto.loop_vectorization = True
     pto.slp_vectorization = False
@@ -519,7 +559,12 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
         dump["optimized"] = str(kmod)
     engine = llvm.create_mcjit_compiler(kmod, tm)
     engine.finalize_object()
-    if step:
+    if mode == "groups":
+        addr = engine.get_function_address("__air_run_groups")
+        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                 ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
+    elif step:
         addr = engine.get_function_address("__air_run_ready")
         proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                  ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
@@ -530,7 +575,7 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
         proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                  ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
     entry = proto(addr)
-    return CompiledKernel(info=info, step=step, entry=entry, frame_size=frame_size,
+    return CompiledKernel(info=info, step=step, entry=entry, frame_size=frame_size, mode=mode, slots=slots,
                           checked=check_bounds,
                           sites=sites, checks=checks, tg_static=tg_layout.size,
                           err_address=engine.get_global_value_address("__air_err"),
@@ -551,13 +596,26 @@ def _dedupe_declarations(text: str) -> str:
     return "\n".join(out)
 
 
-def _frame_size(kmod: Any, tm: Any) -> int:
+def _frame_size(fields: list[Type], module: Module) -> int:
+    """Bytes from one thread's frame to the next: the frame struct's size, rounded up to
+    its alignment (16 at least; the blocks holding frames are 64-byte aligned). A constant
+    in the driver, so LLVM sees that threads' frames never overlap."""
+    layout = DataLayout.parse(module.datalayout)
+    frame = StructType(tuple(fields))
+    structs = module.structs  # type: ignore[arg-type]
+    size = layout.alloc_size(frame, structs)
+    align = max(16, layout.abi_align(frame, structs))
+    return max(16, (size + align - 1) // align * align)
+
+
+def _check_frame_size(kmod: Any, tm: Any, frame_size: int) -> None:
+    """LLVM's size of the frame struct must fit the stride the driver was written with."""
     td = tm.target_data
     for st in kmod.struct_types:
-        if st.name.startswith(hostir.FRAME_TYPE):
-            size = td.get_abi_size(st)
-            return (size + 63) // 64 * 64
-    raise CompileError("the runner lost its frame type")
+        if st.name.startswith(hostir.FRAME_TYPE) and td.get_abi_size(st) > frame_size:
+            raise CompileError(f"the runner's frame of {td.get_abi_size(st)} bytes does not "
+                               f"fit its {frame_size}-byte stride",
+                               hint="this is a bug in llvm-to-air's runner")
 
 
 __all__ = ["DONE", "Binding", "CompiledKernel", "KernelInfo", "compile_kernel",

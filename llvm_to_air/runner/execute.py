@@ -6,7 +6,12 @@ dispatch and the bindings, then drives the JIT code:
 * fast path: threadgroups are split into ranges run by a pool of OS threads
   (ctypes releases the GIL while the JIT code runs), each with its own
   threadgroup-memory block;
-* step path: a chunk of threadgroups is resident at once (frames, states,
+* step path, rounds in the JIT code (``groups``, the usual case): like the fast
+  path, each worker owning the frames, states and threadgroup memory of the one
+  group it runs at a time;
+* step path, rounds in Python (kernels with a SIMD-group operation
+  :mod:`~llvm_to_air.runner.lockstep` has no IR version of): a chunk of
+  threadgroups is resident at once (frames, states,
   fresh threadgroup memory per group). Rounds alternate between running every
   ready thread to its next barrier or SIMD-group call (in parallel, by
   threadgroup ranges) and resolving what the threads wait for: SIMD-group
@@ -35,7 +40,6 @@ from llvm_to_air.plan import (
 )
 from llvm_to_air.runner import simd
 from llvm_to_air.runner.compile import DONE, CompiledKernel
-from llvm_to_air.runner.hostir import SIMD_ARG_BYTES, SIMD_OUT_OFFSET
 from llvm_to_air.runner.textures import textures_of
 
 # how long an interrupted or timed-out run waits for its worker threads to reach the
@@ -162,7 +166,10 @@ class Kernel:
             err[:] = 0
             stop[0] = 0
             try:
-                if c.step:
+                if c.mode == "groups":
+                    self._run_groups(args, dims, bounds, tg_bytes, t, total, workers, pool,
+                                     inflight, deadline)
+                elif c.step:
                     self._run_steps(args, dims, bounds, tg_bytes, g, t, ng, total, workers,
                                     pool, inflight, deadline)
                 else:
@@ -231,8 +238,40 @@ class Kernel:
                   total: int, workers: int, pool: ThreadPoolExecutor,
                   inflight: list[Future[Any]], deadline: float | None) -> None:
         entry = self.compiled.entry
-        blocks = [_aligned(max(tg_bytes, 16)) for _ in range(workers)]
         pa, pd, pb = args.ctypes.data, dims.ctypes.data, bounds.ctypes.data
+
+        def call(block: tuple[np.ndarray, ...], g0: int, g1: int) -> None:
+            entry(pa, pd, block[0].ctypes.data, pb, g0, g1)
+
+        blocks = [(_aligned(max(tg_bytes, 16)),) for _ in range(workers)]
+        self._spread(call, blocks, total, pool, inflight, deadline)
+
+    def _run_groups(self, args: np.ndarray, dims: np.ndarray, bounds: np.ndarray,
+                    tg_bytes: int, t: tuple[int, int, int], total: int, workers: int,
+                    pool: ThreadPoolExecutor, inflight: list[Future[Any]],
+                    deadline: float | None) -> None:
+        """Step path with the rounds in the JIT code: like the fast path, each worker owns
+        the frames, states and threadgroup memory of the one group it runs at a time."""
+        entry = self.compiled.entry
+        fstride = self.compiled.frame_size
+        cap = -(-(t[0] * t[1] * t[2]) // 32) * 32
+        pa, pd, pb = args.ctypes.data, dims.ctypes.data, bounds.ctypes.data
+
+        def call(block: tuple[np.ndarray, ...], g0: int, g1: int) -> None:
+            tg, frames, state = block
+            entry(pa, pd, tg.ctypes.data, pb, frames.ctypes.data, fstride,
+                  state.ctypes.data, g0, g1)
+
+        blocks = [(_aligned(max(tg_bytes, 16)), _aligned(cap * fstride),
+                   np.empty(cap, dtype=np.int32)) for _ in range(workers)]
+        self._spread(call, blocks, total, pool, inflight, deadline)
+
+    def _spread(self, call: Any, blocks: list[tuple[np.ndarray, ...]], total: int,
+                pool: ThreadPoolExecutor, inflight: list[Future[Any]],
+                deadline: float | None) -> None:
+        """Run threadgroups ``[0, total)`` as ranges over the pool's threads: ``call(block,
+        g0, g1)`` with a per-worker ``block`` of memory, one range at a time per block."""
+        workers = len(blocks)
         pieces = 1 if workers == 1 else min(total, workers * 8)
         edges = [total * k // pieces for k in range(pieces + 1)]
         free = list(blocks)
@@ -242,7 +281,7 @@ class Kernel:
             with lock:
                 block = free.pop()
             try:
-                entry(pa, pd, block.ctypes.data, pb, edges[k], edges[k + 1])
+                call(block, edges[k], edges[k + 1])
             finally:
                 with lock:
                     free.append(block)
@@ -334,9 +373,14 @@ class Kernel:
             for k, ty in enumerate(site.arg_types):
                 dtype, lanes = numpy_type(ty, sign)
                 nbytes = dtype.itemsize * lanes
-                raw = np.ascontiguousarray(frames[:, :, SIMD_ARG_BYTES * k:
-                                                  SIMD_ARG_BYTES * k + nbytes])
+                if k in site.constants:  # a constant operand is not in the frame
+                    wrapped = np.array(site.constants[k] % (1 << 64), dtype=np.uint64)
+                    operands.append(np.full((count, 32, lanes), wrapped.astype(dtype)))
+                    continue
+                at = self.compiled.slots.slot * k
+                raw = np.ascontiguousarray(frames[:, :, at:at + nbytes])
                 operands.append(raw.view(dtype).reshape(count, 32, lanes))
+            out_at = self.compiled.slots.out_offset
             if str(site.result_type) != "void":
                 rdtype, rlanes = numpy_type(site.result_type, sign)
                 result = simd.evaluate(site.op, operands, active, rdtype, site.name)
@@ -344,11 +388,11 @@ class Kernel:
                 nbytes = rdtype.itemsize * rlanes
                 out = result.view(np.uint8).reshape(count, 32, nbytes)
                 if isinstance(sel, slice):
-                    np.copyto(frames[:, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes], out,
+                    np.copyto(frames[:, :, out_at:out_at + nbytes], out,
                               where=active[:, :, None])
                 else:
-                    current = frames[:, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes]
-                    frames3[sel, :, SIMD_OUT_OFFSET:SIMD_OUT_OFFSET + nbytes] = np.where(
+                    current = frames[:, :, out_at:out_at + nbytes]
+                    frames3[sel, :, out_at:out_at + nbytes] = np.where(
                         active[:, :, None], out, current)
         state2[active_all] = site.id
 

@@ -39,17 +39,24 @@ from llvm_to_air.ir.model import (
     ConstantAggregate,
     ConstantExpr,
     ConstantInt,
+    ExtractElement,
+    ExtractValue,
+    Freeze,
     Function,
     GetElementPtr,
     GlobalVariable,
+    InsertElement,
+    InsertValue,
     Instruction,
     Load,
     Module,
     Phi,
     Return,
     Select,
+    ShuffleVector,
     Store,
     Switch,
+    UnaryOp,
     Value,
 )
 from llvm_to_air.ir.types import (
@@ -65,7 +72,6 @@ from llvm_to_air.ir.types import (
     PointerType,
     StructType,
     Type,
-    VectorType,
     map_leaves,
 )
 
@@ -74,11 +80,11 @@ BOUNDS_PARAM = "__air_bounds"
 FRAME_PARAM = "__air_frame"
 RESUME_PARAM = "__air_resume"
 FRAME_TYPE = "__air_frame"
-# Frame layout: SIMD operands (4 slots of 32 bytes) at 0, the SIMD result at 128, then
-# the values live across phases and the kernel's private memory.
-SIMD_ARG_BYTES = 32
+# Frame layout: SIMD-group call operands in slots at 0 and the result in the slot after
+# them (:class:`SimdSlots`, sized for the kernel's calls: none without SIMD-group calls),
+# then the values live across phases and the kernel's private memory. Small frames keep a
+# threadgroup's frames in the first-level cache.
 SIMD_ARGS = 4
-SIMD_OUT_OFFSET = SIMD_ARG_BYTES * SIMD_ARGS
 
 
 # --------------------------------------------------------------------- basics
@@ -506,12 +512,45 @@ class Site:
     arg_types: list[Type] = field(default_factory=list)
     result_type: Type = VOID
     location: str = ""
+    # operands that are integer constants (never stored in the frame): index -> value
+    constants: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SimdSlots:
+    """Where SIMD-group call operands and results sit at the start of a frame: operand
+    ``k`` at ``slot * k``, the result at ``out_offset``."""
+
+    slot: int = 0
+    args: int = 0
+
+    @property
+    def out_offset(self) -> int:
+        return self.slot * self.args
+
+    @property
+    def size(self) -> int:
+        return self.slot * (self.args + 1)
+
+
+def simd_slots(calls: list[Call], layout: DataLayout, structs: dict[str, Type | None]) \
+        -> SimdSlots:
+    """Slots wide enough for every operand and result of ``calls`` (8-byte multiples)."""
+    simd = [c for c in calls if c.callee_function is not None
+            and c.callee_function.name not in BARRIERS]
+    if not simd:
+        return SimdSlots()
+    widest = max(layout.store_size(ty, structs) for c in simd
+                 for ty in [*(a.ty for a in c.args), c.ty] if ty != VOID)
+    return SimdSlots(slot=max(8, (widest + 7) // 8 * 8),
+                     args=max(1, max(len(c.args) for c in simd)))
 
 
 @dataclass
 class StepInfo:
     sites: list[Site]
     frame_fields: list[Type]
+    slots: SimdSlots = field(default_factory=SimdSlots)
 
 
 def _split_after(fn: Function, block: BasicBlock, inst: Instruction, name: str) -> BasicBlock:
@@ -538,6 +577,52 @@ def _frame_ptr(frame: Argument, offset: int) -> GetElementPtr:
                          source_type=I8)
 
 
+_PURE = (BinaryOp, UnaryOp, Cast, Compare, Select, GetElementPtr, ExtractElement,
+         InsertElement, ShuffleVector, ExtractValue, InsertValue, Freeze)
+_DIVISIONS = frozenset({"udiv", "sdiv", "urem", "srem"})
+
+
+def _may_trap(inst: Instruction) -> bool:
+    """An integer division whose divisor may be 0 (or -1, for signed overflow)."""
+    if not isinstance(inst, BinaryOp) or inst.opcode not in _DIVISIONS:
+        return False
+    divisor = inst.ops[1]
+    return not (isinstance(divisor, ConstantInt) and divisor.value not in (0, -1))
+
+
+def hoist_parameter_values(fn: Function, prologue: BasicBlock) -> int:
+    """Move the pure instructions that only use parameters, constants and prologue
+    values (built-in positions, their element extractions, pointers to threadgroup
+    variables...) into the prologue; returns how many moved.
+
+    Every phase of a step function enters through the prologue, so these values are
+    recomputed there instead of being saved in the frame at each barrier and restored
+    after it: fewer live values, smaller frames, and code that LLVM sees as a function of
+    the thread's position. Divisions that may trap stay where they are.
+    """
+    available: set[int] = {id(i) for i in prologue.instructions}
+    moved: list[Instruction] = []
+    changed = True
+    while changed:
+        changed = False
+        for block in fn.blocks:
+            if block is prologue:
+                continue
+            keep: list[Instruction] = []
+            for inst in block.instructions:
+                if isinstance(inst, _PURE) and not _may_trap(inst) and all(
+                        isinstance(op, Constant | Argument) or id(op) in available
+                        for op in inst.ops):
+                    available.add(id(inst))
+                    moved.append(inst)
+                    changed = True
+                else:
+                    keep.append(inst)
+            block.instructions = keep
+    prologue_insert(prologue, moved)
+    return len(moved)
+
+
 def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> StepInfo:
     """Turn the kernel into ``i32 step(params..., ptr frame, i32 resume)``.
 
@@ -549,11 +634,13 @@ def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> St
     the frame too. Values live across a phase are kept in allocas between their
     definition and uses, so LLVM's SROA rebuilds SSA form around the new entry paths.
     """
+    hoist_parameter_values(fn, prologue)
     names = NameSource(fn)
     frame = add_param(fn, PTR, FRAME_PARAM)
     resume = add_param(fn, I32, RESUME_PARAM)
     fn.function_type = FunctionType(I32, fn.function_type.params)
     yields = [inst for inst in fn.instructions() if is_yield(inst)]
+    slots = simd_slots(yields, DataLayout.parse(module.datalayout), module.structs)  # type: ignore[arg-type]
     sites: list[Site] = []
     resume_blocks: list[BasicBlock] = []
     yield_blocks: list[BasicBlock] = []
@@ -574,10 +661,13 @@ def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> St
         stores: list[Instruction] = []
         if site.kind == "simd":
             for k, arg in enumerate(inst.args):
-                ptr = _frame_ptr(frame, SIMD_ARG_BYTES * k)
+                if isinstance(arg, ConstantInt) and arg.ty != IntType(1):
+                    site.constants[k] = arg.value  # the resolver uses it as it is
+                    continue
+                ptr = _frame_ptr(frame, slots.slot * k)
                 stores += [ptr, Store(VOID, opcode="store", ops=[arg, ptr], align=1)]
             if inst.ty != VOID:
-                ptr = _frame_ptr(frame, SIMD_OUT_OFFSET)
+                ptr = _frame_ptr(frame, slots.out_offset)
                 result = Load(inst.ty, opcode="load", ops=[ptr], align=1)
                 _place(rest, 0, [ptr, result])
                 replace_all_uses(fn.instructions(), {inst: result})
@@ -589,8 +679,7 @@ def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> St
         yield_blocks.append(block)
 
     # frame fields: SIMD operands, SIMD result, private memory, live values
-    fields: list[Type] = [ArrayType(SIMD_ARG_BYTES * SIMD_ARGS // 16, VectorType(4, I32)),
-                          ArrayType(2, VectorType(4, I32))]
+    fields: list[Type] = [ArrayType(slots.size // 8, I64)]
     frame_ty = NamedStructType(FRAME_TYPE)
     pro_new: list[Instruction] = []
 
@@ -747,9 +836,10 @@ def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> St
                     targets=[body.targets[0], *restore_blocks])
     _place(prologue, len(prologue.instructions), [switch])
     module.structs[FRAME_TYPE] = StructType(tuple(fields))
-    return StepInfo(sites, fields)
+    return StepInfo(sites, fields, slots)
 
 
-__all__ = ["CheckSite", "Site", "StepInfo", "ThreadgroupLayout", "add_param", "add_prologue",
-           "erase_address_spaces", "instrument_bounds", "is_yield", "keep_kernel",
-           "make_step_function", "replace_threadgroup_globals"]
+__all__ = ["CheckSite", "SimdSlots", "Site", "StepInfo", "ThreadgroupLayout", "add_param",
+           "add_prologue", "erase_address_spaces", "hoist_parameter_values",
+           "instrument_bounds", "is_yield", "keep_kernel", "make_step_function",
+           "replace_threadgroup_globals", "simd_slots"]

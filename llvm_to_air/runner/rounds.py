@@ -1,0 +1,194 @@
+"""The ``groups`` driver's loop over one threadgroup's rounds, as LLVM IR text.
+
+Expects: the driver text of :func:`~.compile._driver` up to a block ``gbody`` that
+computes the group's extents and thread count, a per-group ``%state`` array (one ``i32``
+per thread, SIMD groups padded to 32) and ``%frames`` (``fstride`` bytes per thread), a
+``thread_body`` callback that emits the call of the step function for one thread, and
+``@__air_settle``/``@__air_collective`` from :mod:`.lockstep`.
+
+Guarantees: the threads of the group run from barrier to barrier and SIMD-group call to
+SIMD-group call until all finish, then control goes to ``gend``. A round runs every ready
+thread to its next stop; then, if a thread waits at a SIMD-group call, ``@__air_settle``
+resolves those calls; else every thread waiting at a threadgroup barrier goes on. The
+stop flag is read every round, so threads that meet at barriers forever stop too.
+
+Rounds where every thread that goes on resumes at the same point (the first round, and
+after every barrier or SIMD-group call that all threads reach together, the usual case)
+run a copy of the loop in which that point is a constant: LLVM then inlines only that
+phase of the kernel, with no dispatch on the resume point, and the innermost loop (over
+x) is simple enough for LLVM to vectorize across threads where the phase allows. Other
+rounds run the general loop, which reads each thread's resume point from its state. The
+round's summary (does a thread wait, at a SIMD-group call, at which sites) is a loop of
+its own over the states, for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from llvm_to_air.runner.lockstep import DONE
+
+# each specialized loop inlines the kernel once more, and LLVM optimizes every copy: kernels
+# whose copies would exceed this many instructions in all get the general loop only
+SPECIALIZED_INSTRUCTIONS = 4096
+STOP_FLAG = "__air_stop"
+
+ThreadBody = Callable[[str, str, str, str, list[str]], str]
+
+
+def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
+                      barriers: list[int], kernel_size: int, fstride: int,
+                      thread_body: ThreadBody) -> None:
+    """Emit blocks ``init`` ... ``gend``-bound rounds for the group (see the module
+    docstring); ``t`` is the driver's text builder, ``barriers`` the threadgroup barrier
+    sites (the start and these get specialized loops: after a SIMD-group call the
+    resolution costs more than the dispatch a specialized loop saves), ``kernel_size``
+    the step function's instruction count,
+    ``fstride`` the bytes from one thread's frame to the next (a constant: LLVM then
+    knows that threads' frames do not overlap)."""
+    special = [0, *barriers] \
+        if (len(barriers) + 1) * kernel_size <= SPECIALIZED_INSTRUCTIONS else []
+    t.do(f"%ncap = shl i32 {simd_count}, 5")
+    t.do("br label %init")
+    t.label("init")
+    t.lines.append("  %it = phi i32 [ 0, %gbody ], [ %it1, %init ]")
+    t.do("%ip = getelementptr i32, ptr %state, i32 %it")
+    t.do(f"%ilive = icmp ult i32 %it, {count}")
+    t.do(f"%iv = select i1 %ilive, i32 0, i32 {DONE}")
+    t.do("store i32 %iv, ptr %ip")
+    t.do("%it1 = add i32 %it, 1")
+    t.do("%imore = icmp ult i32 %it1, %ncap")
+    t.do("br i1 %imore, label %init, label %first")
+    t.label("first")
+    t.do(f"br label {'%s0_round' if special else '%any_round'}")
+    variants = ["any", *[f"s{k}" for k in special]]
+    for name in variants:
+        _round(t, name, ext, count, fstride, thread_body, from_init=not special)
+    # after a round: resolve SIMD-group calls or let barriers go, then pick the next loop
+    # (a loop of its own, so that the rounds' loops stay simple enough to vectorize)
+    t.label("after")
+    t.do("br label %sum")
+    t.label("sum")
+    for reg, ty, start in (("k", "i32", "0"), ("anyw", "i1", "false"),
+                           ("anyc", "i1", "false"), ("lo", "i32", "-1"), ("hi", "i32", "0")):
+        t.lines.append(f"  %m_{reg} = phi {ty} [ {start}, %after ], [ %a_{reg}, %sum ]")
+    ns = t("load i32, ptr " + t("getelementptr i32, ptr %state, i32 %m_k"))
+    waits = t("and i1 " + t(f"icmp slt i32 {ns}, 0") + ", " + t(f"icmp ne i32 {ns}, {DONE}"))
+    site = t(f"select i1 {waits}, i32 " + t(f"sub i32 0, {ns}") + ", i32 0")
+    coll = t("load i8, ptr " + t(f"getelementptr i8, ptr @__air_collective, i32 {site}"))
+    t.do(f"%a_anyw = or i1 %m_anyw, {waits}")
+    t.do("%a_anyc = or i1 %m_anyc, " + t(f"icmp ne i8 {coll}, 0"))
+    # the lowest and highest site waited at (equal: every waiting thread is at one site)
+    low = t(f"select i1 {waits}, i32 {site}, i32 -1")
+    t.do(f"%a_lo = call i32 @llvm.umin.i32(i32 %m_lo, i32 {low})")
+    t.do(f"%a_hi = call i32 @llvm.umax.i32(i32 %m_hi, i32 {site})")
+    t.do("%a_k = add i32 %m_k, 1")
+    t.do(f"%m_more = icmp ult i32 %a_k, {count}")
+    t.do("br i1 %m_more, label %sum, label %summed")
+    t.label("summed")
+    t.do("%a_mixed = icmp ne i32 %a_lo, %a_hi")
+    t.do("br i1 %a_anyc, label %settle, label %barriers")
+    t.label("settle")
+    t.do("%a_only = select i1 %a_mixed, i32 0, i32 %a_lo")
+    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i64 {fstride}, i32 {simd_count}, "
+         "i32 %a_only)")
+    t.do("br label %choose")
+    t.label("barriers")
+    t.do("br i1 %a_anyw, label %choose, label %gend")
+    t.label("choose")  # one resume point for all: its own loop; else the general one
+    t.do("%a_rel = xor i1 %a_anyc, true")
+    t.do("br i1 %a_mixed, label %any_round, label %pick")
+    t.label("pick")
+    cases = " ".join(f"i32 {k}, label %s{k}_round" for k in special)
+    t.do(f"switch i32 %a_lo, label %any_round [ {cases} ]")
+
+
+def _round(t: Any, v: str, ext: dict[str, str], count: str, fstride: int,
+           thread_body: ThreadBody, from_init: bool) -> None:
+    """One round's loop over the threads; ``v`` is ``any`` (resume points from the states,
+    waiting threads released when ``%rel``) or ``s<k>`` (every live thread resumes at
+    ``k``)."""
+    general = v == "any"
+    t.label(f"{v}_round")
+    if general:
+        first = " [ false, %first ]," if from_init else ""
+        t.lines.append(f"  %{v}_rel = phi i1{first} [ %a_rel, %choose ], [ %a_rel, %pick ]")
+    t.do(f"%{v}_stop = load atomic i32, ptr @{STOP_FLAG} monotonic, align 4")
+    t.do(f"%{v}_go = icmp eq i32 %{v}_stop, 0")
+    t.do(f"br i1 %{v}_go, label %{v}_loop, label %gend")
+    if general:  # one loop over t, with (x, y, z) carried along
+        t.label(f"{v}_loop")
+        for reg, step in (("t", "t1"), ("qx", "qx2"), ("qy", "qy2"), ("qz", "qz2")):
+            t.lines.append(f"  %{v}_{reg} = phi i32 [ 0, %{v}_round ], [ %{v}_{step}, "
+                           f"%{v}_next ]")
+        t.do(f"%{v}_more = icmp ult i32 %{v}_t, {count}")
+        t.do(f"br i1 %{v}_more, label %{v}_body, label %{v}_end")
+    else:  # loops over z, y and x: t is linear in x, which lets LLVM vectorize over x
+        t.label(f"{v}_loop")
+        t.lines.append(f"  %{v}_qz = phi i32 [ 0, %{v}_round ], [ %{v}_qz1, %{v}_zend ]")
+        t.do(f"%{v}_zmore = icmp ult i32 %{v}_qz, {ext['z']}")
+        t.do(f"br i1 %{v}_zmore, label %{v}_yloop, label %{v}_end")
+        t.label(f"{v}_yloop")
+        t.lines.append(f"  %{v}_qy = phi i32 [ 0, %{v}_loop ], [ %{v}_qy1, %{v}_yend ]")
+        t.do(f"%{v}_ymore = icmp ult i32 %{v}_qy, {ext['y']}")
+        t.do(f"br i1 %{v}_ymore, label %{v}_xpre, label %{v}_zend")
+        t.label(f"{v}_xpre")
+        row = t(f"add i32 %{v}_qy, " + t(f"mul i32 %{v}_qz, {ext['y']}"))
+        t.do(f"%{v}_row = mul i32 {row}, {ext['x']}")
+        t.do(f"br label %{v}_xloop")
+        t.label(f"{v}_xloop")
+        t.lines.append(f"  %{v}_qx = phi i32 [ 0, %{v}_xpre ], [ %{v}_qx1, %{v}_next ]")
+        t.do(f"%{v}_t = add i32 %{v}_row, %{v}_qx")
+        t.do(f"%{v}_xmore = icmp ult i32 %{v}_qx, {ext['x']}")
+        t.do(f"br i1 %{v}_xmore, label %{v}_body, label %{v}_yend")
+        t.label(f"{v}_yend")
+        t.do(f"%{v}_qy1 = add i32 %{v}_qy, 1")
+        t.do(f"br label %{v}_yloop")
+        t.label(f"{v}_zend")
+        t.do(f"%{v}_qz1 = add i32 %{v}_qz, 1")
+        t.do(f"br label %{v}_loop")
+    t.label(f"{v}_body")
+    t.do(f"%{v}_sp = getelementptr i32, ptr %state, i32 %{v}_t")
+    t.do(f"%{v}_s = load i32, ptr %{v}_sp")
+    if general:
+        t.do(f"%{v}_sneg = icmp slt i32 %{v}_s, 0")
+        held = t(f"and i1 %{v}_sneg, " + t(f"icmp ne i32 %{v}_s, {DONE}"))
+        released = t(f"and i1 {held}, %{v}_rel")
+        t.do(f"%{v}_resume = select i1 %{v}_sneg, i32 " + t(f"sub i32 0, %{v}_s") +
+             f", i32 %{v}_s")
+        t.do(f"%{v}_ready = or i1 {released}, " + t(f"icmp sge i32 %{v}_s, 0"))
+        resume = f"%{v}_resume"
+    else:
+        t.do(f"%{v}_ready = icmp ne i32 %{v}_s, {DONE}")
+        resume = v[1:]
+    t.do(f"br i1 %{v}_ready, label %{v}_run, label %{v}_next")
+    t.label(f"{v}_run")
+    foff = t("mul i64 " + t(f"zext i32 %{v}_t to i64") + f", {fstride}")
+    frame = t(f"getelementptr i8, ptr %frames, i64 {foff}", "frame")
+    r = thread_body(f"%{v}_qx", f"%{v}_qy", f"%{v}_qz", f"%{v}_t",
+                    [f"ptr {frame}", f"i32 {resume}"])
+    done = t(f"icmp eq i32 {r}, 0")
+    t.do(f"%{v}_ran = select i1 {done}, i32 {DONE}, i32 " + t(f"sub i32 0, {r}"))
+    t.do(f"store i32 %{v}_ran, ptr %{v}_sp")
+    t.do(f"br label %{v}_next")
+    t.label(f"{v}_next")
+    t.do(f"%{v}_qx1 = add i32 %{v}_qx, 1")
+    if not general:
+        t.do(f"br label %{v}_xloop")
+        t.label(f"{v}_end")
+        t.do("br label %after")
+        return
+    t.do(f"%{v}_t1 = add i32 %{v}_t, 1")
+    t.do(f"%{v}_wx = icmp eq i32 %{v}_qx1, {ext['x']}")
+    t.do(f"%{v}_qx2 = select i1 %{v}_wx, i32 0, i32 %{v}_qx1")
+    t.do(f"%{v}_qy1 = add i32 %{v}_qy, " + t(f"zext i1 %{v}_wx to i32"))
+    t.do(f"%{v}_wy = icmp eq i32 %{v}_qy1, {ext['y']}")
+    t.do(f"%{v}_qy2 = select i1 %{v}_wy, i32 0, i32 %{v}_qy1")
+    t.do(f"%{v}_qz2 = add i32 %{v}_qz, " + t(f"zext i1 %{v}_wy to i32"))
+    t.do(f"br label %{v}_loop")
+    t.label(f"{v}_end")
+    t.do("br label %after")
+
+
+__all__ = ["SPECIALIZED_INSTRUCTIONS", "emit_group_rounds"]
