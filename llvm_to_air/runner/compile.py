@@ -500,6 +500,7 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     if check_bounds:
         checks = hostir.instrument_bounds(module, fn, prologue, bounds, nparams, air_layout)
     tg_layout = hostir.replace_threadgroup_globals(module, fn, prologue, tg, air_layout)
+    hostir.relax_alignment(module)
     hostir.erase_address_spaces(module)
     step = any(hostir.is_yield(i) for i in fn.instructions())
     sites: list[hostir.Site] = []

@@ -60,18 +60,21 @@ from llvm_to_air.ir.model import (
     Value,
 )
 from llvm_to_air.ir.types import (
+    FLOAT_BITS,
     I8,
     I32,
     I64,
     PTR,
     VOID,
     ArrayType,
+    FloatType,
     FunctionType,
     IntType,
     NamedStructType,
     PointerType,
     StructType,
     Type,
+    VectorType,
     map_leaves,
 )
 
@@ -203,6 +206,37 @@ def erase_address_spaces(module: Module) -> None:
                 inst.addrspace = None
             for op in inst.ops:
                 constant(op)
+
+
+def _scalar_bytes(ty: Type) -> int:
+    element = ty.element if isinstance(ty, VectorType) else ty
+    bits = element.bits if isinstance(element, IntType) else \
+        FLOAT_BITS.get(element.kind, 8) if isinstance(element, FloatType) else 64
+    return min(8, max(1, bits // 8))
+
+
+def relax_alignment(module: Module) -> None:
+    """Vector loads and stores promise no more than their element's alignment, and
+    ``llvm.mem*`` calls none.
+
+    A kernel may declare ``load <8 x float>, align 32``: a GPU buffer satisfies it, a numpy
+    array (or a view into one) need not, and the host's aligned vector moves fault on it,
+    killing the process. The element's own alignment is what host memory gives; x86 and
+    AArch64 load misaligned scalars and unaligned vectors without faulting. Atomics keep
+    their alignment (their width is a scalar's).
+    """
+    for inst in (i for fn in module.functions for i in fn.instructions()):
+        if isinstance(inst, Load | Store) and inst.ordering is None:
+            ty = inst.ty if isinstance(inst, Load) else inst.ops[0].ty
+            if isinstance(ty, VectorType) and (inst.align or 0) > _scalar_bytes(ty):
+                inst.align = _scalar_bytes(ty)
+        elif isinstance(inst, Call) and inst.callee_function is not None \
+                and inst.callee_function.name.startswith(_MEMORY_INTRINSICS):
+            inst.arg_attrs = [[a for a in attrs if not a.startswith("align")]
+                              for attrs in inst.arg_attrs]
+
+
+_MEMORY_INTRINSICS = ("llvm.memcpy", "llvm.memmove", "llvm.memset")
 
 
 # --------------------------------------------------------- threadgroup memory
@@ -830,7 +864,9 @@ def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> St
     # the prologue dispatches on the resume point
     body = prologue.instructions.pop()
     assert isinstance(body, Branch)
-    _place(prologue, len(prologue.instructions), pro_new)
+    # frame fields first: values hoisted into the prologue may address private memory
+    # (a -O0 struct on the stack), which now lives in the frame
+    _place(prologue, 0, pro_new)
     switch = Switch(VOID, opcode="switch",
                     ops=[resume, *[ConstantInt(I32, value=s.id) for s in sites]],
                     targets=[body.targets[0], *restore_blocks])
@@ -839,7 +875,21 @@ def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> St
     return StepInfo(sites, fields, slots)
 
 
-__all__ = ["CheckSite", "SimdSlots", "Site", "StepInfo", "ThreadgroupLayout", "add_param",
-           "add_prologue", "erase_address_spaces", "hoist_parameter_values",
-           "instrument_bounds", "is_yield", "keep_kernel", "make_step_function",
-           "replace_threadgroup_globals", "simd_slots"]
+__all__ = [
+    "CheckSite",
+    "SimdSlots",
+    "Site",
+    "StepInfo",
+    "ThreadgroupLayout",
+    "add_param",
+    "add_prologue",
+    "erase_address_spaces",
+    "hoist_parameter_values",
+    "instrument_bounds",
+    "is_yield",
+    "keep_kernel",
+    "make_step_function",
+    "relax_alignment",
+    "replace_threadgroup_globals",
+    "simd_slots",
+]
