@@ -420,3 +420,21 @@ def test_compiled_kernels_are_cached_by_content() -> None:
     assert load_kernel(text, "reduce_sum", check_bounds=False) is not first
     other = text.replace(b"fadd", b"fsub")
     assert load_kernel(other, "reduce_sum") is not first
+
+
+def test_an_air_function_only_another_kernel_calls_needs_no_host_definition() -> None:
+    """Apple's libraries declare every AIR function any of their kernels calls (texture
+    sampling, say): running one kernel must not need the others' functions."""
+    text = air("cuda19-O2/device_helper.ll").decode()
+    entry = text.index("{", text.index("@_Z10blend_rowsPfif(")) + 1
+    text = (text[:entry] + "\n  %unknown = call float @air.future_operation(float 1.0)" +
+            text[entry:] + "\ndeclare float @air.future_operation(float)\n")
+    n = 300
+    a, b = RNG.random(n, dtype=np.float32), RNG.random(n, dtype=np.float32)
+    out = np.zeros(n, np.float32)
+    run(text, "_Z5blendPKfS0_Pffi", (n,), (64,), {0: a, 1: b, 2: out, 3: np.float32(0.25),
+                                                 4: np.int32(n)})
+    np.testing.assert_allclose(out, a + (b - a) * np.float32(0.25), rtol=1e-6)
+    with pytest.raises(CompileError, match="air.future_operation"):
+        run(text, "_Z10blend_rowsPfif", (8,), (8,), {0: np.zeros(64, np.float32),
+                                                     1: np.int32(8), 2: np.float32(1)})

@@ -99,9 +99,33 @@ def _place(block: BasicBlock, index: int, items: list[Instruction]) -> None:
     block.instructions[index:index] = items
 
 
+def _referenced_functions(kernel: Function, module: Module) -> set[int]:
+    """ids of the functions ``kernel``'s instructions or any global's initializer name."""
+    found: set[int] = set()
+    seen: set[int] = set()
+    stack: list[Value] = [op for inst in kernel.instructions() for op in inst.ops]
+    stack += [gv.initializer for gv in module.globals if gv.initializer is not None]
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, Function):
+            found.add(id(value))
+        elif isinstance(value, ConstantExpr):
+            stack.extend(value.ops)
+        elif isinstance(value, ConstantAggregate):
+            stack.extend(value.elements)
+    return found
+
+
 def keep_kernel(module: Module, kernel: Function) -> None:
-    """Only ``kernel`` stays defined; named metadata goes; host-friendly attributes."""
-    module.functions = [fn for fn in module.functions if fn is kernel or fn.is_declaration]
+    """Only ``kernel`` stays defined, with the declarations it uses (an AIR function that
+    only another kernel calls needs no host definition); named metadata goes;
+    host-friendly attributes."""
+    used = _referenced_functions(kernel, module)
+    module.functions = [fn for fn in module.functions
+                        if fn is kernel or (fn.is_declaration and id(fn) in used)]
     module.aliases = []
     module.named_metadata = []
     for fn in module.functions:
