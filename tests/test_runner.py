@@ -435,6 +435,6 @@ def test_an_air_function_only_another_kernel_calls_needs_no_host_definition() ->
     run(text, "_Z5blendPKfS0_Pffi", (n,), (64,), {0: a, 1: b, 2: out, 3: np.float32(0.25),
                                                  4: np.int32(n)})
     np.testing.assert_allclose(out, a + (b - a) * np.float32(0.25), rtol=1e-6)
-    with pytest.raises(CompileError, match="air.future_operation"):
+    with pytest.raises(CompileError, match=r"air\.future_operation"):
         run(text, "_Z10blend_rowsPfif", (8,), (8,), {0: np.zeros(64, np.float32),
                                                      1: np.int32(8), 2: np.float32(1)})
