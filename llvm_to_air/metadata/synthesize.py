@@ -79,6 +79,8 @@ def synthesize_metadata(module: Module, ctx: LoweringContext) -> None:
         *_sampler_states(module),
         *kept,
     ]
+    for kernel in ctx.kernels:
+        _kernel_attributes(kernel, ctx.fast_math)
 
 
 def _sampler_states(module: Module) -> list[NamedMetadata]:
@@ -87,8 +89,6 @@ def _sampler_states(module: Module) -> list[NamedMetadata]:
     states = [MDNode([MDString(b"air.sampler_state"), MDValue(gv)]) for gv in module.globals
               if gv.name.startswith("__air_sampler_state")]
     return [NamedMetadata("air.sampler_states", states)] if states else []
-    for kernel in ctx.kernels:
-        _kernel_attributes(kernel, ctx.fast_math)
 
 
 def _module_flags(target: AirTarget) -> list[Metadata]:
