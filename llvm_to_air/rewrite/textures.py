@@ -21,15 +21,25 @@ textures pass it.) A read through a *constant* sampler that OpenCL defines witho
 the spec picks: integer coordinates as given, float coordinates ``floor``ed; the address mode
 in IR: ``CLK_ADDRESS_NONE`` reads there, ``CLAMP_TO_EDGE`` clamps to the image,
 ``CLK_ADDRESS_CLAMP`` gives the border colour (0, 0, 0, 0) outside (a warning says that images
-of R, RG or RGB channel order have alpha 1 there). Normalized coordinates, linear filtering,
-repeat modes and samplers passed as kernel arguments need AIR sampler states and are refused
-by name, as are other image types and builtins (:mod:`.images`).
+of R, RG or RGB channel order have alpha 1 there). Every other ``read_imagef`` through a
+sampler -- normalized coordinates, ``CLK_FILTER_LINEAR``, the repeat modes, a ``sampler_t``
+kernel parameter -- samples as Apple's compiler writes ``texture.sample(s, coord)``:
+``{<4 x float>, i8} air.sample_texture_2d.v4f32(tex, sampler, <2 x float>, i1 true,
+<2 x i32> zeroinitializer, i1 false, float 0.0, float 0.0, i32 0)``, the sampler a
+``@__air_sampler_state`` constant (:mod:`.samplers`) or the parameter, which becomes a
+``%struct._sampler_t addrspace(2)*`` with an ``air.sampler`` argument node (samplers have
+their own location indices, the host's ``setSamplerState:atIndex:``). Integer coordinates
+through a sampler parameter are sampled at the texel centre (``+ 0.5``, exact for the
+unnormalized nearest samplers OpenCL requires there). Integer images through such samplers,
+other image types and builtins are refused by name (:mod:`.images`).
 
 Expects: discovered kernels; runs before inlining and before any stage that sizes types.
 Guarantees: no image or sampler target type remains in kernels or their callees: images are
 ``ptr addrspace(1)`` (pointee ``%struct._texture_2d_t``), each kernel's image parameters are in
-``kernel.textures`` with their access; samplers are their ``i32`` initializer; every image
-builtin is an ``air.*texture*`` call or a :class:`CompileError` at the call.
+``kernel.images`` with their access; sampler parameters are ``ptr addrspace(2)`` (pointee
+``%struct._sampler_t``), listed in ``kernel.samplers``; other samplers are their ``i32``
+initializer; every image builtin is an ``air.*texture*`` call or a :class:`CompileError` at
+the call.
 """
 
 from __future__ import annotations
