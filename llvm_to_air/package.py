@@ -50,6 +50,12 @@ def kernel_module(module: Module, kernel_name: str) -> Module:
             nodes = [n for n in nmd.nodes if isinstance(n, MDNode) and n.operands and
                      isinstance(n.operands[0], MDValue) and n.operands[0].value is kernel]
             named.append(NamedMetadata(nmd.name, nodes))
+        elif nmd.name == "air.sampler_states":  # the constant samplers this kernel uses
+            kept = {id(gv) for gv in part.globals}
+            nodes = [n for n in nmd.nodes if isinstance(n, MDNode) and any(
+                isinstance(op, MDValue) and id(op.value) in kept for op in n.operands)]
+            if nodes:
+                named.append(NamedMetadata(nmd.name, nodes))
         else:
             named.append(nmd)
     part.named_metadata = named

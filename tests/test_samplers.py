@@ -250,3 +250,26 @@ def test_linear_filtering_warns_about_gpu_precision() -> None:
     result = compile(path.read_text(), str(path), emit="ll", kernels=["norm_edge_linear"])
     assert any("CLK_FILTER_LINEAR" in str(w) and "precision" in str(w)
                for w in result.warnings)
+
+
+def test_metallib_modules_list_their_own_sampler_states(tmp_path: Path) -> None:
+    """Each kernel's module of the metallib lists only the sampler states it uses, passes
+    verify, and runs from the metallib."""
+    path = FIXTURES / "samplers.ll"
+    blob = compile(path.read_text(), str(path), emit="metallib").output
+    assert isinstance(blob, bytes)
+    library = tmp_path / "samplers.metallib"
+    library.write_bytes(blob)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for profile in ([], ["--ours"]):
+        checked = subprocess.run([sys.executable, "-m", "llvm_to_air", "verify", *profile,
+                                  str(library)], capture_output=True, check=False, env=env)
+        assert checked.returncode == 0 and b"no errors, 0 warning" in checked.stderr, checked
+    dis = subprocess.run([sys.executable, "-m", "llvm_to_air", "dis", str(library)],
+                         capture_output=True, check=True, env=env).stdout.decode()
+    assert dis.count('!{!"air.sampler_state"') == len(CONSTANT_KERNELS)
+    image = RNG.uniform(0, 1, (H, W, 4)).astype(np.float32)
+    coords = _coords(True, "mirrored_repeat", True, 16)
+    got = _run_constant(blob, "norm_mirror_linear", image, coords)  # type: ignore[arg-type]
+    np.testing.assert_allclose(got, reference(image, coords, True, "mirrored_repeat", True),
+                               rtol=0, atol=1e-6)
