@@ -46,8 +46,8 @@ def air(request: pytest.FixtureRequest) -> str:
 # ------------------------------------------------------------ OpenCL reference
 
 
-def _axis(s: np.float32, n: int, normalized: bool, address: str,
-          linear: bool) -> tuple[int, int, np.float32]:
+def _axis(s: np.float32, n: int, normalized: bool, address: str, linear: bool,
+          offset: int = 0) -> tuple[int, int, np.float32]:
     """OpenCL 3.0 env. spec, "Image Addressing and Filtering": the texel indices i0, i1 and
     the weight of i1 along one axis (indices outside [0, n) only for CLK_ADDRESS_CLAMP)."""
     f = np.float32
@@ -59,6 +59,7 @@ def _axis(s: np.float32, n: int, normalized: bool, address: str,
         u = np.abs(s - mirrored) * nf
     else:
         u = s * nf if normalized else s
+    u = u + f(offset)  # Metal's texel offset (0 in OpenCL)
     t = u - f(0.5) if linear else u
     i0 = int(np.floor(t))
     weight = t - np.floor(t) if linear else f(0)
@@ -73,8 +74,10 @@ def _axis(s: np.float32, n: int, normalized: bool, address: str,
 
 
 def reference(image: np.ndarray, coords: np.ndarray, normalized: bool, address: str,
-              linear: bool) -> np.ndarray:
-    """read_imagef(image, sampler, coords[k]) for each k, in float32."""
+              linear: bool, t_address: str | None = None,
+              offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """read_imagef(image, sampler, coords[k]) for each k, in float32 (``t_address`` and
+    ``offset``: what Metal's samplers add, per-axis modes and a texel offset)."""
     height, width = image.shape[:2]
     channels = 1 if image.ndim == 2 else image.shape[2]
     texels = np.zeros((height, width, 4), np.float32)
@@ -87,8 +90,9 @@ def reference(image: np.ndarray, coords: np.ndarray, normalized: bool, address: 
 
     out = np.zeros((len(coords), 4), np.float32)
     for k, (s, t) in enumerate(coords):
-        i0, i1, a = _axis(np.float32(s), width, normalized, address, linear)
-        j0, j1, b = _axis(np.float32(t), height, normalized, address, linear)
+        i0, i1, a = _axis(np.float32(s), width, normalized, address, linear, offset[0])
+        j0, j1, b = _axis(np.float32(t), height, normalized, t_address or address, linear,
+                          offset[1])
         if not linear:
             out[k] = texel(i0, j0)
             continue
@@ -273,3 +277,26 @@ def test_metallib_modules_list_their_own_sampler_states(tmp_path: Path) -> None:
     got = _run_constant(blob, "norm_mirror_linear", image, coords)  # type: ignore[arg-type]
     np.testing.assert_allclose(got, reference(image, coords, True, "mirrored_repeat", True),
                                rtol=0, atol=1e-6)
+
+
+def test_apple_style_inline_states_per_axis_modes_and_offsets_run(air: str) -> None:
+    """Apple's AIR 2.6-and-older form of a constant sampler (the state as an inttoptr
+    pointer, bit 63 set), different s and t modes and a texel offset, as Apple's modules may
+    pass them: the runner reads them as the state says."""
+    state = 0x807BFF0000080A00 | 2 | 1 << 3  # linear, s repeat, t clamp_to_edge, normalized
+    signed = state - (1 << 64)
+    line = next(ln for ln in air.splitlines()
+                if "@air.sample_texture_2d" in ln and "__air_sampler_state.6" in ln)
+    sampler = re.search(r"bitcast \(\[2 x i64\] addrspace\(2\)\* @__air_sampler_state.6 to "
+                        r"%struct._sampler_t addrspace\(2\)\*\)", line)
+    assert sampler is not None
+    edited = line.replace(sampler.group(0), f"inttoptr (i64 {signed} to "
+                          "%struct._sampler_t addrspace(2)*)").replace(
+        "<2 x i32> zeroinitializer, i1 false", "<2 x i32> <i32 1, i32 -2>, i1 false")
+    text = air.replace(line, edited)
+    image = RNG.uniform(0, 1, (H, W, 4)).astype(np.float32)
+    coords = _coords(True, "repeat", True)
+    got = _run_constant(text, "norm_repeat_linear", image, coords)
+    want = reference(image, coords, True, "repeat", True, t_address="clamp_to_edge",
+                     offset=(1, -2))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)

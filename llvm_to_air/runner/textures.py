@@ -310,24 +310,33 @@ def _quantize(v: Any, field: Any, vec: Type, value: str, signed: bool) -> str:
 
 
 def _sample(v: Any, field: Any, lines: list[str], fnty: FunctionType, a: list[str]) -> str:
-    """``air.sample_texture_2d.v4f32(tex, sampler, coord, ...)``: OpenCL's addressing and
-    filtering (module docstring); the operands after the coordinates are not read (every
-    call the lowering writes passes no offset and no LOD)."""
-    state = v(f"load i64, ptr {a[1]}")
+    """``air.sample_texture_2d.v4f32(tex, sampler, coord, i1, <2 x i32> offset, ...)``:
+    OpenCL's addressing and filtering (module docstring) with the s and t address modes of
+    the state, the texel offset added to the scaled coordinates; the LOD operands are not
+    read (a bound texture has one level). The sampler is a pointer to the state, or (Apple's
+    AIR 2.6 and older constant samplers, ``inttoptr`` of a state with bit 63 set) the state
+    itself."""
+    address = v(f"ptrtoint ptr {a[1]} to i64")
+    inline = v(f"icmp slt i64 {address}, 0")  # no user-space address has bit 63 set
+    readable = v(f"select i1 {inline}, ptr {a[0]}, ptr {a[1]}")
+    state = v(f"select i1 {inline}, i64 {address}, i64 {v(f'load i64, ptr {readable}')}")
 
     def bit(shift: int, width: int = 1) -> str:
         shifted = v(f"lshr i64 {state}, {shift}")
         return v(f"trunc i64 {v(f'and i64 {shifted}, {(1 << width) - 1}')} to i32")
 
-    mode = bit(0, 3)
     linear = v(f"icmp ne i32 {bit(9)}, 0")
     pixel = v(f"icmp ne i32 {bit(AIR_PIXEL_BIT.bit_length() - 1)}, 0")
-    is_mode = {m: v(f"icmp eq i32 {mode}, {m}")
-               for m in (AIR_CLAMP_TO_ZERO, AIR_REPEAT, AIR_MIRRORED_REPEAT)}
+    has_offset = len(fnty.params) > 4 and str(fnty.params[4]) == "<2 x i32>"
     axes = []
-    for lane, offset in ((0, 8), (1, 12)):
-        axes.append(_axis(v, v(f"extractelement <2 x float> {a[2]}, i32 {lane}"), field(offset),
-                          linear, pixel, is_mode))
+    for lane, size_field in ((0, 8), (1, 12)):
+        mode = bit(3 * lane, 3)
+        is_mode = {m: v(f"icmp eq i32 {mode}, {m}")
+                   for m in (AIR_CLAMP_TO_ZERO, AIR_REPEAT, AIR_MIRRORED_REPEAT)}
+        offset = v(f"sitofp i32 {v(f'extractelement <2 x i32> {a[4]}, i32 {lane}')} to float") \
+            if has_offset else "0.0"
+        axes.append(_axis(v, v(f"extractelement <2 x float> {a[2]}, i32 {lane}"),
+                          field(size_field), offset, linear, pixel, is_mode))
     (x0, x1, wx, inx0, inx1), (y0, y1, wy, iny0, iny1) = axes
     width = field(8)
     data = v(f"load ptr, ptr {a[0]}")
@@ -365,7 +374,7 @@ def _sample(v: Any, field: Any, lines: list[str], fnty: FunctionType, a: list[st
     return value
 
 
-def _axis(v: Any, s: str, size: str, linear: str, pixel: str,
+def _axis(v: Any, s: str, size: str, offset: str, linear: str, pixel: str,
           is_mode: dict[int, str]) -> tuple[str, str, str, str, str]:
     """One axis: the two texel indices, the weight of the second, and whether each lies
     inside the image (only CLK_ADDRESS_CLAMP leaves indices outside)."""
@@ -380,6 +389,7 @@ def _axis(v: Any, s: str, size: str, linear: str, pixel: str,
     u = v(f"select i1 {pixel}, float {s}, float {scaled}")
     u = v(f"select i1 {is_mode[AIR_REPEAT]}, float {wrapped}, float {u}")
     u = v(f"select i1 {is_mode[AIR_MIRRORED_REPEAT]}, float {mirrored}, float {u}")
+    u = v(f"fadd float {u}, {offset}")
     t = v(f"select i1 {linear}, float {v(f'fsub float {u}, 0.5')}, float {u}")
     floor = v(f"call float @llvm.floor.f32(float {t})")
     weight = v(f"fsub float {t}, {floor}")
