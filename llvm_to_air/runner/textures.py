@@ -36,7 +36,8 @@ description such as ``"normalized,repeat,linear"``) computed as the OpenCL 3.0 e
 specification's "Image Addressing and Filtering" defines it, in float32: nearest or linear
 (``i0 = floor(u - 0.5)``, weights ``frac(u - 0.5)``), clamp_to_edge, clamp (border colour
 (0, 0, 0, 0) with an alpha channel, (0, 0, 0, 1) without), repeat and mirrored_repeat with
-their formulas on normalized coordinates. Reads outside the texture give zero and writes there are dropped: Metal leaves both
+their formulas on normalized coordinates (per axis; the call's texel offset added; Apple's
+``inttoptr`` constant states read from the pointer). Reads outside the texture give zero and writes there are dropped: Metal leaves both
 undefined; the runner stays in bounds. The ``i8`` of a read's result is 0.
 """
 
