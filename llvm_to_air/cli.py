@@ -420,6 +420,11 @@ def dis_command(input_path: str, output_path: str) -> None:
               help="Bind a 2D texture (setTexture:atIndex:): an (height, width[, channels]) "
                    "array; its dtype names the pixel format (float32 rgba32float, uint8 "
                    "rgba8unorm, int32 rgba32sint, ...) unless FORMAT does.")
+@click.option("--sampler", "samplers", multiple=True, metavar="INDEX=WORDS",
+              help="Bind a sampler (setSamplerState:atIndex:) for a sampler_t parameter: "
+                   "comma-separated words, e.g. 0=normalized,repeat,linear "
+                   "(normalized/unnormalized, none/clamp_to_edge/clamp/repeat/"
+                   "mirrored_repeat, nearest/linear).")
 @click.option("--threadgroup-memory", "threadgroup_memory", multiple=True,
               metavar="INDEX=BYTES", help="Threadgroup memory length at an index.")
 @click.option("--out-dir", required=True, metavar="DIR",
@@ -432,7 +437,7 @@ def dis_command(input_path: str, output_path: str) -> None:
               metavar="SECONDS", help="Stop the run after this many seconds (an error).")
 @diagnostics
 def run_command(input_path: str, kernel: str, grid: str, threadgroup: str,
-                buffers: tuple[str, ...], textures: tuple[str, ...],
+                buffers: tuple[str, ...], textures: tuple[str, ...], samplers: tuple[str, ...],
                 threadgroup_memory: tuple[str, ...], out_dir: str,
                 check_bounds: bool, timeout: float | None) -> None:
     """Execute a kernel on the CPU with Metal's binding model (AIR, metallib, or any input).
@@ -447,7 +452,7 @@ def run_command(input_path: str, kernel: str, grid: str, threadgroup: str,
     with progress_after(f"running {kernel}"):
         written = run_cli(input_path, kernel, grid, threadgroup, list(buffers),
                           list(threadgroup_memory), out_dir, check_bounds, timeout, source,
-                          list(textures))
+                          list(textures), list(samplers))
     sys.stderr.write(f"wrote {len(written)} array(s) to {out_dir}\n")
 
 

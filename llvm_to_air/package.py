@@ -88,6 +88,12 @@ def kernel_module(module: Module, kernel_name: str, index: KernelIndex | None = 
     for nmd in module.named_metadata:
         if nmd.name == "air.kernel":
             named.append(NamedMetadata(nmd.name, list(index.kernel_nodes.get(id(kernel), []))))
+        elif nmd.name == "air.sampler_states":  # the constant samplers this kernel uses
+            kept = {id(gv) for gv in part.globals}
+            nodes = [n for n in nmd.nodes if isinstance(n, MDNode) and any(
+                isinstance(op, MDValue) and id(op.value) in kept for op in n.operands)]
+            if nodes:
+                named.append(NamedMetadata(nmd.name, nodes))
         else:
             named.append(nmd)
     part.named_metadata = named

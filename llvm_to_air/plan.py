@@ -34,6 +34,7 @@ import numpy as np
 from llvm_to_air.errors import CompileError
 
 if TYPE_CHECKING:
+    from llvm_to_air.rewrite.samplers import Sampler
     from llvm_to_air.runner.compile import Binding
     from llvm_to_air.runner.textures import BoundTexture, Texture
 
@@ -109,7 +110,22 @@ class SetTexture:
         return self.bound.descriptor
 
 
-EncoderCall = SetBuffer | SetBytes | SetThreadgroupMemoryLength | SetTexture
+@dataclass(frozen=True)
+class SetSamplerState:
+    """``setSamplerState:atIndex:`` with ``sampler``; ``array`` is its AIR sampler state
+    (rewrite/samplers.py), which the CPU runner passes by address."""
+
+    index: int
+    position: int
+    name: str
+    sampler: Sampler
+
+    @property
+    def array(self) -> np.ndarray:
+        return np.array([self.sampler.air_state, 0], dtype=np.uint64)
+
+
+EncoderCall = SetBuffer | SetBytes | SetThreadgroupMemoryLength | SetTexture | SetSamplerState
 
 
 @dataclass(frozen=True)
@@ -140,6 +156,9 @@ class DispatchPlan:
                 lines.append(f"setTexture:<{image.array.shape[1]}x{image.array.shape[0]} "
                              f"{image.format.name}> atIndex:{call.index}  // {call.name}"
                              f"{' (read back)' if call.bound.writes else ''}")
+            elif isinstance(call, SetSamplerState):
+                lines.append(f"setSamplerState:<{call.sampler.describe()}> "
+                             f"atIndex:{call.index}  // {call.name}")
             elif isinstance(call, SetBytes):
                 lines.append(f"setBytes:<{call.array.nbytes} bytes> "
                              f"length:{call.array.nbytes} atIndex:{call.index}  // {call.name}")
@@ -196,8 +215,8 @@ def check_dispatch(kernel: str, roles: set[str], grid: Any, threadgroup: Any) ->
 
 
 def check_indices(kernel: str, bindings: Sequence[Binding], buffers: Mapping[int, Any],
-                  tg_memory: Mapping[int, int], textures: Mapping[int, Any] | None = None) \
-        -> None:
+                  tg_memory: Mapping[int, int], textures: Mapping[int, Any] | None = None,
+                  samplers: Mapping[int, Any] | None = None) -> None:
     """Every index the caller binds must be one the kernel has (a typo would otherwise
     leave the kernel's buffer unbound and write back an untouched array)."""
     wanted = {b.index for b in bindings if b.kind in ("buffer", "constant")}
@@ -219,12 +238,19 @@ def check_indices(kernel: str, bindings: Sequence[Binding], buffers: Mapping[int
             have = ", ".join(str(i) for i in sorted(i for i in images if i is not None))
             raise CompileError(f"kernel '{kernel}' has no texture at index {index} (its "
                                f"texture indices: {have or 'none'})")
+    states = {b.index for b in bindings if b.kind == "sampler"}
+    for index in samplers or {}:
+        if index not in states:
+            have = ", ".join(str(i) for i in sorted(i for i in states if i is not None))
+            raise CompileError(f"kernel '{kernel}' has no sampler at index {index} (its "
+                               f"sampler indices: {have or 'none'})")
 
 
 def plan_dispatch(kernel: str, bindings: Sequence[Binding], grid: Any, threadgroup: Any,
                   buffers: Mapping[int, Any], threadgroup_memory: Mapping[int, int] | None = None,
                   static_threadgroup_bytes: int = 0,
-                  textures: Mapping[int, Texture] | None = None) -> DispatchPlan:
+                  textures: Mapping[int, Texture] | None = None,
+                  samplers: Mapping[int, Sampler] | None = None) -> DispatchPlan:
     """The encoder calls and dispatch sizes that run ``kernel`` with the user's arrays.
 
     ``buffers`` maps location indices to numpy arrays (or numpy/Python scalars for by-value
@@ -232,7 +258,7 @@ def plan_dispatch(kernel: str, bindings: Sequence[Binding], grid: Any, threadgro
     """
     tg_memory = threadgroup_memory or {}
     g, t = check_dispatch(kernel, {b.role for b in bindings if b.role}, grid, threadgroup)
-    check_indices(kernel, bindings, buffers, tg_memory, textures)
+    check_indices(kernel, bindings, buffers, tg_memory, textures, samplers)
     calls: list[EncoderCall] = []
     total = static_threadgroup_bytes
     for b in bindings:
@@ -253,6 +279,15 @@ def plan_dispatch(kernel: str, bindings: Sequence[Binding], grid: Any, threadgro
             total += length
         elif b.kind == "texture":
             calls.append(_texture(kernel, b, textures or {}))
+        elif b.kind == "sampler":
+            if b.index not in (samplers or {}):
+                raise CompileError(
+                    f"kernel '{kernel}' needs a sampler at index {b.index} ('{b.name}'); "
+                    "none was bound", hint=f"bind it with samplers={{{b.index}: "
+                    "'normalized,repeat,linear'}} (--sampler "
+                    f"{b.index}=normalized,repeat,linear), as setSamplerState:atIndex: does")
+            assert b.index is not None and samplers is not None
+            calls.append(SetSamplerState(b.index, b.position, b.name, samplers[b.index]))
     if total > MAX_THREADGROUP_MEMORY:
         raise CompileError(f"kernel '{kernel}' needs {total} bytes of threadgroup "
                            f"memory; Apple GPUs have {MAX_THREADGROUP_MEMORY}")

@@ -92,17 +92,22 @@ def test_polybench_acc_opencl() -> None:
     np.testing.assert_allclose(c.reshape(n, n), want_c, rtol=1e-4, atol=1e-4)
 
 
-def test_samplers_the_host_passes_are_refused_at_the_parameter() -> None:
+def test_samplers_the_host_passes_are_air_sampler_arguments() -> None:
     """image_copy (a constant sampler, int2 coordinates) lowers to a texture read; a
-    sampler_t kernel argument needs AIR sampler states and is refused where it is."""
+    sampler_t kernel argument is an air.sampler argument sampled through
+    air.sample_texture_2d, and the runner binds the host's sampler."""
+    from llvm_to_air.runner import run
+
     path = FIXTURES / "no-llvm14" / "images.ll"
     text = path.read_text()
     assert "air.read_texture_2d" in compile(text, str(path), kernels=["image_copy"]).output
-    with pytest.raises(CompileError) as info:
-        compile(text, str(path), kernels=["image_sample"])
-    message = str(info.value)
-    assert "parameter 1 (s)" in message and "sampler_t" in message and "not lowered" in message
-    assert info.value.location is not None and info.value.location.line > 1
+    air = compile(text, str(path), kernels=["image_sample"], emit="ll").output
+    assert isinstance(air, str) and '!"air.sampler", !"air.location_index", i32 0' in air
+    image = np.random.default_rng(3).uniform(0, 1, (4, 6, 4)).astype(np.float32)
+    out = np.zeros((4 * 6, 4), np.float32)
+    run(air, "image_sample", (6, 4), (2, 2), {0: out, 1: np.int32(6)},
+        textures={0: image}, samplers={0: "unnormalized,clamp_to_edge,nearest"})
+    np.testing.assert_array_equal(out, image.reshape(-1, 4))
 
 
 def test_sampler_and_target_types_are_named_without_source_type_metadata() -> None:

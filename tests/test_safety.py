@@ -592,5 +592,5 @@ def test_a_trap_is_removed_with_a_warning_and_the_thread_ends_there(variant: str
 def test_images_are_refused_by_name_not_by_recursion(tmp_path: Path) -> None:
     source = FIXTURES / "refused" / "image_copy.ll"
     line = one_error(cli(str(source), "-o", str(tmp_path / "k.metallib")), f"{source}:",
-                     "sampler_t", "not lowered")
+                     "read_imagei", "integer images")
     assert "nested too deeply" not in line

@@ -210,12 +210,11 @@ def refused_ll() -> Path:
 
 
 @pytest.mark.parametrize(("kernel", "words"), [
-    ("filtered", ["CLK_NORMALIZED_COORDS_TRUE", "CLK_FILTER_LINEAR", "CLK_ADDRESS_REPEAT",
-                  "sampler states"]),
+    ("filtered", ["CLK_ADDRESS_REPEAT", "CLK_NORMALIZED_COORDS_FALSE", "only for normalized"]),
+    ("integers", ["read_imagei", "integer images"]),
     ("volume", ["parameter 0 (src)", "'image3d_t'", "not supported"]),
     ("halves", ["read_imageh", "half"]),
     ("order", ["get_image_channel_order", "not supported"]),
-    ("passed", ["parameter 1 (s)", "sampler_t", "not lowered"]),
 ])
 def test_what_is_not_lowered_is_refused_where_it_is(refused_ll: Path, kernel: str,
                                                     words: list[str]) -> None:

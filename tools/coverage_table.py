@@ -211,8 +211,10 @@ _OPENCL_GROUPS: list[Rule] = [
      r"unordered))", MAPPED, "fcmp"),
     (r"(shuffle|shuffle2|select)", MAPPED, "vector shuffles / select"),
     (r"(read_image(f|i|ui)|write_image(f|i|ui)|get_image_(width|height|dim))", MAPPED,
-     "image2d_t: AIR textures (textures.py; constant nearest samplers exact); other image "
-     "types refused with the type named"),
+     "image2d_t: AIR textures (textures.py; constant nearest unnormalized samplers as exact "
+     "reads, other samplers and sampler_t arguments as AIR sampler states through "
+     "air.sample_texture_2d, read_imagef only); other image types refused with the type "
+     "named"),
     (r"(read_image\w*|write_image\w*|get_image_\w*)", REFUSED,
      "half images, 3D/array/depth queries and channel queries: refused, named"),
     (r"(printf)", REFUSED, "printf is not supported (located error)"),

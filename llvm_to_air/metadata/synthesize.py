@@ -76,10 +76,19 @@ def synthesize_metadata(module: Module, ctx: LoweringContext) -> None:
         NamedMetadata("air.language_version", [
             MDNode([MDString(b"Metal"), *(_i32(v) for v in target.msl_version)])]),
         NamedMetadata("air.source_file_name", [MDNode([MDString(source.encode())])]),
+        *_sampler_states(module),
         *kept,
     ]
     for kernel in ctx.kernels:
         _kernel_attributes(kernel, ctx.fast_math)
+
+
+def _sampler_states(module: Module) -> list[NamedMetadata]:
+    """``!air.sampler_states``: one ``!{!"air.sampler_state", ptr @__air_sampler_state}``
+    per constant sampler, as Apple lists them (none when the module has none)."""
+    states = [MDNode([MDString(b"air.sampler_state"), MDValue(gv)]) for gv in module.globals
+              if gv.name.startswith("__air_sampler_state")]
+    return [NamedMetadata("air.sampler_states", states)] if states else []
 
 
 def _module_flags(target: AirTarget) -> list[Metadata]:
@@ -113,6 +122,12 @@ def argument_node(index: int, arg: KernelArgument) -> MDNode:
     if arg.kind == "texture":  # as Apple writes a texture2d<T, access> parameter
         ops += [MDString(b"air.texture"), MDString(b"air.location_index"),
                 _i32(arg.location_index or 0), _i32(1), MDString((arg.access or "").encode()),
+                MDString(b"air.arg_type_name"), MDString(arg.type_name.encode()),
+                MDString(b"air.arg_name"), MDString(arg.name.encode())]
+        return MDNode(ops)
+    if arg.kind == "sampler":  # as Apple writes a sampler parameter
+        ops += [MDString(b"air.sampler"), MDString(b"air.location_index"),
+                _i32(arg.location_index or 0), _i32(1),
                 MDString(b"air.arg_type_name"), MDString(arg.type_name.encode()),
                 MDString(b"air.arg_name"), MDString(arg.name.encode())]
         return MDNode(ops)

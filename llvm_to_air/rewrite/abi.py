@@ -85,7 +85,7 @@ from llvm_to_air.rewrite.context import (
     LoweringContext,
     StructField,
 )
-from llvm_to_air.rewrite.textures import texture_argument
+from llvm_to_air.rewrite.textures import sampler_argument, texture_argument
 
 _INT_NAMES = {1: "bool", 8: "char", 16: "short", 32: "int", 64: "long"}
 _FLOAT_NAMES = {"half": "half", "bfloat": "bfloat", "float": "float", "double": "double"}
@@ -152,6 +152,7 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout,
     buffer_index = 0
     threadgroup_index = 0
     texture_index = 0
+    sampler_index = 0
     replacements: dict[Value, Value] = {}
     entry_loads: list[Instruction] = []
     new_args: list[Argument] = []
@@ -163,6 +164,8 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout,
             else None
         if index in kernel.images:
             description = texture_argument(fn, arg, kernel.images[index], name, table)
+        elif index in kernel.samplers:
+            description = sampler_argument(arg, name, table)
         elif isinstance(arg.ty, PointerType):
             description = _pointer_parameter(fn, arg, kernel, layout, structs, name,
                                              source_type, table)
@@ -177,6 +180,9 @@ def _lower_kernel(module: Module, kernel: KernelSignature, layout: DataLayout,
         elif description.kind == "texture":
             description.location_index = texture_index
             texture_index += 1
+        elif description.kind == "sampler":
+            description.location_index = sampler_index
+            sampler_index += 1
         else:
             description.location_index = buffer_index
             buffer_index += 1

@@ -17,7 +17,8 @@ from llvm_to_air.ir.types import Type
 from llvm_to_air.metadata.target import AirTarget
 
 Producer = Literal["cuda", "opencl", "rocdl", "air", "plain"]
-ArgumentKind = Literal["buffer", "constant", "threadgroup", "builtin", "texture"]
+ArgumentKind = Literal["buffer", "constant", "threadgroup", "builtin", "texture",
+                       "sampler"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ class KernelSignature:
     uses_simd: bool = False
     # image parameters (by source position) that are AIR textures
     images: dict[int, ImageParam] = field(default_factory=dict)
+    # sampler_t parameters (by source position): AIR samplers (rewrite/samplers.py)
+    samplers: set[int] = field(default_factory=set)
 
 
 @dataclass

@@ -21,15 +21,25 @@ textures pass it.) A read through a *constant* sampler that OpenCL defines witho
 the spec picks: integer coordinates as given, float coordinates ``floor``ed; the address mode
 in IR: ``CLK_ADDRESS_NONE`` reads there, ``CLAMP_TO_EDGE`` clamps to the image,
 ``CLK_ADDRESS_CLAMP`` gives the border colour (0, 0, 0, 0) outside (a warning says that images
-of R, RG or RGB channel order have alpha 1 there). Normalized coordinates, linear filtering,
-repeat modes and samplers passed as kernel arguments need AIR sampler states and are refused
-by name, as are other image types and builtins (:mod:`.images`).
+of R, RG or RGB channel order have alpha 1 there). Every other ``read_imagef`` through a
+sampler -- normalized coordinates, ``CLK_FILTER_LINEAR``, the repeat modes, a ``sampler_t``
+kernel parameter -- samples as Apple's compiler writes ``texture.sample(s, coord)``:
+``{<4 x float>, i8} air.sample_texture_2d.v4f32(tex, sampler, <2 x float>, i1 true,
+<2 x i32> zeroinitializer, i1 false, float 0.0, float 0.0, i32 0)``, the sampler a
+``@__air_sampler_state`` constant (:mod:`.samplers`) or the parameter, which becomes a
+``%struct._sampler_t addrspace(2)*`` with an ``air.sampler`` argument node (samplers have
+their own location indices, the host's ``setSamplerState:atIndex:``). Integer coordinates
+through a sampler parameter are sampled at the texel centre (``+ 0.5``, exact for the
+unnormalized nearest samplers OpenCL requires there). Integer images through such samplers,
+other image types and builtins are refused by name (:mod:`.images`).
 
 Expects: discovered kernels; runs before inlining and before any stage that sizes types.
 Guarantees: no image or sampler target type remains in kernels or their callees: images are
 ``ptr addrspace(1)`` (pointee ``%struct._texture_2d_t``), each kernel's image parameters are in
-``kernel.textures`` with their access; samplers are their ``i32`` initializer; every image
-builtin is an ``air.*texture*`` call or a :class:`CompileError` at the call.
+``kernel.images`` with their access; sampler parameters are ``ptr addrspace(2)`` (pointee
+``%struct._sampler_t``), listed in ``kernel.samplers``; other samplers are their ``i32``
+initializer; every image builtin is an ``air.*texture*`` call or a :class:`CompileError` at
+the call.
 """
 
 from __future__ import annotations
@@ -45,11 +55,14 @@ from llvm_to_air.ir.model import (
     Call,
     Cast,
     Compare,
+    ConstantAggregate,
+    ConstantFP,
     ConstantInt,
     ConstantZero,
     ExtractElement,
     ExtractValue,
     Function,
+    GlobalVariable,
     InsertElement,
     Instruction,
     Load,
@@ -65,7 +78,9 @@ from llvm_to_air.ir.types import (
     I1,
     I8,
     I32,
+    I64,
     VOID,
+    ArrayType,
     FloatType,
     FunctionType,
     NamedStructType,
@@ -82,10 +97,15 @@ from llvm_to_air.rewrite.context import (
     LoweringContext,
 )
 from llvm_to_air.rewrite.images import opencl_type_name, reachable, refuse_resource
+from llvm_to_air.rewrite.samplers import Sampler, from_opencl
 
 TEXTURE_STRUCT = "struct._texture_2d_t"
 TEXTURE_POINTEE = NamedStructType(TEXTURE_STRUCT)
 TEXTURE_TYPE = PointerType(1)
+SAMPLER_STRUCT = "struct._sampler_t"
+SAMPLER_POINTEE = NamedStructType(SAMPLER_STRUCT)
+SAMPLER_TYPE = PointerType(2)
+SAMPLER_STATE = "__air_sampler_state"
 
 # spirv.Image's access-qualifier field -> (OpenCL spelling, AIR access word, access operand)
 ACCESS = {"0": ("read", 1), "1": ("write", 2), "2": ("read_write", 3)}
@@ -137,12 +157,18 @@ def lower_images(module: Module, ctx: LoweringContext) -> None:
             _uses_target_types(fn) for fn in functions.values()):
         return
     air = _Texture(module)
+    kernel_samplers: set[int] = set()
+    for kernel in ctx.kernels:
+        _forward_sampler_slots(kernel.function, kernel.samplers)
+        kernel_samplers |= {id(kernel.function.args[i]) for i in kernel.samplers}
     for fn in functions.values():
-        _lower_builtins(fn, air, ctx)
+        _lower_builtins(fn, air, ctx, kernel_samplers)
     for fn in functions.values():
-        _retype(fn)
+        _retype(fn, kernel_samplers)
     if any(k.images for k in ctx.kernels):
         module.structs.setdefault(TEXTURE_STRUCT, None)
+    if kernel_samplers or air.states:
+        module.structs.setdefault(SAMPLER_STRUCT, None)
 
 
 def _kernel_images(kernel: KernelSignature) -> None:
@@ -152,8 +178,27 @@ def _kernel_images(kernel: KernelSignature) -> None:
             fields = image_fields(arg.ty) or []
             access, operand = ACCESS.get(fields[6] if len(fields) > 6 else "0", ("read", 1))
             kernel.images[index] = ImageParam(access, operand)
+        elif _is_sampler(arg.ty):
+            kernel.samplers.add(index)
         elif isinstance(arg.ty, TargetExtType):
             refuse_resource(kernel, index, arg.ty)
+
+
+def _forward_sampler_slots(fn: Function, samplers: set[int]) -> None:
+    """-O0 parks a sampler parameter in a stack slot: loads of a slot stored once from the
+    parameter become the parameter, and the slot goes."""
+    params = {id(fn.args[i]) for i in samplers}
+    stores = [i for i in fn.instructions() if isinstance(i, Store) and id(i.ops[0]) in params
+              and isinstance(i.ops[1], Alloca)]
+    for store in stores:
+        slot = store.ops[1]
+        users = [i for i in fn.instructions() if slot in i.ops]
+        if any(not (u is store or (isinstance(u, Load) and u.ops[0] is slot)) for u in users):
+            continue
+        loads = [u for u in users if u is not store]
+        replace_all_uses(fn.instructions(), {u: store.ops[0] for u in loads})
+        for dead in (*loads, store, slot):
+            remove(dead)  # type: ignore[arg-type]
 
 
 def _uses_target_types(fn: Function) -> bool:
@@ -169,25 +214,45 @@ class _Texture:
 
     def __init__(self, module: Module) -> None:
         self.module = module
+        self.states: dict[int, GlobalVariable] = {}
 
-    def call(self, name: str, ret: Type, args: list[Value], readonly: bool) -> Call:
-        fnty = FunctionType(ret, tuple(a.ty for a in args))
+    def call(self, name: str, ret: Type, args: list[Value], readonly: bool,
+             params: tuple[Type, ...] | None = None) -> Call:
+        fnty = FunctionType(ret, params or tuple(a.ty for a in args))
         fn = self.module.get_function(name)
         attrs = ["nocapture", "readonly"] if readonly else ["nocapture"]
+        pointers = {0: TEXTURE_POINTEE, 1: SAMPLER_POINTEE} if params else {0: TEXTURE_POINTEE}
         if fn is None:
             fn = Function(PointerType(0), name=name, function_type=fnty,
                           fn_attrs=["argmemonly", "mustprogress", "nounwind", "willreturn"] +
                           (["readonly"] if readonly else []),
-                          args=[Argument(p, attrs=list(attrs) if k == 0 else [],
-                                         pointee_hint=TEXTURE_POINTEE if k == 0 else None)
+                          args=[Argument(p, attrs=list(attrs) if k in pointers else [],
+                                         pointee_hint=pointers.get(k))
                                 for k, p in enumerate(fnty.params)])
             self.module.functions.append(fn)
         return Call(ret, opcode="call", ops=[*args, fn], function_type=fnty, tail="tail",
-                    arg_attrs=[list(attrs)] + [[] for _ in args[1:]],
+                    arg_attrs=[list(attrs) if k in pointers else [] for k in range(len(args))],
                     fn_attrs=["nounwind", "willreturn"] + (["readonly"] if readonly else []))
 
+    def sampler_state(self, sampler: Sampler) -> GlobalVariable:
+        """``@__air_sampler_state``: the state as Apple's AIR 2.7/2.8 modules hold a
+        ``constexpr sampler`` (one global per distinct state)."""
+        state = sampler.air_state
+        gv = self.states.get(state)
+        if gv is None:
+            name = SAMPLER_STATE + (f".{len(self.states)}" if self.states else "")
+            words = ArrayType(2, I64)
+            gv = GlobalVariable(SAMPLER_TYPE, name=name, linkage="internal",
+                                value_type=words, is_constant=True, align=8,
+                                initializer=ConstantAggregate(words, elements=[
+                                    ConstantInt(I64, value=state), ConstantInt(I64, value=0)]))
+            self.module.globals.append(gv)
+            self.states[state] = gv
+        return gv
 
-def _lower_builtins(fn: Function, air: _Texture, ctx: LoweringContext) -> None:
+
+def _lower_builtins(fn: Function, air: _Texture, ctx: LoweringContext,
+                    kernel_samplers: set[int]) -> None:
     samplers: dict[int, int] = {}
     for inst in list(fn.instructions()):
         callee = inst.callee_function if isinstance(inst, Call) else None
@@ -200,7 +265,8 @@ def _lower_builtins(fn: Function, air: _Texture, ctx: LoweringContext) -> None:
         if m is None:
             continue
         assert isinstance(inst, Call)
-        new, value = _builtin(inst, m.group(1), m.group(2), air, samplers, ctx, fn)
+        new, value = _builtin(inst, m.group(1), m.group(2), air,
+                              _Samplers(samplers, kernel_samplers), ctx, fn)
         insert_before(inst, new)
         if value is not None:
             replace_all_uses(fn.instructions(), {inst: value})
@@ -213,7 +279,16 @@ def _lower_builtins(fn: Function, air: _Texture, ctx: LoweringContext) -> None:
         remove(inst)  # type: ignore[arg-type]
 
 
-def _builtin(call: Call, family: str, kind: str, air: _Texture, samplers: dict[int, int],
+class _Samplers:
+    """The samplers a function's reads can name: constant initializers (by call id, their
+    OpenCL bits) and the kernels' ``sampler_t`` parameters (by argument id)."""
+
+    def __init__(self, constants: dict[int, int], parameters: set[int]) -> None:
+        self.constants = constants
+        self.parameters = parameters
+
+
+def _builtin(call: Call, family: str, kind: str, air: _Texture, samplers: _Samplers,
              ctx: LoweringContext, fn: Function) -> tuple[list[Instruction], Value | None]:
     name = f"{family}{kind}"
     image = call.args[0]
@@ -242,8 +317,11 @@ def _builtin(call: Call, family: str, kind: str, air: _Texture, samplers: dict[i
         return out, None
     coord = call.args[-1]
     if len(call.args) == 3:
-        mode = _sampler_mode(call.args[1], samplers, name, where)
-        coord, inside = _address(out, air, image, coord, mode, name, where, ctx)
+        bits = _constant_bits(call.args[1], samplers.constants)
+        if bits is None or not _exact_as_read(bits):
+            return _sample(out, air, image, call.args[1], bits, coord, kind, samplers, name,
+                           where, ctx)
+        coord, inside = _address(out, air, image, coord, bits, name, where, ctx)
     else:
         inside = None
         if coord.ty != _V2I32:
@@ -278,32 +356,87 @@ def _size(out: list[Instruction], air: _Texture, image: Value, kind: str, name: 
                        hint="get_image_width, get_image_height and get_image_dim are")
 
 
-def _sampler_mode(sampler: Value, samplers: dict[int, int], name: str, where: object) -> int:
+def _constant_bits(sampler: Value, constants: dict[int, int]) -> int | None:
     """The sampler's constant bits: its initializer, directly or through an -O0 slot."""
-    value = samplers.get(id(sampler))
+    value = constants.get(id(sampler))
     if value is None and isinstance(sampler, Load) and isinstance(sampler.ops[0], Alloca):
         slot = sampler.ops[0]
         fn = slot.parent.parent if slot.parent is not None else None
         stores = [i for i in (fn.instructions() if fn is not None else ())
                   if isinstance(i, Store) and i.ops[1] is slot]
         if len(stores) == 1:  # -O0: the initializer parked in a slot once
-            value = samplers.get(id(stores[0].ops[0]))
-    if value is None:
-        raise CompileError(f"{name} with a sampler that is not a program constant (a sampler_t "
-                           "kernel argument) is not supported: AIR sampler states are not "
-                           "lowered yet", where, hint=_HINT)  # type: ignore[arg-type]
-    if value & NORMALIZED or value & FILTER_LINEAR or \
-            (value & ADDRESS_MASK) not in (ADDRESS_NONE, ADDRESS_CLAMP_TO_EDGE, ADDRESS_CLAMP):
-        what = [w for bit, w in ((NORMALIZED, "CLK_NORMALIZED_COORDS_TRUE"),
-                                 (FILTER_LINEAR, "CLK_FILTER_LINEAR")) if value & bit]
-        address = _ADDRESS_NAMES.get(value & ADDRESS_MASK, "an unknown address mode")
-        if (value & ADDRESS_MASK) not in (ADDRESS_NONE, ADDRESS_CLAMP_TO_EDGE, ADDRESS_CLAMP):
-            what.append(address)
-        raise CompileError(f"{name} with a sampler using {' | '.join(what)} is not supported: "
-                           "filtering, normalized coordinates and repeat modes need AIR "
-                           "sampler states, which are not lowered yet", where,  # type: ignore
-                           hint=_HINT)
+            value = constants.get(id(stores[0].ops[0]))
     return value
+
+
+def _exact_as_read(bits: int) -> bool:
+    """Unnormalized, nearest, and no repeat mode: the texel OpenCL picks is computed in IR
+    and read exactly, with no sampler (see the module docstring)."""
+    return not bits & (NORMALIZED | FILTER_LINEAR) and \
+        (bits & ADDRESS_MASK) in (ADDRESS_NONE, ADDRESS_CLAMP_TO_EDGE, ADDRESS_CLAMP)
+
+
+def _sample(out: list[Instruction], air: _Texture, image: Value, sampler: Value,
+            bits: int | None, coord: Value, kind: str, samplers: _Samplers, name: str,
+            where: object, ctx: LoweringContext) -> tuple[list[Instruction], Value]:
+    """``air.sample_texture_2d.v4f32`` through a sampler state: a constant sampler's
+    ``@__air_sampler_state`` or the kernel's sampler parameter, with the trailing operands
+    Apple's calls pass for ``sample(s, coord)``: ``i1 true, <2 x i32> zeroinitializer,
+    i1 false, float 0.0, float 0.0, i32 0`` (every such call of the corpus; the public
+    reverse-engineering calls them offset-enable, offset, LOD option, LOD/bias, min-LOD
+    clamp and a flags word, unconfirmed)."""
+    loc = where  # type: ignore[assignment]
+    if kind != "f":
+        raise CompileError(f"{name} through a sampler with normalized coordinates, linear "
+                           "filtering, a repeat mode or a sampler_t argument is not supported "
+                           "on integer images", loc,  # type: ignore[arg-type]
+                           hint="OpenCL requires CLK_NORMALIZED_COORDS_FALSE | "
+                                "CLK_FILTER_NEAREST for read_imagei/ui; use read_imagef")
+    state: Value
+    if bits is not None:
+        described = from_opencl(bits, where, name)
+        if coord.ty == _V2I32:
+            raise CompileError(f"{name} with integer coordinates and a sampler using "
+                               f"{described.describe()}: OpenCL allows integer coordinates "
+                               "only with unnormalized, nearest samplers", loc,  # type: ignore
+                               hint=_HINT)
+        if described.linear:
+            ctx.warnings.append(CompileError(
+                f"{name} with CLK_FILTER_LINEAR: Apple GPUs interpolate with their texture "
+                "units, whose weight precision Apple does not document; the CPU runner "
+                "computes OpenCL's formula in float32, so GPU results may differ in the last "
+                "bits", where))  # type: ignore[arg-type]
+        state = air.sampler_state(described)
+    elif id(sampler) in samplers.parameters:
+        state = sampler
+    else:
+        raise CompileError(f"{name} with a sampler that is neither a constant sampler nor a "
+                           "sampler_t parameter of the kernel is not supported", loc,  # type: ignore
+                           hint="declare the sampler at program scope or pass it to the kernel "
+                                "directly")
+    if coord.ty == _V2I32:  # sampler_t argument: OpenCL requires unnormalized nearest here
+        as_float = Cast(VectorType(2, F32), opcode="sitofp", ops=[coord])
+        halves = ConstantAggregate(VectorType(2, F32), elements=[_f32("5.000000e-01")] * 2)
+        centre = BinaryOp(VectorType(2, F32), opcode="fadd", ops=[as_float, halves])
+        out += [as_float, centre]
+        coord = centre
+    elif coord.ty != VectorType(2, F32):
+        raise CompileError(f"{name} with {coord.ty} coordinates is not supported",
+                           loc)  # type: ignore[arg-type]
+    vec = VectorType(4, F32)
+    operands: list[Value] = [image, state, coord, ConstantInt(I1, value=1),
+                             ConstantZero(_V2I32), ConstantInt(I1, value=0),
+                             _f32("0.000000e+00"), _f32("0.000000e+00"), _i32(0)]
+    params = (TEXTURE_TYPE, SAMPLER_TYPE, VectorType(2, F32), I1, _V2I32, I1, F32, F32, I32)
+    sample = air.call("air.sample_texture_2d.v4f32", StructType((vec, I8)), operands, True,
+                      params)
+    value = ExtractValue(vec, opcode="extractvalue", ops=[sample], indices=[0])
+    out += [sample, value]
+    return out, value
+
+
+def _f32(text: str) -> ConstantFP:
+    return ConstantFP(F32, text=text)
 
 
 def _address(out: list[Instruction], air: _Texture, image: Value, coord: Value, mode: int,
@@ -373,15 +506,19 @@ def _new_type(ty: Type) -> Type:
     return ty
 
 
-def _retype(fn: Function) -> None:
-    """Images become texture pointers and samplers their ``i32`` bits, everywhere in ``fn``."""
+def _retype(fn: Function, kernel_samplers: set[int]) -> None:
+    """Images become texture pointers, the kernels' sampler parameters sampler pointers,
+    other samplers their ``i32`` bits, everywhere in ``fn``."""
     for arg in fn.args:
         if is_image2d(arg.ty):
             arg.ty = TEXTURE_TYPE
             arg.pointee_hint = TEXTURE_POINTEE
+        elif id(arg) in kernel_samplers:
+            arg.ty = SAMPLER_TYPE
+            arg.pointee_hint = SAMPLER_POINTEE
         arg.ty = _new_type(arg.ty)
     fnty = fn.function_type
-    fn.function_type = FunctionType(_new_type(fnty.ret), tuple(map(_new_type, fnty.params)),
+    fn.function_type = FunctionType(_new_type(fnty.ret), tuple(a.ty for a in fn.args),
                                     fnty.vararg)
     for inst in fn.instructions():
         inst.ty = _new_type(inst.ty)
@@ -422,6 +559,16 @@ def texture_argument(fn: Function, arg: Argument, image: ImageParam, name: str,
         kind="texture", name=name, llvm_type=TEXTURE_TYPE,
         type_name=f"texture2d<{element}, {image.access}>", access=f"air.{image.access}",
         address_space=1, element_type=TEXTURE_POINTEE, unused=arg not in table)
+
+
+def sampler_argument(arg: Argument, name: str,
+                     table: dict[Value, list[tuple[Instruction, int]]]) -> KernelArgument:
+    """The ``air.sampler`` description of sampler parameter ``arg``: samplers have their own
+    location indices (``setSamplerState:atIndex:``)."""
+    arg.attrs = []
+    return KernelArgument(kind="sampler", name=name, llvm_type=SAMPLER_TYPE, type_name="sampler",
+                          address_space=2, element_type=SAMPLER_POINTEE,
+                          unused=arg not in table)
 
 
 def _elements(root: Value, table: dict[Value, list[tuple[Instruction, int]]]) -> set[str]:

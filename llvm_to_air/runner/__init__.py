@@ -101,14 +101,15 @@ from typing import Any
 from llvm_to_air.errors import CompileError
 from llvm_to_air.runner.execute import Kernel
 from llvm_to_air.runner.load import load_kernel
-from llvm_to_air.runner.textures import Texture, parse_texture
+from llvm_to_air.runner.textures import Texture, parse_sampler_spec, parse_texture
 
 
 def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
         threadgroup: Sequence[int] | int, buffers: Mapping[int, Any],
         threadgroup_memory: Mapping[int, int] | None = None,
         check_bounds: bool = True, timeout: float | None = None,
-        textures: Mapping[int, Any] | None = None) -> None:
+        textures: Mapping[int, Any] | None = None,
+        samplers: Mapping[int, Any] | None = None) -> None:
     """Run ``kernel`` over ``grid`` threads (per dimension) in threadgroups of
     ``threadgroup``; numpy arrays in ``buffers`` (by location index) change in place.
 
@@ -116,7 +117,10 @@ def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
     ``(height, width[, channels])`` whose dtype names the pixel format (float32 ->
     rgba32float, uint8 -> rgba8unorm, int32 -> rgba32sint, ...), or
     :class:`~llvm_to_air.runner.textures.Texture` values naming another format; images the
-    kernel writes change in place.
+    kernel writes change in place. ``samplers`` (by sampler index, as
+    ``setSamplerState:atIndex:``) for ``sampler_t`` parameters: descriptions such as
+    ``"normalized,repeat,linear"`` (words: normalized/unnormalized, none/clamp_to_edge/clamp/
+    repeat/mirrored_repeat, nearest/linear; defaults unnormalized, clamp_to_edge, nearest).
 
     ``module_or_path``: an AIR module, ``os.PathLike`` or ``str`` path, or ``bytes`` of a
     ``.ll``/``.air``/``.metallib`` file or of any input ``llvm-to-air`` compiles.
@@ -128,7 +132,7 @@ def run(module_or_path: Any, kernel: str, grid: Sequence[int] | int,
     """
     compiled = load_kernel(module_or_path, kernel, check_bounds)
     compiled.run(grid, threadgroup, buffers, threadgroup_memory or {}, timeout=timeout,
-                 textures=textures)
+                 textures=textures, samplers=samplers)
 
 
 _DTYPE_NAMES = {"int": "int32", "uint": "uint32", "float": "float32", "half": "float16",
@@ -251,7 +255,8 @@ def _save_npy(directory: str, index: str, array: Any) -> str:
 def run_cli(input_path: str, kernel: str, grid: Any, threadgroup: Any,
             buffer_specs: Sequence[str], threadgroup_memory_specs: Sequence[str],
             out_dir: str, check_bounds: bool = True, timeout: float | None = None,
-            source: bytes | None = None, texture_specs: Sequence[str] = ()) -> list[str]:
+            source: bytes | None = None, texture_specs: Sequence[str] = (),
+            sampler_specs: Sequence[str] = ()) -> list[str]:
     """``llvm-to-air run``: bind ``--buffer``/``--threadgroup-memory``/``--texture`` specs,
     run, and write every bound buffer to ``out_dir/<INDEX>.npy`` and every texture to
     ``out_dir/texture<INDEX>.npy``. Returns the files written.
@@ -273,6 +278,9 @@ def run_cli(input_path: str, kernel: str, grid: Any, threadgroup: Any,
         if index in textures:
             raise CompileError(f"--texture index {index} is given twice")
         textures[index] = image
+    samplers = dict(parse_sampler_spec(spec) for spec in sampler_specs)
+    if len(samplers) != len(sampler_specs):
+        raise CompileError("a --sampler index is given twice")
     tg_memory: dict[int, int] = {}
     for spec in threadgroup_memory_specs:
         index, rest = _parse_index(spec, "threadgroup-memory")
@@ -287,7 +295,8 @@ def run_cli(input_path: str, kernel: str, grid: Any, threadgroup: Any,
     compiled: Kernel = load_kernel(source if source is not None else input_path, kernel,
                                    check_bounds, file=name)
     compiled.run(_parse_dims(grid, "grid"), _parse_dims(threadgroup, "threadgroup"),
-                 buffers, tg_memory, timeout=timeout, textures=textures)
+                 buffers, tg_memory, timeout=timeout, textures=textures,
+                 samplers=samplers)
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:

@@ -67,7 +67,7 @@ class Binding:
     """One kernel parameter as a Metal host sees it."""
 
     position: int
-    kind: str                    # buffer | constant | threadgroup | builtin | texture
+    kind: str                    # buffer | constant | threadgroup | builtin | texture | sampler
     index: int | None = None     # location index (setBuffer / setThreadgroupMemoryLength /
     #                              setTexture)
     type_name: str = ""
@@ -108,9 +108,9 @@ def kernel_bindings(module: Module, name: str) -> KernelInfo:
             if pos is None or pos >= len(fn.args):
                 raise CompileError(f"kernel '{name}': malformed !air.kernel argument node")
             kind = arg.get("kind")
-            if kind is None or kind == "sampler":
+            if kind is None:
                 raise CompileError(f"kernel '{name}': parameter {pos} has an argument kind "
-                                   "the runner does not know (samplers are not supported)")
+                                   "the runner does not know")
             bindings.append(Binding(
                 position=pos, kind=kind, index=arg.get("location_index"),
                 type_name=arg.get("arg_type_name") or "", type_size=arg.get("arg_type_size") or 0,

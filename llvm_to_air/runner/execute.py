@@ -40,7 +40,7 @@ from llvm_to_air.plan import (
 )
 from llvm_to_air.runner import simd
 from llvm_to_air.runner.compile import DONE, CompiledKernel
-from llvm_to_air.runner.textures import textures_of
+from llvm_to_air.runner.textures import samplers_of, textures_of
 
 # how long an interrupted or timed-out run waits for its worker threads to reach the
 # next threadgroup boundary (where they check the stop flag)
@@ -118,11 +118,12 @@ class Kernel:
     def run(self, grid: Any, threadgroup: Any, buffers: Mapping[int, Any],
             threadgroup_memory: Mapping[int, int] | None = None,
             workers: int | None = None, timeout: float | None = None,
-            textures: Mapping[int, Any] | None = None) -> None:
+            textures: Mapping[int, Any] | None = None,
+            samplers: Mapping[int, Any] | None = None) -> None:
         """See :meth:`_run`; errors that know no file are located at the kernel's input."""
         try:
             self._run(grid, threadgroup, buffers, threadgroup_memory, workers, timeout,
-                      textures)
+                      textures, samplers)
         except CompileError as error:
             if error.location.file != "<input>":
                 raise
@@ -131,11 +132,13 @@ class Kernel:
     def _run(self, grid: Any, threadgroup: Any, buffers: Mapping[int, Any],
              threadgroup_memory: Mapping[int, int] | None = None,
              workers: int | None = None, timeout: float | None = None,
-             textures: Mapping[int, Any] | None = None) -> None:
+             textures: Mapping[int, Any] | None = None,
+             samplers: Mapping[int, Any] | None = None) -> None:
         """Dispatch ``grid`` threads in threadgroups of ``threadgroup``; arrays change in place.
 
         ``textures`` maps texture indices to numpy images (runner/textures.py), written
-        back like buffers.
+        back like buffers; ``samplers`` maps sampler indices to sampler descriptions
+        (``"normalized,repeat,linear"``, runner/textures.py).
 
         Checked kernels (the default) run on copies of the device buffers, copied back
         only when the run succeeds: a failed run leaves the caller's arrays as they were.
@@ -147,7 +150,8 @@ class Kernel:
         tg_memory = threadgroup_memory or {}
         staged = self._stage(buffers)
         plan = plan_dispatch(self.name, self.info.bindings, grid, threadgroup, staged,
-                             tg_memory, self.compiled.tg_static, textures_of(textures))
+                             tg_memory, self.compiled.tg_static, textures_of(textures),
+                             samplers_of(samplers))
         g, t = plan.grid, plan.threadgroup
         args, bounds, keep, tg_bytes = self._bind(plan)
         ng = tuple(-(-gd // td) for gd, td in zip(g, t, strict=True))

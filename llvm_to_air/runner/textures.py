@@ -23,14 +23,21 @@ the array lacks read as 0 (green, blue) and 1 (alpha), as Metal reads R and RG f
 
 **Binding.** The texels live in a ``(height, width, 4)`` float32/int32/uint32 working copy; the
 kernel's texture parameter points at a descriptor ``{ptr texels, i32 width, i32 height,
-i32 quantize, i32 unused, i32 low, i32 high}``. After a successful run the working copy of a
+i32 quantize, i32 scale, i32 low, i32 high, i32 has_alpha}``. After a successful run the working copy of a
 texture the kernel may write is converted back into the caller's array (in place); a failed
 run leaves it untouched.
 
 **Functions.** ``air.read_texture_2d.{v4f32,s.v4i32,u.v4i32}``, ``air.write_texture_2d.*`` and
 ``air.get_{width,height}_texture_2d`` (as :mod:`llvm_to_air.rewrite.textures` emits them and
 Apple's modules spell them, with or without the access operand and the ``{<4 x T>, i8}``
-result). Reads outside the texture give zero and writes there are dropped: Metal leaves both
+result), and ``air.sample_texture_2d.v4f32`` through an AIR sampler state
+(:mod:`llvm_to_air.rewrite.samplers`; a ``sampler`` parameter points at one, bound from a
+description such as ``"normalized,repeat,linear"``) computed as the OpenCL 3.0 environment
+specification's "Image Addressing and Filtering" defines it, in float32: nearest or linear
+(``i0 = floor(u - 0.5)``, weights ``frac(u - 0.5)``), clamp_to_edge, clamp (border colour
+(0, 0, 0, 0) with an alpha channel, (0, 0, 0, 1) without), repeat and mirrored_repeat with
+their formulas on normalized coordinates (per axis; the call's texel offset added; Apple's
+``inttoptr`` constant states read from the pointer). Reads outside the texture give zero and writes there are dropped: Metal leaves both
 undefined; the runner stays in bounds. The ``i8`` of a read's result is 0.
 """
 
@@ -44,6 +51,14 @@ import numpy as np
 
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.types import FunctionType, StructType, Type, VectorType
+from llvm_to_air.rewrite.samplers import (
+    AIR_CLAMP_TO_ZERO,
+    AIR_MIRRORED_REPEAT,
+    AIR_PIXEL_BIT,
+    AIR_REPEAT,
+    Sampler,
+    parse_sampler,
+)
 
 
 @dataclass(frozen=True)
@@ -155,11 +170,12 @@ def bind(texture: Texture, writes: bool) -> BoundTexture:
     if fmt.element != "float":
         info = np.iinfo(np.dtype(fmt.dtype))
         low, high = max(info.min, -2**31), min(info.max, 2**32 - 1)
-    descriptor = np.zeros(4, dtype=np.uint64)
+    descriptor = np.zeros(5, dtype=np.uint64)
     descriptor[0] = texels.ctypes.data
     descriptor[1] = width | (height << 32)
     descriptor[2] = quantize | (int(fmt.scale) << 32)
     descriptor[3] = (low & 0xFFFFFFFF) | ((high & 0xFFFFFFFF) << 32)
+    descriptor[4] = int(source.shape[2] == 4)  # alpha channel: CLK_ADDRESS_CLAMP's border
     return BoundTexture(texture, texels, descriptor, writes)
 
 
@@ -191,6 +207,22 @@ def textures_of(values: Mapping[int, Any] | None) -> dict[int, Texture]:
     return {index: Texture.of(value, index) for index, value in (values or {}).items()}
 
 
+def samplers_of(values: Mapping[int, Any] | None) -> dict[int, Sampler]:
+    """Sampler descriptions (``"normalized,repeat,linear"``) or :class:`Sampler` values."""
+    return {index: value if isinstance(value, Sampler) else parse_sampler(str(value), index)
+            for index, value in (values or {}).items()}
+
+
+def parse_sampler_spec(spec: str) -> tuple[int, Sampler]:
+    """``INDEX=WORDS`` (``--sampler``)."""
+    index_text, sep, words = spec.partition("=")
+    if not sep or not index_text.strip().isdigit():
+        raise CompileError(f"--sampler '{spec}' must be INDEX=WORDS",
+                           hint="for example --sampler 0=normalized,repeat,linear")
+    index = int(index_text)
+    return index, parse_sampler(words, index)
+
+
 def describe_formats() -> Sequence[str]:
     return list(FORMATS)
 
@@ -214,6 +246,8 @@ def texture_body(lines: list[str], name: str, fnty: FunctionType, a: list[str]) 
     op = name.split(".")[1]
     if op in ("get_width_texture_2d", "get_height_texture_2d"):
         return field(8 if op.startswith("get_width") else 12)
+    if op == "sample_texture_2d" and name.endswith(".v4f32"):
+        return _sample(v, field, lines, fnty, a)
     if op not in ("read_texture_2d", "write_texture_2d"):
         raise KeyError(name)
     width, height = field(8), field(12)
@@ -274,3 +308,112 @@ def _quantize(v: Any, field: Any, vec: Type, value: str, signed: bool) -> str:
     upper = v(f"call {vec} @llvm.{sign}min.v4i32({vec} {value}, {vec} {splat(high)})")
     return v(f"call {vec} @llvm.{sign}max.v4i32({vec} {upper}, {vec} {splat(low)})")
 
+
+
+def _sample(v: Any, field: Any, lines: list[str], fnty: FunctionType, a: list[str]) -> str:
+    """``air.sample_texture_2d.v4f32(tex, sampler, coord, i1, <2 x i32> offset, ...)``:
+    OpenCL's addressing and filtering (module docstring) with the s and t address modes of
+    the state, the texel offset added to the scaled coordinates; the LOD operands are not
+    read (a bound texture has one level). The sampler is a pointer to the state, or (Apple's
+    AIR 2.6 and older constant samplers, ``inttoptr`` of a state with bit 63 set) the state
+    itself."""
+    address = v(f"ptrtoint ptr {a[1]} to i64")
+    inline = v(f"icmp slt i64 {address}, 0")  # no user-space address has bit 63 set
+    readable = v(f"select i1 {inline}, ptr {a[0]}, ptr {a[1]}")
+    state = v(f"select i1 {inline}, i64 {address}, i64 {v(f'load i64, ptr {readable}')}")
+
+    def bit(shift: int, width: int = 1) -> str:
+        shifted = v(f"lshr i64 {state}, {shift}")
+        return v(f"trunc i64 {v(f'and i64 {shifted}, {(1 << width) - 1}')} to i32")
+
+    linear = v(f"icmp ne i32 {bit(9)}, 0")
+    pixel = v(f"icmp ne i32 {bit(AIR_PIXEL_BIT.bit_length() - 1)}, 0")
+    has_offset = len(fnty.params) > 4 and str(fnty.params[4]) == "<2 x i32>"
+    axes = []
+    for lane, size_field in ((0, 8), (1, 12)):
+        mode = bit(3 * lane, 3)
+        is_mode = {m: v(f"icmp eq i32 {mode}, {m}")
+                   for m in (AIR_CLAMP_TO_ZERO, AIR_REPEAT, AIR_MIRRORED_REPEAT)}
+        offset = v(f"sitofp i32 {v(f'extractelement <2 x i32> {a[4]}, i32 {lane}')} to float") \
+            if has_offset else "0.0"
+        axes.append(_axis(v, v(f"extractelement <2 x float> {a[2]}, i32 {lane}"),
+                          field(size_field), offset, linear, pixel, is_mode))
+    (x0, x1, wx, inx0, inx1), (y0, y1, wy, iny0, iny1) = axes
+    width = field(8)
+    data = v(f"load ptr, ptr {a[0]}")
+    alpha = v(f"sitofp i32 {v(f'sub i32 1, {field(32)}')} to float")
+    border = v(f"insertelement <4 x float> zeroinitializer, float {alpha}, i32 3")
+    vec = "<4 x float>"
+
+    def tap(x: str, y: str, inside_x: str, inside_y: str) -> str:
+        row = v(f"mul i64 {v(f'sext i32 {y} to i64')}, {v(f'zext i32 {width} to i64')}")
+        index = v(f"add i64 {row}, {v(f'sext i32 {x} to i64')}")
+        inside = v(f"and i1 {inside_x}, {inside_y}")
+        safe = v(f"select i1 {inside}, i64 {index}, i64 0")
+        texel = v(f"load {vec}, ptr {v(f'getelementptr [4 x float], ptr {data}, i64 {safe}')}")
+        return v(f"select i1 {inside}, {vec} {texel}, {vec} {border}")
+
+    def splat(x: str) -> str:
+        one = v(f"insertelement {vec} poison, float {x}, i32 0")
+        return v(f"shufflevector {vec} {one}, {vec} poison, <4 x i32> zeroinitializer")
+
+    t00, t10 = tap(x0, y0, inx0, iny0), tap(x1, y0, inx1, iny0)
+    t01, t11 = tap(x0, y1, inx0, iny1), tap(x1, y1, inx1, iny1)
+    # (1-a)(1-b) T00 + a(1-b) T10 + (1-a)b T01 + ab T11, with the products formed first
+    one_a, one_b = v(f"fsub float 1.0, {wx}"), v(f"fsub float 1.0, {wy}")
+    terms = [v(f"fmul {vec} {splat(v(f'fmul float {p}, {q}'))}, {t}")
+             for p, q, t in ((one_a, one_b, t00), (wx, one_b, t10), (one_a, wy, t01),
+                             (wx, wy, t11))]
+    total = terms[0]
+    for term in terms[1:]:
+        total = v(f"fadd {vec} {total}, {term}")
+    value = v(f"select i1 {linear}, {vec} {total}, {vec} {t00}")
+    ret = fnty.ret
+    if isinstance(ret, StructType):
+        return v(f"insertvalue {ret} {v(f'insertvalue {ret} poison, {vec} {value}, 0')}, "
+                 "i8 0, 1")
+    return value
+
+
+def _axis(v: Any, s: str, size: str, offset: str, linear: str, pixel: str,
+          is_mode: dict[int, str]) -> tuple[str, str, str, str, str]:
+    """One axis: the two texel indices, the weight of the second, and whether each lies
+    inside the image (only CLK_ADDRESS_CLAMP leaves indices outside)."""
+    n = v(f"sitofp i32 {size} to float")
+    scaled = v(f"fmul float {s}, {n}")
+    fraction = v(f"fsub float {s}, {v(f'call float @llvm.floor.f32(float {s})')}")
+    wrapped = v(f"fmul float {fraction}, {n}")
+    # OpenCL: s' = 2 * rint(0.5 * s); s' = fabs(s - s'); u = s' * n
+    nearest_even = v(f"call float @llvm.rint.f32(float {v(f'fmul float 0.5, {s}')})")
+    distance = v(f"fsub float {s}, {v(f'fmul float 2.0, {nearest_even}')}")
+    mirrored = v(f"fmul float {v(f'call float @llvm.fabs.f32(float {distance})')}, {n}")
+    u = v(f"select i1 {pixel}, float {s}, float {scaled}")
+    u = v(f"select i1 {is_mode[AIR_REPEAT]}, float {wrapped}, float {u}")
+    u = v(f"select i1 {is_mode[AIR_MIRRORED_REPEAT]}, float {mirrored}, float {u}")
+    u = v(f"fadd float {u}, {offset}")
+    t = v(f"select i1 {linear}, float {v(f'fsub float {u}, 0.5')}, float {u}")
+    floor = v(f"call float @llvm.floor.f32(float {t})")
+    weight = v(f"fsub float {t}, {floor}")
+    # any index below -1 or above n behaves as -1 or n in every mode: bound it before fptosi
+    low = v(f"call float @llvm.maxnum.f32(float {floor}, float -2.0)")
+    bounded = v(f"call float @llvm.minnum.f32(float {low}, float {v(f'fadd float {n}, 1.0')})")
+    i0 = v(f"fptosi float {bounded} to i32")
+    i1 = v(f"add i32 {i0}, 1")
+    last = v(f"sub i32 {size}, 1")
+
+    def address(i: str) -> tuple[str, str]:
+        clamped = v(f"select i1 {v(f'icmp slt i32 {i}, 0')}, i32 0, i32 {i}")
+        clamped = v(f"select i1 {v(f'icmp sgt i32 {clamped}, {last}')}, i32 {last}, "
+                    f"i32 {clamped}")
+        up = v(f"select i1 {v(f'icmp slt i32 {i}, 0')}, i32 {v(f'add i32 {i}, {size}')}, "
+               f"i32 {i}")
+        wrapped = v(f"select i1 {v(f'icmp sgt i32 {up}, {last}')}, i32 "
+                    f"{v(f'sub i32 {up}, {size}')}, i32 {up}")
+        index = v(f"select i1 {is_mode[AIR_REPEAT]}, i32 {wrapped}, i32 {clamped}")
+        inside = v(f"icmp eq i32 {index}, {i}")
+        zero_mode = is_mode[AIR_CLAMP_TO_ZERO]
+        keep = v(f"or i1 {v(f'xor i1 {zero_mode}, true')}, {inside}")
+        return v(f"select i1 {zero_mode}, i32 {clamped}, i32 {index}"), keep
+
+    (j0, in0), (j1, in1) = address(i0), address(i1)
+    return j0, j1, weight, in0, in1
