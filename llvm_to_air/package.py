@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from llvm_to_air.bitcode.writer import LibraryCache
 from llvm_to_air.bitcode_wrapper import wrap_bitcode
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.edit import remove_unused_declarations
@@ -113,26 +114,28 @@ def _reachable(fn: Function) -> set[int]:
     return seen
 
 
-def air_bytes(module: Module) -> bytes:
+def air_bytes(module: Module, cache: LibraryCache | None = None) -> bytes:
     """A ``.air`` file: the module as LLVM 14 bitcode in the Darwin wrapper.
 
     The bitcode writer reads the typed LLVM 14 view built from the model
-    (:mod:`llvm_to_air.ir.typed14`); no text is printed or parsed.
+    (:mod:`llvm_to_air.ir.typed14`); no text is printed or parsed. ``cache``:
+    shared by the modules of one library (what they have in common is written once).
     """
     from llvm_to_air.bitcode import write_bitcode
     from llvm_to_air.ir.typed14 import typed_module14
 
     with gc_paused():
-        return wrap_bitcode(write_bitcode(typed_module14(module)))
+        return wrap_bitcode(write_bitcode(typed_module14(module), cache=cache))
 
 
-def air_bytes_via_text(module: Module) -> bytes:
+def air_bytes_via_text(module: Module, cache: LibraryCache | None = None) -> bytes:
     """:func:`air_bytes` the old way, through LLVM 14 text and its parser: the reference
     that ``tests/test_typed14.py`` holds the direct route to (same bytes)."""
     from llvm_to_air.bitcode import llvm14_text_to_bitcode
 
     with gc_paused():
-        return wrap_bitcode(llvm14_text_to_bitcode(write_llvm14(module), module.file))
+        return wrap_bitcode(llvm14_text_to_bitcode(write_llvm14(module), module.file,
+                                                   cache=cache))
 
 
 def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
@@ -141,6 +144,7 @@ def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
 
     functions = []
     seen: dict[str, str] = {}
+    cache = LibraryCache()
     with gc_paused():  # one pause for the whole library, not one per kernel
         for module, ctx in units:
             index = KernelIndex.of(module)
@@ -150,7 +154,7 @@ def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
                                        f"{seen[kernel.name]} and {module.file}",
                                        hint="rename one with --rename OLD=NEW")
                 seen[kernel.name] = module.file
-                wrapped = air_bytes(kernel_module(module, kernel.function.name, index))
+                wrapped = air_bytes(kernel_module(module, kernel.function.name, index), cache)
                 functions.append(MetallibFunction(kernel.name, wrapped, target.air_version[:2],
                                                   target.msl_version[:2]))
     platform_target = MetallibTarget(platform=target.platform, deployment=target.os_version,

@@ -93,6 +93,19 @@ def abbrev(*ops: AbbrevOp) -> Abbrev:
     return Abbrev(tuple(ops))
 
 
+@dataclass(frozen=True)
+class WrittenBlock:
+    """A block as written once, to be copied into later streams (see
+    :meth:`BitstreamWriter.cached_block`): its bytes from the length word to its
+    end, and the BLOCKINFO abbreviations it defined per block id."""
+
+    body: bytes
+    blockinfo: tuple[tuple[int, tuple[Abbrev, ...], tuple[Emitter, ...]], ...]
+
+
+BlockCache = dict[object, WrittenBlock]
+
+
 @dataclass
 class _Scope:
     """State saved when entering a block: the outer code width and abbreviations."""
@@ -214,6 +227,43 @@ class BitstreamWriter:
         self._width = scope.outer_width
         self._abbrevs = scope.outer_abbrevs
         self._specs = scope.outer_specs
+
+    def cached_block(self, cache: BlockCache, key: object, block_id: int, abbrev_width: int,
+                     write_contents: Callable[[], None]) -> None:
+        """Write block ``block_id``, its contents by ``write_contents``, or copy them.
+
+        Expects ``key`` to determine the contents entirely (they may not depend on
+        the stream's position or earlier state; BLOCKINFO abbreviations they define
+        must be the first for their block ids). The first writer of ``key`` records
+        the block in ``cache``; later ones copy its bytes. The copy is exact: a
+        block's body starts (after ENTER_SUBBLOCK's align32) and ends 32-bit aligned,
+        and only the ENTER_SUBBLOCK header depends on the outer code width.
+        """
+        found = cache.get(key)
+        self.enter_block(block_id, abbrev_width)
+        if block_id == BLOCKINFO_BLOCK_ID:
+            self._blockinfo_current = None
+        if found is None:
+            start = len(self._out) - 4  # the length word
+            before = {bid: len(table) for bid, table in self._blockinfo.items()}
+            write_contents()
+            self.exit_block()
+            defined = tuple((bid, tuple(table[before.get(bid, 0):]),
+                             tuple(self._blockinfo_specs[bid][before.get(bid, 0):]))
+                            for bid, table in self._blockinfo.items()
+                            if len(table) > before.get(bid, 0))
+            cache[key] = WrittenBlock(bytes(self._out[start:]), defined)
+            return
+        scope = self._scopes.pop()
+        self._width = scope.outer_width
+        self._abbrevs = scope.outer_abbrevs
+        self._specs = scope.outer_specs
+        del self._out[scope.length_offset:]
+        self._out += found.body
+        for bid, table, specs in found.blockinfo:
+            self._blockinfo.setdefault(bid, []).extend(table)
+            self._blockinfo_specs.setdefault(bid, []).extend(specs)
+            self._blockinfo_current = bid
 
     def enter_blockinfo(self) -> None:
         """Open the BLOCKINFO block (abbreviation width 2)."""
