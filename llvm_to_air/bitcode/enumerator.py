@@ -90,14 +90,25 @@ class _MDIndex:
     id: int = 0  # 1-based; 0 while unassigned
 
 
+def shared_pools(file: str) -> tuple[ConstantPool, MetadataPool]:
+    """A constant pool and a metadata pool over it, for the modules of ``file``."""
+    constants = ConstantPool(file)
+    return constants, MetadataPool(constants, file)
+
+
 class Enumerator:
     """Numbers everything in a module (see the module docstring)."""
 
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: Module,
+                 pools: tuple[ConstantPool, MetadataPool] | None = None) -> None:
+        """``pools``: the uniqued constants and metadata, when shared by the modules of one
+        library (uniquing is a function of the objects alone; nothing here reads the pools'
+        contents, so a shared pool numbers each module as its own pool would)."""
         self.module = module
         self.file = module.file
-        self.constants = ConstantPool(module.file)
-        self.metadata = MetadataPool(self.constants, module.file)
+        if pools is None:
+            pools = shared_pools(module.file)
+        self.constants, self.metadata = pools
         # types
         self.types: list[Type] = []
         self.type_ids: dict[Type, int] = {}

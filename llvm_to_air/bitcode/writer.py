@@ -38,10 +38,11 @@ from llvm_to_air.bitcode.constants import (
     INT,
     POISON,
     UNDEF,
+    ConstantPool,
     WConst,
 )
-from llvm_to_air.bitcode.enumerator import Enumerator, FunctionInfo, log2_ceil
-from llvm_to_air.bitcode.metadata import NODE, WMD
+from llvm_to_air.bitcode.enumerator import Enumerator, FunctionInfo, log2_ceil, shared_pools
+from llvm_to_air.bitcode.metadata import NODE, WMD, MetadataPool
 from llvm_to_air.bitcode.symtab import DEFAULT_PRODUCER, StringTable, build_symtab, name_bytes
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.datalayout import DataLayout
@@ -118,9 +119,21 @@ class LibraryCache:
 
     ``blocks``: whole blocks by what determines their contents (identification,
     BLOCKINFO, metadata kinds, operand bundle tags, sync scope names).
+    ``vst_entries``: the encoded name part of a VALUE_SYMTAB entry, by name and
+    whether it names a block (:func:`_vst_entry`, a function of those two alone).
     """
 
     blocks: bs.BlockCache = field(default_factory=dict)
+    vst_entries: dict[tuple[bytes, bool], tuple[int, int, int, int]] = field(
+        default_factory=dict)
+    pools: dict[str, tuple[ConstantPool, MetadataPool]] = field(default_factory=dict)
+
+    def pools_of(self, file: str) -> tuple[ConstantPool, MetadataPool]:
+        """The uniqued constants and metadata of the modules of ``file`` (errors name it)."""
+        found = self.pools.get(file)
+        if found is None:
+            found = self.pools[file] = shared_pools(file)
+        return found
 
 
 def write_bitcode(module: Module, options: WriterOptions | None = None,
@@ -234,7 +247,7 @@ class _ModuleWriter:
         self.module = module
         self.options = options
         self.blocks = cache.blocks
-        self.ve = Enumerator(module)
+        self.ve = Enumerator(module, cache.pools_of(module.file))
         self.w = bs.BitstreamWriter()
         self.strtab = StringTable()
         self.section_ids: dict[str, int] = {}
@@ -242,7 +255,7 @@ class _ModuleWriter:
         self.vst_offset_placeholder = 0
         self.function_offsets: dict[int, int] = {}
         self._layout: DataLayout | None = None
-        self._vst_entries: dict[tuple[bytes, bool], tuple[int, int, int, int]] = {}
+        self._vst_entries = cache.vst_entries
 
     # ----------------------------------------------------------------- driver
 
