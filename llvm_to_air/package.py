@@ -22,7 +22,7 @@ from pathlib import Path
 from llvm_to_air.bitcode.writer import LibraryCache
 from llvm_to_air.bitcode_wrapper import wrap_bitcode
 from llvm_to_air.errors import CompileError
-from llvm_to_air.ir.edit import remove_unused_declarations
+from llvm_to_air.ir.edit import metadata_value_ids, remove_unused_declarations
 from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import (
     ConstantAggregate,
@@ -52,6 +52,7 @@ class KernelIndex:
     declarations: list[Function]
     declaration_positions: list[int]
     kernel_nodes: dict[int, list[Metadata]]  # id(kernel) -> its !air.kernel nodes
+    shared_metadata_ids: set[int]  # values the named metadata other than !air.kernel refers to
 
     @classmethod
     def of(cls, module: Module) -> KernelIndex:
@@ -61,14 +62,16 @@ class KernelIndex:
         positions = {id(fn): k for k, fn in enumerate(module.functions)}
         declarations = [fn for fn in module.functions if fn.is_declaration]
         kernel_nodes: dict[int, list[Metadata]] = {}
+        shared_metadata_ids: set[int] = set()
         for nmd in module.named_metadata:
             if nmd.name != "air.kernel":
+                shared_metadata_ids |= metadata_value_ids(nmd.nodes)
                 continue
             for n in nmd.nodes:
                 if isinstance(n, MDNode) and n.operands and isinstance(n.operands[0], MDValue):
                     kernel_nodes.setdefault(id(n.operands[0].value), []).append(n)
         return cls(by_name, positions, declarations,
-                   [positions[id(fn)] for fn in declarations], kernel_nodes)
+                   [positions[id(fn)] for fn in declarations], kernel_nodes, shared_metadata_ids)
 
 
 def kernel_module(module: Module, kernel_name: str, index: KernelIndex | None = None) -> Module:
@@ -86,13 +89,16 @@ def kernel_module(module: Module, kernel_name: str, index: KernelIndex | None = 
     used = _reachable(kernel)
     part.globals = [gv for gv in module.globals if id(gv) in used]
     named = []
+    metadata_ids = index.shared_metadata_ids
     for nmd in module.named_metadata:
         if nmd.name == "air.kernel":
-            named.append(NamedMetadata(nmd.name, list(index.kernel_nodes.get(id(kernel), []))))
+            nodes = list(index.kernel_nodes.get(id(kernel), []))
+            named.append(NamedMetadata(nmd.name, nodes))
+            metadata_ids = metadata_ids | metadata_value_ids(nodes)
         else:
             named.append(nmd)
     part.named_metadata = named
-    remove_unused_declarations(part)
+    remove_unused_declarations(part, metadata_ids)
     return part
 
 
@@ -145,7 +151,7 @@ def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
     functions = []
     seen: dict[str, str] = {}
     cache = LibraryCache()
-    with gc_paused():  # one pause for the whole library, not one per kernel
+    with gc_paused():  # one pause for the whole library (its assembly too), not one per kernel
         for module, ctx in units:
             index = KernelIndex.of(module)
             for kernel in ctx.kernels:
@@ -157,9 +163,9 @@ def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
                 wrapped = air_bytes(kernel_module(module, kernel.function.name, index), cache)
                 functions.append(MetallibFunction(kernel.name, wrapped, target.air_version[:2],
                                                   target.msl_version[:2]))
-    platform_target = MetallibTarget(platform=target.platform, deployment=target.os_version,
-                                     file_version=target.metallib_version)
-    return build_metallib(functions, platform_target)
+        platform_target = MetallibTarget(platform=target.platform, deployment=target.os_version,
+                                         file_version=target.metallib_version)
+        return build_metallib(functions, platform_target)
 
 
 # ------------------------------------------------------------------------ xcrun
