@@ -290,16 +290,7 @@ class BitstreamWriter:
 
     def _encode_abbrev(self, abbreviation: Abbrev) -> None:
         self.emit(DEFINE_ABBREV, self._width)
-        self.emit_vbr(len(abbreviation.ops), 5)
-        for op in abbreviation.ops:
-            if op.encoding == LITERAL:
-                self.emit(1, 1)
-                self.emit_vbr(op.value, 8)
-            else:
-                self.emit(0, 1)
-                self.emit(op.encoding, 3)
-                if op.encoding in (FIXED, VBR):
-                    self.emit_vbr(op.value, 5)
+        self.emit(*_abbrev_definition_bits(abbreviation))
 
     # ----------------------------------------------------------------- records
 
@@ -459,6 +450,34 @@ def _steps(abbreviation: Abbrev) -> Steps:
             steps.append((op.encoding, op.value, 0))
         k += 1
     return tuple(steps)
+
+
+@functools.cache
+def _abbrev_definition_bits(abbreviation: Abbrev) -> tuple[int, int]:
+    """The bits of a DEFINE_ABBREV after its abbreviation id, and their count (a pure
+    function of the abbreviation: every module defines the same few, so each is encoded
+    once per process)."""
+    bits, count = 0, 0
+
+    def put(value: int, width: int) -> None:
+        nonlocal bits, count
+        bits |= value << count
+        count += width
+
+    def put_vbr(value: int, width: int) -> None:
+        put(*_vbr_bits(value, width))
+
+    put_vbr(len(abbreviation.ops), 5)
+    for op in abbreviation.ops:
+        if op.encoding == LITERAL:
+            put(1, 1)
+            put_vbr(op.value, 8)
+        else:
+            put(0, 1)
+            put(op.encoding, 3)
+            if op.encoding in (FIXED, VBR):
+                put_vbr(op.value, 5)
+    return bits, count
 
 
 def _compile(abbreviation: Abbrev) -> Emitter:
