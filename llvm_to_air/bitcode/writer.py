@@ -38,11 +38,10 @@ from llvm_to_air.bitcode.constants import (
     INT,
     POISON,
     UNDEF,
-    ConstantPool,
     WConst,
 )
-from llvm_to_air.bitcode.enumerator import Enumerator, FunctionInfo, log2_ceil, shared_pools
-from llvm_to_air.bitcode.metadata import NODE, WMD, MetadataPool
+from llvm_to_air.bitcode.enumerator import Enumerator, FunctionInfo, SharedPools, log2_ceil
+from llvm_to_air.bitcode.metadata import NODE, WMD
 from llvm_to_air.bitcode.symtab import DEFAULT_PRODUCER, StringTable, build_symtab, name_bytes
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.datalayout import DataLayout
@@ -121,18 +120,19 @@ class LibraryCache:
     BLOCKINFO, metadata kinds, operand bundle tags, sync scope names).
     ``vst_entries``: the encoded name part of a VALUE_SYMTAB entry, by name and
     whether it names a block (:func:`_vst_entry`, a function of those two alone).
+    ``pools``: per source file, what the enumerators share (:class:`SharedPools`).
     """
 
     blocks: bs.BlockCache = field(default_factory=dict)
     vst_entries: dict[tuple[bytes, bool], tuple[int, int, int, int]] = field(
         default_factory=dict)
-    pools: dict[str, tuple[ConstantPool, MetadataPool]] = field(default_factory=dict)
+    pools: dict[str, SharedPools] = field(default_factory=dict)
 
-    def pools_of(self, file: str) -> tuple[ConstantPool, MetadataPool]:
-        """The uniqued constants and metadata of the modules of ``file`` (errors name it)."""
+    def pools_of(self, file: str) -> SharedPools:
+        """What the enumerators of the modules of ``file`` share (errors name the file)."""
         found = self.pools.get(file)
         if found is None:
-            found = self.pools[file] = shared_pools(file)
+            found = self.pools[file] = SharedPools.of(file)
         return found
 
 
