@@ -305,6 +305,12 @@ class BitstreamWriter:
         else:
             self._specs[abbrev_id - FIRST_APPLICATION_ABBREV](self, abbrev_id, code, ops, None)
 
+    def emit_unabbreviated_body(self, body: tuple[int, int]) -> None:
+        """Write an unabbreviated record whose part after the abbreviation id is ``body``
+        (:func:`unabbreviated_body` bits and count: found once for a record written often)."""
+        self.emit(UNABBREV_RECORD, self._width)
+        self.emit(*body)
+
     def emit_record_with_blob(self, abbrev_id: int, ops: Sequence[int], blob: bytes) -> None:
         """Write a record through an abbreviation ending in a Blob operand.
 
@@ -452,6 +458,17 @@ def _steps(abbreviation: Abbrev) -> Steps:
     return tuple(steps)
 
 
+def unabbreviated_body(code: int, ops: Sequence[int]) -> tuple[int, int]:
+    """The bits of an unabbreviated record after its abbreviation id (code, operand count
+    and operands, each VBR6), and their count."""
+    bits, count = 0, 0
+    for value in (code, len(ops), *ops):
+        part, width = _vbr_bits(value, 6)
+        bits |= part << count
+        count += width
+    return bits, count
+
+
 @functools.cache
 def _abbrev_definition_bits(abbreviation: Abbrev) -> tuple[int, int]:
     """The bits of a DEFINE_ABBREV after its abbreviation id, and their count (a pure
@@ -480,6 +497,7 @@ def _abbrev_definition_bits(abbreviation: Abbrev) -> tuple[int, int]:
     return bits, count
 
 
+@functools.cache  # every module defines the same few abbreviations
 def _compile(abbreviation: Abbrev) -> Emitter:
     """A function writing records through ``abbreviation`` (one per distinct shape).
 

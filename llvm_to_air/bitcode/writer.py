@@ -121,12 +121,15 @@ class LibraryCache:
     ``vst_entries``: the encoded name part of a VALUE_SYMTAB entry, by name and
     whether it names a block (:func:`_vst_entry`, a function of those two alone).
     ``pools``: per source file, what the enumerators share (:class:`SharedPools`).
+    ``string_records``: unabbreviated string records (code and bytes) as
+    :func:`bitstream.unabbreviated_body` encodes them.
     """
 
     blocks: bs.BlockCache = field(default_factory=dict)
     vst_entries: dict[tuple[bytes, bool], tuple[int, int, int, int]] = field(
         default_factory=dict)
     pools: dict[str, SharedPools] = field(default_factory=dict)
+    string_records: dict[tuple[int, bytes], tuple[int, int]] = field(default_factory=dict)
 
     def pools_of(self, file: str) -> SharedPools:
         """What the enumerators of the modules of ``file`` share (errors name the file)."""
@@ -256,6 +259,7 @@ class _ModuleWriter:
         self.function_offsets: dict[int, int] = {}
         self._layout: DataLayout | None = None
         self._vst_entries = cache.vst_entries
+        self.string_records = cache.string_records
 
     # ----------------------------------------------------------------- driver
 
@@ -327,7 +331,14 @@ class _ModuleWriter:
         """``writeStringRecord``: Char6 through ``abbrev`` when possible, else unabbreviated."""
         if abbrev and not bs.all_char6(data):
             abbrev = 0
-        self.w.emit_record(code, chars32(data) if not abbrev else list(data), abbrev)
+        if abbrev:
+            self.w.emit_record(code, list(data), abbrev)
+            return
+        key = (code, data)  # the triple, the datalayout, ...: in every module of a library
+        body = self.string_records.get(key)
+        if body is None:
+            body = self.string_records[key] = bs.unabbreviated_body(code, chars32(data))
+        self.w.emit_unabbreviated_body(body)
 
     # --------------------------------------------------------------- blockinfo
 
