@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from llvm_to_air.bitcode.writer import LibraryCache
@@ -35,6 +35,7 @@ from llvm_to_air.ir.model import (
     Module,
     NamedMetadata,
 )
+from llvm_to_air.ir.typed14 import Typed14Cache
 from llvm_to_air.ir.writer14 import write_llvm14
 from llvm_to_air.metadata.target import AirTarget
 from llvm_to_air.rewrite.context import LoweringContext
@@ -120,7 +121,17 @@ def _reachable(fn: Function) -> set[int]:
     return seen
 
 
-def air_bytes(module: Module, cache: LibraryCache | None = None) -> bytes:
+@dataclass
+class PackagingCache:
+    """What the modules of one library share while they are written (see
+    :class:`~llvm_to_air.bitcode.writer.LibraryCache` and
+    :class:`~llvm_to_air.ir.typed14.Typed14Cache`); the bytes do not depend on it."""
+
+    bitcode: LibraryCache = field(default_factory=LibraryCache)
+    typed: Typed14Cache = field(default_factory=Typed14Cache)
+
+
+def air_bytes(module: Module, cache: PackagingCache | None = None) -> bytes:
     """A ``.air`` file: the module as LLVM 14 bitcode in the Darwin wrapper.
 
     The bitcode writer reads the typed LLVM 14 view built from the model
@@ -130,18 +141,20 @@ def air_bytes(module: Module, cache: LibraryCache | None = None) -> bytes:
     from llvm_to_air.bitcode import write_bitcode
     from llvm_to_air.ir.typed14 import typed_module14
 
+    cache = cache or PackagingCache()
     with gc_paused():
-        return wrap_bitcode(write_bitcode(typed_module14(module), cache=cache))
+        return wrap_bitcode(write_bitcode(typed_module14(module, cache=cache.typed),
+                                          cache=cache.bitcode))
 
 
-def air_bytes_via_text(module: Module, cache: LibraryCache | None = None) -> bytes:
+def air_bytes_via_text(module: Module, cache: PackagingCache | None = None) -> bytes:
     """:func:`air_bytes` the old way, through LLVM 14 text and its parser: the reference
     that ``tests/test_typed14.py`` holds the direct route to (same bytes)."""
     from llvm_to_air.bitcode import llvm14_text_to_bitcode
 
     with gc_paused():
         return wrap_bitcode(llvm14_text_to_bitcode(write_llvm14(module), module.file,
-                                                   cache=cache))
+                                                   cache=cache and cache.bitcode))
 
 
 def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
@@ -150,7 +163,7 @@ def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
 
     functions = []
     seen: dict[str, str] = {}
-    cache = LibraryCache()
+    cache = PackagingCache()
     with gc_paused():  # one pause for the whole library (its assembly too), not one per kernel
         for module, ctx in units:
             index = KernelIndex.of(module)
@@ -233,4 +246,4 @@ def package(units: Sequence[Unit], emit: str, target: AirTarget,
     return metallib_bytes(units, target)
 
 
-__all__ = ["KernelIndex", "air_bytes", "air_bytes_via_text", "kernel_module", "metallib_bytes", "package", "xcrun_package"]
+__all__ = ["KernelIndex", "PackagingCache", "air_bytes", "air_bytes_via_text", "kernel_module", "metallib_bytes", "package", "xcrun_package"]
