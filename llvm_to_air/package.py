@@ -16,12 +16,13 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from llvm_to_air.bitcode.writer import LibraryCache
 from llvm_to_air.bitcode_wrapper import wrap_bitcode
 from llvm_to_air.errors import CompileError
-from llvm_to_air.ir.edit import remove_unused_declarations
+from llvm_to_air.ir.edit import metadata_value_ids, remove_unused_declarations
 from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import (
     ConstantAggregate,
@@ -34,6 +35,7 @@ from llvm_to_air.ir.model import (
     Module,
     NamedMetadata,
 )
+from llvm_to_air.ir.typed14 import Typed14Cache
 from llvm_to_air.ir.writer14 import write_llvm14
 from llvm_to_air.metadata.target import AirTarget
 from llvm_to_air.rewrite.context import LoweringContext
@@ -51,6 +53,7 @@ class KernelIndex:
     declarations: list[Function]
     declaration_positions: list[int]
     kernel_nodes: dict[int, list[Metadata]]  # id(kernel) -> its !air.kernel nodes
+    shared_metadata_ids: set[int]  # values the named metadata other than !air.kernel refers to
 
     @classmethod
     def of(cls, module: Module) -> KernelIndex:
@@ -60,14 +63,16 @@ class KernelIndex:
         positions = {id(fn): k for k, fn in enumerate(module.functions)}
         declarations = [fn for fn in module.functions if fn.is_declaration]
         kernel_nodes: dict[int, list[Metadata]] = {}
+        shared_metadata_ids: set[int] = set()
         for nmd in module.named_metadata:
             if nmd.name != "air.kernel":
+                shared_metadata_ids |= metadata_value_ids(nmd.nodes)
                 continue
             for n in nmd.nodes:
                 if isinstance(n, MDNode) and n.operands and isinstance(n.operands[0], MDValue):
                     kernel_nodes.setdefault(id(n.operands[0].value), []).append(n)
         return cls(by_name, positions, declarations,
-                   [positions[id(fn)] for fn in declarations], kernel_nodes)
+                   [positions[id(fn)] for fn in declarations], kernel_nodes, shared_metadata_ids)
 
 
 def kernel_module(module: Module, kernel_name: str, index: KernelIndex | None = None) -> Module:
@@ -85,9 +90,12 @@ def kernel_module(module: Module, kernel_name: str, index: KernelIndex | None = 
     used = _reachable(kernel)
     part.globals = [gv for gv in module.globals if id(gv) in used]
     named = []
+    metadata_ids = index.shared_metadata_ids
     for nmd in module.named_metadata:
         if nmd.name == "air.kernel":
-            named.append(NamedMetadata(nmd.name, list(index.kernel_nodes.get(id(kernel), []))))
+            nodes = list(index.kernel_nodes.get(id(kernel), []))
+            named.append(NamedMetadata(nmd.name, nodes))
+            metadata_ids = metadata_ids | metadata_value_ids(nodes)
         elif nmd.name == "air.sampler_states":  # the constant samplers this kernel uses
             kept = {id(gv) for gv in part.globals}
             nodes = [n for n in nmd.nodes if isinstance(n, MDNode) and any(
@@ -97,7 +105,7 @@ def kernel_module(module: Module, kernel_name: str, index: KernelIndex | None = 
         else:
             named.append(nmd)
     part.named_metadata = named
-    remove_unused_declarations(part)
+    remove_unused_declarations(part, metadata_ids)
     return part
 
 
@@ -119,26 +127,40 @@ def _reachable(fn: Function) -> set[int]:
     return seen
 
 
-def air_bytes(module: Module) -> bytes:
+@dataclass
+class PackagingCache:
+    """What the modules of one library share while they are written (see
+    :class:`~llvm_to_air.bitcode.writer.LibraryCache` and
+    :class:`~llvm_to_air.ir.typed14.Typed14Cache`); the bytes do not depend on it."""
+
+    bitcode: LibraryCache = field(default_factory=LibraryCache)
+    typed: Typed14Cache = field(default_factory=Typed14Cache)
+
+
+def air_bytes(module: Module, cache: PackagingCache | None = None) -> bytes:
     """A ``.air`` file: the module as LLVM 14 bitcode in the Darwin wrapper.
 
     The bitcode writer reads the typed LLVM 14 view built from the model
-    (:mod:`llvm_to_air.ir.typed14`); no text is printed or parsed.
+    (:mod:`llvm_to_air.ir.typed14`); no text is printed or parsed. ``cache``:
+    shared by the modules of one library (what they have in common is written once).
     """
     from llvm_to_air.bitcode import write_bitcode
     from llvm_to_air.ir.typed14 import typed_module14
 
+    cache = cache or PackagingCache()
     with gc_paused():
-        return wrap_bitcode(write_bitcode(typed_module14(module)))
+        return wrap_bitcode(write_bitcode(typed_module14(module, cache=cache.typed),
+                                          cache=cache.bitcode))
 
 
-def air_bytes_via_text(module: Module) -> bytes:
+def air_bytes_via_text(module: Module, cache: PackagingCache | None = None) -> bytes:
     """:func:`air_bytes` the old way, through LLVM 14 text and its parser: the reference
     that ``tests/test_typed14.py`` holds the direct route to (same bytes)."""
     from llvm_to_air.bitcode import llvm14_text_to_bitcode
 
     with gc_paused():
-        return wrap_bitcode(llvm14_text_to_bitcode(write_llvm14(module), module.file))
+        return wrap_bitcode(llvm14_text_to_bitcode(write_llvm14(module), module.file,
+                                                   cache=cache and cache.bitcode))
 
 
 def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
@@ -147,7 +169,8 @@ def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
 
     functions = []
     seen: dict[str, str] = {}
-    with gc_paused():  # one pause for the whole library, not one per kernel
+    cache = PackagingCache()
+    with gc_paused():  # one pause for the whole library (its assembly too), not one per kernel
         for module, ctx in units:
             index = KernelIndex.of(module)
             for kernel in ctx.kernels:
@@ -156,12 +179,12 @@ def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
                                        f"{seen[kernel.name]} and {module.file}",
                                        hint="rename one with --rename OLD=NEW")
                 seen[kernel.name] = module.file
-                wrapped = air_bytes(kernel_module(module, kernel.function.name, index))
+                wrapped = air_bytes(kernel_module(module, kernel.function.name, index), cache)
                 functions.append(MetallibFunction(kernel.name, wrapped, target.air_version[:2],
                                                   target.msl_version[:2]))
-    platform_target = MetallibTarget(platform=target.platform, deployment=target.os_version,
-                                     file_version=target.metallib_version)
-    return build_metallib(functions, platform_target)
+        platform_target = MetallibTarget(platform=target.platform, deployment=target.os_version,
+                                         file_version=target.metallib_version)
+        return build_metallib(functions, platform_target)
 
 
 # ------------------------------------------------------------------------ xcrun
@@ -229,4 +252,4 @@ def package(units: Sequence[Unit], emit: str, target: AirTarget,
     return metallib_bytes(units, target)
 
 
-__all__ = ["KernelIndex", "air_bytes", "air_bytes_via_text", "kernel_module", "metallib_bytes", "package", "xcrun_package"]
+__all__ = ["KernelIndex", "PackagingCache", "air_bytes", "air_bytes_via_text", "kernel_module", "metallib_bytes", "package", "xcrun_package"]

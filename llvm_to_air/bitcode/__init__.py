@@ -9,6 +9,11 @@ and returns raw bitcode (``BC 0xC0DE ...``, no Darwin wrapper; see
 does the second route's two steps from LLVM 14 text.
 """
 
-from llvm_to_air.bitcode.writer import WriterOptions, llvm14_text_to_bitcode, write_bitcode
+from llvm_to_air.bitcode.writer import (
+    LibraryCache,
+    WriterOptions,
+    llvm14_text_to_bitcode,
+    write_bitcode,
+)
 
-__all__ = ["WriterOptions", "llvm14_text_to_bitcode", "write_bitcode"]
+__all__ = ["LibraryCache", "WriterOptions", "llvm14_text_to_bitcode", "write_bitcode"]

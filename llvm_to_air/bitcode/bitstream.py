@@ -93,6 +93,19 @@ def abbrev(*ops: AbbrevOp) -> Abbrev:
     return Abbrev(tuple(ops))
 
 
+@dataclass(frozen=True)
+class WrittenBlock:
+    """A block as written once, to be copied into later streams (see
+    :meth:`BitstreamWriter.cached_block`): its bytes from the length word to its
+    end, and the BLOCKINFO abbreviations it defined per block id."""
+
+    body: bytes
+    blockinfo: tuple[tuple[int, tuple[Abbrev, ...], tuple[Emitter, ...]], ...]
+
+
+BlockCache = dict[object, WrittenBlock]
+
+
 @dataclass
 class _Scope:
     """State saved when entering a block: the outer code width and abbreviations."""
@@ -215,6 +228,43 @@ class BitstreamWriter:
         self._abbrevs = scope.outer_abbrevs
         self._specs = scope.outer_specs
 
+    def cached_block(self, cache: BlockCache, key: object, block_id: int, abbrev_width: int,
+                     write_contents: Callable[[], None]) -> None:
+        """Write block ``block_id``, its contents by ``write_contents``, or copy them.
+
+        Expects ``key`` to determine the contents entirely (they may not depend on
+        the stream's position or earlier state; BLOCKINFO abbreviations they define
+        must be the first for their block ids). The first writer of ``key`` records
+        the block in ``cache``; later ones copy its bytes. The copy is exact: a
+        block's body starts (after ENTER_SUBBLOCK's align32) and ends 32-bit aligned,
+        and only the ENTER_SUBBLOCK header depends on the outer code width.
+        """
+        found = cache.get(key)
+        self.enter_block(block_id, abbrev_width)
+        if block_id == BLOCKINFO_BLOCK_ID:
+            self._blockinfo_current = None
+        if found is None:
+            start = len(self._out) - 4  # the length word
+            before = {bid: len(table) for bid, table in self._blockinfo.items()}
+            write_contents()
+            self.exit_block()
+            defined = tuple((bid, tuple(table[before.get(bid, 0):]),
+                             tuple(self._blockinfo_specs[bid][before.get(bid, 0):]))
+                            for bid, table in self._blockinfo.items()
+                            if len(table) > before.get(bid, 0))
+            cache[key] = WrittenBlock(bytes(self._out[start:]), defined)
+            return
+        scope = self._scopes.pop()
+        self._width = scope.outer_width
+        self._abbrevs = scope.outer_abbrevs
+        self._specs = scope.outer_specs
+        del self._out[scope.length_offset:]
+        self._out += found.body
+        for bid, table, specs in found.blockinfo:
+            self._blockinfo.setdefault(bid, []).extend(table)
+            self._blockinfo_specs.setdefault(bid, []).extend(specs)
+            self._blockinfo_current = bid
+
     def enter_blockinfo(self) -> None:
         """Open the BLOCKINFO block (abbreviation width 2)."""
         self.enter_block(BLOCKINFO_BLOCK_ID, 2)
@@ -240,16 +290,7 @@ class BitstreamWriter:
 
     def _encode_abbrev(self, abbreviation: Abbrev) -> None:
         self.emit(DEFINE_ABBREV, self._width)
-        self.emit_vbr(len(abbreviation.ops), 5)
-        for op in abbreviation.ops:
-            if op.encoding == LITERAL:
-                self.emit(1, 1)
-                self.emit_vbr(op.value, 8)
-            else:
-                self.emit(0, 1)
-                self.emit(op.encoding, 3)
-                if op.encoding in (FIXED, VBR):
-                    self.emit_vbr(op.value, 5)
+        self.emit(*_abbrev_definition_bits(abbreviation))
 
     # ----------------------------------------------------------------- records
 
@@ -263,6 +304,12 @@ class BitstreamWriter:
             self._emit_unabbreviated(code, ops)
         else:
             self._specs[abbrev_id - FIRST_APPLICATION_ABBREV](self, abbrev_id, code, ops, None)
+
+    def emit_unabbreviated_body(self, body: tuple[int, int]) -> None:
+        """Write an unabbreviated record whose part after the abbreviation id is ``body``
+        (:func:`unabbreviated_body` bits and count: found once for a record written often)."""
+        self.emit(UNABBREV_RECORD, self._width)
+        self.emit(*body)
 
     def emit_record_with_blob(self, abbrev_id: int, ops: Sequence[int], blob: bytes) -> None:
         """Write a record through an abbreviation ending in a Blob operand.
@@ -411,6 +458,46 @@ def _steps(abbreviation: Abbrev) -> Steps:
     return tuple(steps)
 
 
+def unabbreviated_body(code: int, ops: Sequence[int]) -> tuple[int, int]:
+    """The bits of an unabbreviated record after its abbreviation id (code, operand count
+    and operands, each VBR6), and their count."""
+    bits, count = 0, 0
+    for value in (code, len(ops), *ops):
+        part, width = _vbr_bits(value, 6)
+        bits |= part << count
+        count += width
+    return bits, count
+
+
+@functools.cache
+def _abbrev_definition_bits(abbreviation: Abbrev) -> tuple[int, int]:
+    """The bits of a DEFINE_ABBREV after its abbreviation id, and their count (a pure
+    function of the abbreviation: every module defines the same few, so each is encoded
+    once per process)."""
+    bits, count = 0, 0
+
+    def put(value: int, width: int) -> None:
+        nonlocal bits, count
+        bits |= value << count
+        count += width
+
+    def put_vbr(value: int, width: int) -> None:
+        put(*_vbr_bits(value, width))
+
+    put_vbr(len(abbreviation.ops), 5)
+    for op in abbreviation.ops:
+        if op.encoding == LITERAL:
+            put(1, 1)
+            put_vbr(op.value, 8)
+        else:
+            put(0, 1)
+            put(op.encoding, 3)
+            if op.encoding in (FIXED, VBR):
+                put_vbr(op.value, 5)
+    return bits, count
+
+
+@functools.cache  # every module defines the same few abbreviations
 def _compile(abbreviation: Abbrev) -> Emitter:
     """A function writing records through ``abbreviation`` (one per distinct shape).
 

@@ -90,14 +90,33 @@ class _MDIndex:
     id: int = 0  # 1-based; 0 while unassigned
 
 
+@dataclass
+class SharedPools:
+    """Uniqued constants, uniqued metadata and parsed attribute sets, shareable by the
+    modules of one file in one library: each is a function of the objects or spellings
+    alone, and the enumerator never reads a pool's contents, so a shared pool numbers
+    each module as its own pool would."""
+
+    constants: ConstantPool
+    metadata: MetadataPool
+    attr_sets: dict[tuple[str, ...], attrs.AttrSet]
+
+    @classmethod
+    def of(cls, file: str) -> SharedPools:
+        constants = ConstantPool(file)
+        return cls(constants, MetadataPool(constants, file), {})
+
+
 class Enumerator:
     """Numbers everything in a module (see the module docstring)."""
 
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: Module, pools: SharedPools | None = None) -> None:
+        """``pools``: shared by the modules of one library (see :class:`SharedPools`)."""
         self.module = module
         self.file = module.file
-        self.constants = ConstantPool(module.file)
-        self.metadata = MetadataPool(self.constants, module.file)
+        pools = pools or SharedPools.of(module.file)
+        self.constants = pools.constants
+        self.metadata = pools.metadata
         # types
         self.types: list[Type] = []
         self.type_ids: dict[Type, int] = {}
@@ -119,7 +138,7 @@ class Enumerator:
         self.attr_group_ids: dict[tuple[int, attrs.AttrSet], int] = {}
         self._fn_attr_lists: dict[int, attrs.AttrList] = {}
         self._call_attr_lists: dict[int, attrs.AttrList] = {}
-        self._set_cache: dict[tuple[str, ...], attrs.AttrSet] = {}
+        self._set_cache = pools.attr_sets
         # comdats (names, in first-use order)
         self.comdats: list[str] = []
         self.comdat_ids: dict[str, int] = {}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llvm_to_air.bitcode import attributes as attrs
 from llvm_to_air.bitcode import bitstream as bs
@@ -40,7 +40,7 @@ from llvm_to_air.bitcode.constants import (
     UNDEF,
     WConst,
 )
-from llvm_to_air.bitcode.enumerator import Enumerator, FunctionInfo, log2_ceil
+from llvm_to_air.bitcode.enumerator import Enumerator, FunctionInfo, SharedPools, log2_ceil
 from llvm_to_air.bitcode.metadata import NODE, WMD
 from llvm_to_air.bitcode.symtab import DEFAULT_PRODUCER, StringTable, build_symtab, name_bytes
 from llvm_to_air.errors import CompileError, SourceLocation
@@ -111,17 +111,48 @@ class WriterOptions:
     write_symtab: bool = True
 
 
-def write_bitcode(module: Module, options: WriterOptions | None = None) -> bytes:
+@dataclass
+class LibraryCache:
+    """What the modules of one library share, written once (a ``.metallib`` holds one
+    module per kernel, and each repeats the same fixed blocks).
+
+    ``blocks``: whole blocks by what determines their contents (identification,
+    BLOCKINFO, metadata kinds, operand bundle tags, sync scope names).
+    ``vst_entries``: the encoded name part of a VALUE_SYMTAB entry, by name and
+    whether it names a block (:func:`_vst_entry`, a function of those two alone).
+    ``pools``: per source file, what the enumerators share (:class:`SharedPools`).
+    ``string_records``: unabbreviated string records (code and bytes) as
+    :func:`bitstream.unabbreviated_body` encodes them.
+    """
+
+    blocks: bs.BlockCache = field(default_factory=dict)
+    vst_entries: dict[tuple[bytes, bool], tuple[int, int, int, int]] = field(
+        default_factory=dict)
+    pools: dict[str, SharedPools] = field(default_factory=dict)
+    string_records: dict[tuple[int, bytes], tuple[int, int]] = field(default_factory=dict)
+
+    def pools_of(self, file: str) -> SharedPools:
+        """What the enumerators of the modules of ``file`` share (errors name the file)."""
+        found = self.pools.get(file)
+        if found is None:
+            found = self.pools[file] = SharedPools.of(file)
+        return found
+
+
+def write_bitcode(module: Module, options: WriterOptions | None = None,
+                  cache: LibraryCache | None = None) -> bytes:
     """Raw LLVM 14 bitcode (starting with ``BC 0xC0DE``, no wrapper) for a typed module.
 
     Expects a module from ``parse_llvm14_module`` (every pointer typed).
     Guarantees output that LLVM 14 reads back as the same module. Raises
     CompileError naming the construct for anything it cannot write (debug
-    info nodes, opaque pointers, blockaddress, ifuncs, ...).
+    info nodes, opaque pointers, blockaddress, ifuncs, ...). ``cache``: shared by
+    the modules of one library, so their common blocks are written once (same bytes).
     """
     with gc_paused():
         try:
-            return _ModuleWriter(module, options or WriterOptions()).write()
+            return _ModuleWriter(module, options or WriterOptions(),
+                                 cache or LibraryCache()).write()
         except CompileError:
             raise
         except Exception as exc:  # a construct no check above names: still a CompileError
@@ -131,7 +162,8 @@ def write_bitcode(module: Module, options: WriterOptions | None = None) -> bytes
 
 
 def llvm14_text_to_bitcode(text: str, file: str = "<llvm14>",
-                           options: WriterOptions | None = None) -> bytes:
+                           options: WriterOptions | None = None,
+                           cache: LibraryCache | None = None) -> bytes:
     """Parse LLVM 14 text (as our LLVM 14 printer writes it) and write it as bitcode."""
     from llvm_to_air.ir.parser import parse_llvm14_module
 
@@ -143,7 +175,7 @@ def llvm14_text_to_bitcode(text: str, file: str = "<llvm14>",
         except Exception as exc:  # the parser's contract is CompileError too
             raise CompileError(f"cannot read this LLVM 14 text ({type(exc).__name__}: {exc})",
                                SourceLocation(file)) from exc
-        return write_bitcode(module, options)
+        return write_bitcode(module, options, cache)
 
 
 # ------------------------------------------------------------ blockinfo abbrevs
@@ -214,10 +246,11 @@ def _bytes(text: str) -> bytes:
 
 
 class _ModuleWriter:
-    def __init__(self, module: Module, options: WriterOptions) -> None:
+    def __init__(self, module: Module, options: WriterOptions, cache: LibraryCache) -> None:
         self.module = module
         self.options = options
-        self.ve = Enumerator(module)
+        self.blocks = cache.blocks
+        self.ve = Enumerator(module, cache.pools_of(module.file))
         self.w = bs.BitstreamWriter()
         self.strtab = StringTable()
         self.section_ids: dict[str, int] = {}
@@ -225,7 +258,8 @@ class _ModuleWriter:
         self.vst_offset_placeholder = 0
         self.function_offsets: dict[int, int] = {}
         self._layout: DataLayout | None = None
-        self._vst_entries: dict[tuple[bytes, bool], tuple[int, int, int, int]] = {}
+        self._vst_entries = cache.vst_entries
+        self.string_records = cache.string_records
 
     # ----------------------------------------------------------------- driver
 
@@ -279,29 +313,42 @@ class _ModuleWriter:
     # ---------------------------------------------------------- identification
 
     def write_identification(self) -> None:
+        producer = self.options.producer
+        self.w.cached_block(self.blocks, ("identification", producer),
+                            c.IDENTIFICATION_BLOCK_ID, 5,
+                            lambda: self._identification_contents(producer))
+
+    def _identification_contents(self, producer: str) -> None:
         w = self.w
-        w.enter_block(c.IDENTIFICATION_BLOCK_ID, 5)
         string_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.IDENTIFICATION_CODE_STRING),
                                                   bs.ARRAY_OP, bs.CHAR6_OP))
-        self.write_string_record(c.IDENTIFICATION_CODE_STRING, _bytes(self.options.producer),
-                                 string_abbrev)
+        self.write_string_record(c.IDENTIFICATION_CODE_STRING, _bytes(producer), string_abbrev)
         epoch_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.IDENTIFICATION_CODE_EPOCH),
                                                  bs.vbr(6)))
         w.emit_record(c.IDENTIFICATION_CODE_EPOCH, [c.BITCODE_CURRENT_EPOCH], epoch_abbrev)
-        w.exit_block()
 
     def write_string_record(self, code: int, data: bytes, abbrev: int) -> None:
         """``writeStringRecord``: Char6 through ``abbrev`` when possible, else unabbreviated."""
         if abbrev and not bs.all_char6(data):
             abbrev = 0
-        self.w.emit_record(code, chars32(data) if not abbrev else list(data), abbrev)
+        if abbrev:
+            self.w.emit_record(code, list(data), abbrev)
+            return
+        key = (code, data)  # the triple, the datalayout, ...: in every module of a library
+        body = self.string_records.get(key)
+        if body is None:
+            body = self.string_records[key] = bs.unabbreviated_body(code, chars32(data))
+        self.w.emit_unabbreviated_body(body)
 
     # --------------------------------------------------------------- blockinfo
 
     def write_blockinfo(self) -> None:
-        w = self.w
         tbits = self.ve.bits_for_type_ids()
-        w.enter_blockinfo()
+        self.w.cached_block(self.blocks, ("blockinfo", tbits), bs.BLOCKINFO_BLOCK_ID, 2,
+                            lambda: self._blockinfo_contents(tbits))
+
+    def _blockinfo_contents(self, tbits: int) -> None:
+        w = self.w
         vst = c.VALUE_SYMTAB_BLOCK_ID
         define = w.define_blockinfo_abbrev
         define(vst, bs.abbrev(bs.fixed(3), bs.vbr(8), bs.ARRAY_OP, bs.fixed(8)))
@@ -332,7 +379,6 @@ class _ModuleWriter:
         define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_UNREACHABLE)))
         define(fb, bs.abbrev(bs.literal(c.FUNC_CODE_INST_GEP), bs.fixed(1), bs.fixed(tbits),
                              bs.ARRAY_OP, bs.vbr(6)))
-        w.exit_block()
 
     # ------------------------------------------------------------------- types
 
@@ -695,11 +741,16 @@ class _ModuleWriter:
     # ---------------------------------------------------------------- metadata
 
     def write_metadata_kinds(self) -> None:
-        w = self.w
-        w.enter_block(c.METADATA_KIND_BLOCK_ID, 3)
-        for name, kind in sorted(self.ve.md_kinds.items(), key=lambda kv: kv[1]):
-            w.emit_record(c.METADATA_KIND, [kind, *attrs.signed_chars64(_bytes(name))])
-        w.exit_block()
+        kinds = tuple(sorted(self.ve.md_kinds.items(), key=lambda kv: kv[1]))
+        self.w.cached_block(self.blocks, ("metadata kinds", kinds), c.METADATA_KIND_BLOCK_ID, 3,
+                            lambda: self._named_records(c.METADATA_KIND, kinds, True))
+
+    def _named_records(self, code: int, names: tuple[tuple[str, int], ...],
+                       with_id: bool) -> None:
+        """One record per name (in id order): its id when ``with_id``, then its bytes."""
+        for name, number in names:
+            chars = attrs.signed_chars64(_bytes(name))
+            self.w.emit_record(code, [number, *chars] if with_id else chars)
 
     def write_module_metadata(self) -> None:
         ve = self.ve
@@ -804,18 +855,14 @@ class _ModuleWriter:
         w.exit_block()
 
     def write_operand_bundle_tags(self) -> None:
-        w = self.w
-        w.enter_block(c.OPERAND_BUNDLE_TAGS_BLOCK_ID, 3)
-        for tag, _ in sorted(self.ve.bundle_tags.items(), key=lambda kv: kv[1]):
-            w.emit_record(c.OPERAND_BUNDLE_TAG, attrs.signed_chars64(_bytes(tag)))
-        w.exit_block()
+        tags = tuple(sorted(self.ve.bundle_tags.items(), key=lambda kv: kv[1]))
+        self.w.cached_block(self.blocks, ("bundle tags", tags), c.OPERAND_BUNDLE_TAGS_BLOCK_ID,
+                            3, lambda: self._named_records(c.OPERAND_BUNDLE_TAG, tags, False))
 
     def write_sync_scope_names(self) -> None:
-        w = self.w
-        w.enter_block(c.SYNC_SCOPE_NAMES_BLOCK_ID, 2)
-        for name, _ in sorted(self.ve.sync_scopes.items(), key=lambda kv: kv[1]):
-            w.emit_record(c.SYNC_SCOPE_NAME, attrs.signed_chars64(_bytes(name)))
-        w.exit_block()
+        names = tuple(sorted(self.ve.sync_scopes.items(), key=lambda kv: kv[1]))
+        self.w.cached_block(self.blocks, ("sync scopes", names), c.SYNC_SCOPE_NAMES_BLOCK_ID, 2,
+                            lambda: self._named_records(c.SYNC_SCOPE_NAME, names, False))
 
     # ---------------------------------------------------------------- functions
 

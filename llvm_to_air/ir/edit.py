@@ -9,6 +9,7 @@ into one mapping.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 
 from llvm_to_air.ir.model import (
     Argument,
@@ -130,17 +131,24 @@ def called_functions(fn: Function) -> Iterator[tuple[Call, Function]]:
                 yield inst, callee
 
 
-def remove_unused_declarations(module: Module) -> None:
-    """Drop declarations nothing refers to (calls, constants, metadata are all checked)."""
+def remove_unused_declarations(module: Module,
+                               metadata_ids: AbstractSet[int] | None = None) -> None:
+    """Drop declarations nothing refers to (calls, constants, metadata are all checked).
+
+    ``metadata_ids``: :func:`metadata_value_ids` of ``module``'s named metadata, when the
+    caller knows it (modules split from one share most of theirs: found once)."""
     referenced: set[int] = set()
     for fn in module.functions:
         for inst in fn.instructions():
-            referenced.update(id(op) for op in inst.ops)
+            referenced.update(map(id, inst.ops))
     for gv in module.globals:
         if gv.initializer is not None:
             referenced.update(id(c) for c in _constant_leaves(gv.initializer))
-    for nmd in module.named_metadata:
-        referenced.update(id(v) for v in _md_values(nmd.nodes))
+    if metadata_ids is None:
+        for nmd in module.named_metadata:
+            referenced |= metadata_value_ids(nmd.nodes)
+    else:
+        referenced |= metadata_ids
     module.functions = [fn for fn in module.functions
                         if not fn.is_declaration or id(fn) in referenced]
 
@@ -150,6 +158,11 @@ def _constant_leaves(c: object) -> Iterator[object]:
     for attr in ("elements", "ops"):
         for sub in getattr(c, attr, ()) or ():
             yield from _constant_leaves(sub)
+
+
+def metadata_value_ids(nodes: Iterable[object]) -> set[int]:
+    """Ids of the values that the metadata ``nodes`` refer to, through nested nodes."""
+    return {id(v) for v in _md_values(nodes)}
 
 
 def _md_values(nodes: Iterable[object], seen: set[int] | None = None) -> Iterator[Value]:
@@ -192,7 +205,7 @@ def phis(block: BasicBlock) -> Iterator[Phi]:
 
 
 __all__ = ["Argument", "NameSource", "called_functions", "insert_at_entry", "insert_before",
-           "predecessors", "remove", "remove_unused_declarations", "replace_all_uses",
+           "metadata_value_ids", "predecessors", "remove", "remove_unused_declarations", "replace_all_uses",
            "set_pointer_addrspace", "users"]
 
 

@@ -17,6 +17,8 @@ would print, in the order it prints it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir import llvm14
 from llvm_to_air.ir.gcpause import gc_paused
@@ -91,11 +93,24 @@ from llvm_to_air.ir.types import (
 )
 
 
-def typed_module14(module: Module, options: WriterOptions | None = None) -> Module:
-    """The typed LLVM 14 view of ``module`` (see the module docstring)."""
+@dataclass
+class Typed14Cache:
+    """What building the typed views of several modules that share model metadata (a
+    library's kernel modules, split from one lowered module) can share: whether a model
+    metadata node types as itself, per options (a function of the node and the options
+    alone). ``keep`` holds those nodes alive, so their ids stay theirs."""
+
+    metadata_unchanged: dict[WriterOptions, dict[int, bool]] = field(default_factory=dict)
+    keep: list[Metadata] = field(default_factory=list)
+
+
+def typed_module14(module: Module, options: WriterOptions | None = None,
+                   cache: Typed14Cache | None = None) -> Module:
+    """The typed LLVM 14 view of ``module`` (see the module docstring); ``cache``: shared
+    by the modules of one library."""
     with gc_paused():
         try:
-            return _Builder(module, options or WriterOptions()).build()
+            return _Builder(module, options or WriterOptions(), cache or Typed14Cache()).build()
         except CompileError:
             raise
         except Exception as exc:  # a construct no check names: still a CompileError
@@ -105,14 +120,15 @@ def typed_module14(module: Module, options: WriterOptions | None = None) -> Modu
 
 
 class _Builder(Plan14):
-    def __init__(self, module: Module, options: WriterOptions) -> None:
+    def __init__(self, module: Module, options: WriterOptions, cache: Typed14Cache) -> None:
         super().__init__(module, options)
         self.out = Module(source_filename=module.source_filename, triple=module.triple,
                           datalayout=module.datalayout, module_asm=list(module.module_asm),
                           comdats=dict(module.comdats), file=module.file)
         self.globals_map: dict[GlobalValue, GlobalValue] = {}
         self.md_map: dict[int, Metadata | None] = {}
-        self.md_unchanged: dict[int, bool] = {}
+        self.md_unchanged = cache.metadata_unchanged.setdefault(options, {})
+        self.md_keep = cache.keep
         self._md_in_progress: set[int] = set()
         self._md_cycle = False
         # per-function state
@@ -428,6 +444,7 @@ class _Builder(Plan14):
         self._md_in_progress.discard(id(md))
         same = same and not on_cycle  # every node that reaches a cycle is copied
         self.md_unchanged[id(md)] = same
+        self.md_keep.append(md)
         return same
 
     # ------------------------------------------------------------ instructions
