@@ -41,13 +41,7 @@ from llvm_to_air.ir.parser_base import (
     _local_key,
 )
 from llvm_to_air.ir.parser_instructions import InstructionParser
-from llvm_to_air.ir.types import (
-    FunctionType,
-    PointerType,
-    StructType,
-    Type,
-    TypedPointerType,
-)
+from llvm_to_air.ir.types import FunctionType, PointerType, StructType, Type, TypedPointerType
 
 
 class Parser(InstructionParser):
@@ -414,7 +408,6 @@ class Parser(InstructionParser):
                     inst.fn_attrs = expand(inst.fn_attrs)
         for gv in self.module.globals:
             gv.attrs_group = expand(gv.attrs_group)
-
 
 
 def parse_type_text(text: str) -> Type:

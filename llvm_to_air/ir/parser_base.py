@@ -15,15 +15,7 @@ import re
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir import lexer as lx
 from llvm_to_air.ir.lexer import LineIndex, Token, decode_name, tokenize, unescape
-from llvm_to_air.ir.model import (
-    BasicBlock,
-    Function,
-    GlobalValue,
-    MDNode,
-    Metadata,
-    Module,
-    Value,
-)
+from llvm_to_air.ir.model import BasicBlock, Function, GlobalValue, MDNode, Metadata, Module, Value
 from llvm_to_air.ir.types import Type
 
 BINARY_OPS = frozenset({"add", "sub", "mul", "udiv", "sdiv", "urem", "srem", "shl", "lshr",
@@ -107,8 +99,6 @@ speculatable speculative_load_hardening sret ssp sspreq sspstrong strictfp swift
 swifterror swiftself uwtable vscale_range willreturn writable writeonly zeroext argmemonly
 inaccessiblememonly inaccessiblemem_or_argmemonly nofree denormal_fpenv
 """.split())
-
-
 
 
 class ParserBase:
