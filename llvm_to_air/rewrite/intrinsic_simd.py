@@ -3,7 +3,8 @@
 :class:`SimdLowering` lowers NVVM shuffles and votes, other NVVM and AMDGPU
 lane operations, ``llvm.vector.reduce.*``, ``llvm.is.fpclass`` and OpenCL
 sub-group builtins to ``air.simd_*`` calls. Mixed into
-:class:`~llvm_to_air.rewrite.intrinsics.Lowering`.
+:class:`~llvm_to_air.rewrite.intrinsics.Lowering`, whose math family's helpers
+(``_binary``, ``_as_i16``, ``float_op``) it uses.
 """
 
 from __future__ import annotations
