@@ -39,6 +39,7 @@ from llvm_to_air.ir.model import (
 )
 from llvm_to_air.ir.types import I1, I32, I64, FloatType, IntType, Type
 from llvm_to_air.rewrite import intrinsic_tables as T
+from llvm_to_air.rewrite.intrinsic_base import type_suffix
 
 if TYPE_CHECKING:
     from llvm_to_air.rewrite.intrinsics import Lowering, Rewrite
@@ -119,8 +120,6 @@ def _zero(ty: Type) -> Value:
 
 
 def _air_math(lw: Lowering, op: str, ty: Type, args: list[Value]) -> Value:
-    from llvm_to_air.rewrite.intrinsics import type_suffix
-
     return lw.emit(lw.air.call(f"air.{op}.{type_suffix(ty)}", ty, args, "math"))
 
 

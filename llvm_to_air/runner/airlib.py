@@ -20,7 +20,7 @@ import struct
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.lexer import split_top_level
 from llvm_to_air.ir.types import VOID, FloatType, FunctionType, IntType, Type, VectorType
-from llvm_to_air.rewrite.intrinsics import type_suffix
+from llvm_to_air.rewrite.intrinsic_base import type_suffix
 
 # ops with an LLVM intrinsic of the same shape (scalar and vector)
 _LLVM_FLOAT = {

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llvm_to_air.ir.types import FloatType, IntType, Type, VectorType
-from llvm_to_air.rewrite.intrinsics import type_suffix
+from llvm_to_air.rewrite.intrinsic_base import type_suffix
 from llvm_to_air.runner.hostir import SimdSlots, Site
 
 LANES = 32
