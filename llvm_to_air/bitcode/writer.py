@@ -18,12 +18,15 @@ Values inside functions are numbered relative to the instruction being
 written (forward references wrap as unsigned 32-bit numbers; PHIs use
 signed VBR), exactly as LLVM 14 does, so ``llvm-dis-14`` and any LLVM 14
 reader (Apple's included) read the result.
+
+This module writes the module-level blocks; instruction records are
+:mod:`llvm_to_air.bitcode.function_writer`'s, value symbol table order and entries
+:mod:`llvm_to_air.bitcode.value_symtab`'s, and the small shared encodings
+:mod:`llvm_to_air.bitcode.records`' (their public names are importable from here too).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llvm_to_air.bitcode import attributes as attrs
@@ -40,44 +43,133 @@ from llvm_to_air.bitcode.constants import (
     UNDEF,
     WConst,
 )
-from llvm_to_air.bitcode.enumerator import Enumerator, FunctionInfo, SharedPools, log2_ceil
+from llvm_to_air.bitcode.enumerator import Enumerator, SharedPools, log2_ceil
+from llvm_to_air.bitcode.function_writer import (
+    _HANDLERS,
+    _calling_convention,
+    _InstructionWriter,
+    _optimization_flags,
+)
 from llvm_to_air.bitcode.metadata import NODE, WMD
+from llvm_to_air.bitcode.records import (
+    _MASK32,
+    _bytes,
+    _dll,
+    _dso_local,
+    _fp_record,
+    _function_addrspace,
+    _last_per_kind,
+    _linkage,
+    _sorted_attachments,
+    _thread_local,
+    _unnamed_addr,
+    _visibility,
+    _wide_words,
+)
+from llvm_to_air.bitcode.records import (
+    CONSTANTS_CE_CAST_ABBREV as CONSTANTS_CE_CAST_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    CONSTANTS_INTEGER_ABBREV as CONSTANTS_INTEGER_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    CONSTANTS_NULL_ABBREV as CONSTANTS_NULL_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    CONSTANTS_SETTYPE_ABBREV as CONSTANTS_SETTYPE_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    FUNCTION_INST_BINOP_ABBREV as FUNCTION_INST_BINOP_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    FUNCTION_INST_BINOP_FLAGS_ABBREV as FUNCTION_INST_BINOP_FLAGS_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    FUNCTION_INST_CAST_ABBREV as FUNCTION_INST_CAST_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    FUNCTION_INST_GEP_ABBREV as FUNCTION_INST_GEP_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    FUNCTION_INST_LOAD_ABBREV as FUNCTION_INST_LOAD_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    FUNCTION_INST_RET_VAL_ABBREV as FUNCTION_INST_RET_VAL_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    FUNCTION_INST_RET_VOID_ABBREV as FUNCTION_INST_RET_VOID_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    FUNCTION_INST_UNOP_ABBREV as FUNCTION_INST_UNOP_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    FUNCTION_INST_UNOP_FLAGS_ABBREV as FUNCTION_INST_UNOP_FLAGS_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    FUNCTION_INST_UNREACHABLE_ABBREV as FUNCTION_INST_UNREACHABLE_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    METADATA_INDEX_THRESHOLD as METADATA_INDEX_THRESHOLD,
+)
+from llvm_to_air.bitcode.records import (
+    SE_CHAR6 as SE_CHAR6,
+)
+from llvm_to_air.bitcode.records import (
+    SE_FIXED7 as SE_FIXED7,
+)
+from llvm_to_air.bitcode.records import (
+    SE_FIXED8 as SE_FIXED8,
+)
+from llvm_to_air.bitcode.records import (
+    VST_BBENTRY_6_ABBREV as VST_BBENTRY_6_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    VST_ENTRY_6_ABBREV as VST_ENTRY_6_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    VST_ENTRY_7_ABBREV as VST_ENTRY_7_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    VST_ENTRY_8_ABBREV as VST_ENTRY_8_ABBREV,
+)
+from llvm_to_air.bitcode.records import (
+    chars32 as chars32,
+)
+from llvm_to_air.bitcode.records import (
+    encoded_align as encoded_align,
+)
+from llvm_to_air.bitcode.records import (
+    signed64 as signed64,
+)
+from llvm_to_air.bitcode.records import (
+    source_filename as source_filename,
+)
+from llvm_to_air.bitcode.records import (
+    string_encoding as string_encoding,
+)
+from llvm_to_air.bitcode.records import (
+    struct_name as struct_name,
+)
 from llvm_to_air.bitcode.symtab import DEFAULT_PRODUCER, StringTable, build_symtab, name_bytes
+from llvm_to_air.bitcode.value_symtab import (
+    _vst_entry,
+)
+from llvm_to_air.bitcode.value_symtab import (
+    string_map_order as string_map_order,
+)
+from llvm_to_air.bitcode.value_symtab import (
+    vst_insertion_order as vst_insertion_order,
+)
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import (
-    Alloca,
-    AtomicRMW,
     BasicBlock,
-    BinaryOp,
-    Branch,
-    Call,
-    Cast,
-    CmpXchg,
-    Compare,
-    ExtractElement,
-    ExtractValue,
-    Fence,
-    Freeze,
     Function,
-    GetElementPtr,
     GlobalAlias,
     GlobalValue,
     GlobalVariable,
-    InsertElement,
-    InsertValue,
-    Instruction,
-    Load,
     Module,
-    Phi,
-    Return,
-    Select,
-    ShuffleVector,
-    Store,
-    Switch,
-    UnaryOp,
-    Unreachable,
 )
 from llvm_to_air.ir.types import (
     LABEL,
@@ -119,7 +211,7 @@ class LibraryCache:
     ``blocks``: whole blocks by what determines their contents (identification,
     BLOCKINFO, metadata kinds, operand bundle tags, sync scope names).
     ``vst_entries``: the encoded name part of a VALUE_SYMTAB entry, by name and
-    whether it names a block (:func:`_vst_entry`, a function of those two alone).
+    whether it names a block (:func:`~llvm_to_air.bitcode.value_symtab._vst_entry`, a function of those two alone).
     ``pools``: per source file, what the enumerators share (:class:`SharedPools`).
     ``string_records``: unabbreviated string records (code and bytes) as
     :func:`bitstream.unabbreviated_body` encodes them.
@@ -176,73 +268,6 @@ def llvm14_text_to_bitcode(text: str, file: str = "<llvm14>",
             raise CompileError(f"cannot read this LLVM 14 text ({type(exc).__name__}: {exc})",
                                SourceLocation(file)) from exc
         return write_bitcode(module, options, cache)
-
-
-# ------------------------------------------------------------ blockinfo abbrevs
-
-VST_ENTRY_8_ABBREV = 4
-VST_ENTRY_7_ABBREV = 5
-VST_ENTRY_6_ABBREV = 6
-VST_BBENTRY_6_ABBREV = 7
-CONSTANTS_SETTYPE_ABBREV = 4
-CONSTANTS_INTEGER_ABBREV = 5
-CONSTANTS_CE_CAST_ABBREV = 6
-CONSTANTS_NULL_ABBREV = 7
-FUNCTION_INST_LOAD_ABBREV = 4
-FUNCTION_INST_UNOP_ABBREV = 5
-FUNCTION_INST_UNOP_FLAGS_ABBREV = 6
-FUNCTION_INST_BINOP_ABBREV = 7
-FUNCTION_INST_BINOP_FLAGS_ABBREV = 8
-FUNCTION_INST_CAST_ABBREV = 9
-FUNCTION_INST_RET_VOID_ABBREV = 10
-FUNCTION_INST_RET_VAL_ABBREV = 11
-FUNCTION_INST_UNREACHABLE_ABBREV = 12
-FUNCTION_INST_GEP_ABBREV = 13
-
-METADATA_INDEX_THRESHOLD = 25  # LLVM's -bitcode-mdindex-threshold default
-
-_MASK32 = 0xFFFFFFFF
-_MASK64 = 0xFFFFFFFFFFFFFFFF
-
-SE_CHAR6, SE_FIXED7, SE_FIXED8 = 0, 1, 2
-
-
-_CHAR6_NAME = re.compile(rb"[a-zA-Z0-9._]*")
-
-
-def string_encoding(data: bytes) -> int:
-    """LLVM's getStringEncoding: the narrowest of Char6, Fixed7, Fixed8 that holds ``data``."""
-    if _CHAR6_NAME.fullmatch(data):
-        return SE_CHAR6
-    if data.isascii():
-        return SE_FIXED7
-    return SE_FIXED8
-
-
-def chars32(data: bytes) -> list[int]:
-    """Bytes as writeStringRecord stores them (``char`` into ``unsigned``: sign-extended)."""
-    return [b if b < 0x80 else b + 0xFFFFFF00 for b in data]
-
-
-def signed64(value: int) -> int:
-    """``emitSignedInt64``: sign in bit 0, magnitude above it (64-bit wrap)."""
-    value &= _MASK64
-    if value < 1 << 63:
-        return (value << 1) & _MASK64
-    return (((-value) & _MASK64) << 1 | 1) & _MASK64
-
-
-def encoded_align(align: int | None) -> int:
-    """``getEncodedAlign``: 0 for none, else log2(align) + 1."""
-    if not align:
-        return 0
-    if align & (align - 1):
-        raise CompileError(f"alignment {align} is not a power of two")
-    return align.bit_length()
-
-
-def _bytes(text: str) -> bytes:
-    return text.encode("utf-8", "surrogateescape")
 
 
 class _ModuleWriter:
@@ -974,353 +999,6 @@ class _ModuleWriter:
         w.exit_block()
 
 
-# ----------------------------------------------------------------- instructions
-
-
-class _InstructionWriter:
-    """Writes one function's instructions (``writeInstruction``)."""
-
-    def __init__(self, owner: _ModuleWriter, info: FunctionInfo) -> None:
-        self.owner = owner
-        self.ve = owner.ve
-        self.w = owner.w
-        self.info = info
-        self.tid = owner.ve.type_id
-        self.value_id = owner.ve.value_id
-        self.value_ids = owner.ve.value_ids
-        self.emit = owner.w.emit_record  # type: ignore[method-assign]
-        self.inst_id = 0
-
-    def write(self, inst: Instruction, ops: list[object], inst_id: int) -> None:
-        self.inst_id = inst_id
-        handler = _HANDLERS.get(type(inst))
-        if handler is None:
-            raise self.owner.error(f"instruction '{inst.opcode}' cannot be written as bitcode",
-                                   inst.location)
-        handler(self, inst, ops)
-
-    # operand helpers -------------------------------------------------------
-
-    def rel(self, value: object) -> int:
-        """``pushValue``: InstID - ValueID as an unsigned 32-bit number."""
-        vid = self.value_ids.get(value)
-        if vid is None:
-            vid = self.value_id(value)
-        return (self.inst_id - vid) & _MASK32
-
-    def rel_typed(self, value: object, out: list[int]) -> bool:
-        """``pushValueAndType``: appends the relative id, plus the type for forward references."""
-        vid = self.value_ids.get(value)
-        if vid is None:
-            vid = self.value_id(value)
-        inst_id = self.inst_id
-        if vid < inst_id:
-            out.append(inst_id - vid)
-            return False
-        out.append((inst_id - vid) & _MASK32)
-        out.append(self.tid(self.ve.value_type(value)))
-        return True
-
-    # kinds -----------------------------------------------------------------
-
-    def binary(self, inst: BinaryOp, ops: list[object]) -> None:
-        record: list[int] = []
-        forward = self.rel_typed(ops[0], record)
-        record.append(self.rel(ops[1]))
-        record.append(c.BINARY_OPCODES[inst.opcode])
-        abbrev = 0 if forward else FUNCTION_INST_BINOP_ABBREV
-        flags = _optimization_flags(inst.opcode, inst.flags, inst.ty)
-        if flags:
-            record.append(flags)
-            if abbrev:
-                abbrev = FUNCTION_INST_BINOP_FLAGS_ABBREV
-        self.emit(c.FUNC_CODE_INST_BINOP, record, abbrev)
-
-    def unary(self, inst: UnaryOp, ops: list[object]) -> None:
-        record: list[int] = []
-        forward = self.rel_typed(ops[0], record)
-        record.append(c.UNARY_OPCODES[inst.opcode])
-        abbrev = 0 if forward else FUNCTION_INST_UNOP_ABBREV
-        flags = _fast_math(inst.flags)
-        if flags:
-            record.append(flags)
-            if abbrev:
-                abbrev = FUNCTION_INST_UNOP_FLAGS_ABBREV
-        self.emit(c.FUNC_CODE_INST_UNOP, record, abbrev)
-
-    def cast(self, inst: Cast, ops: list[object]) -> None:
-        if inst.flags:
-            raise self.owner.error(f"'{inst.opcode} {' '.join(inst.flags)}' does not exist in "
-                                   "LLVM 14", inst.location)
-        opcode = c.CAST_OPCODES.get(inst.opcode)
-        if opcode is None:
-            raise self.owner.error(f"cast '{inst.opcode}' does not exist in LLVM 14",
-                                   inst.location)
-        record: list[int] = []
-        forward = self.rel_typed(ops[0], record)
-        record += (self.tid(inst.ty), opcode)
-        self.emit(c.FUNC_CODE_INST_CAST, record, 0 if forward else FUNCTION_INST_CAST_ABBREV)
-
-    def gep(self, inst: GetElementPtr, ops: list[object]) -> None:
-        bad = [f for f in inst.flags if f != "inbounds"]
-        if bad:
-            raise self.owner.error(f"getelementptr flag '{bad[0]}' does not exist in LLVM 14",
-                                   inst.location)
-        record = [int("inbounds" in inst.flags), self.tid(inst.source_type)]
-        for op in ops:
-            self.rel_typed(op, record)
-        self.emit(c.FUNC_CODE_INST_GEP, record, FUNCTION_INST_GEP_ABBREV)
-
-    def extractvalue(self, inst: ExtractValue, ops: list[object]) -> None:
-        record: list[int] = []
-        self.rel_typed(ops[0], record)
-        record += inst.indices
-        self.emit(c.FUNC_CODE_INST_EXTRACTVAL, record)
-
-    def insertvalue(self, inst: InsertValue, ops: list[object]) -> None:
-        record: list[int] = []
-        self.rel_typed(ops[0], record)
-        self.rel_typed(ops[1], record)
-        record += inst.indices
-        self.emit(c.FUNC_CODE_INST_INSERTVAL, record)
-
-    def select(self, inst: Select, ops: list[object]) -> None:
-        record: list[int] = []
-        self.rel_typed(ops[1], record)
-        record.append(self.rel(ops[2]))
-        self.rel_typed(ops[0], record)
-        flags = _fast_math(inst.flags)
-        if flags:
-            record.append(flags)
-        self.emit(c.FUNC_CODE_INST_VSELECT, record)
-
-    def extractelement(self, inst: ExtractElement, ops: list[object]) -> None:
-        record: list[int] = []
-        self.rel_typed(ops[0], record)
-        self.rel_typed(ops[1], record)
-        self.emit(c.FUNC_CODE_INST_EXTRACTELT, record)
-
-    def insertelement(self, inst: InsertElement, ops: list[object]) -> None:
-        record: list[int] = []
-        self.rel_typed(ops[0], record)
-        record.append(self.rel(ops[1]))
-        self.rel_typed(ops[2], record)
-        self.emit(c.FUNC_CODE_INST_INSERTELT, record)
-
-    def shufflevector(self, inst: ShuffleVector, ops: list[object]) -> None:
-        record: list[int] = []
-        self.rel_typed(ops[0], record)
-        record.append(self.rel(ops[1]))
-        record.append(self.rel(self.ve.shuffle_mask(inst)))
-        self.emit(c.FUNC_CODE_INST_SHUFFLEVEC, record)
-
-    def compare(self, inst: Compare, ops: list[object]) -> None:
-        record: list[int] = []
-        self.rel_typed(ops[0], record)
-        record.append(self.rel(ops[1]))
-        table = c.ICMP_PREDICATES if inst.opcode == "icmp" else c.PREDICATES
-        predicate = table.get(inst.predicate)
-        if predicate is None:
-            raise self.owner.error(f"unknown {inst.opcode} predicate '{inst.predicate}'",
-                                   inst.location)
-        record.append(predicate)
-        if inst.opcode == "icmp":
-            if inst.flags:
-                raise self.owner.error(f"icmp flag '{inst.flags[0]}' does not exist in LLVM 14",
-                                       inst.location)
-        else:
-            flags = _fast_math(inst.flags)
-            if flags:
-                record.append(flags)
-        self.emit(c.FUNC_CODE_INST_CMP2, record)
-
-    def ret(self, inst: Return, ops: list[object]) -> None:
-        if not ops:
-            self.emit(c.FUNC_CODE_INST_RET, [], FUNCTION_INST_RET_VOID_ABBREV)
-            return
-        record: list[int] = []
-        forward = self.rel_typed(ops[0], record)
-        self.emit(c.FUNC_CODE_INST_RET, record, 0 if forward else FUNCTION_INST_RET_VAL_ABBREV)
-
-    def br(self, inst: Branch, ops: list[object]) -> None:
-        block_ids = self.ve.block_ids
-        record = [block_ids[id(inst.targets[0])]]
-        if inst.ops:
-            record.append(block_ids[id(inst.targets[1])])
-            record.append(self.rel(ops[0]))
-        self.emit(c.FUNC_CODE_INST_BR, record)
-
-    def switch(self, inst: Switch, ops: list[object]) -> None:
-        block_ids = self.ve.block_ids
-        record = [self.tid(self.ve.value_type(ops[0])), self.rel(ops[0]),
-                  block_ids[id(inst.targets[0])]]
-        for k in range(2, len(ops), 2):
-            record.append(self.value_id(ops[k]))
-            record.append(block_ids[id(ops[k + 1])])
-        self.emit(c.FUNC_CODE_INST_SWITCH, record)
-
-    def unreachable(self, inst: Unreachable, ops: list[object]) -> None:
-        self.emit(c.FUNC_CODE_INST_UNREACHABLE, [], FUNCTION_INST_UNREACHABLE_ABBREV)
-
-    def phi(self, inst: Phi, ops: list[object]) -> None:
-        block_ids = self.ve.block_ids
-        record = [self.tid(inst.ty)]
-        for value, block in zip(ops, inst.blocks, strict=True):
-            diff = self.inst_id - self.value_id(value)
-            record.append(signed64(diff))
-            record.append(block_ids[id(block)])
-        flags = _fast_math(inst.flags)
-        if flags:
-            record.append(flags)
-        self.emit(c.FUNC_CODE_INST_PHI, record)
-
-    def alloca(self, inst: Alloca, ops: list[object]) -> None:
-        align = inst.align
-        if align is None:
-            align = self.owner.layout().abi_align(inst.allocated_type, self.owner.module.structs)
-        encoded = encoded_align(align)
-        packed = (encoded & 31) | (int(inst.inalloca) << 5) | (1 << 6) | ((encoded >> 5) << 8)
-        size = ops[0]
-        record = [self.tid(inst.allocated_type), self.tid(self.ve.value_type(size)),
-                  self.value_id(size), packed]
-        self.emit(c.FUNC_CODE_INST_ALLOCA, record)
-
-    def load(self, inst: Load, ops: list[object]) -> None:
-        record: list[int] = []
-        forward = self.rel_typed(ops[0], record)
-        align = inst.align
-        if align is None:
-            align = self.owner.layout().abi_align(inst.ty, self.owner.module.structs)
-        record += (self.tid(inst.ty), encoded_align(align), int(inst.volatile))
-        if inst.ordering is not None:
-            record += (self.ordering(inst.ordering, inst), self.sync_scope(inst.syncscope))
-            self.emit(c.FUNC_CODE_INST_LOADATOMIC, record)
-            return
-        self.emit(c.FUNC_CODE_INST_LOAD, record, 0 if forward else FUNCTION_INST_LOAD_ABBREV)
-
-    def store(self, inst: Store, ops: list[object]) -> None:
-        record: list[int] = []
-        self.rel_typed(ops[1], record)
-        self.rel_typed(ops[0], record)
-        align = inst.align
-        if align is None:
-            align = self.owner.layout().abi_align(self.ve.value_type(ops[0]),
-                                                  self.owner.module.structs)
-        record += (encoded_align(align), int(inst.volatile))
-        if inst.ordering is not None:
-            record += (self.ordering(inst.ordering, inst), self.sync_scope(inst.syncscope))
-            self.emit(c.FUNC_CODE_INST_STOREATOMIC, record)
-            return
-        self.emit(c.FUNC_CODE_INST_STORE, record)
-
-    def cmpxchg(self, inst: CmpXchg, ops: list[object]) -> None:
-        record: list[int] = []
-        self.rel_typed(ops[0], record)
-        self.rel_typed(ops[1], record)
-        record.append(self.rel(ops[2]))
-        align = inst.align or self.owner.layout().abi_align(self.ve.value_type(ops[1]),
-                                                            self.owner.module.structs)
-        record += (int(inst.volatile), self.ordering(inst.success_ordering, inst),
-                   self.sync_scope(inst.syncscope), self.ordering(inst.failure_ordering, inst),
-                   int(inst.weak), encoded_align(align))
-        self.emit(c.FUNC_CODE_INST_CMPXCHG, record)
-
-    def atomicrmw(self, inst: AtomicRMW, ops: list[object]) -> None:
-        operation = c.RMW_OPERATIONS.get(inst.operation)
-        if operation is None:
-            raise self.owner.error(f"atomicrmw operation '{inst.operation}' does not exist in "
-                                   "LLVM 14", inst.location)
-        record: list[int] = []
-        self.rel_typed(ops[0], record)
-        self.rel_typed(ops[1], record)
-        align = inst.align or self.owner.layout().abi_align(self.ve.value_type(ops[1]),
-                                                            self.owner.module.structs)
-        record += (operation, int(inst.volatile), self.ordering(inst.ordering, inst),
-                   self.sync_scope(inst.syncscope), encoded_align(align))
-        self.emit(c.FUNC_CODE_INST_ATOMICRMW, record)
-
-    def fence(self, inst: Fence, ops: list[object]) -> None:
-        self.emit(c.FUNC_CODE_INST_FENCE, [self.ordering(inst.ordering, inst),
-                                           self.sync_scope(inst.syncscope)])
-
-    def freeze(self, inst: Freeze, ops: list[object]) -> None:
-        record: list[int] = []
-        self.rel_typed(ops[0], record)
-        self.emit(c.FUNC_CODE_INST_FREEZE, record)
-
-    def call(self, inst: Call, ops: list[object]) -> None:
-        ve = self.ve
-        fnty = inst.function_type
-        nargs = len(inst.args)
-        if inst.bundles:
-            k = nargs
-            for bundle in inst.bundles:
-                record = [ve.bundle_tags[bundle.tag]]
-                for _ in bundle.inputs:
-                    self.rel_typed(ops[k], record)
-                    k += 1
-                self.emit(c.FUNC_CODE_OPERAND_BUNDLE, record)
-        flags = _fast_math(inst.flags)
-        cc = _calling_convention(inst.cc, self.owner)
-        marker = (cc << c.CALL_CCONV | int(inst.tail in ("tail", "musttail")) << c.CALL_TAIL
-                  | int(inst.tail == "musttail") << c.CALL_MUSTTAIL
-                  | 1 << c.CALL_EXPLICIT_TYPE
-                  | int(inst.tail == "notail") << c.CALL_NOTAIL
-                  | int(flags != 0) << c.CALL_FMF)
-        record = [ve.attr_list_id(ve.call_attrs(inst)), marker]
-        if flags:
-            record.append(flags)
-        record.append(self.tid(fnty))
-        self.rel_typed(ops[-1], record)
-        for i, param in enumerate(fnty.params):
-            if param == LABEL:
-                record.append(self.value_id(ops[i]))
-            else:
-                record.append(self.rel(ops[i]))
-        if fnty.vararg:
-            for i in range(len(fnty.params), nargs):
-                self.rel_typed(ops[i], record)
-        self.emit(c.FUNC_CODE_INST_CALL, record)
-
-    def ordering(self, name: str, inst: Instruction) -> int:
-        found = c.ORDERINGS.get(name)
-        if found is None:
-            raise self.owner.error(f"unknown atomic ordering '{name}'", inst.location)
-        return found
-
-    def sync_scope(self, scope: str | None) -> int:
-        if scope is None:
-            return c.SYNC_SCOPE_SYSTEM
-        return self.ve.sync_scopes[scope]
-
-
-_HANDLERS: dict[type, Callable[[_InstructionWriter, object, list[object]], None]] = {
-    BinaryOp: _InstructionWriter.binary,  # type: ignore[dict-item]
-    UnaryOp: _InstructionWriter.unary,  # type: ignore[dict-item]
-    Cast: _InstructionWriter.cast,  # type: ignore[dict-item]
-    GetElementPtr: _InstructionWriter.gep,  # type: ignore[dict-item]
-    ExtractValue: _InstructionWriter.extractvalue,  # type: ignore[dict-item]
-    InsertValue: _InstructionWriter.insertvalue,  # type: ignore[dict-item]
-    Select: _InstructionWriter.select,  # type: ignore[dict-item]
-    ExtractElement: _InstructionWriter.extractelement,  # type: ignore[dict-item]
-    InsertElement: _InstructionWriter.insertelement,  # type: ignore[dict-item]
-    ShuffleVector: _InstructionWriter.shufflevector,  # type: ignore[dict-item]
-    Compare: _InstructionWriter.compare,  # type: ignore[dict-item]
-    Return: _InstructionWriter.ret,  # type: ignore[dict-item]
-    Branch: _InstructionWriter.br,  # type: ignore[dict-item]
-    Switch: _InstructionWriter.switch,  # type: ignore[dict-item]
-    Unreachable: _InstructionWriter.unreachable,  # type: ignore[dict-item]
-    Phi: _InstructionWriter.phi,  # type: ignore[dict-item]
-    Alloca: _InstructionWriter.alloca,  # type: ignore[dict-item]
-    Load: _InstructionWriter.load,  # type: ignore[dict-item]
-    Store: _InstructionWriter.store,  # type: ignore[dict-item]
-    CmpXchg: _InstructionWriter.cmpxchg,  # type: ignore[dict-item]
-    AtomicRMW: _InstructionWriter.atomicrmw,  # type: ignore[dict-item]
-    Fence: _InstructionWriter.fence,  # type: ignore[dict-item]
-    Freeze: _InstructionWriter.freeze,  # type: ignore[dict-item]
-    Call: _InstructionWriter.call,  # type: ignore[dict-item]
-}
-
 _SIMPLE_TYPE_CODES: dict[type, tuple[int, list[int]]] = {
     type(VOID): (c.TYPE_CODE_VOID, []),
     type(LABEL): (c.TYPE_CODE_LABEL, []),
@@ -1329,260 +1007,3 @@ _SIMPLE_TYPE_CODES: dict[type, tuple[int, list[int]]] = {
 }
 
 
-# ------------------------------------------------------------------- helpers
-
-
-def _optimization_flags(opcode: str, flags: tuple[str, ...], ty: Type) -> int:
-    """``getOptimizationFlags`` for a binary operator (or constant expression)."""
-    if opcode in c.OBO_OPCODES:
-        table = c.OBO_FLAGS
-    elif opcode in c.EXACT_OPCODES:
-        table = c.EXACT_FLAGS
-    else:
-        return _fast_math(flags)
-    bits = 0
-    for flag in flags:
-        if flag not in table:
-            raise CompileError(f"flag '{flag}' on '{opcode}' does not exist in LLVM 14")
-        bits |= table[flag]
-    return bits
-
-
-def _fast_math(flags: tuple[str, ...]) -> int:
-    bits = 0
-    for flag in flags:
-        found = c.FAST_MATH_FLAGS.get(flag)
-        if found is None:
-            raise CompileError(f"flag '{flag}' does not exist in LLVM 14 here")
-        bits |= found
-    return bits
-
-
-def _wide_words(value: int) -> list[int]:
-    """``emitWideAPInt``: the active 64-bit words, each as a signed VBR value."""
-    words = []
-    while True:
-        words.append(signed64(value & _MASK64))
-        value >>= 64
-        if not value:
-            return words
-
-
-def _fp_record(ty: Type, bits: int) -> list[int]:
-    assert isinstance(ty, FloatType)
-    if ty.kind == "x86_fp80":
-        low = bits & _MASK64
-        high = bits >> 64
-        return [((high << 48) | (low >> 16)) & _MASK64, low & 0xFFFF]
-    if ty.kind in ("fp128", "ppc_fp128"):
-        return [bits & _MASK64, bits >> 64]
-    return [bits]
-
-
-def _linkage(gv: GlobalValue) -> int:
-    found = c.LINKAGES.get(gv.linkage)
-    if found is None:
-        raise CompileError(f"unknown linkage '{gv.linkage}'", gv.location)
-    return found
-
-
-def _visibility(gv: GlobalValue) -> int:
-    for word in gv.qualifiers:
-        if word in c.VISIBILITIES:
-            return c.VISIBILITIES[word]
-    return 0
-
-
-def _dll(gv: GlobalValue) -> int:
-    for word in gv.qualifiers:
-        if word in c.DLL_STORAGE:
-            return c.DLL_STORAGE[word]
-    return 0
-
-
-def _unnamed_addr(gv: GlobalValue) -> int:
-    for word in gv.qualifiers:
-        if word in c.UNNAMED_ADDR:
-            return c.UNNAMED_ADDR[word]
-    return 0
-
-
-def _thread_local(gv: GlobalValue) -> int:
-    for word in gv.qualifiers:
-        if word.startswith("thread_local"):
-            mode = c.THREAD_LOCAL.get(word)
-            if mode is None:
-                raise CompileError(f"unknown thread-local mode '{word}'", gv.location)
-            return mode
-    return 0
-
-
-def _dso_local(gv: GlobalValue) -> bool:
-    """Explicit ``dso_local``, or implied: local linkage, or hidden/protected and not extern_weak."""
-    if "dso_local" in gv.qualifiers:
-        return True
-    if gv.linkage in c.LOCAL_LINKAGES:
-        return True
-    return _visibility(gv) != 0 and gv.linkage != "extern_weak"
-
-
-def _calling_convention(cc: str, owner: _ModuleWriter) -> int:
-    if cc.startswith("cc "):
-        return int(cc[3:])
-    found = c.CALLING_CONVENTIONS.get(cc)
-    if found is None:
-        raise owner.error(f"calling convention '{cc}' does not exist in LLVM 14")
-    return found
-
-
-def _function_addrspace(fn: Function) -> int:
-    for word in fn.prefix_words:
-        if word.startswith("addrspace("):
-            return int(word[len("addrspace("):-1])
-    return 0
-
-
-def source_filename(module: Module) -> str:
-    """The module's source file name; like LLVM, the module's own name when the text gives none."""
-    return module.source_filename if module.source_filename is not None else module.file
-
-
-def struct_name(printed: str) -> bytes:
-    """The raw name of a named struct from its printed form (``"a b"`` quoted, escapes)."""
-    from llvm_to_air.ir.lexer import decode_name
-
-    if printed.isdigit():
-        return b""
-    return _bytes(decode_name("%" + printed))
-
-
-def _sorted_attachments(pairs: list[tuple[int, WMD]]) -> list[tuple[int, WMD]]:
-    return sorted(pairs, key=lambda p: p[0])
-
-
-def _last_per_kind(mds: list) -> list:
-    seen: dict[str, int] = {}
-    out: list = []
-    for kind, md in mds:
-        if kind in seen:
-            out[seen[kind]] = (kind, md)
-        else:
-            seen[kind] = len(out)
-            out.append((kind, md))
-    return out
-
-
-def vst_insertion_order(fn: Function) -> list[tuple[bytes, object]]:
-    """Named blocks and instructions in the order LLParser puts them into the symbol table.
-
-    Blocks enter when first referenced (a forward branch creates them) or
-    defined; an instruction's name enters after its operands were read.
-    (Arguments come first; the caller handles them.)
-    """
-    seen: set[int] = set()
-    out: list[tuple[bytes, object]] = []
-
-    def block(b: BasicBlock) -> None:
-        if b.name is not None and id(b) not in seen:
-            seen.add(id(b))
-            out.append((_bytes(b.name), b))
-
-    for b in fn.blocks:
-        block(b)
-        for inst in b.instructions:
-            if isinstance(inst, Branch | Switch):
-                for target in inst.targets:
-                    block(target)
-            elif isinstance(inst, Phi):
-                for incoming in inst.blocks:
-                    block(incoming)
-            if inst.name is not None:
-                out.append((_bytes(inst.name), inst))
-    return out
-
-
-_VST_WIDTH = 4  # abbreviation id width of VALUE_SYMTAB blocks
-
-
-def _vst_entry(name: bytes, is_block: bool) -> tuple[int, int, int, int]:
-    """The bits before and after the value id of a VST entry for ``name`` (see the blockinfo).
-
-    Abbreviation 4 is ``[Fixed(3) code, VBR8 id, Array Fixed(8)]``; 5 and 6
-    are ``[ENTRY, VBR8, Array Fixed(7) / Char6]``; 7 is ``[BBENTRY, VBR8, Array Char6]``.
-    """
-    char6 = _CHAR6_NAME.fullmatch(name) is not None
-    if is_block:
-        abbrev = VST_BBENTRY_6_ABBREV if char6 else VST_ENTRY_8_ABBREV
-        code = c.VST_CODE_BBENTRY
-    else:
-        abbrev = VST_ENTRY_6_ABBREV if char6 else (
-            VST_ENTRY_7_ABBREV if name.isascii() else VST_ENTRY_8_ABBREV)
-        code = c.VST_CODE_ENTRY
-    head, head_len = abbrev, _VST_WIDTH
-    if abbrev == VST_ENTRY_8_ABBREV:
-        head |= code << head_len
-        head_len += 3
-    element = {VST_ENTRY_8_ABBREV: bs.fixed(8), VST_ENTRY_7_ABBREV: bs.fixed(7)}.get(
-        abbrev, bs.CHAR6_OP)
-    tail, tail_len = bs.array_bits(name, element)
-    return head, head_len, tail, tail_len
-
-
-def _djb_hash(name: bytes) -> int:
-    """LLVM's djbHash with seed 0 (what LLVM 14's StringMap uses), as an unsigned 32-bit value."""
-    h = 0
-    if len(name) < 64:
-        for b in name:
-            h = h * 33 + b
-        return h & _MASK32
-    for b in name:
-        h = (h * 33 + b) & _MASK32
-    return h
-
-
-def string_map_order(names: list[bytes]) -> list[int]:
-    """Indices of ``names`` in the iteration order of an LLVM 14 StringMap they were inserted into.
-
-    Models StringMapImpl: 16 buckets to start, quadratic probing, the full
-    hash kept per bucket, and a rehash into twice the buckets (in bucket
-    order) once more than 3/4 are used. Duplicate names keep their first entry.
-    """
-    size = 16
-    buckets = [-1] * size
-    hashes = [0] * size
-    items = 0
-    for index, name in enumerate(names):
-        full = _djb_hash(name)
-        mask = size - 1
-        bucket = full & mask
-        probe = 1
-        duplicate = False
-        while buckets[bucket] >= 0:
-            if names[buckets[bucket]] == name:
-                duplicate = True
-                break
-            bucket = (bucket + probe) & mask
-            probe += 1
-        if duplicate:
-            continue
-        buckets[bucket] = index
-        hashes[bucket] = full
-        items += 1
-        if items * 4 > size * 3:
-            size *= 2
-            mask = size - 1
-            new_buckets = [-1] * size
-            new_hashes = [0] * size
-            for entry, full_hash in zip(buckets, hashes, strict=True):
-                if entry < 0:
-                    continue
-                bucket = full_hash & mask
-                probe = 1
-                while new_buckets[bucket] >= 0:
-                    bucket = (bucket + probe) & mask
-                    probe += 1
-                new_buckets[bucket] = entry
-                new_hashes[bucket] = full_hash
-            buckets = new_buckets
-            hashes = new_hashes
-    return [entry for entry in buckets if entry >= 0]
