@@ -22,12 +22,11 @@ reader (Apple's included) read the result.
 This module writes the module-level blocks; instruction records are
 :mod:`llvm_to_air.bitcode.function_writer`'s, value symbol table order and entries
 :mod:`llvm_to_air.bitcode.value_symtab`'s, and the small shared encodings
-:mod:`llvm_to_air.bitcode.records`' (their public names are importable from here too).
+:mod:`llvm_to_air.bitcode.records`', the options and library cache
+:mod:`llvm_to_air.bitcode.options`' (their public names are importable from here too).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from llvm_to_air.bitcode import attributes as attrs
 from llvm_to_air.bitcode import bitstream as bs
@@ -43,7 +42,7 @@ from llvm_to_air.bitcode.constants import (
     UNDEF,
     WConst,
 )
-from llvm_to_air.bitcode.enumerator import Enumerator, SharedPools, log2_ceil
+from llvm_to_air.bitcode.enumerator import Enumerator, log2_ceil
 from llvm_to_air.bitcode.function_writer import (
     _HANDLERS,
     _calling_convention,
@@ -51,6 +50,7 @@ from llvm_to_air.bitcode.function_writer import (
     _optimization_flags,
 )
 from llvm_to_air.bitcode.metadata import NODE, WMD
+from llvm_to_air.bitcode.options import LibraryCache, WriterOptions
 from llvm_to_air.bitcode.records import (
     _MASK32,
     _bytes,
@@ -150,7 +150,7 @@ from llvm_to_air.bitcode.records import (
 from llvm_to_air.bitcode.records import (
     struct_name as struct_name,
 )
-from llvm_to_air.bitcode.symtab import DEFAULT_PRODUCER, StringTable, build_symtab, name_bytes
+from llvm_to_air.bitcode.symtab import StringTable, build_symtab, name_bytes
 from llvm_to_air.bitcode.value_symtab import (
     _vst_entry,
 )
@@ -187,48 +187,6 @@ from llvm_to_air.ir.types import (
     VectorType,
     VoidType,
 )
-
-
-@dataclass(frozen=True)
-class WriterOptions:
-    """Knobs of the bitcode writer.
-
-    ``producer``: the IDENTIFICATION string (Apple's tools write ``""``).
-    ``symtab_producer``: the irsymtab producer (LLVM 14.0.6 writes ``"14.0.6"``).
-    ``write_symtab``: write the SYMTAB block where LLVM 14 would.
-    """
-
-    producer: str = ""
-    symtab_producer: str = DEFAULT_PRODUCER
-    write_symtab: bool = True
-
-
-@dataclass
-class LibraryCache:
-    """What the modules of one library share, written once (a ``.metallib`` holds one
-    module per kernel, and each repeats the same fixed blocks).
-
-    ``blocks``: whole blocks by what determines their contents (identification,
-    BLOCKINFO, metadata kinds, operand bundle tags, sync scope names).
-    ``vst_entries``: the encoded name part of a VALUE_SYMTAB entry, by name and
-    whether it names a block (:func:`~llvm_to_air.bitcode.value_symtab._vst_entry`, a function of those two alone).
-    ``pools``: per source file, what the enumerators share (:class:`SharedPools`).
-    ``string_records``: unabbreviated string records (code and bytes) as
-    :func:`bitstream.unabbreviated_body` encodes them.
-    """
-
-    blocks: bs.BlockCache = field(default_factory=dict)
-    vst_entries: dict[tuple[bytes, bool], tuple[int, int, int, int]] = field(
-        default_factory=dict)
-    pools: dict[str, SharedPools] = field(default_factory=dict)
-    string_records: dict[tuple[int, bytes], tuple[int, int]] = field(default_factory=dict)
-
-    def pools_of(self, file: str) -> SharedPools:
-        """What the enumerators of the modules of ``file`` share (errors name the file)."""
-        found = self.pools.get(file)
-        if found is None:
-            found = self.pools[file] = SharedPools.of(file)
-        return found
 
 
 def write_bitcode(module: Module, options: WriterOptions | None = None,
