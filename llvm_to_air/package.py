@@ -22,13 +22,14 @@ from pathlib import Path
 from llvm_to_air.bitcode.writer import LibraryCache
 from llvm_to_air.bitcode_wrapper import wrap_bitcode
 from llvm_to_air.errors import CompileError
-from llvm_to_air.ir.edit import metadata_value_ids, remove_unused_declarations
+from llvm_to_air.ir.edit import (
+    metadata_value_ids,
+    reachable_value_ids,
+    remove_unused_declarations,
+)
 from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import (
-    ConstantAggregate,
-    ConstantExpr,
     Function,
-    GlobalVariable,
     MDNode,
     MDValue,
     Metadata,
@@ -87,7 +88,7 @@ def kernel_module(module: Module, kernel_name: str, index: KernelIndex | None = 
         at = bisect.bisect_left(index.declaration_positions, index.positions[id(kernel)])
         functions.insert(at, kernel)
     part.functions = functions
-    used = _reachable(kernel)
+    used = reachable_value_ids(kernel)
     part.globals = [gv for gv in module.globals if id(gv) in used]
     named = []
     metadata_ids = index.shared_metadata_ids
@@ -107,24 +108,6 @@ def kernel_module(module: Module, kernel_name: str, index: KernelIndex | None = 
     part.named_metadata = named
     remove_unused_declarations(part, metadata_ids)
     return part
-
-
-def _reachable(fn: Function) -> set[int]:
-    """Ids of every value ``fn`` refers to, through constant expressions and initializers."""
-    seen: set[int] = set()
-    stack: list[object] = [op for inst in fn.instructions() for op in inst.ops]
-    while stack:
-        value = stack.pop()
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
-        if isinstance(value, ConstantExpr):
-            stack.extend(value.ops)
-        elif isinstance(value, ConstantAggregate):
-            stack.extend(value.elements)
-        elif isinstance(value, GlobalVariable) and value.initializer is not None:
-            stack.append(value.initializer)
-    return seen
 
 
 @dataclass

@@ -15,7 +15,10 @@ from llvm_to_air.ir.model import (
     Argument,
     BasicBlock,
     Call,
+    ConstantAggregate,
+    ConstantExpr,
     Function,
+    GlobalVariable,
     Instruction,
     MDNode,
     MDValue,
@@ -158,6 +161,24 @@ def _constant_leaves(c: object) -> Iterator[object]:
     for attr in ("elements", "ops"):
         for sub in getattr(c, attr, ()) or ():
             yield from _constant_leaves(sub)
+
+
+def reachable_value_ids(fn: Function) -> set[int]:
+    """Ids of every value ``fn`` refers to, through constant expressions and initializers."""
+    seen: set[int] = set()
+    stack: list[object] = [op for inst in fn.instructions() for op in inst.ops]
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, ConstantExpr):
+            stack.extend(value.ops)
+        elif isinstance(value, ConstantAggregate):
+            stack.extend(value.elements)
+        elif isinstance(value, GlobalVariable) and value.initializer is not None:
+            stack.append(value.initializer)
+    return seen
 
 
 def metadata_value_ids(nodes: Iterable[object]) -> set[int]:

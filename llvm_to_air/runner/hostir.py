@@ -25,7 +25,12 @@ from dataclasses import dataclass, field
 
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.datalayout import DataLayout
-from llvm_to_air.ir.edit import NameSource, phis, replace_all_uses
+from llvm_to_air.ir.edit import (
+    NameSource,
+    phis,
+    remove_unused_declarations,
+    replace_all_uses,
+)
 from llvm_to_air.ir.model import (
     Alloca,
     Argument,
@@ -99,35 +104,14 @@ def _place(block: BasicBlock, index: int, items: list[Instruction]) -> None:
     block.instructions[index:index] = items
 
 
-def _referenced_functions(kernel: Function, module: Module) -> set[int]:
-    """ids of the functions ``kernel``'s instructions or any global's initializer name."""
-    found: set[int] = set()
-    seen: set[int] = set()
-    stack: list[Value] = [op for inst in kernel.instructions() for op in inst.ops]
-    stack += [gv.initializer for gv in module.globals if gv.initializer is not None]
-    while stack:
-        value = stack.pop()
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
-        if isinstance(value, Function):
-            found.add(id(value))
-        elif isinstance(value, ConstantExpr):
-            stack.extend(value.ops)
-        elif isinstance(value, ConstantAggregate):
-            stack.extend(value.elements)
-    return found
-
-
 def keep_kernel(module: Module, kernel: Function) -> None:
     """Only ``kernel`` stays defined, with the declarations it uses (an AIR function that
     only another kernel calls needs no host definition); named metadata goes;
     host-friendly attributes."""
-    used = _referenced_functions(kernel, module)
-    module.functions = [fn for fn in module.functions
-                        if fn is kernel or (fn.is_declaration and id(fn) in used)]
+    module.functions = [fn for fn in module.functions if fn is kernel or fn.is_declaration]
     module.aliases = []
     module.named_metadata = []
+    remove_unused_declarations(module)
     for fn in module.functions:
         fn.fn_attrs = [a for a in fn.fn_attrs if a not in ("convergent", "noinline", "optnone")
                        and not a.startswith('"frame-pointer"')]
