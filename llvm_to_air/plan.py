@@ -214,36 +214,30 @@ def check_dispatch(kernel: str, roles: set[str], grid: Any, threadgroup: Any) ->
     return g, t
 
 
+# what the caller binds -> (the binding kinds it may name, what an index is called)
+_BOUND_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "buffers": (("buffer", "constant"), "buffer"),
+    "tg_memory": (("threadgroup",), "threadgroup memory"),
+    "textures": (("texture",), "texture"),
+    "samplers": (("sampler",), "sampler"),
+}
+
+
 def check_indices(kernel: str, bindings: Sequence[Binding], buffers: Mapping[int, Any],
                   tg_memory: Mapping[int, int], textures: Mapping[int, Any] | None = None,
                   samplers: Mapping[int, Any] | None = None) -> None:
     """Every index the caller binds must be one the kernel has (a typo would otherwise
     leave the kernel's buffer unbound and write back an untouched array)."""
-    wanted = {b.index for b in bindings if b.kind in ("buffer", "constant")}
-    groups = {b.index for b in bindings if b.kind == "threadgroup"}
-    for index in buffers:
-        if index not in wanted:
-            have = ", ".join(str(i) for i in sorted(i for i in wanted if i is not None))
-            raise CompileError(f"kernel '{kernel}' has no buffer at index {index} "
-                               f"(its buffer indices: {have or 'none'})",
-                               hint="bind only the indices that inspect or -v list")
-    for index in tg_memory:
-        if index not in groups:
-            have = ", ".join(str(i) for i in sorted(i for i in groups if i is not None))
-            raise CompileError(f"kernel '{kernel}' has no threadgroup memory at index "
-                               f"{index} (its threadgroup indices: {have or 'none'})")
-    images = {b.index for b in bindings if b.kind == "texture"}
-    for index in textures or {}:
-        if index not in images:
-            have = ", ".join(str(i) for i in sorted(i for i in images if i is not None))
-            raise CompileError(f"kernel '{kernel}' has no texture at index {index} (its "
-                               f"texture indices: {have or 'none'})")
-    states = {b.index for b in bindings if b.kind == "sampler"}
-    for index in samplers or {}:
-        if index not in states:
-            have = ", ".join(str(i) for i in sorted(i for i in states if i is not None))
-            raise CompileError(f"kernel '{kernel}' has no sampler at index {index} (its "
-                               f"sampler indices: {have or 'none'})")
+    given = {"buffers": buffers, "tg_memory": tg_memory, "textures": textures or {},
+             "samplers": samplers or {}}
+    for role, (kinds, noun) in _BOUND_KINDS.items():
+        have = {b.index for b in bindings if b.kind in kinds}
+        for index in given[role]:
+            if index not in have:
+                listed = ", ".join(str(i) for i in sorted(i for i in have if i is not None))
+                raise CompileError(f"kernel '{kernel}' has no {noun} at index {index} (its "
+                                   f"{noun.split()[0]} indices: {listed or 'none'})",
+                                   hint="bind only the indices that inspect or -v list")
 
 
 def plan_dispatch(kernel: str, bindings: Sequence[Binding], grid: Any, threadgroup: Any,
