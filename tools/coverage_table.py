@@ -33,6 +33,7 @@ from llvm_to_air.rewrite.nvvm_rounding import (
     _I2F_RE,
     _INT_RE,
 )
+from llvm_to_air.rewrite.workgroup_collectives import OPENCL_COLLECTIVES
 
 Rule = tuple[str, str, str]  # regex, status, note
 
@@ -49,8 +50,11 @@ NVVM_RULES: list[Rule] = [
      "no AIR equivalent (SM ids, cluster registers, performance counters)"),
     (r"llvm\.nvvm\.(barrier0|barrier\.cta\.sync.*|bar\.sync|barrier\.sync|barrier\.n)", MAPPED,
      "air.wg.barrier"),
-    (r"llvm\.nvvm\.barrier0\.(and|or|popc)|llvm\.nvvm\.barrier\.cta\.red.*", REFUSED,
-     "__syncthreads_count/_and/_or: combine a barrier with a threadgroup atomic"),
+    (r"llvm\.nvvm\.barrier\.cta\.red\.\w+\.(aligned\.)?count", REFUSED,
+     "barrier reductions over part of a block (a thread count): no Metal equivalent"),
+    (r"llvm\.nvvm\.barrier0\.(and|or|popc)|llvm\.nvvm\.barrier\.cta\.red.*", EMULATED,
+     "__syncthreads_count/_and/_or: threadgroup array, barriers, fold "
+     "(workgroup_collectives.py)"),
     (r"llvm\.nvvm\.bar\.warp\.sync", MAPPED, "air.simdgroup.barrier"),
     (r"llvm\.nvvm\.(membar\.(cta|gl|sys)|fence\.sc\.cluster)", MAPPED, "air.atomic.fence"),
     (r"llvm\.nvvm\.shfl\.sync\.(down|up|bfly|idx)\.(i32|f32)p?", MAPPED,
@@ -220,6 +224,8 @@ _OPENCL_GROUPS: list[Rule] = [
     (r"(printf)", REFUSED, "printf is not supported (located error)"),
     (r"(async_work_group_copy|async_work_group_strided_copy|wait_group_events|prefetch)",
      REFUSED, "asynchronous copies: not lowered yet"),
+    ("(" + "|".join(OPENCL_COLLECTIVES) + ")", EMULATED,
+     "work-group collectives: threadgroup array, barriers, fold (workgroup_collectives.py)"),
     (r"(work_group_\w+)", REFUSED, "work-group collectives: not lowered yet"),
     (r"(enqueue_kernel|get_kernel_\w+|create_user_event|retain_event|release_event|"
      r"set_user_event_status|capture_event_profiling_info|is_valid_(event|reserve_id)|"

@@ -37,6 +37,7 @@ from llvm_to_air.rewrite.simplify import (
     remove_dead_code,
 )
 from llvm_to_air.rewrite.textures import lower_images
+from llvm_to_air.rewrite.workgroup_collectives import lower_workgroup_collectives
 
 Stage = Callable[[Module, LoweringContext], None]
 
@@ -161,6 +162,8 @@ STAGES: tuple[Stage, ...] = (
     translate_inline_ptx,
     drop_cuda_builtin_objects,  # -O0: `this` of threadIdx.operator dim3() is no buffer
     inline_into_kernels,
+    # after inlining, before address spaces: adds a threadgroup array in the source's space
+    lower_workgroup_collectives,
     # after inlining: each field load sits beside its pointer; before lower_builtins,
     # which maps the __ockl_* size calls it leaves
     lower_amdgpu_implicitargs,

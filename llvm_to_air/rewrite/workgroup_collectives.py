@@ -1,0 +1,382 @@
+"""Work-group collectives: OpenCL 2.0's ``work_group_*`` functions and CUDA's
+``__syncthreads_count``/``_and``/``_or``, as threadgroup memory, barriers and a loop.
+
+Metal has no threadgroup-wide reduction, scan, vote or broadcast; a Metal kernel writes
+them with a threadgroup array, and so does this stage. Each collective call becomes
+
+    scratch[local linear id] = value;  barrier;
+    result = fold of scratch[0, end) in local-id order   (a broadcast: one load);  barrier
+
+where ``end`` is the threadgroup's size (reductions, votes), ``id + 1`` (inclusive scans)
+or ``id`` (exclusive scans, whose first work-item gets the operation's identity, as the
+OpenCL C specification defines). Every thread folds in the same order, so all work-items
+of a group get the same reduction, bit for bit, as OpenCL requires of floating point too.
+The closing barrier lets the next collective reuse the array. The array is one per module,
+``__air_workgroup_scratch``: 1,024 slots (Apple GPUs' largest threadgroup) of the widest
+element any collective uses.
+
+The local id and size come from OpenCL's ``get_local_id``/``get_local_size`` (actual sizes,
+so a grid's smaller edge threadgroups fold only their own threads) and the barrier is NVVM's
+``barrier.cta.sync``: the built-ins and intrinsics stages lower both for every producer.
+
+Expects: kernels inlined (collectives called from helpers are in the kernels), before the
+address spaces are mapped (the array is made in the producers' threadgroup space, 3) and
+before the intrinsic and built-in stages.
+Guarantees: no call to a work-group collective remains; a form with no equivalent (CUDA's
+``.count`` barriers over part of a block) is a located error naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llvm_to_air.errors import CompileError
+from llvm_to_air.ir.edit import NameSource, replace_all_uses
+from llvm_to_air.ir.model import (
+    BasicBlock,
+    BinaryOp,
+    Branch,
+    Call,
+    Cast,
+    Compare,
+    ConstantFP,
+    ConstantInt,
+    Function,
+    GetElementPtr,
+    GlobalVariable,
+    Instruction,
+    Load,
+    Module,
+    Phi,
+    Select,
+    Store,
+    Undef,
+    Value,
+)
+from llvm_to_air.ir.types import (
+    I1,
+    I32,
+    I64,
+    VOID,
+    ArrayType,
+    FloatType,
+    FunctionType,
+    IntType,
+    PointerType,
+    Type,
+)
+from llvm_to_air.rewrite.context import LoweringContext
+from llvm_to_air.rewrite.demangle import demangle
+
+SCRATCH = "__air_workgroup_scratch"
+MAX_THREADS = 1024  # Apple GPUs' largest threadgroup
+THREADGROUP_SPACE = 3  # every producer's (and AIR's) threadgroup/shared/local space
+_BARRIER = "llvm.nvvm.barrier.cta.sync.aligned.all"
+_LOCAL_ID = "_Z12get_local_idj"
+_LOCAL_SIZE = "_Z14get_local_sizej"
+
+
+@dataclass(frozen=True)
+class Collective:
+    """One collective: how it combines (``add``/``min``/``max``/``and``/``or``, or
+    ``broadcast``), over which slots (``all``/``inclusive``/``exclusive``), and whether its
+    operand is a predicate (nonzero = true; folded as 0/1 in i32)."""
+
+    combine: str
+    span: str = "all"
+    predicate: bool = False
+
+
+# OpenCL C 2.0 work-group functions, by demangled name (the element type comes from the call)
+OPENCL_COLLECTIVES: dict[str, Collective] = {
+    "work_group_all": Collective("and", predicate=True),
+    "work_group_any": Collective("or", predicate=True),
+    "work_group_broadcast": Collective("broadcast"),
+    **{f"work_group_reduce_{op}": Collective(op) for op in ("add", "min", "max")},
+    **{f"work_group_scan_{span}_{op}": Collective(op, span)
+       for span in ("inclusive", "exclusive") for op in ("add", "min", "max")},
+}
+# CUDA's barrier reductions: __syncthreads_count (popc), _and, _or. LLVM 20+ spells them
+# barrier.cta.red.*(i32 id, i1 pred), older LLVM barrier0.*(i32 pred).
+_NVVM_REDUCTION = re.compile(
+    r"llvm\.nvvm\.(?:barrier\.cta\.red\.(popc|and|or)\.(?:aligned\.)?(all|count)"
+    r"|barrier0\.(popc|and|or))")
+_NVVM_COMBINE = {"popc": "add", "and": "and", "or": "or"}
+
+# LLVM's spelling of the float identities (hex where decimal cannot say it)
+_WIDE = {"0": "0.000000e+00", "-0": "-0.000000e+00", "inf": "0x7FF0000000000000",
+         "-inf": "0xFFF0000000000000"}
+_FLOAT_TEXT = {"float": _WIDE, "double": _WIDE,
+               "half": {"0": "0xH0000", "-0": "0xH8000", "inf": "0xH7C00", "-inf": "0xHFC00"},
+               "bfloat": {"0": "0xR0000", "-0": "0xR8000", "inf": "0xR7F80",
+                          "-inf": "0xRFF80"}}
+_INT_OPS = {"add": "add", "and": "and", "or": "or"}
+_MINMAX = {("min", "s"): "llvm.smin", ("min", "u"): "llvm.umin", ("min", "f"): "llvm.minnum",
+           ("max", "s"): "llvm.smax", ("max", "u"): "llvm.umax", ("max", "f"): "llvm.maxnum"}
+
+
+def lower_workgroup_collectives(module: Module, ctx: LoweringContext) -> None:
+    sites = [(fn, call, found) for fn in module.functions if not fn.is_declaration
+             for call in fn.instructions() if isinstance(call, Call)
+             for found in [_recognize(call)] if found is not None]
+    if not sites:
+        return
+    widest = max(_element_bytes(_element_type(call)) for _, call, (kind, _) in sites)
+    slots = ArrayType(MAX_THREADS, IntType(8 * widest))
+    scratch = GlobalVariable(PointerType(THREADGROUP_SPACE), name=_unique_global(module),
+                             linkage="internal", value_type=slots, initializer=Undef(slots),
+                             align=max(widest, 4))
+    module.globals.append(scratch)
+    for fn, call, (kind, collective) in sites:
+        _Expansion(module, fn, call, scratch, kind, collective).run()
+
+
+def _recognize(call: Call) -> tuple[str, Collective] | None:
+    """The collective ``call`` makes and its element kind (``s``/``u``/``f``), if any."""
+    callee = call.callee_function
+    if callee is None:
+        return None
+    m = _NVVM_REDUCTION.fullmatch(callee.name)
+    if m is not None:
+        if m.group(2) == "count":
+            raise CompileError(
+                f"'@{callee.name}' (a barrier reduction over part of a block, bar.red with a "
+                "thread count) has no Metal equivalent", call.location,
+                hint="reduce over the whole block (__syncthreads_count/_and/_or)")
+        return "u", Collective(_NVVM_COMBINE[m.group(1) or m.group(3)], predicate=True)
+    if not callee.name.startswith("_Z") or "work_group_" not in callee.name:
+        return None
+    parsed = demangle(callee.name)
+    if parsed is None or parsed[0] not in OPENCL_COLLECTIVES:
+        return None
+    base, params = parsed
+    collective = OPENCL_COLLECTIVES[base]
+    kind = params[0] if params and params[0] in ("s", "u", "f") else "s"
+    if collective.predicate:
+        kind = "s"
+    return kind, collective
+
+
+def _element_type(call: Call) -> Type:
+    """What one scratch slot holds: the operand's type, or i32 for a predicate."""
+    operand = _operand(call)
+    return I32 if operand.ty == I1 else operand.ty
+
+
+def _operand(call: Call) -> Value:
+    name = call.callee_function.name  # type: ignore[union-attr]
+    if name.startswith("llvm.nvvm.barrier.cta.red."):
+        return call.args[1]
+    return call.args[0]
+
+
+def _element_bytes(ty: Type) -> int:
+    if isinstance(ty, IntType):
+        return max(ty.bits // 8, 1)
+    assert isinstance(ty, FloatType)
+    return {"half": 2, "bfloat": 2, "float": 4, "double": 8}[ty.kind]
+
+
+def _unique_global(module: Module) -> str:
+    taken = {gv.name for gv in module.globals}
+    name, k = SCRATCH, 0
+    while name in taken:
+        k += 1
+        name = f"{SCRATCH}.{k}"
+    return name
+
+
+class _Expansion:
+    """Rewrites one collective call in place: splits its block around the loop."""
+
+    def __init__(self, module: Module, fn: Function, call: Call, scratch: GlobalVariable,
+                 kind: str, collective: Collective) -> None:
+        self.module, self.fn, self.call, self.scratch = module, fn, call, scratch
+        self.kind, self.collective = kind, collective
+        self.names = NameSource(fn)
+        self.out: list[Instruction] = []
+
+    # ------------------------------------------------------------- building
+    def declare(self, name: str, ret: Type, params: tuple[Type, ...]) -> Function:
+        fn = self.module.get_function(name)
+        if fn is None:
+            fn = Function(PointerType(0), name=name, function_type=FunctionType(ret, params),
+                          fn_attrs=["convergent", "nounwind"])
+            self.module.functions.append(fn)
+        return fn
+
+    def emit(self, inst: Instruction, into: list[Instruction] | None = None) -> Instruction:
+        if inst.ty != VOID and inst.name is None:
+            inst.name = self.names("wg")
+        inst.location = self.call.location
+        (self.out if into is None else into).append(inst)
+        return inst
+
+    def call_fn(self, fn: Function, args: list[Value],
+                into: list[Instruction] | None = None) -> Instruction:
+        return self.emit(Call(fn.function_type.ret, opcode="call", ops=[*args, fn],
+                              function_type=fn.function_type), into)
+
+    def as_i32(self, value: Value) -> Value:
+        if value.ty == I32:
+            return value
+        op = "trunc" if isinstance(value.ty, IntType) and value.ty.bits > 32 else "zext"
+        return self.emit(Cast(I32, opcode=op, ops=[value]))
+
+    def local(self, name: str, dim: int) -> Value:
+        existing = self.module.get_function(name)
+        fn = existing or self.declare(name, I64, (I32,))
+        return self.as_i32(self.call_fn(fn, [ConstantInt(I32, value=dim)]))
+
+    def barrier(self, into: list[Instruction] | None = None) -> None:
+        self.call_fn(self.declare(_BARRIER, VOID, (I32,)), [ConstantInt(I32, value=0)], into)
+
+    def slot(self, ty: Type, index: Value, into: list[Instruction] | None = None) -> Value:
+        return self.emit(GetElementPtr(self.scratch.ty, opcode="getelementptr",
+                                       ops=[self.scratch, index], source_type=ty,
+                                       flags=("inbounds",)), into)
+
+    def i32(self, op: str, a: Value, b: Value | int) -> Value:
+        other = ConstantInt(I32, value=b) if isinstance(b, int) else b
+        return self.emit(BinaryOp(I32, opcode=op, ops=[a, other]))
+
+    # ------------------------------------------------------------- semantics
+    def combine(self, acc: Value, x: Value, into: list[Instruction]) -> Value:
+        op = self.collective.combine
+        ty = acc.ty
+        if op == "add" and isinstance(ty, FloatType):
+            return self.emit(BinaryOp(ty, opcode="fadd", ops=[acc, x]), into)
+        if op in _INT_OPS:
+            return self.emit(BinaryOp(ty, opcode=_INT_OPS[op], ops=[acc, x]), into)
+        stem = _MINMAX[(op, self.kind)]
+        suffix = f"i{ty.bits}" if isinstance(ty, IntType) else {  # type: ignore[attr-defined]
+            "half": "f16", "bfloat": "bf16", "float": "f32", "double": "f64"}[ty.kind]
+        fn = self.declare(f"{stem}.{suffix}", ty, (ty, ty))
+        fn.fn_attrs = ["nounwind", "readnone", "speculatable", "willreturn"]
+        return self.call_fn(fn, [acc, x], into)
+
+    def identity(self, ty: Type, neutral: bool) -> Value:
+        """The fold's starting value; ``neutral`` gives -0.0 for a float sum (so an
+        all -0.0 sum stays -0.0), else the identity OpenCL names (0 for add)."""
+        op = self.collective.combine
+        if isinstance(ty, FloatType):
+            which = "-0" if op == "add" and neutral else {"add": "0", "min": "inf",
+                                                          "max": "-inf"}[op]
+            return ConstantFP(ty, text=_FLOAT_TEXT[ty.kind][which])
+        assert isinstance(ty, IntType)
+        bits = ty.bits
+        start_int = {"add": 0, "or": 0, "and": -1,
+                     "min": (1 << (bits - 1)) - 1 if self.kind == "s" else -1,
+                     "max": -(1 << (bits - 1)) if self.kind == "s" else 0}[op]
+        return ConstantInt(ty, value=start_int)
+
+    # ------------------------------------------------------------- rewrite
+    def run(self) -> None:
+        call, collective = self.call, self.collective
+        operand = _operand(call)
+        ty = _element_type(call)
+        if collective.predicate:
+            truth = operand if operand.ty == I1 else self.emit(Compare(
+                I1, opcode="icmp", predicate="ne", ops=[operand, ConstantInt(operand.ty,
+                                                                                value=0)]))
+            operand = self.emit(Cast(I32, opcode="zext", ops=[truth]))
+        ids = [self.local(_LOCAL_ID, d) for d in range(3)]
+        sizes = [self.local(_LOCAL_SIZE, d) for d in range(3)]
+        linear = self.linear(ids, sizes)
+        self.emit(Store(VOID, opcode="store", ops=[operand, self.slot(ty, linear)],
+                        align=_element_bytes(ty)))
+        self.barrier()
+        if collective.combine == "broadcast":
+            coords = [self.as_i32(v) for v in call.args[1:]]
+            coords += [ConstantInt(I32, value=0)] * (3 - len(coords))
+            loaded = self.emit(Load(ty, opcode="load", align=_element_bytes(ty),
+                                    ops=[self.slot(ty, self.linear(coords, sizes))]))
+            self.barrier()
+            self.finish([], loaded)
+            return
+        count = self.i32("mul", self.i32("mul", sizes[0], sizes[1]), sizes[2])
+        end = {"all": count, "inclusive": self.i32("add", linear, 1),
+               "exclusive": linear}[collective.span]
+        self.fold(ty, end)
+
+    def linear(self, coords: list[Value], sizes: list[Value]) -> Value:
+        """x + size_x * (y + size_y * z): OpenCL's local linear id."""
+        inner = self.i32("add", coords[1], self.i32("mul", sizes[1], coords[2]))
+        return self.i32("add", coords[0], self.i32("mul", sizes[0], inner))
+
+    def fold(self, ty: Type, end: Value) -> None:
+        header = BasicBlock(self.names("wg.fold"), [], self.fn)
+        body = BasicBlock(self.names("wg.fold.body"), [], self.fn)
+        done = BasicBlock(self.names("wg.fold.end"), [], self.fn)
+        block = self.call.parent
+        assert block is not None
+        self.emit(Branch(VOID, opcode="br", targets=[header]))
+        index = Phi(I32, opcode="phi", ops=[ConstantInt(I32, value=0)], blocks=[block])
+        acc = Phi(ty, opcode="phi", ops=[self.identity(ty, neutral=True)], blocks=[block])
+        head: list[Instruction] = []
+        self.emit(index, head)
+        self.emit(acc, head)
+        more = self.emit(Compare(I1, opcode="icmp", predicate="ult", ops=[index, end]), head)
+        self.emit(Branch(VOID, opcode="br", ops=[more], targets=[body, done]), head)
+        loop: list[Instruction] = []
+        x = self.emit(Load(ty, opcode="load", ops=[self.slot(ty, index, loop)],
+                           align=_element_bytes(ty)), loop)
+        combined = self.combine(acc, x, loop)
+        following = self.emit(BinaryOp(I32, opcode="add", ops=[index, ConstantInt(I32, value=1)],
+                                       flags=("nuw",)), loop)
+        self.emit(Branch(VOID, opcode="br", targets=[header]), loop)
+        index.ops.append(following)
+        index.blocks.append(body)
+        acc.ops.append(combined)
+        acc.blocks.append(body)
+        header.instructions, body.instructions = head, loop
+        for inst in head + loop:
+            inst.parent = header if inst in head else body
+        tail: list[Instruction] = []
+        self.barrier(tail)
+        result: Value = acc
+        if self.collective.span == "exclusive" and isinstance(ty, FloatType) and \
+                self.collective.combine == "add":
+            empty = self.emit(Compare(I1, opcode="icmp", predicate="eq",
+                                      ops=[end, ConstantInt(I32, value=0)]), tail)
+            result = self.emit(Select(ty, opcode="select",
+                                      ops=[empty, self.identity(ty, neutral=False), acc]), tail)
+        self.finish(tail, result, blocks=[header, body, done])
+
+    def finish(self, tail: list[Instruction], result: Value,
+               blocks: list[BasicBlock] | None = None) -> None:
+        """Replace the call by ``result`` (in the call's type) and splice the new code in."""
+        call = self.call
+        block = call.parent
+        assert block is not None
+        position = block.instructions.index(call)
+        rest = block.instructions[position + 1:]
+        if call.ty != result.ty:
+            result = self._to_call_type(result, tail)
+        if blocks is None:
+            block.instructions[position:] = self.out + tail + rest
+            for inst in self.out + tail:
+                inst.parent = block
+        else:
+            done = blocks[-1]
+            block.instructions[position:] = self.out
+            for inst in self.out:
+                inst.parent = block
+            done.instructions = tail + rest
+            for inst in done.instructions:
+                inst.parent = done
+            at = self.fn.blocks.index(block)
+            self.fn.blocks[at + 1:at + 1] = blocks
+            for successor in done.successors():
+                for phi in successor.instructions:
+                    if isinstance(phi, Phi):
+                        phi.blocks = [done if b is block else b for b in phi.blocks]
+        replace_all_uses(self.fn.instructions(), {call: result})
+
+    def _to_call_type(self, result: Value, tail: list[Instruction]) -> Value:
+        if self.call.ty == I1:
+            return self.emit(Compare(I1, opcode="icmp", predicate="ne",
+                                     ops=[result, ConstantInt(result.ty, value=0)]), tail)
+        return self.emit(Cast(self.call.ty, opcode="zext" if result.ty == I1 else "trunc",
+                              ops=[result]), tail)
