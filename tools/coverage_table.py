@@ -222,8 +222,10 @@ _OPENCL_GROUPS: list[Rule] = [
     (r"(read_image\w*|write_image\w*|get_image_\w*)", REFUSED,
      "half images, 3D/array/depth queries and channel queries: refused, named"),
     (r"(printf)", REFUSED, "printf is not supported (located error)"),
-    (r"(async_work_group_copy|async_work_group_strided_copy|wait_group_events|prefetch)",
-     REFUSED, "asynchronous copies: not lowered yet"),
+    (r"(async_work_group_copy|async_work_group_strided_copy|wait_group_events)", EMULATED,
+     "asynchronous copies: each work-item copies its share, the wait is a barrier "
+     "(async_copies.py)"),
+    (r"prefetch", ERASED, "a cache hint (async_copies.py)"),
     ("(" + "|".join(OPENCL_COLLECTIVES) + ")", EMULATED,
      "work-group collectives: threadgroup array, barriers, fold (workgroup_collectives.py)"),
     (r"(work_group_\w+)", REFUSED, "work-group collectives: not lowered yet"),

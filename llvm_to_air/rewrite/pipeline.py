@@ -19,6 +19,7 @@ from llvm_to_air.rewrite.amdgpu_lanes import lower_amdgpu_lanes
 from llvm_to_air.rewrite.amdgpu_math import lower_amdgpu_math
 from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
 from llvm_to_air.rewrite.amdgpu_wmma import lower_amdgpu_wmma
+from llvm_to_air.rewrite.async_copies import lower_async_copies
 from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
@@ -164,6 +165,7 @@ STAGES: tuple[Stage, ...] = (
     inline_into_kernels,
     # after inlining, before address spaces: adds a threadgroup array in the source's space
     lower_workgroup_collectives,
+    lower_async_copies,
     # after inlining: each field load sits beside its pointer; before lower_builtins,
     # which maps the __ockl_* size calls it leaves
     lower_amdgpu_implicitargs,

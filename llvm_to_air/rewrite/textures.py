@@ -90,6 +90,7 @@ from llvm_to_air.ir.types import (
     Type,
     VectorType,
 )
+from llvm_to_air.rewrite.async_copies import is_event
 from llvm_to_air.rewrite.context import (
     ImageParam,
     KernelArgument,
@@ -532,7 +533,7 @@ def _retype(fn: Function, kernel_samplers: set[int]) -> None:
             if isinstance(op.ty, TargetExtType) and not isinstance(op, Function):
                 if is_image2d(op.ty) or _is_sampler(op.ty):
                     op.ty = _new_type(op.ty)
-                else:
+                elif not is_event(op.ty):  # events go in lower_async_copies
                     raise CompileError(f"@{fn.name} uses the OpenCL type "
                                        f"'{opencl_type_name(op.ty)}', which is not supported",
                                        inst.location or fn.location)

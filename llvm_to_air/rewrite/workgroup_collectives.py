@@ -15,9 +15,8 @@ The closing barrier lets the next collective reuse the array. The array is one p
 ``__air_workgroup_scratch``: 1,024 slots (Apple GPUs' largest threadgroup) of the widest
 element any collective uses.
 
-The local id and size come from OpenCL's ``get_local_id``/``get_local_size`` (actual sizes,
-so a grid's smaller edge threadgroups fold only their own threads) and the barrier is NVVM's
-``barrier.cta.sync``: the built-ins and intrinsics stages lower both for every producer.
+The code is built by :class:`~llvm_to_air.rewrite.group_code.GroupCode` (local ids and sizes
+from OpenCL's built-ins, NVVM barriers, counted loops).
 
 Expects: kernels inlined (collectives called from helpers are in the kernels), before the
 address spaces are mapped (the array is made in the producers' threadgroup space, 3) and
@@ -32,11 +31,8 @@ import re
 from dataclasses import dataclass
 
 from llvm_to_air.errors import CompileError
-from llvm_to_air.ir.edit import NameSource, replace_all_uses
 from llvm_to_air.ir.model import (
-    BasicBlock,
     BinaryOp,
-    Branch,
     Call,
     Cast,
     Compare,
@@ -48,7 +44,6 @@ from llvm_to_air.ir.model import (
     Instruction,
     Load,
     Module,
-    Phi,
     Select,
     Store,
     Undef,
@@ -57,24 +52,20 @@ from llvm_to_air.ir.model import (
 from llvm_to_air.ir.types import (
     I1,
     I32,
-    I64,
     VOID,
     ArrayType,
     FloatType,
-    FunctionType,
     IntType,
     PointerType,
     Type,
 )
 from llvm_to_air.rewrite.context import LoweringContext
 from llvm_to_air.rewrite.demangle import demangle
+from llvm_to_air.rewrite.group_code import GroupCode
 
 SCRATCH = "__air_workgroup_scratch"
 MAX_THREADS = 1024  # Apple GPUs' largest threadgroup
 THREADGROUP_SPACE = 3  # every producer's (and AIR's) threadgroup/shared/local space
-_BARRIER = "llvm.nvvm.barrier.cta.sync.aligned.all"
-_LOCAL_ID = "_Z12get_local_idj"
-_LOCAL_SIZE = "_Z14get_local_sizej"
 
 
 @dataclass(frozen=True)
@@ -187,59 +178,18 @@ def _unique_global(module: Module) -> str:
     return name
 
 
-class _Expansion:
-    """Rewrites one collective call in place: splits its block around the loop."""
+class _Expansion(GroupCode):
+    """Rewrites one collective call in place."""
 
     def __init__(self, module: Module, fn: Function, call: Call, scratch: GlobalVariable,
                  kind: str, collective: Collective) -> None:
-        self.module, self.fn, self.call, self.scratch = module, fn, call, scratch
-        self.kind, self.collective = kind, collective
-        self.names = NameSource(fn)
-        self.out: list[Instruction] = []
-
-    # ------------------------------------------------------------- building
-    def declare(self, name: str, ret: Type, params: tuple[Type, ...]) -> Function:
-        fn = self.module.get_function(name)
-        if fn is None:
-            fn = Function(PointerType(0), name=name, function_type=FunctionType(ret, params),
-                          fn_attrs=["convergent", "nounwind"])
-            self.module.functions.append(fn)
-        return fn
-
-    def emit(self, inst: Instruction, into: list[Instruction] | None = None) -> Instruction:
-        if inst.ty != VOID and inst.name is None:
-            inst.name = self.names("wg")
-        inst.location = self.call.location
-        (self.out if into is None else into).append(inst)
-        return inst
-
-    def call_fn(self, fn: Function, args: list[Value],
-                into: list[Instruction] | None = None) -> Instruction:
-        return self.emit(Call(fn.function_type.ret, opcode="call", ops=[*args, fn],
-                              function_type=fn.function_type), into)
-
-    def as_i32(self, value: Value) -> Value:
-        if value.ty == I32:
-            return value
-        op = "trunc" if isinstance(value.ty, IntType) and value.ty.bits > 32 else "zext"
-        return self.emit(Cast(I32, opcode=op, ops=[value]))
-
-    def local(self, name: str, dim: int) -> Value:
-        existing = self.module.get_function(name)
-        fn = existing or self.declare(name, I64, (I32,))
-        return self.as_i32(self.call_fn(fn, [ConstantInt(I32, value=dim)]))
-
-    def barrier(self, into: list[Instruction] | None = None) -> None:
-        self.call_fn(self.declare(_BARRIER, VOID, (I32,)), [ConstantInt(I32, value=0)], into)
+        super().__init__(module, fn, call, "wg")
+        self.scratch, self.kind, self.collective = scratch, kind, collective
 
     def slot(self, ty: Type, index: Value, into: list[Instruction] | None = None) -> Value:
         return self.emit(GetElementPtr(self.scratch.ty, opcode="getelementptr",
                                        ops=[self.scratch, index], source_type=ty,
                                        flags=("inbounds",)), into)
-
-    def i32(self, op: str, a: Value, b: Value | int) -> Value:
-        other = ConstantInt(I32, value=b) if isinstance(b, int) else b
-        return self.emit(BinaryOp(I32, opcode=op, ops=[a, other]))
 
     # ------------------------------------------------------------- semantics
     def combine(self, acc: Value, x: Value, into: list[Instruction]) -> Value:
@@ -252,8 +202,8 @@ class _Expansion:
         stem = _MINMAX[(op, self.kind)]
         suffix = f"i{ty.bits}" if isinstance(ty, IntType) else {  # type: ignore[attr-defined]
             "half": "f16", "bfloat": "bf16", "float": "f32", "double": "f64"}[ty.kind]
-        fn = self.declare(f"{stem}.{suffix}", ty, (ty, ty))
-        fn.fn_attrs = ["nounwind", "readnone", "speculatable", "willreturn"]
+        fn = self.declare(f"{stem}.{suffix}", ty, (ty, ty),
+                          ("nounwind", "readnone", "speculatable", "willreturn"))
         return self.call_fn(fn, [acc, x], into)
 
     def identity(self, ty: Type, neutral: bool) -> Value:
@@ -281,102 +231,41 @@ class _Expansion:
                 I1, opcode="icmp", predicate="ne", ops=[operand, ConstantInt(operand.ty,
                                                                                 value=0)]))
             operand = self.emit(Cast(I32, opcode="zext", ops=[truth]))
-        ids = [self.local(_LOCAL_ID, d) for d in range(3)]
-        sizes = [self.local(_LOCAL_SIZE, d) for d in range(3)]
+        ids, sizes = self.group()
         linear = self.linear(ids, sizes)
         self.emit(Store(VOID, opcode="store", ops=[operand, self.slot(ty, linear)],
                         align=_element_bytes(ty)))
         self.barrier()
         if collective.combine == "broadcast":
-            coords = [self.as_i32(v) for v in call.args[1:]]
+            coords = [self.resize(v, I32) for v in call.args[1:]]
             coords += [ConstantInt(I32, value=0)] * (3 - len(coords))
-            loaded = self.emit(Load(ty, opcode="load", align=_element_bytes(ty),
-                                    ops=[self.slot(ty, self.linear(coords, sizes))]))
-            self.barrier()
-            self.finish([], loaded)
-            return
-        count = self.i32("mul", self.i32("mul", sizes[0], sizes[1]), sizes[2])
-        end = {"all": count, "inclusive": self.i32("add", linear, 1),
-               "exclusive": linear}[collective.span]
-        self.fold(ty, end)
-
-    def linear(self, coords: list[Value], sizes: list[Value]) -> Value:
-        """x + size_x * (y + size_y * z): OpenCL's local linear id."""
-        inner = self.i32("add", coords[1], self.i32("mul", sizes[1], coords[2]))
-        return self.i32("add", coords[0], self.i32("mul", sizes[0], inner))
-
-    def fold(self, ty: Type, end: Value) -> None:
-        header = BasicBlock(self.names("wg.fold"), [], self.fn)
-        body = BasicBlock(self.names("wg.fold.body"), [], self.fn)
-        done = BasicBlock(self.names("wg.fold.end"), [], self.fn)
-        block = self.call.parent
-        assert block is not None
-        self.emit(Branch(VOID, opcode="br", targets=[header]))
-        index = Phi(I32, opcode="phi", ops=[ConstantInt(I32, value=0)], blocks=[block])
-        acc = Phi(ty, opcode="phi", ops=[self.identity(ty, neutral=True)], blocks=[block])
-        head: list[Instruction] = []
-        self.emit(index, head)
-        self.emit(acc, head)
-        more = self.emit(Compare(I1, opcode="icmp", predicate="ult", ops=[index, end]), head)
-        self.emit(Branch(VOID, opcode="br", ops=[more], targets=[body, done]), head)
-        loop: list[Instruction] = []
-        x = self.emit(Load(ty, opcode="load", ops=[self.slot(ty, index, loop)],
-                           align=_element_bytes(ty)), loop)
-        combined = self.combine(acc, x, loop)
-        following = self.emit(BinaryOp(I32, opcode="add", ops=[index, ConstantInt(I32, value=1)],
-                                       flags=("nuw",)), loop)
-        self.emit(Branch(VOID, opcode="br", targets=[header]), loop)
-        index.ops.append(following)
-        index.blocks.append(body)
-        acc.ops.append(combined)
-        acc.blocks.append(body)
-        header.instructions, body.instructions = head, loop
-        for inst in head + loop:
-            inst.parent = header if inst in head else body
-        tail: list[Instruction] = []
-        self.barrier(tail)
-        result: Value = acc
-        if self.collective.span == "exclusive" and isinstance(ty, FloatType) and \
-                self.collective.combine == "add":
-            empty = self.emit(Compare(I1, opcode="icmp", predicate="eq",
-                                      ops=[end, ConstantInt(I32, value=0)]), tail)
-            result = self.emit(Select(ty, opcode="select",
-                                      ops=[empty, self.identity(ty, neutral=False), acc]), tail)
-        self.finish(tail, result, blocks=[header, body, done])
-
-    def finish(self, tail: list[Instruction], result: Value,
-               blocks: list[BasicBlock] | None = None) -> None:
-        """Replace the call by ``result`` (in the call's type) and splice the new code in."""
-        call = self.call
-        block = call.parent
-        assert block is not None
-        position = block.instructions.index(call)
-        rest = block.instructions[position + 1:]
-        if call.ty != result.ty:
-            result = self._to_call_type(result, tail)
-        if blocks is None:
-            block.instructions[position:] = self.out + tail + rest
-            for inst in self.out + tail:
-                inst.parent = block
+            result: Value = self.emit(Load(ty, opcode="load", align=_element_bytes(ty),
+                                           ops=[self.slot(ty, self.linear(coords, sizes))]))
         else:
-            done = blocks[-1]
-            block.instructions[position:] = self.out
-            for inst in self.out:
-                inst.parent = block
-            done.instructions = tail + rest
-            for inst in done.instructions:
-                inst.parent = done
-            at = self.fn.blocks.index(block)
-            self.fn.blocks[at + 1:at + 1] = blocks
-            for successor in done.successors():
-                for phi in successor.instructions:
-                    if isinstance(phi, Phi):
-                        phi.blocks = [done if b is block else b for b in phi.blocks]
-        replace_all_uses(self.fn.instructions(), {call: result})
+            end = {"all": self.count(sizes), "inclusive": self.binary("add", linear, 1),
+                   "exclusive": linear}[collective.span]
 
-    def _to_call_type(self, result: Value, tail: list[Instruction]) -> Value:
+            def fold(index: Value, acc: list[Value], into: list[Instruction]) -> list[Value]:
+                x = self.emit(Load(ty, opcode="load", ops=[self.slot(ty, index, into)],
+                                   align=_element_bytes(ty)), into)
+                return [self.combine(acc[0], x, into)]
+
+            [result] = self.counted_loop(ConstantInt(I32, value=0), end, 1,
+                                         [self.identity(ty, neutral=True)], fold)
+            if collective.span == "exclusive" and isinstance(ty, FloatType) and \
+                    collective.combine == "add":
+                empty = self.emit(Compare(I1, opcode="icmp", predicate="eq",
+                                          ops=[end, ConstantInt(I32, value=0)]))
+                result = self.emit(Select(ty, opcode="select",
+                                          ops=[empty, self.identity(ty, neutral=False), result]))
+        self.barrier()
+        if call.ty != result.ty:
+            result = self._to_call_type(result)
+        self.finish(result)
+
+    def _to_call_type(self, result: Value) -> Value:
         if self.call.ty == I1:
             return self.emit(Compare(I1, opcode="icmp", predicate="ne",
-                                     ops=[result, ConstantInt(result.ty, value=0)]), tail)
+                                     ops=[result, ConstantInt(result.ty, value=0)]))
         return self.emit(Cast(self.call.ty, opcode="zext" if result.ty == I1 else "trunc",
-                              ops=[result]), tail)
+                              ops=[result]))
