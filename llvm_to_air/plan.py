@@ -356,9 +356,14 @@ def _buffer(kernel: str, b: Binding, buffers: Mapping[int, Any]) -> np.ndarray |
         kind, size = _KINDS[match.group(1)]
         lanes = int(match.group(2) or 1)
         dt = array.dtype
-        ok = dt.kind == "V" or kind == "any" or (
-            kind == "int" and dt.kind in "iu" and dt.itemsize == size) or (
-            kind == "float" and dt.kind == "f" and dt.itemsize == size)
+        # A device buffer is bytes (Metal checks nothing); its element type is often an
+        # inference from the kernel's accesses (CUDA's float atomics go through atomicCAS on
+        # int), so only an element of another size is refused there. Scalars passed by value
+        # have a declared type: their kind must match too.
+        same_size = dt.kind in "iuf" and dt.itemsize == size
+        ok = dt.kind == "V" or kind == "any" or (same_size and b.kind == "buffer") or (
+            kind == "int" and dt.kind in "iu" and same_size) or (
+            kind == "float" and dt.kind == "f" and same_size)
         if not ok:
             raise CompileError(
                 f"{what} {b.index} of kernel '{kernel}' holds {b.type_name} "

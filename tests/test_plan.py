@@ -139,7 +139,8 @@ def test_large_constant_data_goes_in_a_buffer() -> None:
 
 @pytest.mark.parametrize(("change", "words"), [
     ({"drop": 2}, "needs a buffer at index 2"),
-    ({"set": (0, np.zeros(8, np.int32))}, "the array's dtype is int32"),
+    ({"set": (0, np.zeros(8, np.float64))}, "the array's dtype is float64"),
+    ({"set": (3, np.float32(8))}, "holds int (int of 4 bytes), but the array's dtype is float32"),
     ({"set": (0, np.zeros(16, np.float32)[::2])}, "not a contiguous array"),
     ({"set": (2, np.zeros(8, np.float32).setflags(write=False))}, "must be a numpy array"),
     ({"set": (3, "8")}, "must be a numpy array, not str"),

@@ -295,6 +295,20 @@ def test_cub_style_block_reductions(variant: str) -> None:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+def test_float_atomics_through_int_compare_and_swap(variant: str) -> None:
+    """The kernel reads its float* through int* (atomicCAS on the bits): the buffer's
+    element type inferred from the IR is int, and float32 arrays must still bind, as Metal
+    binds bytes."""
+    air, k = _lower(f"{variant}/float_atomic_cas.ll")
+    x = f32(4 * 1000, -5.0, 3.0)
+    result = np.array([-np.inf], np.float32)
+    magnitude = np.zeros(1, np.float32)
+    run(air, k("block_max"), 1024, 128, {0: x, 1: np.int32(1000), 2: result, 3: magnitude})
+    assert result[0] == x.max()
+    assert magnitude[0] == np.abs(x.reshape(-1, 4).max(axis=1)).max()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_cooperative_groups(variant: str) -> None:
     """-O0 too: clang keeps the headers' builtin-variable objects (``this`` of
     ``threadIdx.operator dim3()``) and copies ``thread_block`` aggregates whole."""
