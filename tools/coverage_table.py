@@ -87,10 +87,15 @@ NVVM_RULES: list[Rule] = [
      r"prefetch.*|applypriority.*|discard.*)",
      REFUSED, "Hopper/Blackwell asynchronous-copy, cluster and tensor-memory features: no "
      "Apple equivalent"),
+    (r"llvm\.nvvm\.atomic\.(add|exch|max|min|inc|dec|and|or|xor|cas)\.gen\.[if]\."
+     r"(cta|sys)", MAPPED, "scoped atomics: atomicrmw/cmpxchg, then air.atomic.* "
+     "(nvvm_atomics.py)"),
     (r"llvm\.nvvm\.(atomic\..*)", REFUSED,
-     "scoped NVVM atomics: not lowered (LLVM atomicrmw/cmpxchg are)"),
+     "NVVM atomics other than the scoped ones: not lowered (LLVM atomicrmw/cmpxchg are)"),
     (r"llvm\.nvvm\.(tex|tld4|suld|sust|suq|txq|istypep|texsurf).*", REFUSED,
      "textures and surfaces: not supported"),
+    (r"llvm\.nvvm\.match\.(any|all)\.sync\.i(32|64)p?", EMULATED,
+     "a loop of 32 air.simd_shuffle reads and compares (nvvm_match.py)"),
     (r"llvm\.nvvm\.match\..*", REFUSED, "warp match: no AIR equivalent yet"),
     (r"llvm\.nvvm\.(ptr\.gen\.to|ptr\.(global|shared|local|constant)\.to).*", MAPPED,
      "address-space casts (upgraded by LLVM 22 to addrspacecast)"),

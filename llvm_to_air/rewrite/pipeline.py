@@ -30,7 +30,9 @@ from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
 from llvm_to_air.rewrite.libdevice import recognize_libdevice
+from llvm_to_air.rewrite.nvvm_atomics import lower_nvvm_scoped_atomics
 from llvm_to_air.rewrite.nvvm_float import lower_nvvm_float
+from llvm_to_air.rewrite.nvvm_match import lower_nvvm_match
 from llvm_to_air.rewrite.nvvm_reflect import evaluate_nvvm_reflect
 from llvm_to_air.rewrite.simplify import (
     forward_aggregates,
@@ -166,6 +168,8 @@ STAGES: tuple[Stage, ...] = (
     # after inlining, before address spaces: adds a threadgroup array in the source's space
     lower_workgroup_collectives,
     lower_async_copies,
+    lower_nvvm_scoped_atomics,
+    lower_nvvm_match,
     # after inlining: each field load sits beside its pointer; before lower_builtins,
     # which maps the __ockl_* size calls it leaves
     lower_amdgpu_implicitargs,
