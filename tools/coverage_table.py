@@ -208,14 +208,17 @@ _OPENCL_GROUPS: list[Rule] = [
      r"sub_group_(any|all)|sub_group_shuffle.*)", MAPPED, "air.simd_*"),
     (r"(dot|dot_acc_sat|dot_4x8packed_\w+|dot_acc_sat_4x8packed_\w+)", EMULATED,
      "integer dot products: exact widening multiply-adds (float dot: air.dot)"),
-    (r"convert_\w+_sat\w*", REFUSED, "saturating conversions: not supported yet"),
+    (r"convert_(u?(char|short|int|long))\d*_sat\w*", EMULATED,
+     "saturating conversions: air.min/max clamps, or air.convert with the out-of-range "
+     "results selected away (opencl_sat_half.py)"),
     (r"convert_\w+_rt[epnz]", EMULATED,
      "float to integer: air.rint/ceil/floor then air.convert (exact); integer to float and "
      "narrowing float conversions with directed rounding: nearest, with a warning"),
     (r"(convert_\w+|as_\w+)", MAPPED, "conversions and bit casts"),
     (r"(vload\d+|vstore\d+)", MAPPED, "vector loads and stores"),
-    (r"(vload_half\w*|vstore_half\w*|vloada_half\w*|vstorea_half\w*)", REFUSED,
-     "half-packed loads and stores: not lowered yet"),
+    (r"(vload_half\w*|vstore_half\w*|vloada_half\w*|vstorea_half\w*)", MAPPED,
+     "half loads widened by fpext, stores narrowed by fptrunc (directed rounding: nearest, "
+     "with a warning) (opencl_sat_half.py)"),
     (r"(is(equal|notequal|greater|greaterequal|less|lessequal|lessgreater|ordered|"
      r"unordered))", MAPPED, "fcmp"),
     (r"(shuffle|shuffle2|select)", MAPPED, "vector shuffles / select"),

@@ -48,6 +48,7 @@ from llvm_to_air.rewrite.intrinsic_base import _F32, LoweringBase, Rewrite, _sca
 from llvm_to_air.rewrite.legalize import TRAPS
 from llvm_to_air.rewrite.nvvm_rounding import source_spelling
 from llvm_to_air.rewrite.opencl_dot import lower_integer_dot
+from llvm_to_air.rewrite.opencl_sat_half import half_memory, saturating_convert
 
 
 class MathLowering(LoweringBase):
@@ -199,6 +200,9 @@ class MathLowering(LoweringBase):
             return self._binary(call, "fdiv")
         if base in ("get_global_linear_id",):
             return self._global_linear_id(call)
+        half_access = half_memory(self, call, base)
+        if half_access is not None:
+            return half_access
         if re.fullmatch(r"vload(2|3|4|8|16)", base):
             return self._vload(call, int(base[5:]))
         if re.fullmatch(r"vstore(2|3|4|8|16)", base):
@@ -312,16 +316,17 @@ class MathLowering(LoweringBase):
         return self.done(self.emit(Cast(call.ty, opcode=opcode, ops=[cond])))
 
     def _opencl_convert(self, call: Call, base: str, params: list[str]) -> Rewrite:
-        if "_sat" in base:
-            raise self.error(call, f"saturating conversion '{base}'",
-                             "saturating conversions are not supported yet")
         src = call.args[0]
         dst_ty, src_ty = call.ty, src.ty
-        dst_name = re.sub(r"^convert_|(_rt[enpz])$|\d+$", "", base)
+        dst_name = re.sub(r"^convert_|(_sat)?(_rt[enpz])?$", "", base).rstrip("0123456789")
         dst_kind = "f" if dst_name in ("float", "half", "double") else (
             "u" if dst_name.startswith("u") else "s")
         src_kind = _param_kind(params[0]) if params else "s"
         dst_scalar, src_scalar = _scalar(dst_ty), _scalar(src_ty)
+        if "_sat" in base and dst_kind != "f":
+            rounding_mode = re.search(r"_(rt[enpz])$", base)
+            return saturating_convert(self, call, dst_kind, src_kind,
+                                      rounding_mode.group(1) if rounding_mode else None)
         if dst_kind == "f" and src_kind == "f":
             bits = {"half": 16, "bfloat": 16, "float": 32, "double": 64}
             wider = bits[dst_scalar.kind] > bits[src_scalar.kind]  # type: ignore[attr-defined]
