@@ -451,7 +451,7 @@ def test_opencl_vector_ops() -> None:
     run(air("opencl19/vector_ops.ll"), "vector_ops", (n,), (32,),
         {0: a * 10, 1: b * 10, 2: c, 3: ic, 4: dots})
     x, y = (a * 10).reshape(n, 4), (b * 10).reshape(n, 4)
-    np.testing.assert_allclose(c.reshape(n, 4), x * y + x[:, ::-1], rtol=1e-6)
+    np.testing.assert_allclose(c.reshape(n, 4), x * y + x[:, ::-1], rtol=1e-6, atol=1e-5)  # fma
     np.testing.assert_array_equal(ic, np.where(x > y, y, x).astype(np.int32))
     np.testing.assert_allclose(dots, (x * y).sum(axis=1) + x[:, 3], rtol=1e-5, atol=1e-5)
 
