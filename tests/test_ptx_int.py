@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import product
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from llvm_to_air import api
 from llvm_to_air.errors import CompileError
 from llvm_to_air.rewrite import ptx_tables as T
+from llvm_to_air.runner import run
 from tests.test_ptx_math import N, _kernel, _run_sm
 
 RNG = np.random.default_rng(31)
@@ -248,11 +250,8 @@ def test_bfe_row(row: T.PtxRow) -> None:
            _bfe_model(row.bits, row.signed))
 
 
-@pytest.mark.parametrize("row", _rows("bfi"), ids=lambda r: r.mnemonic)
-def test_bfi_row(row: T.PtxRow) -> None:
-    bits = row.bits
-
-    def model(a: int, b: int, c: int, d: int, _cf: int) -> tuple[int, int]:
+def _bfi_model(bits: int) -> Callable[..., tuple[int, int]]:
+    def model(a: int, b: int, c: int, d: int, _cf: int) -> tuple[int, int]:  # the ISA's loop
         pos, length = c & 0xFF, d & 0xFF
         f = b
         i = 0
@@ -261,9 +260,14 @@ def test_bfi_row(row: T.PtxRow) -> None:
             i += 1
         return f, 0
 
-    a, b = _operands([bits, bits])
-    _check(row, [bits, bits, 32, 32], bits, [a, b, _amounts(), list(reversed(_amounts()))],
-           model)
+    return model
+
+
+@pytest.mark.parametrize("row", _rows("bfi"), ids=lambda r: r.mnemonic)
+def test_bfi_row(row: T.PtxRow) -> None:
+    a, b = _operands([row.bits, row.bits])
+    _check(row, [row.bits, row.bits, 32, 32], row.bits,
+           [a, b, _amounts(), list(reversed(_amounts()))], _bfi_model(row.bits))
 
 
 # prmt modes: the source byte of result byte k for selector s (PTX ISA's table, as formulas)
@@ -274,14 +278,13 @@ PRMT_MODELS: dict[str, Callable[[int, int], int]] = {
 }
 
 
-@pytest.mark.parametrize("row", _rows("prmt"), ids=lambda r: r.mnemonic)
-def test_prmt_row(row: T.PtxRow) -> None:
+def _prmt_model(mode: str) -> Callable[..., tuple[int, int]]:
     def model(a: int, b: int, c: int, _cf: int) -> tuple[int, int]:
         source = b << 32 | a
         d = 0
         for k in range(4):
-            if row.op:
-                byte = source >> (8 * PRMT_MODELS[row.op](c & 3, k)) & 0xFF
+            if mode:
+                byte = source >> (8 * PRMT_MODELS[mode](c & 3, k)) & 0xFF
             else:
                 ctl = c >> (4 * k) & 0xF
                 byte = source >> (8 * (ctl & 7)) & 0xFF
@@ -290,11 +293,16 @@ def test_prmt_row(row: T.PtxRow) -> None:
             d |= byte << (8 * k)
         return d, 0
 
+    return model
+
+
+@pytest.mark.parametrize("row", _rows("prmt"), ids=lambda r: r.mnemonic)
+def test_prmt_row(row: T.PtxRow) -> None:
     a = [int(x) for x in RNG.integers(0, 1 << 32, N)]
     b = [0x80FF7F01, 0x01020384, *(int(x) for x in RNG.integers(0, 1 << 32, N - 2))]
     controls = [0x3210, 0x7654, 0xFEDC, 0x89AB, 0, 1, 2, 3,
                 *(int(x) for x in RNG.integers(0, 1 << 32, N - 8))]
-    _check(row, [32, 32, 32], 32, [a, b, controls], model)
+    _check(row, [32, 32, 32], 32, [a, b, controls], _prmt_model(row.op))
 
 
 @pytest.mark.parametrize("row", _rows("shf"), ids=lambda r: r.mnemonic)
@@ -331,7 +339,6 @@ def test_lop3_table_from_an_n_constraint() -> None:
         '"=r,r,r,r"(i32 %v0, i32 %v1, i32 %v2)', '"=r,r,r,r,n"(i32 %v0, i32 %v1, i32 %v2, i32 150)')
     assert "i32 150" in text
     lib = api.compile(text, "lop3.ll", emit="metallib").output
-    from llvm_to_air.runner import run
     xs = [RNG.integers(0, 1 << 32, N, dtype=np.uint64).astype(np.uint32) for _ in range(3)]
     out = np.zeros(N, np.uint32)
     run(lib, "k", (N,), (N,), {0: xs[0], 1: xs[1], 2: xs[2], 3: out})
@@ -379,3 +386,55 @@ def test_instruction_outside_the_table_is_a_located_error() -> None:
         api.compile(text, "u.ll", emit="ll")
     line = next(n for n, t in enumerate(text.splitlines(), 1) if "vabsdiff4" in t)
     assert info.value.location is not None and info.value.location.line == line
+
+
+# ------------------------------------------------------- CUDA written with them
+
+FIXTURES = Path(__file__).parent / "fixtures"
+INT_PTX = ["cuda19-O0/int_ptx.ll", "cuda19-O2/int_ptx.ll", "cuda14-O2/int_ptx.ll"]
+
+
+@pytest.mark.parametrize("rel", INT_PTX)
+def test_cuda_integer_ptx_kernels(rel: str) -> None:
+    """src/cuda/int_ptx.cu through clang: a 128-bit carry-chain add, the ISA's 64x64->128
+    multiply from mad.lo.cc/madc.hi pieces (and mul.hi.u64), CUB-style bfe/bfi/prmt."""
+    result = api.compile((FIXTURES / rel).read_text(), rel, emit="metallib")
+    names = {k.name.split("_kernel")[0].lstrip("_Z0123456789"): k.name for k in result.kernels}
+    lib, n = result.output, 256
+    m32, m64 = _mask(32), _mask(64)
+    words = [_pick([0, 1, m32, 1 << 31, m32 - 1]) for _ in range(2)]  # carries everywhere
+    a = np.array([[w] + [int(x) for x in RNG.integers(0, 1 << 32, 3)] for w in words[0] * 4])
+    b = np.array([[w] * 2 + [int(x) for x in RNG.integers(0, 1 << 32, 2)]
+                  for w in words[1] * 4])
+    a, b = a[:n].astype(np.uint32), b[:n].astype(np.uint32)
+    out = np.zeros((n, 4), np.uint32)
+    run(lib, names["add128"], n, 64, {0: a, 1: b, 2: out, 3: np.int32(n)})
+    for lane in range(n):
+        x, y, got = (sum(int(v[lane, k]) << (32 * k) for k in range(4)) for v in (a, b, out))
+        assert got == (x + y) & _mask(128), lane
+
+    wide = np.array(_pick([0, 1, m64, 1 << 63, m32, m32 << 32]) * 4, np.uint64)
+    other = RNG.integers(0, 1 << 63, n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    other[:64] = np.array(_pick([0, 1, m64, 1 << 63, m32, m32 << 32]), np.uint64)
+    high = np.zeros(n, np.uint64)
+    run(lib, names["mul64"], n, 64, {0: wide, 1: other, 2: out, 3: high, 4: np.int32(n)})
+    for lane in range(n):
+        p = int(wide[lane]) * int(other[lane])
+        assert sum(int(out[lane, k]) << (32 * k) for k in range(4)) == p, lane
+        assert int(high[lane]) == p >> 64, lane
+
+    x, y, s = (RNG.integers(0, 1 << 32, n, dtype=np.uint64).astype(np.uint32) for _ in range(3))
+    x[:4] = [0, m32, 1 << 31, 0x7FFFFFFF]
+    bits = np.zeros((n, 8), np.uint32)
+    run(lib, names["bits"], n, 64, {0: x, 1: y, 2: s, 3: bits, 4: np.int32(n)})
+    bfe, bfi, prmt = _bfe_model(32, False), _bfi_model(32), _prmt_model("")
+    for lane in range(n):
+        xi, yi, si = int(x[lane]), int(y[lane]), int(s[lane])
+        start, length = si & 31, si >> 5 & 31
+        rot = si & 31
+        # CUB's BFI(ret, x, y, ...) inserts the low bits of y into x
+        want = [bfe(xi, start, length, 0)[0], bfi(yi, xi, start, length, 0)[0],
+                ((xi << (si & 31)) + yi) & m32, prmt(xi, yi, si, 0)[0], xi ^ yi ^ si,
+                ((xi << rot) | (xi >> (32 - rot))) & m32,
+                (xi ^ m32 if xi >> 31 else xi).bit_length() - 1 & m32, (xi & 0xFF) * 3]
+        assert [int(v) for v in bits[lane]] == want, lane
