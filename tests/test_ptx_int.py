@@ -321,6 +321,25 @@ def test_funnel_shift_row(row: T.PtxRow) -> None:
     _check(row, [32, 32, 32], 32, [a, b, _amounts()], model)
 
 
+ICMP = {"eq": lambda x, y: x == y, "ne": lambda x, y: x != y, "lt": lambda x, y: x < y,
+        "le": lambda x, y: x <= y, "gt": lambda x, y: x > y, "ge": lambda x, y: x >= y}
+
+
+@pytest.mark.parametrize("row", _rows("int_compare"), ids=lambda r: r.mnemonic)
+def test_int_compare_row(row: T.PtxRow) -> None:
+    """setp into a predicate, read back with selp; s: signed order, u/b and lo/ls/hi/hs:
+    unsigned order."""
+    bits = row.bits
+    _, cmp, ty = row.mnemonic.split(".")
+    signed = ty[0] == "s"
+    test = ICMP[{"lo": "lt", "ls": "le", "hi": "gt", "hs": "ge"}.get(cmp, cmp)]
+    asm = f"{{ .reg .pred p; {row.mnemonic} p, $1, $2; selp.u32 $0, 1, 0, p; }}"
+    a, b = _operands([bits, bits])
+    got = _run(asm, [a, b], [bits, bits], 32)
+    order = (lambda v: _signed(v, bits)) if signed else (lambda v: v)
+    assert got == [int(test(order(x), order(y))) for x, y in zip(a, b, strict=True)]
+
+
 @pytest.mark.parametrize("table", [0x00, 0xFF, 0xF0, 0xCC, 0xAA, 0x96, 0xE8, 0xCA, 0x1E, 0x80])
 def test_lop3_row(table: int) -> None:
     """xor3 (0x96), majority (0xE8), select (0xCA) and others: bit i of the result is bit

@@ -30,6 +30,7 @@ operand is clamped or replaced first, so no lowered statement can be folded into
   and the ``f4e``/``b4e``/``rc8``/``ecl``/``ecr``/``rc16`` modes (selector ``c & 3``).
 - ``shf``: funnel shifts of ``{b, a}``, the amount clamped to 32 or taken mod 32.
 - ``lop3``: the 8-bit truth table (an immediate) applied bit by bit, index ``4a + 2b + c``.
+- ``int_compare``: ``setp.CMP.{b,u,s}NN`` into a predicate register.
 """
 
 from __future__ import annotations
@@ -370,10 +371,17 @@ def build_lop3(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
     _set(em, dst, result)
 
 
+def build_int_compare(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
+    """``setp.CMP.TYPE p, a, b``: the predicate register (i1) of an integer comparison."""
+    ty = IntType(row.bits)
+    dst, (a, b) = _values(em, stmt, [ty, ty])
+    em.set(dst, _Ir(em).icmp(row.op, a, b))
+
+
 INT_BUILDERS: dict[str, Builder] = {
     "int_add": build_int_add, "int_mul": build_int_mul, "int_mul24": build_int_mul24,
     "int_binary": build_int_binary, "int_unary": build_int_unary,
     "int_shift": build_int_shift, "bit_count": build_bit_count, "bfind": build_bfind,
     "bfe": build_bfe, "bfi": build_bfi, "prmt": build_prmt, "shf": build_shf,
-    "lop3": build_lop3,
+    "lop3": build_lop3, "int_compare": build_int_compare,
 }

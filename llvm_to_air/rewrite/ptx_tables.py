@@ -204,6 +204,14 @@ CARRY_TYPES = {ty: spec for ty, spec in INT_TYPES.items() if spec[0] >= 32}
 SHIFTS = {**{f"shl.b{bits}": ("shl", bits) for bits in (16, 32, 64)},
           **{f"shr.{kind}{bits}": ("ashr" if kind == "s" else "lshr", bits)
              for bits in (16, 32, 64) for kind in "bus"}}
+# setp on integers: PTX comparison -> LLVM icmp predicate (.b types: eq/ne only; lo/ls/hi/hs
+# are the unsigned spellings, also accepted on .u types).
+INT_EQUALITY = {"eq": "eq", "ne": "ne"}
+INT_COMPARES = {
+    "s": {**INT_EQUALITY, "lt": "slt", "le": "sle", "gt": "sgt", "ge": "sge"},
+    "u": {**INT_EQUALITY, "lt": "ult", "le": "ule", "gt": "ugt", "ge": "uge",
+          "lo": "ult", "ls": "ule", "hi": "ugt", "hs": "uge"},
+}
 PRMT_MODES = ("", "f4e", "b4e", "rc8", "ecl", "ecr", "rc16")
 
 
@@ -249,6 +257,11 @@ def _integer_rows() -> list[PtxRow]:
     rows += [PtxRow(f"shf.{side}.{mode}.b32", "shf", 32, op=side, to=mode, min_sm=32)
              for side in ("l", "r") for mode in ("clamp", "wrap")]
     rows += [PtxRow("lop3.b32", "lop3", 32, min_sm=50)]
+    rows += [PtxRow(f"setp.{cmp}.{ty}", "int_compare", bits, op=predicate)
+             for bits in (16, 32, 64) for ty, compares in (
+                 (f"b{bits}", INT_EQUALITY), (f"u{bits}", INT_COMPARES["u"]),
+                 (f"s{bits}", INT_COMPARES["s"]))
+             for cmp, predicate in compares.items()]
     return rows
 
 
