@@ -322,6 +322,21 @@ def test_funnel_shift_row(row: T.PtxRow) -> None:
     _check(row, [32, 32, 32], 32, [a, b, _amounts()], model)
 
 
+@pytest.mark.parametrize("row", _rows("dp4a"), ids=lambda r: r.mnemonic)
+def test_dp4a_row(row: T.PtxRow) -> None:
+    def lanes(word: int, signed: bool) -> list[int]:
+        return [_signed(word >> (8 * k) & 0xFF, 8) if signed else word >> (8 * k) & 0xFF
+                for k in range(4)]
+
+    def model(a: int, b: int, c: int, _cf: int) -> tuple[int, int]:
+        pairs = zip(lanes(a, row.op == "s32"), lanes(b, row.to == "s32"), strict=True)
+        return c + sum(x * y for x, y in pairs), 0
+
+    bytes_ = [0, 1, 0x7F, 0x80, 0xFF, 0x01FF7F80, 0x80808080, 0xFFFFFFFF]
+    a, b = (_pick(bytes_ + _edges(32)) for _ in range(2))
+    _check(row, [32] * 3, 32, [a, b, _pick(_edges(32))], model)
+
+
 ICMP = {"eq": lambda x, y: x == y, "ne": lambda x, y: x != y, "lt": lambda x, y: x < y,
         "le": lambda x, y: x <= y, "gt": lambda x, y: x > y, "ge": lambda x, y: x >= y}
 
@@ -471,7 +486,7 @@ def _shape(row: T.PtxRow) -> tuple[list[int], int]:
               "int_unary": ([b], b), "int_shift": ([b, 32], b),
               "bit_count": ([b], b if row.op == "bitreverse" else 32), "bfind": ([b], 32),
               "bfe": ([b, 32, 32], b), "bfi": ([b, b, 32, 32], b), "prmt": ([32] * 3, 32),
-              "shf": ([32] * 3, 32)}
+              "shf": ([32] * 3, 32), "dp4a": ([32] * 3, 32)}
     return shapes[row.kind]
 
 

@@ -30,6 +30,7 @@ operand is clamped or replaced first, so no lowered statement can be folded into
   and the ``f4e``/``b4e``/``rc8``/``ecl``/``ecr``/``rc16`` modes (selector ``c & 3``).
 - ``shf``: funnel shifts of ``{b, a}``, the amount clamped to 32 or taken mod 32.
 - ``lop3``: the 8-bit truth table (an immediate) applied bit by bit, index ``4a + 2b + c``.
+- ``dp4a``: the four-way byte dot product with a 32-bit accumulator (wrapping).
 - ``int_compare``: ``setp.CMP.{b,u,s}NN`` into a predicate register.
 """
 
@@ -371,6 +372,23 @@ def build_lop3(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
     _set(em, dst, result)
 
 
+def build_dp4a(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
+    """``dp4a.atype.btype d, a, b, c``: ``c`` plus the four products of the bytes of ``a``
+    and ``b`` (each byte sign-extended when its type is .s32), wrapping in 32 bits."""
+    ir = _Ir(em)
+    dst, (a, b, total) = _values(em, stmt, [I32, I32, I32])
+
+    def byte(word: Value, k: int, signed: bool) -> Value:
+        if signed:
+            return ir.op("ashr", ir.op("shl", word, 24 - 8 * k), 24)
+        return ir.op("and", ir.op("lshr", word, 8 * k) if k else word, 0xFF)
+
+    for k in range(4):
+        product = ir.op("mul", byte(a, k, row.op == "s32"), byte(b, k, row.to == "s32"))
+        total = ir.op("add", total, product)
+    _set(em, dst, total)
+
+
 def build_int_compare(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
     """``setp.CMP.TYPE p, a, b``: the predicate register (i1) of an integer comparison."""
     ty = IntType(row.bits)
@@ -383,5 +401,5 @@ INT_BUILDERS: dict[str, Builder] = {
     "int_binary": build_int_binary, "int_unary": build_int_unary,
     "int_shift": build_int_shift, "bit_count": build_bit_count, "bfind": build_bfind,
     "bfe": build_bfe, "bfi": build_bfi, "prmt": build_prmt, "shf": build_shf,
-    "lop3": build_lop3, "int_compare": build_int_compare,
+    "lop3": build_lop3, "dp4a": build_dp4a, "int_compare": build_int_compare,
 }

@@ -257,6 +257,8 @@ def _integer_rows() -> list[PtxRow]:
     rows += [PtxRow(f"shf.{side}.{mode}.b32", "shf", 32, op=side, to=mode, min_sm=32)
              for side in ("l", "r") for mode in ("clamp", "wrap")]
     rows += [PtxRow("lop3.b32", "lop3", 32, min_sm=50)]
+    rows += [PtxRow(f"dp4a.{a}.{b}", "dp4a", 32, op=a, to=b, min_sm=61)
+             for a in ("u32", "s32") for b in ("u32", "s32")]
     rows += [PtxRow(f"setp.{cmp}.{ty}", "int_compare", bits, op=predicate)
              for bits in (16, 32, 64) for ty, compares in (
                  (f"b{bits}", INT_EQUALITY), (f"u{bits}", INT_COMPARES["u"]),
