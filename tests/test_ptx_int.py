@@ -414,6 +414,14 @@ def test_carry_flag_survives_a_predicated_statement() -> None:
     assert [int(g) for g in got] == want and any(want)
 
 
+def test_malformed_operands_are_a_located_error() -> None:
+    text = _kernel("bfe.u32 $0, $1, 3;", [32], 32)
+    with pytest.raises(CompileError, match=r"'bfe\.u32 \$0, \$1, 3' \(expected a register and "
+                                           r"3 scalar operands\)") as info:
+        api.compile(text, "u.ll", emit="ll")
+    assert info.value.location is not None
+
+
 def test_instruction_outside_the_table_is_a_located_error() -> None:
     text = _kernel("vabsdiff4.u32.u32.u32 $0, $1, $2, $3;", [32, 32, 32], 32)
     with pytest.raises(CompileError, match=r"'vabsdiff4\.u32\.u32\.u32 \$0, \$1, \$2, \$3' has "

@@ -107,10 +107,14 @@ class _Ir:
 
 
 def _values(em: _Emitter, stmt: Statement, types: list[IntType]) -> tuple[Reg, list[Value]]:
+    """The destination register and the sources as values of ``types``; any other shape
+    (a missing operand, a vector or an address) is an error quoting the statement."""
+    from llvm_to_air.rewrite.ptx import Imm, PtxError, Reg
+
     dst, *srcs = stmt.operands
-    if len(srcs) != len(types):
-        from llvm_to_air.rewrite.ptx import PtxError
-        raise PtxError(f"'{stmt.text}' (expected {len(types) + 1} operands)")
+    if len(srcs) != len(types) or not isinstance(dst, Reg) or \
+            not all(isinstance(s, Reg | Imm) for s in srcs):
+        raise PtxError(f"'{stmt.text}' (expected a register and {len(types)} scalar operands)")
     return dst, [em.value(s, ty) for s, ty in zip(srcs, types, strict=True)]  # type: ignore
 
 
