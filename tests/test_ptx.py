@@ -197,9 +197,10 @@ def test_hints_are_dropped_and_policy_operand_goes() -> None:
 
 
 def test_unknown_instruction_is_an_error_quoting_it() -> None:
-    text = HEAD + ("  %r = call i32 asm \"brev.b32 $0, $1;\", \"=r,r\"(i32 %tid)\n"
+    text = HEAD + ("  %r = call i32 asm \"vabsdiff.u32.u32.u32 $0, $1, $1;\", \"=r,r\"(i32 %tid)\n"
                    "  store i32 %r, ptr addrspace(1) %out\n  ret void\n}\n")
-    with pytest.raises(CompileError, match=r"'brev\.b32 \$0, \$1' has no translation") as info:
+    with pytest.raises(CompileError, match=r"'vabsdiff\.u32\.u32\.u32 \$0, \$1, \$1' has no "
+                                           r"translation") as info:
         api.compile(text, "u.ll", emit="ll")
     assert info.value.location.line == 9
 

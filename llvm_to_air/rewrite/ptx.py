@@ -62,7 +62,10 @@ from llvm_to_air.ir.types import (
 from llvm_to_air.rewrite import ptx_tables as T
 from llvm_to_air.rewrite.context import LoweringContext
 from llvm_to_air.rewrite.lane_matrix import LaneMatrixBuilder
+from llvm_to_air.rewrite.ptx_int import CARRY_FLAG, INT_BUILDERS
 from llvm_to_air.rewrite.ptx_math import BUILDERS as MATH_BUILDERS
+
+_BUILDERS = {**MATH_BUILDERS, **INT_BUILDERS}  # row kind -> builder, beside _build's own kinds
 
 # ----------------------------------------------------------------------- parsing
 
@@ -314,7 +317,7 @@ def _float_bits_constant(bits: int, ty: FloatType) -> ConstantFP:
 
 def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
     ops = stmt.operands
-    builder = MATH_BUILDERS.get(row.kind)
+    builder = _BUILDERS.get(row.kind)
     if builder is not None:
         builder(row, stmt, em)
         return
@@ -668,7 +671,7 @@ def _replace_call(module: Module, fn: Function, block: BasicBlock, position: int
     if len(result_types) != len(outputs):
         raise _error(f"inline PTX '{asm.asm[:60]}' has {len(outputs)} outputs for a call "
                      f"returning {call.ty}", location)
-    regs: dict[int, Value] = {}
+    regs: dict[int, Value] = {CARRY_FLAG: ConstantInt(I1, 0)}  # CC.CF starts clear
     types: dict[int, Type] = dict(enumerate(result_types))
     for k, arg in enumerate(call.args):  # inputs are numbered after the outputs, tied or not
         regs[len(outputs) + k] = arg
