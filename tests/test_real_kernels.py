@@ -321,6 +321,46 @@ def test_float_atomics_through_int_compare_and_swap(variant: str) -> None:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+def test_warp_match_and_scoped_atomics(variant: str) -> None:
+    """__match_any_sync groups a warp's lanes by key (warp-aggregated histogram, leader by
+    __ffs), __match_all_sync on 32- and 64-bit values, and CUDA's _block/_system atomics
+    (signed max/min as NVPTX selects them, inc/dec wrapping, CAS)."""
+    air, k = _lower(f"{variant}/warp_match.ll")
+    n = 1000
+    keys = RNG.integers(0, 16, n).astype(np.int32)
+    bins, updates = np.zeros(16, np.uint32), np.zeros(1, np.uint32)
+    run(air, k("aggregated_histogram"), 1024, 128, {0: keys, 1: np.int32(n), 2: bins,
+                                                     3: updates})
+    np.testing.assert_array_equal(bins, np.bincount(keys, minlength=16))
+    padded = np.concatenate([keys, np.full(24, -1, np.int32)]).reshape(32, 32)
+    assert updates[0] == sum(len(set(w[w >= 0].tolist())) for w in padded)
+
+    values = RNG.integers(0, 3, 256).astype(np.int32)
+    values[0:32], values[64:96] = 5, 7
+    masks, flags = np.zeros(16, np.uint32), np.zeros(8, np.int32)
+    run(air, k("warp_uniform"), 256, 64, {0: values, 1: masks, 2: flags})
+    for w, lanes in enumerate(values.reshape(8, 32)):
+        uniform = bool((lanes == lanes[0]).all())
+        assert masks[2 * w] == (0xFFFFFFFF if uniform else 0) and flags[w] == int(uniform)
+        assert masks[2 * w + 1] == sum(1 << j for j in range(32) if lanes[j] == lanes[0])
+
+    groups = 4
+    x = RNG.integers(-10**9, 10**9, 128 * groups).astype(np.int32)
+    maxima = np.array([np.iinfo(np.int32).min] * groups + [np.iinfo(np.int32).max] * groups,
+                      np.int32)
+    ring, swaps = np.zeros(2 * groups, np.uint32), np.zeros(groups + 1, np.int32)
+    run(air, k("scoped_counters"), 128 * groups, 128, {0: x, 1: maxima, 2: ring, 3: swaps})
+    np.testing.assert_array_equal(maxima[:groups], x.reshape(groups, 128).max(axis=1))
+    np.testing.assert_array_equal(maxima[groups:], x.reshape(groups, 128).min(axis=1))
+    inc = dec = 0
+    for _ in range(128):  # PTX atom.inc / atom.dec with bounds 9 and 4
+        inc = 0 if inc >= 9 else inc + 1
+        dec = 4 if dec == 0 or dec > 4 else dec - 1
+    assert (ring[:groups] == inc).all() and (ring[groups:] == dec).all()
+    assert (swaps[:groups] > 0).all() and swaps[groups] == groups % 2
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_cooperative_groups(variant: str) -> None:
     """-O0 too: clang keeps the headers' builtin-variable objects (``this`` of
     ``threadIdx.operator dim3()``) and copies ``thread_block`` aggregates whole."""
