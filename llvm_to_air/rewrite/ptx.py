@@ -30,9 +30,11 @@ from llvm_to_air.ir.model import (
     Branch,
     Call,
     Cast,
+    CmpXchg,
     Compare,
     ConstantFP,
     ConstantInt,
+    ExtractValue,
     Function,
     GetElementPtr,
     InlineAsm,
@@ -66,6 +68,9 @@ from llvm_to_air.rewrite.ptx_int import CARRY_FLAG, INT_BUILDERS
 from llvm_to_air.rewrite.ptx_math import BUILDERS as MATH_BUILDERS
 
 _BUILDERS = {**MATH_BUILDERS, **INT_BUILDERS}  # row kind -> builder, beside _build's own kinds
+
+# a compare-exchange's failure ordering: its success ordering without the release part
+_CAS_FAILURE = {"acq_rel": "acquire", "release": "monotonic"}
 
 # ----------------------------------------------------------------------- parsing
 
@@ -393,6 +398,21 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
                                operation=row.op, ordering=row.ordering,
                                syncscope=row.syncscope or None, align=row.bits // 8))
         em.set(dst, em.coerce(old, em.types.get(dst.index, ty)))
+    elif row.kind == "atomic_cas":  # atom.cas d, [a], b, c: d = old; [a] = old == b ? c : old
+        dst, addr, expected, new = ops
+        assert isinstance(dst, Reg) and isinstance(addr, Addr)
+        assert isinstance(expected, Reg | Imm) and isinstance(new, Reg | Imm)
+        ty = IntType(row.bits)
+        ptr = em.pointer(addr, row.addrspace)
+        pair = em.add(CmpXchg(StructType((ty, I1)), opcode="cmpxchg",
+                              ops=[ptr, em.value(expected, ty), em.value(new, ty)],
+                              success_ordering=row.ordering,
+                              failure_ordering=_CAS_FAILURE.get(row.ordering, row.ordering),
+                              syncscope=row.syncscope or None, align=row.bits // 8))
+        old = em.add(ExtractValue(ty, opcode="extractvalue", ops=[pair], indices=[0]))
+        em.set(dst, em.coerce(old, em.types.get(dst.index, ty)))
+    elif row.kind == "hint":  # nanosleep: changes when, never what
+        pass
     elif row.kind == "float_unary":
         dst, src = ops
         assert isinstance(dst, Reg) and isinstance(src, Reg | Imm)

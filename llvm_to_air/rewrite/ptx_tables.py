@@ -88,16 +88,30 @@ def _memory_rows() -> list[PtxRow]:
     return rows
 
 
+ATOMIC_SPACES = {"global": 1, "shared": 3, "shared::cta": 3}
+
+
 def _atomic_rows() -> list[PtxRow]:
-    rows = []
-    for (op, ty), (llvm_op, bits, is_float) in ATOMIC_OPS.items():
-        for scope, syncscope in SCOPES.items():
-            for order, ordering in ORDERS.items():
-                parts = ["atom", "global", scope, order, op, ty]
-                rows.append(PtxRow(".".join(p for p in parts if p), "atomic", bits,
-                                   addrspace=1, op=llvm_op, float_result=is_float,
-                                   ordering=ordering, syncscope=syncscope, min_sm=60))
-    return rows
+    """``atom`` in global and shared memory: read-modify-write operations and ``cas``
+    (Triton's ``tl.atomic_cas`` writes ``atom.global.acq_rel.gpu.cas.b32``)."""
+    rows: dict[str, PtxRow] = {}
+    forms = [*((op, ty, "atomic", spec) for (op, ty), spec in ATOMIC_OPS.items()),
+             *(("cas", f"b{bits}", "atomic_cas", ("", bits, False)) for bits in (32, 64))]
+    for space, addrspace in ATOMIC_SPACES.items():
+        for op, ty, kind, (llvm_op, bits, is_float) in forms:
+            for scope, syncscope in SCOPES.items():
+                for order, ordering in ORDERS.items():
+                    # the ISA's order (atom.acq_rel.gpu.global...) and the two Triton
+                    # writes (atom.global.gpu.acq_rel.add, atom.global.acq_rel.gpu.cas)
+                    for parts in (["atom", order, scope, space, op, ty],
+                                  ["atom", space, scope, order, op, ty],
+                                  ["atom", space, order, scope, op, ty]):
+                        mnemonic = ".".join(p for p in parts if p)
+                        rows[mnemonic] = PtxRow(mnemonic, kind, bits, addrspace=addrspace,
+                                                op=llvm_op, float_result=is_float,
+                                                ordering=ordering, syncscope=syncscope,
+                                                min_sm=60)
+    return list(rows.values())
 
 
 _CORE_ROWS: tuple[PtxRow, ...] = (
@@ -106,6 +120,7 @@ _CORE_ROWS: tuple[PtxRow, ...] = (
     *(PtxRow(f"mov.{ty}", "mov", bits, float_result=True) for ty, bits in FLOAT_TYPES.items()),
     *_memory_rows(),
     *_atomic_rows(),
+    PtxRow("nanosleep.u32", "hint", 32, min_sm=70),  # a scheduling hint: nothing to compute
     PtxRow("rcp.approx.ftz.f32", "float_unary", 32, op="rcp", float_result=True),
     PtxRow("rcp.rn.f32", "float_unary", 32, op="rcp", float_result=True),
     PtxRow("rcp.approx.f32", "float_unary", 32, op="rcp", float_result=True),
