@@ -223,26 +223,32 @@ class LLVMWorker:
 
     def _call(self, request: bytes, file: str, what: str) -> Any:
         holder = self._holder
-        if holder.child is not None and holder.child.has_ended():
-            holder.child.kill()  # ended from outside while idle: not this input's doing
+        while True:
+            if holder.child is not None and holder.child.has_ended():
+                holder.child.kill()  # ended from outside while idle: not this input's doing
+                holder.child = None
+            child = holder.child = holder.child or _Child.start()
+            try:
+                reply = child.ask(request)
+            except BaseException:
+                # Ctrl-C or SIGTERM while LLVM works: stop the child, let the caller unwind
+                holder.child = None
+                child.kill()
+                raise
+            if reply is not None and reply[:1] == _KEEP and \
+                    child.calls < self.calls_per_child:
+                return outcome_of(reply[1:])
             holder.child = None
-        child = holder.child = holder.child or _Child.start()
-        try:
-            reply = child.ask(request)
-        except BaseException:
-            # Ctrl-C or SIGTERM while LLVM works: stop the child, let the caller unwind
-            holder.child = None
-            child.kill()
-            raise
-        if reply is not None and reply[:1] == _KEEP and child.calls < self.calls_per_child:
-            return outcome_of(reply[1:])
-        holder.child = None
-        said = last_output(child.said.fileno())
-        status = child.wait()
-        child.said.close()
-        if reply is None:
-            raise death_error(status, said, file, what)
-        return outcome_of(reply[1:])
+            said = last_output(child.said.fileno())
+            status = child.wait()
+            child.said.close()
+            if reply is not None:
+                return outcome_of(reply[1:])
+            if child.calls == 1:
+                raise death_error(status, said, file, what)
+            # A child that answered earlier calls may have been killed from outside just
+            # before this one: the input gets a new child, which it kills too if it is
+            # the input's doing (then the error above is raised).
 
     def close(self) -> None:
         """End the child (if one runs); a later call starts a new one."""
