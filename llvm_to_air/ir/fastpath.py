@@ -20,6 +20,7 @@ from llvm_to_air.ir.model import (
     Call,
     Cast,
     Compare,
+    ConstantExpr,
     ConstantFP,
     ConstantInt,
     ConstantNull,
@@ -44,10 +45,14 @@ if TYPE_CHECKING:
 
 _NAME = r"%[-a-zA-Z$._0-9]+"
 _GNAME = r"@[-a-zA-Z$._][-a-zA-Z$._0-9]*"
+_PTR = r"ptr(?: addrspace\(\d+\))?"
+# a global cast to another address space, as clang's CUDA code reaches __shared__ arrays:
+# ``addrspacecast (ptr addrspace(3) @tile to ptr)``
+_GLOBAL_CAST = rf"(?:addrspacecast|bitcast) \({_PTR} {_GNAME} to {_PTR}\)"
 _VALUE = (r"(?:%[-a-zA-Z$._0-9]+|@[-a-zA-Z$._][-a-zA-Z$._0-9]*|-?\d+|-?\d+\.\d+e[-+]\d+"
-          r"|0x[0-9A-F]+|true|false|null|undef|poison|zeroinitializer)")
-_SCALAR = r"(?:i\d+|half|bfloat|float|double|ptr(?: addrspace\(\d+\))?)"
-_TYPE = (rf"(?:{_SCALAR}|<\d+ x {_SCALAR}>|%[-a-zA-Z$._0-9]+|\[\d+ x [^\[\]]+\]"
+          rf"|0x[0-9A-F]+|true|false|null|undef|poison|zeroinitializer|{_GLOBAL_CAST})")
+_SCALAR = rf"(?:i\d+|half|bfloat|float|double|{_PTR})"
+_TYPE = (rf"(?:{_SCALAR}|<\d+ x {_SCALAR}>|%[-a-zA-Z$._0-9]+|\[\d+ x (?:\[\d+ x [^\[\]]+\]|[^\[\]]+)\]"
          r"|\{ [^{}]* \})")
 _ATTACH = r"((?:, ![-a-zA-Z$._0-9]+ !\d+)*)"
 _FMF = r"(?:fast|nnan|ninf|nsz|arcp|contract|afn|reassoc)"
@@ -85,6 +90,7 @@ _CALL_ARG = re.compile(rf"({_TYPE})((?: (?:noundef|nonnull|zeroext|signext|inreg
                        rf"|immarg|align \d+))*) ({_VALUE})\Z")
 _ATTACHMENT = re.compile(r", !([-a-zA-Z$._0-9]+) !(\d+)")
 _NUMBER = re.compile(r"-?\d+\Z")
+_GLOBAL_CAST_PARTS = re.compile(rf"(addrspacecast|bitcast) \({_PTR} @(\S+) to ({_PTR})\)\Z")
 
 _SIMPLE_CONSTANTS = {"null": ConstantNull, "undef": Undef, "poison": Poison,
                      "zeroinitializer": ConstantZero}
@@ -137,6 +143,13 @@ class FastPath:
             return cls(ty)
         if text.startswith("0x"):
             return ConstantFP(ty, text=text)
+        cast = _GLOBAL_CAST_PARTS.match(text)
+        if cast is not None:
+            opcode, name, dest = cast.groups()
+            source = self.p.globals.get(name)
+            if source is None:
+                return None  # the token parser reports it
+            return ConstantExpr(self.type(dest), opcode=opcode, ops=[source])
         return None
 
     def attachments(self, text: str) -> list[tuple[str, Metadata]]:
