@@ -45,15 +45,19 @@ if TYPE_CHECKING:
 
 _NAME = r"%[-a-zA-Z$._0-9]+"
 _GNAME = r"@[-a-zA-Z$._][-a-zA-Z$._0-9]*"
-_PTR = r"ptr(?: addrspace\(\d+\))?"
-# a global cast to another address space, as clang's CUDA code reaches __shared__ arrays:
-# ``addrspacecast (ptr addrspace(3) @tile to ptr)``
-_GLOBAL_CAST = rf"(?:addrspacecast|bitcast) \({_PTR} {_GNAME} to {_PTR}\)"
 _VALUE = (r"(?:%[-a-zA-Z$._0-9]+|@[-a-zA-Z$._][-a-zA-Z$._0-9]*|-?\d+|-?\d+\.\d+e[-+]\d+"
-          rf"|0x[0-9A-F]+|true|false|null|undef|poison|zeroinitializer|{_GLOBAL_CAST})")
-_SCALAR = rf"(?:i\d+|half|bfloat|float|double|{_PTR})"
-_TYPE = (rf"(?:{_SCALAR}|<\d+ x {_SCALAR}>|%[-a-zA-Z$._0-9]+|\[\d+ x (?:\[\d+ x [^\[\]]+\]|[^\[\]]+)\]"
+          r"|0x[0-9A-F]+|true|false|null|undef|poison|zeroinitializer)")
+_SCALAR = r"(?:i\d+|half|bfloat|float|double|ptr(?: addrspace\(\d+\))?)"
+_TYPE = (rf"(?:{_SCALAR}|<\d+ x {_SCALAR}>|%[-a-zA-Z$._0-9]+|\[\d+ x [^\[\]]+\]"
          r"|\{ [^{}]* \})")
+# Only in a getelementptr (kept out of the other patterns: every alternative added to
+# _VALUE or _TYPE is compiled into each of them at every start-up): a 2-D array as the
+# source type, and a global cast to the generic address space as the base, as clang's
+# CUDA code indexes a __shared__ tile: ``[16 x [16 x float]], ptr addrspacecast (ptr
+# addrspace(3) @tile to ptr)``
+_GEP_SOURCE = rf"(?:{_TYPE}|\[\d+ x \[\d+ x [^\[\]]+\]\])"
+_GEP_BASE = (rf"(?:{_VALUE}|(?:addrspacecast|bitcast) \(ptr(?: addrspace\(\d+\))? {_GNAME} "
+             r"to ptr(?: addrspace\(\d+\))?\))")
 _ATTACH = r"((?:, ![-a-zA-Z$._0-9]+ !\d+)*)"
 _FMF = r"(?:fast|nnan|ninf|nsz|arcp|contract|afn|reassoc)"
 _FLAGS = rf"((?:(?:nuw|nsw|exact|disjoint|nneg|samesign|{_FMF}) )*)"
@@ -63,8 +67,8 @@ _LOAD = re.compile(rf"  ({_NAME}) = load (volatile )?({_TYPE}), ({_TYPE}) ({_VAL
                    rf"{_ATTACH}$")
 _STORE = re.compile(rf"  store (volatile )?({_TYPE}) ({_VALUE}), ({_TYPE}) ({_VALUE}){_ALIGN}"
                     rf"{_ATTACH}$")
-_GEP = re.compile(rf"  ({_NAME}) = getelementptr ((?:inbounds |nuw |nusw )*)({_TYPE}), "
-                  rf"({_TYPE}) ({_VALUE})((?:, {_TYPE} {_VALUE})*){_ATTACH}$")
+_GEP = re.compile(rf"  ({_NAME}) = getelementptr ((?:inbounds |nuw |nusw )*)({_GEP_SOURCE}), "
+                  rf"({_TYPE}) ({_GEP_BASE})((?:, {_TYPE} {_VALUE})*){_ATTACH}$")
 _GEP_INDEX = re.compile(rf", ({_TYPE}) ({_VALUE})")
 _BINARY = re.compile(rf"  ({_NAME}) = (add|sub|mul|udiv|sdiv|urem|srem|shl|lshr|ashr|and|or|xor"
                      rf"|fadd|fsub|fmul|fdiv|frem) {_FLAGS}({_TYPE}) ({_VALUE}), ({_VALUE})"
@@ -90,7 +94,6 @@ _CALL_ARG = re.compile(rf"({_TYPE})((?: (?:noundef|nonnull|zeroext|signext|inreg
                        rf"|immarg|align \d+))*) ({_VALUE})\Z")
 _ATTACHMENT = re.compile(r", !([-a-zA-Z$._0-9]+) !(\d+)")
 _NUMBER = re.compile(r"-?\d+\Z")
-_GLOBAL_CAST_PARTS = re.compile(rf"(addrspacecast|bitcast) \({_PTR} @(\S+) to ({_PTR})\)\Z")
 
 _SIMPLE_CONSTANTS = {"null": ConstantNull, "undef": Undef, "poison": Poison,
                      "zeroinitializer": ConstantZero}
@@ -143,14 +146,16 @@ class FastPath:
             return cls(ty)
         if text.startswith("0x"):
             return ConstantFP(ty, text=text)
-        cast = _GLOBAL_CAST_PARTS.match(text)
-        if cast is not None:
-            opcode, name, dest = cast.groups()
-            source = self.p.globals.get(name)
-            if source is None:
-                return None  # the token parser reports it
-            return ConstantExpr(self.type(dest), opcode=opcode, ops=[source])
         return None
+
+    def global_cast(self, text: str) -> Value | None:
+        """``addrspacecast (ptr addrspace(3) @g to ptr)`` (matched by ``_GEP_BASE``)."""
+        opcode, inner = text[:-1].split(" (", 1)
+        source_text, dest = inner.rsplit(" to ", 1)
+        source = self.p.globals.get(source_text.rsplit(" @", 1)[1])
+        if source is None:
+            return None  # the token parser reports it
+        return ConstantExpr(self.type(dest), opcode=opcode, ops=[source])
 
     def attachments(self, text: str) -> list[tuple[str, Metadata]]:
         if not text:
@@ -191,7 +196,8 @@ class FastPath:
         if m is None:
             return None
         name, flags, source_text, pty_text, base_text, indices_text, attach = m.groups()
-        base = self.value(base_text, self.type(pty_text))
+        base = self.global_cast(base_text) if base_text[-1] == ")" else \
+            self.value(base_text, self.type(pty_text))
         if base is None:
             return None
         ops = [base]

@@ -60,10 +60,11 @@ _LITERAL = (r"f0x[0-9A-Fa-f]+|[+-](?:inf|nan|qnan|snan)(?:\(0x[0-9A-Fa-f]+\))?"
 # A float type keyword, or a literal in a value position (after space, comma, bracket).
 _TOKEN_RE = re.compile(rf"(?<![\w.%@$\"-])({_TYPE_RE})(?![\w.])"
                        rf"|(?<=[\s,(\[<{{])({_LITERAL})(?=[\s,)\]>}}]|$)")
-# What may need work: f0x, a signed special, a digit-dot-digit. Three searches, each
-# starting with a literal or a small set, scan far faster than one alternation.
-_NEEDS_WORK_RES = (re.compile(r"f0x"), re.compile(r"[+-](?:inf|nan|qnan|snan)\b"),
-                   re.compile(r"\.\d"))
+# What may need work: f0x, a signed special, a digit-dot-digit. Searched one by one, each
+# from a literal (one alternation scans every offset, far slower); the specials only when
+# "inf" or "nan" occurs, so most inputs never compile their pattern.
+_SPECIAL = r"[+-](?:inf|nan|qnan|snan)\b"
+_DOT_DIGIT_RE = re.compile(r"\.\d")
 
 
 def normalize_forward(text: str, file: str = "<input>") -> str:
@@ -91,9 +92,14 @@ def normalize_forward(text: str, file: str = "<input>") -> str:
 
 def _needing_work(text: str) -> list[int]:
     """Offsets of what may need work in ``text`` (a digit-dot-digit at its dot's digit)."""
-    found = [m.start() for regex in _NEEDS_WORK_RES[:2] for m in regex.finditer(text)]
-    found += [m.start() - 1 for m in _NEEDS_WORK_RES[2].finditer(text)
-              if m.start() and text[m.start() - 1].isdigit()]
+    found = [m.start() - 1 for m in _DOT_DIGIT_RE.finditer(text)
+             if m.start() and text[m.start() - 1].isdigit()]
+    at = text.find("f0x")
+    while at >= 0:
+        found.append(at)
+        at = text.find("f0x", at + 1)
+    if "inf" in text or "nan" in text:
+        found += [m.start() for m in re.finditer(_SPECIAL, text)]
     return found
 
 
