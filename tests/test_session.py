@@ -179,3 +179,24 @@ def test_threads_share_a_session(session: Session, tmp_path: Path) -> None:
     for thread in threads:
         thread.join(timeout=120)
     assert got == {path: [data] * 3 for path, data in expected.items()}
+
+
+def test_a_forked_process_leaves_the_parents_child_alone(session: Session) -> None:
+    expected = llvm_to_air.compile(VADD, emit="metallib", session=session).output
+    pid = session.worker.pid
+    forked = os.fork()
+    if forked == 0:  # pragma: no cover - runs in the forked process
+        status = 1
+        try:
+            same = llvm_to_air.compile(VADD, emit="metallib", session=session).output
+            ours = session.worker.pid
+            session.close()
+            status = 0 if same == expected and ours not in (None, pid) else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(forked, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    # the parent's child still serves it, undisturbed
+    assert session.worker.pid == pid and pid is not None and alive(pid)
+    assert llvm_to_air.compile(VADD, emit="metallib", session=session).output == expected
+    assert session.worker.pid == pid

@@ -123,6 +123,7 @@ class _Child:
     replies: IO[bytes]
     said: IO[bytes]
     calls: int = 0
+    owner: int = field(default_factory=os.getpid)  # the process that forked it
 
     @classmethod
     def start(cls) -> _Child:
@@ -174,6 +175,13 @@ class _Child:
         self.wait()
         self.said.close()
 
+    def forget(self) -> None:
+        """In a process forked from the owner: close our copies, leave the child alone
+        (it is the owner's, still serving it)."""
+        os.close(self.requests)
+        self.replies.close()
+        self.said.close()
+
 
 @dataclass
 class _Holder:
@@ -182,9 +190,19 @@ class _Holder:
     child: _Child | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def own_child(self) -> _Child | None:
+        """The child, if this process started it. A process forked from the one that did
+        (``os.fork``, ``multiprocessing``) must neither talk to it nor end it: it lets go
+        of it, and starts its own on its first call."""
+        child = self.child
+        if child is not None and child.owner != os.getpid():
+            child.forget()
+            child = self.child = None
+        return child
+
     def stop(self) -> None:
         with self.lock:
-            child, self.child = self.child, None
+            child, self.child = self.own_child(), None
         if child is not None:
             child.wait()  # the closed pipe ends its loop
             child.said.close()
@@ -205,7 +223,7 @@ class LLVMWorker:
     @property
     def pid(self) -> int | None:
         """The running child's process id, None before the first call and after close."""
-        child = self._holder.child
+        child = self._holder.own_child()
         return child.pid if child is not None else None
 
     def call(self, func: Callable[..., T], *args: Any, file: str, what: str,
@@ -224,10 +242,11 @@ class LLVMWorker:
     def _call(self, request: bytes, file: str, what: str) -> Any:
         holder = self._holder
         while True:
-            if holder.child is not None and holder.child.has_ended():
-                holder.child.kill()  # ended from outside while idle: not this input's doing
-                holder.child = None
-            child = holder.child = holder.child or _Child.start()
+            child = holder.own_child()
+            if child is not None and child.has_ended():
+                child.kill()  # ended from outside while idle: not this input's doing
+                child = None
+            child = holder.child = child or _Child.start()
             try:
                 reply = child.ask(request)
             except BaseException:
