@@ -124,6 +124,9 @@ class _Child:
     said: IO[bytes]
     calls: int = 0
     owner: int = field(default_factory=os.getpid)  # the process that forked it
+    # its exit status once reaped: from then on its pid may be another process's, so
+    # it is never signalled or waited for again
+    status: int | None = None
 
     @classmethod
     def start(cls) -> _Child:
@@ -142,10 +145,15 @@ class _Child:
         return cls(pid, requests, os.fdopen(replies, "rb"), said)
 
     def has_ended(self) -> bool:
-        try:
-            return os.waitpid(self.pid, os.WNOHANG)[0] != 0
-        except ChildProcessError:
-            return True
+        """Whether it has exited (then reaped, its status kept)."""
+        if self.status is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.pid, 0
+            if pid != 0:
+                self.status = status
+        return self.status is not None
 
     def ask(self, request: bytes) -> bytes | None:
         """The child's reply to ``request``, or None if it died first."""
@@ -159,19 +167,22 @@ class _Child:
         return _read_frame(self.replies)
 
     def wait(self) -> int:
-        """Close our ends and reap the child; its exit status (0 if already reaped)."""
+        """Close our ends and reap the child; its exit status."""
         os.close(self.requests)
         self.replies.close()
-        try:
-            return os.waitpid(self.pid, 0)[1]
-        except ChildProcessError:
-            return 0
+        if self.status is None:
+            try:
+                self.status = os.waitpid(self.pid, 0)[1]
+            except ChildProcessError:
+                self.status = 0
+        return self.status
 
     def kill(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
         self.wait()
         self.said.close()
 
