@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,33 @@ def test_a_forked_process_leaves_the_parents_child_alone(session: Session) -> No
     assert session.worker.pid == pid and pid is not None and alive(pid)
     assert llvm_to_air.compile(VADD, emit="metallib", session=session).output == expected
     assert session.worker.pid == pid
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_call_stops_the_child_and_the_next_call_starts_another(
+        session: Session) -> None:
+    """Ctrl-C (here: a signal handler raising) while the child works: the child is killed
+    at once, the exception reaches the caller, and the session goes on."""
+    worker = session.worker
+    assert worker.call(_normalize_in_process, VADD.read_text(), "v.ll", file="v.ll",
+                       what="reading the input")
+    busy = worker.pid
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(_Interrupted):
+            worker.call(time.sleep, 30, file="v.ll", what="reading the input")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 10
+    assert worker.pid is None and busy is not None and not alive(busy)
+    assert outcome(VADD, "vadd.ll", session) == outcome(VADD, "vadd.ll", None)
