@@ -1,13 +1,16 @@
 """Benchmark: issue 12's compile-latency goals for the bitcode path, in one run.
 
-Run by hand: ``python benchmarks/bench_goals_writer.py [--reps 15] [--sizes 10000,100000]``.
+Run by hand: ``python benchmarks/bench_goals_writer.py [--reps 15] [--sizes 10000,100000]
+[--goal warm|sizes|all]`` (``--goal warm``: only the first goal).
 
 Prints, with min and median of interleaved repetitions (each repetition runs
 every contender once, in turn, so machine load hits them alike) and the load
 average before and after:
 
 1. warm in-process ``llvm_to_air.compile(matmul_tiled.ll, emit="metallib")``
-   against llvmlite's parse + verify + print of the same text (goal <= 6x);
+   against llvmlite's parse + verify + print of the same text (goal <= 6x), both
+   the plain call (a child forked to run LLVM per call) and the call with a
+   ``Session`` (one child kept between calls);
 2. per generated module size (all functions CUDA kernels): the whole
    in-process ``.metallib`` compile, and the packaging stage alone (lowered
    module -> ``.air``, one bitcode module as ``llvm-as-14`` writes; lowered
@@ -37,6 +40,7 @@ from gen_module import generate  # noqa: E402
 from llvm_to_air import package  # noqa: E402
 from llvm_to_air.api import compile, lower  # noqa: E402
 from llvm_to_air.ir.writer14 import write_llvm14  # noqa: E402
+from llvm_to_air.session import Session  # noqa: E402
 
 MATMUL = REPO / "tests" / "fixtures" / "cuda19-O2" / "matmul_tiled.ll"
 
@@ -78,11 +82,17 @@ def llvmlite_goal(reps: int) -> None:
         module.verify()
         str(module)
 
-    times = interleaved({
-        "llvmlite parse+verify+print": llvmlite_parse_verify_print,
-        "llvm_to_air.compile -> .metallib": lambda: compile(text, str(MATMUL),
-                                                            emit="metallib"),
-    }, reps)
+    with Session() as session:
+        plain = compile(text, str(MATMUL), emit="metallib").output
+        assert compile(text, str(MATMUL), emit="metallib", session=session).output == plain
+        times = interleaved({
+            "llvmlite parse+verify+print": llvmlite_parse_verify_print,
+            "compile -> .metallib (fork per call)": lambda: compile(text, str(MATMUL),
+                                                                    emit="metallib"),
+            "compile -> .metallib (session)": lambda: compile(text, str(MATMUL),
+                                                              emit="metallib",
+                                                              session=session),
+        }, reps)
     print(f"1. warm in-process compile of {MATMUL.name} (goal <= 6x llvmlite)")
     base = times["llvmlite parse+verify+print"]
     for name, ts in times.items():
@@ -145,10 +155,14 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=15)
     parser.add_argument("--big-reps", type=int, default=3)
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--goal", choices=("warm", "sizes", "all"), default="all",
+                        help="warm: only goal 1; sizes: only goal 2")
     args = parser.parse_args()
     print(load())
-    llvmlite_goal(args.reps)
-    llvm_as_goal([int(s) for s in args.sizes.split(",")], args.big_reps)
+    if args.goal in ("warm", "all"):
+        llvmlite_goal(args.reps)
+    if args.goal in ("sizes", "all"):
+        llvm_as_goal([int(s) for s in args.sizes.split(",")], args.big_reps)
     print(load())
 
 

@@ -1,6 +1,6 @@
 """llvm-to-air: turn GPU LLVM IR into Apple AIR and metallib files.
 
-``llvm_to_air.compile`` and ``llvm_to_air.run`` are loaded on first use (so that
+``llvm_to_air.compile``, ``llvm_to_air.run`` and ``llvm_to_air.Session`` are loaded on first use (so that
 ``import llvm_to_air`` stays cheap); ``help()`` shows their real signatures.
 """
 
@@ -8,10 +8,11 @@ from typing import Any
 
 from llvm_to_air.errors import CompileError, SourceLocation
 
-__all__ = ["CompileError", "SourceLocation", "compile", "run"]
+__all__ = ["CompileError", "Session", "SourceLocation", "compile", "run"]
 __version__ = "0.1.0"
 
-_LAZY = {"compile": ("llvm_to_air.api", "compile"), "run": ("llvm_to_air.device", "run")}
+_LAZY = {"compile": ("llvm_to_air.api", "compile"), "run": ("llvm_to_air.device", "run"),
+         "Session": ("llvm_to_air.session", "Session")}
 
 
 def __getattr__(name: str) -> Any:

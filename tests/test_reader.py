@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-import llvmlite.binding as llvm
-from oracles import FIXTURES, llvm_as_14
+from collections.abc import Iterator
+from pathlib import Path
 
+import llvmlite.binding as llvm
+import pytest
+from oracles import FIXTURES, fixture_id, fixture_modules, llvm_as_14
+
+from llvm_to_air import CompileError
 from llvm_to_air.bitcode_wrapper import wrap_bitcode
 from llvm_to_air.ir import downgrade, read_module
+from llvm_to_air.ir.fastpath import FastPath
+from llvm_to_air.ir.parser import parse_module
+from llvm_to_air.ir.reader import decode_input, normalize_with_llvmlite
 from llvm_to_air.ir.types import PointerType
+from llvm_to_air.ir.writer14 import write_llvm14
+from llvm_to_air.session import Session
 
 
 def test_modern_bitcode_raw_and_wrapped_reads_like_its_text() -> None:
@@ -41,3 +51,31 @@ def test_model_keeps_names_numbers_and_structure() -> None:
             assert inst.parent is block
             for op in inst.ops:
                 assert op is not None
+
+
+@pytest.fixture(scope="module")
+def reader_session() -> Iterator[Session]:
+    with Session() as session:
+        yield session
+
+
+@pytest.mark.parametrize("path", fixture_modules(), ids=fixture_id)
+def test_the_fast_path_builds_what_the_token_parser_builds(
+        path: Path, reader_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ir/fastpath.py is an optimization only: every fixture's model, printed as LLVM 14
+    text, is the same with it and without it (the token parser alone)."""
+    source = decode_input(path.read_bytes(), str(path))
+    try:
+        normalized = normalize_with_llvmlite(source, str(path), True, reader_session.worker)
+    except CompileError as error:
+        pytest.skip(f"not read by design: {error.message}")
+
+    def printed() -> str:
+        try:
+            return write_llvm14(parse_module(normalized, str(path)))
+        except CompileError as error:  # no LLVM 14 spelling (atomicrmw uinc_wrap, ...)
+            return f"error: {error}"
+
+    fast = printed()
+    monkeypatch.setattr(FastPath, "instruction", lambda self, line: None)
+    assert printed() == fast

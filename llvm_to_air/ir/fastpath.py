@@ -20,6 +20,7 @@ from llvm_to_air.ir.model import (
     Call,
     Cast,
     Compare,
+    ConstantExpr,
     ConstantFP,
     ConstantInt,
     ConstantNull,
@@ -49,6 +50,14 @@ _VALUE = (r"(?:%[-a-zA-Z$._0-9]+|@[-a-zA-Z$._][-a-zA-Z$._0-9]*|-?\d+|-?\d+\.\d+e
 _SCALAR = r"(?:i\d+|half|bfloat|float|double|ptr(?: addrspace\(\d+\))?)"
 _TYPE = (rf"(?:{_SCALAR}|<\d+ x {_SCALAR}>|%[-a-zA-Z$._0-9]+|\[\d+ x [^\[\]]+\]"
          r"|\{ [^{}]* \})")
+# Only in a getelementptr (kept out of the other patterns: every alternative added to
+# _VALUE or _TYPE is compiled into each of them at every start-up): a 2-D array as the
+# source type, and a global cast to the generic address space as the base, as clang's
+# CUDA code indexes a __shared__ tile: ``[16 x [16 x float]], ptr addrspacecast (ptr
+# addrspace(3) @tile to ptr)``
+_GEP_SOURCE = rf"(?:{_TYPE}|\[\d+ x \[\d+ x [^\[\]]+\]\])"
+_GEP_BASE = (rf"(?:{_VALUE}|(?:addrspacecast|bitcast) \(ptr(?: addrspace\(\d+\))? {_GNAME} "
+             r"to ptr(?: addrspace\(\d+\))?\))")
 _ATTACH = r"((?:, ![-a-zA-Z$._0-9]+ !\d+)*)"
 _FMF = r"(?:fast|nnan|ninf|nsz|arcp|contract|afn|reassoc)"
 _FLAGS = rf"((?:(?:nuw|nsw|exact|disjoint|nneg|samesign|{_FMF}) )*)"
@@ -58,8 +67,8 @@ _LOAD = re.compile(rf"  ({_NAME}) = load (volatile )?({_TYPE}), ({_TYPE}) ({_VAL
                    rf"{_ATTACH}$")
 _STORE = re.compile(rf"  store (volatile )?({_TYPE}) ({_VALUE}), ({_TYPE}) ({_VALUE}){_ALIGN}"
                     rf"{_ATTACH}$")
-_GEP = re.compile(rf"  ({_NAME}) = getelementptr ((?:inbounds |nuw |nusw )*)({_TYPE}), "
-                  rf"({_TYPE}) ({_VALUE})((?:, {_TYPE} {_VALUE})*){_ATTACH}$")
+_GEP = re.compile(rf"  ({_NAME}) = getelementptr ((?:inbounds |nuw |nusw )*)({_GEP_SOURCE}), "
+                  rf"({_TYPE}) ({_GEP_BASE})((?:, {_TYPE} {_VALUE})*){_ATTACH}$")
 _GEP_INDEX = re.compile(rf", ({_TYPE}) ({_VALUE})")
 _BINARY = re.compile(rf"  ({_NAME}) = (add|sub|mul|udiv|sdiv|urem|srem|shl|lshr|ashr|and|or|xor"
                      rf"|fadd|fsub|fmul|fdiv|frem) {_FLAGS}({_TYPE}) ({_VALUE}), ({_VALUE})"
@@ -139,6 +148,15 @@ class FastPath:
             return ConstantFP(ty, text=text)
         return None
 
+    def global_cast(self, text: str) -> Value | None:
+        """``addrspacecast (ptr addrspace(3) @g to ptr)`` (matched by ``_GEP_BASE``)."""
+        opcode, inner = text[:-1].split(" (", 1)
+        source_text, dest = inner.rsplit(" to ", 1)
+        source = self.p.globals.get(source_text.rsplit(" @", 1)[1])
+        if source is None:
+            return None  # the token parser reports it
+        return ConstantExpr(self.type(dest), opcode=opcode, ops=[source])
+
     def attachments(self, text: str) -> list[tuple[str, Metadata]]:
         if not text:
             return []
@@ -178,7 +196,8 @@ class FastPath:
         if m is None:
             return None
         name, flags, source_text, pty_text, base_text, indices_text, attach = m.groups()
-        base = self.value(base_text, self.type(pty_text))
+        base = self.global_cast(base_text) if base_text[-1] == ")" else \
+            self.value(base_text, self.type(pty_text))
         if base is None:
             return None
         ops = [base]

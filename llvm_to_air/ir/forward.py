@@ -60,18 +60,47 @@ _LITERAL = (r"f0x[0-9A-Fa-f]+|[+-](?:inf|nan|qnan|snan)(?:\(0x[0-9A-Fa-f]+\))?"
 # A float type keyword, or a literal in a value position (after space, comma, bracket).
 _TOKEN_RE = re.compile(rf"(?<![\w.%@$\"-])({_TYPE_RE})(?![\w.])"
                        rf"|(?<=[\s,(\[<{{])({_LITERAL})(?=[\s,)\]>}}]|$)")
-_NEEDS_WORK_RE = re.compile(r"f0x|[+-](?:inf|nan|qnan|snan)\b|\d\.\d")
+# What may need work: f0x, a signed special, a digit-dot-digit. Searched one by one, each
+# from a literal (one alternation scans every offset, far slower); the specials only when
+# "inf" or "nan" occurs, so most inputs never compile their pattern.
+_SPECIAL = r"[+-](?:inf|nan|qnan|snan)\b"
+_DOT_DIGIT_RE = re.compile(r"\.\d")
 
 
 def normalize_forward(text: str, file: str = "<input>") -> str:
     """LLVM 23/24 float literal forms rewritten as LLVM 22 reads them; lines are kept."""
-    if not _NEEDS_WORK_RE.search(text):
+    # one scan of the whole text finds the lines that may need work (few: constants)
+    starts = sorted({text.rfind("\n", 0, at) + 1 for at in _needing_work(text)})
+    if not starts:
         return text
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        if _NEEDS_WORK_RE.search(line) and not line.lstrip().startswith((";", "!")):
-            lines[index] = _normalize_line(line, file, index + 1)
-    return "\n".join(lines)
+    out: list[str] = []
+    done = 0
+    line_no = 1
+    for start in starts:
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        if line.lstrip().startswith((";", "!")):
+            continue
+        line_no += text.count("\n", done, start)
+        out.append(text[done:start])
+        out.append(_normalize_line(line, file, line_no))
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _needing_work(text: str) -> list[int]:
+    """Offsets of what may need work in ``text`` (a digit-dot-digit at its dot's digit)."""
+    found = [m.start() - 1 for m in _DOT_DIGIT_RE.finditer(text)
+             if m.start() and text[m.start() - 1].isdigit()]
+    at = text.find("f0x")
+    while at >= 0:
+        found.append(at)
+        at = text.find("f0x", at + 1)
+    if "inf" in text or "nan" in text:
+        found += [m.start() for m in re.finditer(_SPECIAL, text)]
+    return found
 
 
 def _normalize_line(line: str, file: str, line_no: int) -> str:

@@ -47,7 +47,7 @@ def _address_space_in_use() -> int:
         return 0
 
 
-def _limit_memory(input_size: int) -> None:
+def limit_memory(input_size: int) -> None:
     try:
         import resource
     except ImportError:
@@ -65,35 +65,59 @@ def _limit_memory(input_size: int) -> None:
         pass
 
 
+def run_for_parent(func: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bytes, bool]:
+    """``func(*args)``'s outcome as the parent reads it back: ``_OK`` and the pickled
+    result, or ``_RAISED`` and the pickled ``CompileError`` (our own failures made into
+    one, so that the parent never unpickles anything but a result or a CompileError);
+    and whether this process is still sound (False after running out of memory or
+    stack, or a bug of ours: a process kept for more calls should end)."""
+    try:
+        return _OK + pickle.dumps(func(*args), protocol=pickle.HIGHEST_PROTOCOL), True
+    except CompileError as exc:
+        error, sound = exc, True
+    except MemoryError:
+        error, sound = CompileError("out of memory while LLVM read the input"), False
+    except RecursionError:
+        error, sound = CompileError("input is nested too deeply to process"), False
+    except Exception as exc:  # a bug of ours: reported like any internal error
+        error = CompileError(f"internal error: {type(exc).__name__}: {str(exc)[:200]}",
+                             hint="please report this with the input")
+        sound = False
+    return _RAISED + pickle.dumps(error, protocol=pickle.HIGHEST_PROTOCOL), sound
+
+
+def outcome_of(data: bytes) -> Any:
+    """The result that :func:`run_for_parent` sent; raises the CompileError it sent."""
+    value = pickle.loads(data[1:])
+    if data[:1] == _RAISED:
+        raise value
+    return value
+
+
+def prepare_child(err_fd: int) -> None:
+    """In a fresh child: LLVM's abort expected, signals default, stderr to ``err_fd``."""
+    import faulthandler
+
+    faulthandler.disable()  # LLVM's abort is expected here: no Python dump of it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.dup2(err_fd, 2)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _child(write_fd: int, err_fd: int, func: Callable[..., Any], args: tuple[Any, ...],
            input_size: int) -> None:
     """Run in the forked child: never returns."""
     status = 0
     try:
-        import faulthandler
-
-        faulthandler.disable()  # LLVM's abort is expected here: no Python dump of it
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.dup2(err_fd, 2)
-        _limit_memory(input_size)
-        try:
-            payload = _OK + pickle.dumps(func(*args), protocol=pickle.HIGHEST_PROTOCOL)
-        except CompileError as exc:
-            payload = _RAISED + pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL)
-        except MemoryError:
-            payload = _RAISED + pickle.dumps(CompileError(
-                "out of memory while LLVM read the input"), protocol=pickle.HIGHEST_PROTOCOL)
-        except RecursionError:
-            payload = _RAISED + pickle.dumps(CompileError(
-                "input is nested too deeply to process"), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # a bug of ours: reported like any internal error
-            payload = _RAISED + pickle.dumps(CompileError(
-                f"internal error: {type(exc).__name__}: {str(exc)[:200]}",
-                hint="please report this with the input"), protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(write_fd, view):]
+        prepare_child(err_fd)
+        limit_memory(input_size)
+        write_all(write_fd, run_for_parent(func, args)[0])
     except BaseException:
         status = 70
     finally:
@@ -135,17 +159,18 @@ def call_isolated(func: Callable[..., T], *args: Any, file: str, what: str,
     data = b"".join(chunks)
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and data[:1] in (_OK, _RAISED):
         err_file.close()
-        value = pickle.loads(data[1:])
-        if data[:1] == _RAISED:
-            raise value
-        return value  # type: ignore[no-any-return]
-    err_file.seek(0)
-    said = err_file.read(64 * 1024).decode("utf-8", "replace")
+        return outcome_of(data)  # type: ignore[no-any-return]
+    said = last_output(err_file.fileno())
     err_file.close()
-    raise _death_error(status, said, file, what)
+    raise death_error(status, said, file, what)
 
 
-def _death_error(status: int, said: str, file: str, what: str) -> CompileError:
+def last_output(err_fd: int) -> str:
+    """What the child wrote to its stderr (the file at ``err_fd``), its first 64 KiB."""
+    return os.pread(err_fd, 64 * 1024, 0).decode("utf-8", "replace")
+
+
+def death_error(status: int, said: str, file: str, what: str) -> CompileError:
     """A CompileError for a child that LLVM killed: its last words, made readable."""
     reason = _last_words(said)
     if os.WIFSIGNALED(status):
@@ -176,4 +201,5 @@ def _last_words(said: str) -> str:
     return ""
 
 
-__all__ = ["call_isolated"]
+__all__ = ["call_isolated", "death_error", "limit_memory", "outcome_of",
+           "run_for_parent"]

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir.edit import replace_all_uses
@@ -31,6 +32,9 @@ from llvm_to_air.ir.precheck import check_before_llvm
 from llvm_to_air.ir.promote import needs_promotion, promote_fragments
 from llvm_to_air.ir.spellings import respell
 from llvm_to_air.ir.types import PointerType
+
+if TYPE_CHECKING:
+    from llvm_to_air.ir.worker import LLVMWorker
 
 _LLVM_ERROR_RE = re.compile(r"^<string>:(\d+):(\d+): error: (.*)$", re.MULTILINE)
 _BITCODE_MAGICS = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
@@ -71,11 +75,13 @@ def decode_input(data: bytes, file: str) -> str | bytes:
     return text
 
 
-def normalize_with_llvmlite(source: str | bytes, file: str, promote: bool = False) -> str:
+def normalize_with_llvmlite(source: str | bytes, file: str, promote: bool = False,
+                            worker: LLVMWorker | None = None) -> str:
     """Parse and verify with llvmlite's LLVM 22; return its printout of the module.
 
     ``promote``: -O0 WMMA fragments are promoted to registers (:mod:`.promote`), for lowering.
-    LLVM runs in a child process (:mod:`.isolate`): no input can abort this one.
+    LLVM runs in a child process: ``worker``'s (:mod:`.worker`) if given, else one forked
+    for this call (:mod:`.isolate`); no input can abort this one.
     """
     import llvmlite.binding  # noqa: F401 - imported before the fork, so the child shares it
 
@@ -84,8 +90,9 @@ def normalize_with_llvmlite(source: str | bytes, file: str, promote: bool = Fals
     check_before_llvm(source, file)
     if isinstance(source, str):
         source = normalize_forward(respell(source), file)
-    return call_isolated(_normalize_in_process, source, file, promote, file=file,
-                         what="reading the input", input_size=len(source))
+    run = worker.call if worker is not None else call_isolated
+    return run(_normalize_in_process, source, file, promote, file=file,
+               what="reading the input", input_size=len(source))
 
 
 def _normalize_in_process(source: str | bytes, file: str, promote: bool = False) -> str:
@@ -199,16 +206,17 @@ def _find_line(text: str, snippet: str, file: str) -> SourceLocation | None:
 
 
 def read_module(data: bytes | str, file: str = "<input>", *,
-                promote_fragments: bool = False) -> Module:
+                promote_fragments: bool = False, worker: LLVMWorker | None = None) -> Module:
     """Read LLVM IR text or bitcode into a normalized :class:`Module`.
 
     ``promote_fragments`` (lowering only): -O0 WMMA kernels get their fragments in
-    registers (:mod:`.promote`).
+    registers (:mod:`.promote`). ``worker``: the child process that runs LLVM (a
+    session's); without one, a child is forked for this call.
     Guarantees: the module verified under LLVM 22; every pointer is opaque;
     no ``bitcast`` between pointers of one address space remains.
     """
     source = decode_input(data.encode("utf-8") if isinstance(data, str) else data, file)
-    normalized = normalize_with_llvmlite(source, file, promote_fragments)
+    normalized = normalize_with_llvmlite(source, file, promote_fragments, worker)
     with gc_paused():
         module = parse_module(normalized, file)
         if isinstance(source, str):

@@ -61,13 +61,19 @@ def legalize_types(module: Module, ctx: LoweringContext) -> None:
         demote_signatures(module, ctx)
     for kernel in ctx.kernels:
         fn = kernel.function
-        for inst in fn.instructions():
-            if _wide_int(inst):
-                raise CompileError(
-                    f"'{inst.opcode}' in @{fn.name} uses an integer wider than 64 bits",
-                    inst.location or fn.location, hint="Apple GPUs have no i128 arithmetic")
+        # a kernel's instructions share a few type objects: each is asked about once, and
+        # the instructions are searched (for the message) only when one is illegal
+        operand_types, own_types = _types_used(fn)
+        if any(_wide(ty) for ty in operand_types):
+            for inst in fn.instructions():
+                if _wide_int(inst):
+                    raise CompileError(
+                        f"'{inst.opcode}' in @{fn.name} uses an integer wider than 64 bits",
+                        inst.location or fn.location, hint="Apple GPUs have no i128 arithmetic")
         if ctx.options.f64 == "demote":
             _demote_doubles(fn)
+            continue
+        if not any(_has_double(ty) for ty in (*operand_types, *own_types)):
             continue
         for inst in fn.instructions():
             if _uses_double(inst):
@@ -144,6 +150,22 @@ def _has_double(ty: Type) -> bool:
     return False
 
 
+def _types_used(fn: Function) -> tuple[list[Type], list[Type]]:
+    """The distinct type objects of ``fn``'s instructions and operands (callees aside: what
+    :func:`_wide_int` looks at), and of their source and allocated types (what
+    :func:`_uses_double` looks at besides)."""
+    operand_types: dict[int, Type] = {}
+    own_types: dict[int, Type] = {}
+    for inst in fn.instructions():
+        operand_types[id(inst.ty)] = inst.ty
+        for op in inst.ops:
+            if not isinstance(op, Function):
+                operand_types[id(op.ty)] = op.ty
+        for ty in (getattr(inst, "source_type", VOID), getattr(inst, "allocated_type", VOID)):
+            own_types[id(ty)] = ty
+    return list(operand_types.values()), list(own_types.values())
+
+
 def _uses_double(inst: Instruction) -> bool:
     return (_has_double(inst.ty) or any(_has_double(op.ty) for op in inst.ops
                                         if not isinstance(op, Function))
@@ -151,16 +173,18 @@ def _uses_double(inst: Instruction) -> bool:
             or _has_double(getattr(inst, "allocated_type", VOID)))
 
 
+def _wide(ty: Type) -> bool:
+    if isinstance(ty, IntType):
+        return ty.bits > 64
+    if isinstance(ty, VectorType | ArrayType):
+        return _wide(ty.element)
+    if isinstance(ty, StructType):
+        return any(_wide(f) for f in ty.fields)
+    return False
+
+
 def _wide_int(inst: Instruction) -> bool:
-    def wide(ty: Type) -> bool:
-        if isinstance(ty, IntType):
-            return ty.bits > 64
-        if isinstance(ty, VectorType | ArrayType):
-            return wide(ty.element)
-        if isinstance(ty, StructType):
-            return any(wide(f) for f in ty.fields)
-        return False
-    return wide(inst.ty) or any(wide(op.ty) for op in inst.ops if not isinstance(op, Function))
+    return _wide(inst.ty) or any(_wide(op.ty) for op in inst.ops if not isinstance(op, Function))
 
 
 def _demoted(ty: Type) -> Type:
