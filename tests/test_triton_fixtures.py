@@ -151,6 +151,55 @@ def case_matmul_f16(k: TritonKernel) -> None:
     np.testing.assert_allclose(c.reshape(m, n), want, rtol=1e-4, atol=1e-4)
 
 
+def case_argmax_rows(k: TritonKernel) -> None:
+    rows, cols = 6, 100
+    x = f32(rows * cols).reshape(rows, cols)
+    x[2, 17] = x[2, 40] = 9.0  # a tie: tl.max's index is the first
+    where, best = np.zeros(rows, np.int32), np.zeros(rows, np.float32)
+    k[(rows,)](x.ravel(), where, best, cols)
+    np.testing.assert_array_equal(where, x.argmax(axis=1))
+    np.testing.assert_array_equal(best, x.max(axis=1))
+
+
+def case_tile_transpose(k: TritonKernel) -> None:
+    x, y = f32(32 * 64), np.zeros(64 * 32, np.float32)
+    k[(1,)](x, y)
+    np.testing.assert_array_equal(y.reshape(64, 32), x.reshape(32, 64).T)
+
+
+def case_row_cumsum(k: TritonKernel) -> None:
+    x, y = f32(16 * 64), np.zeros(16 * 64, np.float32)
+    k[(1,)](x, y)
+    np.testing.assert_allclose(y.reshape(16, 64), np.cumsum(x.reshape(16, 64), axis=1,
+                                                            dtype=np.float64),
+                               rtol=1e-5, atol=1e-5)
+
+
+def case_product_reduce(k: TritonKernel) -> None:
+    x = (1 + f32(256) * 0.01).astype(np.float32)
+    out = np.zeros(1, np.float32)
+    k[(1,)](x, out)
+    np.testing.assert_allclose(out[0], np.prod(x.astype(np.float64)), rtol=1e-5)
+
+
+def case_sort_hist(k: TritonKernel) -> None:
+    x = f32(128)
+    keys = RNG.integers(0, 16, 128).astype(np.int32)
+    ordered, hist = np.zeros(128, np.float32), np.zeros(16, np.int32)
+    k[(1,)](x, keys, ordered, hist)
+    np.testing.assert_array_equal(ordered, np.sort(x))
+    np.testing.assert_array_equal(hist, np.bincount(keys, minlength=16))
+
+
+def case_atomic_ops(k: TritonKernel) -> None:
+    x = RNG.integers(-1000, 1000, 128).astype(np.int32)
+    extremes = np.array([-10**9, 10**9], np.int32)
+    flag, slots = np.zeros(1, np.int32), np.zeros(128, np.int32)
+    k[(1,)](x, extremes, flag, slots)
+    assert extremes.tolist() == [x.max(), x.min()] and flag[0] == 1
+    np.testing.assert_array_equal(slots, x)
+
+
 CASES: dict[str, Callable[[TritonKernel], None]] = {
     name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 NVIDIA_PENDING: set[str] = set()
@@ -205,7 +254,8 @@ def test_wave64_uniform_broadcast_is_not_cross_lane() -> None:
 
 WAVE32_LOWERING = ["vadd", "axpy_f16", "bf16_scale", "dropout", "gelu_silu", "prefix_sum",
                    "matmul_f32", "matmul_f16", "atomic_hist", "block_sum", "row_softmax",
-                   "layer_norm"]
+                   "layer_norm", "argmax_rows", "tile_transpose", "row_cumsum",
+                   "product_reduce", "sort_hist", "atomic_ops"]
 
 
 @pytest.mark.parametrize("name", WAVE32_LOWERING)

@@ -9,9 +9,10 @@
   32-lane wavefront is exactly an Apple SIMD group, so this is exact. The gfx8/9
   controls (``row_bcast:15/31``, wave shifts and rotations) do not exist on the gfx10+
   targets that run wave32 and are refused.
-* ``make.buffer.rsrc`` + ``raw.ptr.buffer.load/store`` become bounds-checked global
-  accesses: an access whose ``offset + size`` passes ``num_records`` loads 0 and
-  stores nothing, as the hardware does (Triton masks by pushing offsets out of range).
+* ``make.buffer.rsrc`` + ``raw.ptr.buffer.load/store/atomic.*`` become bounds-checked
+  global accesses: an access whose ``offset + size`` passes ``num_records`` loads 0 and
+  stores nothing (an atomic: returns 0, changes nothing), as the hardware does (Triton
+  masks by pushing offsets out of range).
 
 Expects: wave64 cross-lane code already refused (``refuse_wave64_cross_lane``).
 Guarantees: no ``update.dpp``, ``mov.dpp``, ``permlanex16``, ``readlane`` or buffer
@@ -23,13 +24,16 @@ from __future__ import annotations
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.edit import NameSource, replace_all_uses
 from llvm_to_air.ir.model import (
+    AtomicRMW,
     BasicBlock,
     BinaryOp,
     Call,
     Cast,
+    CmpXchg,
     Compare,
     ConstantFP,
     ConstantInt,
+    ExtractValue,
     Function,
     GetElementPtr,
     Instruction,
@@ -50,6 +54,7 @@ from llvm_to_air.ir.types import (
     FunctionType,
     IntType,
     PointerType,
+    StructType,
     Type,
 )
 from llvm_to_air.rewrite.context import LoweringContext
@@ -67,7 +72,8 @@ _GFX9_ONLY_CONTROLS = {0x130: "wave_shl:1", 0x134: "wave_rol:1", 0x138: "wave_sh
 _PREFIXES = ("llvm.amdgcn.update.dpp", "llvm.amdgcn.mov.dpp", "llvm.amdgcn.permlanex16",
              "llvm.amdgcn.permlane16",
              "llvm.amdgcn.readlane", "llvm.amdgcn.make.buffer.rsrc",
-             "llvm.amdgcn.raw.ptr.buffer.load", "llvm.amdgcn.raw.ptr.buffer.store")
+             "llvm.amdgcn.raw.ptr.buffer.load", "llvm.amdgcn.raw.ptr.buffer.store",
+             "llvm.amdgcn.raw.ptr.buffer.atomic.")
 
 
 def lower_amdgpu_lanes(module: Module, ctx: LoweringContext) -> None:
@@ -140,8 +146,9 @@ class _Rewriter:
     def rewrite(self, block: BasicBlock, position: int, call: Call, name: str) -> None:
         self.call, self.out = call, []
         if name.startswith("llvm.amdgcn.raw.ptr.buffer."):
-            self.buffer_access(block, position, call, name.endswith(".store") or
-                               ".store." in name)
+            access = name.removeprefix("llvm.amdgcn.raw.ptr.buffer.").split(".")
+            kind = access[1] if access[0] == "atomic" else access[0]
+            self.buffer_access(block, position, call, kind)
             return
         if name.startswith("llvm.amdgcn.make.buffer.rsrc"):
             base, _stride, records, _flags = call.args
@@ -255,10 +262,17 @@ class _Rewriter:
         other_row = self.i32("and", self.i32("xor", lane, 0 if same_row else 16), 16)
         return self.shuffle(src, self.i32("or", other_row, pick))
 
-    def buffer_access(self, block: BasicBlock, position: int, call: Call, store: bool) -> None:
+    def buffer_access(self, block: BasicBlock, position: int, call: Call, kind: str) -> None:
+        """``kind``: ``load``, ``store``, an atomic operation (``swap``, ``add``...) or
+        ``cmpswap``; an atomic out of range changes nothing and returns 0, like a load."""
         args = call.args
-        value = args[0] if store else None
-        rsrc, voffset, soffset = (args[1:4] if store else args[0:3])
+        store = kind == "store"
+        operands = {"load": 0, "store": 1, "cmpswap": 2}.get(kind, 1)  # data before rsrc
+        if kind not in ("load", "store", "cmpswap") and kind not in _BUFFER_ATOMICS:
+            raise CompileError(f"buffer atomic '{kind}' ('@{call.callee_function.name}') is "  # type: ignore[union-attr]
+                               "not translated", call.location)
+        value = args[0] if operands else None
+        rsrc, voffset, soffset = args[operands:operands + 3]
         found = self.resources.get(rsrc)
         if found is None:
             raise CompileError("buffer access through a resource not made by "
@@ -286,8 +300,18 @@ class _Rewriter:
         self.out = []
         if store:
             self.emit(Store(VOID, opcode="store", ops=[value, ptr], align=min(size, 4)))
-        else:
+        elif kind == "load":
             loaded = self.emit(Load(ty, opcode="load", ops=[ptr], align=min(size, 4)))
+        elif kind == "cmpswap":
+            pair = self.emit(CmpXchg(StructType((ty, I1)), opcode="cmpxchg",
+                                     ops=[ptr, args[1], value], success_ordering="monotonic",
+                                     failure_ordering="monotonic", align=size))
+            loaded = self.emit(ExtractValue(ty, opcode="extractvalue", ops=[pair],
+                                            indices=[0]))
+        else:
+            loaded = self.emit(AtomicRMW(ty, opcode="atomicrmw", ops=[ptr, value],
+                                         operation=_BUFFER_ATOMICS[kind],
+                                         ordering="monotonic", align=size))
         self.out.append(Branch(VOID, opcode="br", ops=[], targets=[join]))
         then.instructions = self.out
         for inst in self.out:
@@ -309,6 +333,13 @@ class _Rewriter:
                     p.blocks = [join if b is block else b for b in p.blocks]
         if not store:
             replace_all_uses(self.fn.instructions(), {call: phi})
+
+
+# raw.ptr.buffer.atomic.<op> -> atomicrmw operation (AMDGPU inc/dec wrap as LLVM's do)
+_BUFFER_ATOMICS = {"swap": "xchg", "add": "add", "sub": "sub", "smin": "min", "umin": "umin",
+                   "smax": "max", "umax": "umax", "and": "and", "or": "or", "xor": "xor",
+                   "inc": "uinc_wrap", "dec": "udec_wrap", "fadd": "fadd", "fmin": "fmin",
+                   "fmax": "fmax"}
 
 
 def _zero(ty: Type) -> Value:
