@@ -189,3 +189,107 @@ def test_groups_that_fail_the_range_check_run_checked_beside_those_that_pass() -
     padded[:n] = x
     np.testing.assert_allclose(results[0], padded.reshape(11, 256).sum(axis=1), rtol=1e-4,
                                atol=1e-4)
+
+
+# ------------------------------------------------------------- the intervals
+
+# expressions of x (i32, the thread-varying leaf) and u (i32, uniform): %r is the result
+EXPRESSIONS = [
+    "%r = add i32 %x, %u",
+    "%r = add nsw i32 %x, 2147483000",
+    "%r = sub i32 %u, %x",
+    "%r = mul i32 %x, %u",
+    "%r = mul i32 %x, %x",
+    "%r = shl i32 %x, 3",
+    "%r = shl nuw i32 %x, 12",
+    "%r = or i32 %x, 128",
+    "%r = or disjoint i32 %x, %u",
+    "%r = and i32 %x, 1023",
+    "%r = and i32 %x, %u",
+    "%r = lshr i32 %x, 2",
+    "%r = ashr i32 %x, 5",
+    "%r = udiv i32 %x, 7",
+    "%r = sdiv i32 %x, 3",
+    "%r = urem i32 %x, 5",
+    "%t = trunc i32 %x to i16\n  %r = sext i16 %t to i32",
+    "%z = zext i32 %x to i64\n  %r64 = mul i64 %z, 4\n  %r = trunc i64 %r64 to i32",
+    "%s = sext i32 %x to i64\n  %r64 = sub i64 %s, 100\n  %r = trunc i64 %r64 to i32",
+    "%c = icmp ult i32 %x, %u\n  %a = add i32 %x, 1\n  %r = select i1 %c, i32 %a, i32 %u",
+    "%a = add i32 %x, 2147483647\n  %r = sub i32 %a, 2147483647",
+    "%a = add nuw i32 %x, %u\n  %r = lshr i32 %a, 1",
+    "%f = freeze i32 %x\n  %r = mul nsw i32 %f, -3",
+]
+
+
+def _jit_functions(expression: str) -> tuple[object, object]:
+    """JIT ``f(x, u)`` (the expression) and ``bounds(xlo, xhi, u, out)``, which writes the
+    interval :class:`Ranges` gives ``%r`` (lo, hi) and whether it holds (1 or 0)."""
+    import ctypes
+
+    import llvmlite.binding as llvm
+
+    from llvm_to_air.ir.datalayout import DataLayout
+    from llvm_to_air.runner.compile import _target_machine, host_layout
+    from llvm_to_air.runner.versioning import Ranges
+
+    bits = "i32"
+    source = (f"define {bits} @f(i32 %x, i32 %u) {{\n  {expression}\n  ret {bits} %r\n}}\n")
+    fn = read_module(source).functions[0]
+    x = fn.args[0]
+    lines: list[str] = []
+
+    def emit(text: str) -> str:
+        lines.append(f"  %e{len(lines)} = {text}")
+        return f"%e{len(lines) - 1}"
+
+    def leaf(arg: object, lane: int | None) -> tuple[str, str]:
+        return ("%xlo", "%xhi") if arg is x else ("%u", "%u")
+
+    ranges = Ranges(emit, leaf, DataLayout.parse(host_layout()[1]), {})
+    result = fn.blocks[0].instructions[-1].ops[0]
+    low, high = ranges.of(result)
+    ok = "true"
+    for condition in ranges.conditions:
+        ok = emit(f"and i1 {ok}, {condition}")
+    text = "\n".join([
+        source,
+        "declare i128 @llvm.ctlz.i128(i128, i1)",
+        "define void @bounds(i64 %xlo64, i64 %xhi64, i64 %u64, ptr %out) {",
+        "  %xlo = sext i64 %xlo64 to i128", "  %xhi = sext i64 %xhi64 to i128",
+        "  %u = sext i64 %u64 to i128", *lines,
+        f"  %lo = trunc i128 {low} to i64", f"  %hi = trunc i128 {high} to i64",
+        f"  %ok = zext i1 {ok} to i64",
+        "  store i64 %lo, ptr %out", "  %p1 = getelementptr i64, ptr %out, i64 1",
+        "  store i64 %hi, ptr %p1", "  %p2 = getelementptr i64, ptr %out, i64 2",
+        "  store i64 %ok, ptr %p2", "  ret void", "}"])
+    module = llvm.parse_assembly(text)
+    engine = llvm.create_mcjit_compiler(module, _target_machine())
+    engine.finalize_object()
+    f = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32, ctypes.c_int32)(engine.get_function_address("f"))
+    bounds = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                              ctypes.c_void_p)(engine.get_function_address("bounds"))
+    _ENGINES.append(engine)
+    return f, bounds
+
+
+_ENGINES: list[object] = []
+
+
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+def test_an_interval_that_holds_contains_every_threads_value(expression: str) -> None:
+    f, bounds = _jit_functions(expression)
+    rng = np.random.default_rng(5)
+    starts = [0, 1, 100, -5, -300, 2 ** 31 - 150, -2 ** 31, 2 ** 15 - 50, 65500]
+    starts += [int(s) for s in rng.integers(-2 ** 31, 2 ** 31 - 200, 6)]
+    held = 0
+    for start in starts:
+        for u in (0, 7, 300, -2, 2 ** 31 - 1):
+            xhi = start + int(rng.integers(0, 150))
+            out = np.zeros(3, np.int64)
+            bounds(start, xhi, u, out.ctypes.data)
+            if not out[2]:
+                continue
+            held += 1
+            values = [f(x, u) for x in range(start, xhi + 1)]
+            assert out[0] <= min(values) and max(values) <= out[1], (start, xhi, u)
+    assert held > 0  # the intervals are not vacuous

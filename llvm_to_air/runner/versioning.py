@@ -152,6 +152,13 @@ class Ranges:
     def op(self, opcode: str, a: str, b: str) -> str:
         return self.emit(f"{opcode} i128 {a}, {b}")
 
+    def divide(self, a: str, divisor: str) -> str:
+        """``a / divisor`` rounded toward zero, in i64: no i128 division, which would
+        need a library call the JIT does not link (operands fit i64 where the test
+        holds, and the divisor is positive)."""
+        quotient = self.emit(f"sdiv i64 {self.emit(f'trunc i128 {a} to i64')}, {divisor}")
+        return self.emit(f"sext i64 {quotient} to i128")
+
     def pick(self, predicate: str, a: str, b: str) -> str:
         return self.emit(f"select i1 {self.emit(f'icmp {predicate} i128 {a}, {b}')}, "
                          f"i128 {a}, i128 {b}")
@@ -295,14 +302,14 @@ def _divisor(rhs: Value) -> str:
 def _udiv(r: Ranges, a: Interval, _: Interval, rhs: Value) -> Interval:
     r.nonnegative(a)
     divisor = _divisor(rhs)
-    return r.op("sdiv", a[0], divisor), r.op("sdiv", a[1], divisor)
+    return r.divide(a[0], divisor), r.divide(a[1], divisor)
 
 
 def _sdiv(r: Ranges, a: Interval, _: Interval, rhs: Value) -> Interval:
     if _constant(rhs) <= 0:
         raise NotBounded("signed division by a non-positive constant")
     divisor = str(_constant(rhs))  # rounding toward zero is monotone
-    return r.op("sdiv", a[0], divisor), r.op("sdiv", a[1], divisor)
+    return r.divide(a[0], divisor), r.divide(a[1], divisor)
 
 
 def _urem(r: Ranges, a: Interval, _: Interval, rhs: Value) -> Interval:
