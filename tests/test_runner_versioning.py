@@ -293,3 +293,16 @@ def test_an_interval_that_holds_contains_every_threads_value(expression: str) ->
             values = [f(x, u) for x in range(start, xhi + 1)]
             assert out[0] <= min(values) and max(values) <= out[1], (start, xhi, u)
     assert held > 0  # the intervals are not vacuous
+
+
+def test_a_deep_address_expression_is_left_checked_not_a_crash() -> None:
+    from llvm_to_air.ir.datalayout import DataLayout
+    from llvm_to_air.runner.versioning import MAX_DEPTH, NotBounded, Ranges
+
+    chain = "\n".join(f"  %a{k + 1} = add i32 %a{k}, 1" for k in range(4 * MAX_DEPTH))
+    fn = read_module(f"define i32 @f(i32 %a0) {{\n{chain}\n  ret i32 %a{4 * MAX_DEPTH}\n}}\n"
+                     ).functions[0]
+    ranges = Ranges(lambda text: "%v", lambda arg, lane: ("0", "0"), DataLayout.parse(""), {})
+    with pytest.raises(NotBounded, match="deeper"):
+        ranges.of(fn.blocks[0].instructions[-1].ops[0])
+    assert ranges.of(fn.blocks[0].instructions[MAX_DEPTH - 2]) == ("%v", "%v")

@@ -37,6 +37,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.edit import replace_all_uses
 from llvm_to_air.ir.model import (
@@ -72,6 +73,10 @@ from llvm_to_air.ir.types import (
 UNCHECKED_SUFFIX = ".__air_unchecked"
 CHECK_FUNCTION = "__air_chk"
 POINTER_MAX = 2 ** 63 - 1
+# the longest chain of operations an address may take from the arguments: keeps the
+# recursion and the driver's code small (a fresh walk from each address, as
+# plan_versions does, reaches every value no deeper than a walk sharing results does)
+MAX_DEPTH = 64
 
 Interval = tuple[str, str]  # i128 operands (registers or literals): lowest, highest value
 Emit = Callable[[str], str]  # one instruction's text -> the register it defines
@@ -147,6 +152,7 @@ class Ranges:
         self.structs = structs
         self.conditions: list[str] = []
         self.memo: dict[int, Interval] = {}
+        self.depth = 0
 
     # helpers on i128 operands
     def op(self, opcode: str, a: str, b: str) -> str:
@@ -178,7 +184,13 @@ class Ranges:
     def of(self, value: Value) -> Interval:
         key = id(value)
         if key not in self.memo:
-            self.memo[key] = self._compute(value)
+            if self.depth == MAX_DEPTH:
+                raise NotBounded("a deeper expression than the check covers")
+            self.depth += 1
+            try:
+                self.memo[key] = self._compute(value)
+            finally:
+                self.depth -= 1
         return self.memo[key]
 
     def _compute(self, value: Value) -> Interval:
@@ -379,13 +391,13 @@ def plan_versions(module: Module, fn: Function, bounds: Argument,
     def leaf(arg: Argument, lane: int | None) -> Interval | None:
         return ("0", "0") if known(arg, lane) else None
 
-    dry = Ranges(lambda text: "%dry", leaf, DataLayout.parse(module.datalayout),
-                 module.structs)  # type: ignore[arg-type]
+    layout = DataLayout.parse(module.datalayout)
 
     def bounded(value: Value) -> bool:
+        dry = Ranges(lambda text: "%dry", leaf, layout, module.structs)  # type: ignore[arg-type]
         try:
             dry.of(value)
-        except NotBounded:
+        except (NotBounded, CompileError):  # CompileError: a type without a size
             return False
         return True
 
