@@ -25,6 +25,11 @@ Driver entry points (C ABI, called through ctypes):
   ``[g0, g1)`` whose state is a resume point (>= 0) until its next barrier or
   SIMD-group call, and stores where it stopped (``-site``, or ``DONE``).
 
+In checked mode a ``groups`` driver may come in two: the entry point runs the kernel's
+unchecked version (:mod:`.versioning`) for each threadgroup that passes the range check,
+and calls ``__air_run_groups.checked`` (the same driver on the checked kernel) for one
+threadgroup that does not.
+
 ``args[p]`` is the address bound to kernel parameter ``p`` (for threadgroup
 parameters: its offset in the threadgroup block); ``dims`` is grid, threadgroup
 size and threadgroups per grid (x, y, z each); ``bounds`` has a ``[lo, hi)``
