@@ -306,3 +306,57 @@ def test_a_deep_address_expression_is_left_checked_not_a_crash() -> None:
     with pytest.raises(NotBounded, match="deeper"):
         ranges.of(fn.blocks[0].instructions[-1].ops[0])
     assert ranges.of(fn.blocks[0].instructions[MAX_DEPTH - 2]) == ("%v", "%v")
+
+
+# an AIR kernel whose built-in inputs are scalars: a uint thread_position_in_grid (the x of
+# the vector role) and a ushort thread_index_in_threadgroup
+_SCALAR_ROLES = """\
+target datalayout = "e-p:64:64:64-i1:8:8-i8:8:8-i16:16:16-i32:32:32-i64:64:64-f32:32:32-n8:16:32"
+target triple = "air64-apple-macosx14.0.0"
+
+define void @k(float addrspace(1)* %in, float addrspace(1)* %out, i32 %gid, i16 %lid) {
+  %g64 = zext i32 %gid to i64
+  %ip = getelementptr inbounds float, float addrspace(1)* %in, i64 %g64
+  %x = load float, float addrspace(1)* %ip, align 4
+  call void @air.wg.barrier(i32 2, i32 1) #0
+  %l = zext i16 %lid to i64
+  %o = add i64 %g64, %l
+  %op = getelementptr inbounds float, float addrspace(1)* %out, i64 %o
+  store float %x, float addrspace(1)* %op, align 4
+  ret void
+}
+
+declare void @air.wg.barrier(i32, i32) #0
+
+attributes #0 = { convergent nounwind }
+
+!air.kernel = !{!0}
+!air.version = !{!6}
+!0 = !{void (float addrspace(1)*, float addrspace(1)*, i32, i16)* @k, !1, !2}
+!1 = !{}
+!2 = !{!3, !4, !5, !7}
+!3 = !{i32 0, !"air.buffer", !"air.location_index", i32 0, i32 1, !"air.read", !"air.address_space", i32 1, !"air.arg_type_size", i32 4, !"air.arg_type_align_size", i32 4, !"air.arg_type_name", !"float", !"air.arg_name", !"in"}
+!4 = !{i32 1, !"air.buffer", !"air.location_index", i32 1, i32 1, !"air.read_write", !"air.address_space", i32 1, !"air.arg_type_size", i32 4, !"air.arg_type_align_size", i32 4, !"air.arg_type_name", !"float", !"air.arg_name", !"out"}
+!5 = !{i32 2, !"air.thread_position_in_grid", !"air.arg_type_name", !"uint", !"air.arg_name", !"gid"}
+!7 = !{i32 3, !"air.thread_index_in_threadgroup", !"air.arg_type_name", !"ushort", !"air.arg_name", !"lid"}
+!6 = !{i32 2, i32 6, i32 0}
+"""
+
+
+@pytest.mark.parametrize("spare", [62, 63])
+def test_scalar_built_in_inputs_are_bounded_too(spare: int) -> None:
+    # out[gid + lid]: the largest index is n - 64 + 2 * 63 = n + 62
+    assert _checks_in(_kernel_texts(_SCALAR_ROLES.encode(), "k")["kernel"], True) == 0
+    n = 8 * GROUP
+    data = RNG.standard_normal(n).astype(np.float32)
+    out = np.zeros(n + spare, np.float32)
+    if spare == 62:  # one float short for the last thread
+        with pytest.raises(CompileError, match=rf"out-of-bounds store .*byte offset {4 * (n + 62)}"):
+            run(_SCALAR_ROLES.encode(), "k", (n,), (GROUP,), {0: data, 1: out})
+        assert not out.any()
+        return
+    run(_SCALAR_ROLES.encode(), "k", (n,), (GROUP,), {0: data, 1: out})
+    gid = np.arange(n)
+    expected = np.zeros_like(out)
+    expected[gid + gid % GROUP] = data
+    np.testing.assert_array_equal(out, expected)

@@ -237,10 +237,10 @@ def _leaf_role(info: KernelInfo, kernel_fn: Function, arg: Any, lane: int | None
     binding = info.bindings[position]
     if binding.kind != "builtin":
         return "pointer", position
-    vector = isinstance(arg.ty, VectorType)
-    if (binding.role in VECTOR_ROLES) != vector or vector != (lane is not None):
+    if binding.role not in VECTOR_ROLES | SCALAR_ROLES \
+            or isinstance(arg.ty, VectorType) != (lane is not None):
         return None
-    return ("role", lane or 0) if binding.role in VECTOR_ROLES | SCALAR_ROLES else None
+    return "role", lane or 0  # a scalar of a vector role is its x (_builtin_value)
 
 
 def _group_leaves(t: _Text, group: _Group, info: KernelInfo, kernel_fn: Function) \
@@ -263,11 +263,13 @@ def _group_leaves(t: _Text, group: _Group, info: KernelInfo, kernel_fn: Function
             value = t(f"ptrtoint ptr {pointer} to i128")
             return value, value
         role = info.bindings[kernel_fn.args.index(arg)].role or ""
+        if k >= (3 if role in VECTOR_ROLES else 1):  # lanes past the input's are 0
+            return "0", "0"
         if role in THREAD_RANGES:
             low, high = THREAD_RANGES[role](group, k)
             return wide(low), wide(high)
         comps = group.uniform[role] if role in VECTOR_ROLES else [group.uniform[role]]
-        value = wide(((comps[k],), 0, 0) if k < len(comps) else ((), 0, 0))
+        value = wide(((comps[k],), 0, 0))
         return value, value
     return leaf
 
