@@ -82,7 +82,12 @@ reported after the run as a :class:`CompileError` naming the kernel, the
 buffer index and the input's source line. The kernel runs on copies of the
 device buffers it may write, copied back only when the run succeeds, so a
 buggy kernel can neither corrupt the caller's memory nor leave half-written
-results. Unchecked runs are faster and trust the kernel.
+results. Unchecked runs are faster and trust the kernel. Kernels with barriers
+or SIMD-group calls keep most of that speed checked: where a guarded address is
+a pure function of the thread's position and the bindings, one range check per
+threadgroup clears it for all the group's threads, and groups that pass run a
+copy of the kernel without those checks (:mod:`.versioning`); the others run
+checked as before.
 
 **Stopping.** The JIT code checks a stop flag at every threadgroup; Ctrl-C or
 ``timeout`` sets it, so a run ends within about a threadgroup's work. A thread

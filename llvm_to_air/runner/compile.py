@@ -25,6 +25,11 @@ Driver entry points (C ABI, called through ctypes):
   ``[g0, g1)`` whose state is a resume point (>= 0) until its next barrier or
   SIMD-group call, and stores where it stopped (``-site``, or ``DONE``).
 
+In checked mode a ``groups`` driver may come in two: the entry point runs the kernel's
+unchecked version (:mod:`.versioning`) for each threadgroup that passes the range check,
+and calls ``__air_run_groups.checked`` (the same driver on the checked kernel) for one
+threadgroup that does not.
+
 ``args[p]`` is the address bound to kernel parameter ``p`` (for threadgroup
 parameters: its offset in the threadgroup block); ``dims`` is grid, threadgroup
 size and threadgroups per grid (x, y, z each); ``bounds`` has a ``[lo, hi)``
@@ -37,6 +42,7 @@ from __future__ import annotations
 import ctypes
 import sys as _sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +51,7 @@ from llvm_to_air.inspect import describe_module
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.model import Function, Module
 from llvm_to_air.ir.types import PTR, IntType, StructType, Type, VectorType
-from llvm_to_air.runner import airlib, hostir, lockstep, rounds
+from llvm_to_air.runner import airlib, hostir, lockstep, rounds, versioning
 from llvm_to_air.runner.lockstep import DONE
 
 VECTOR_ROLES = {
@@ -178,13 +184,124 @@ def _builtin_value(t: _Text, binding: Binding, env: dict[str, Any]) -> str:
 STOP_FLAG = "__air_stop"
 
 
+@dataclass
+class _Group:
+    """Driver registers (``i32`` text) of one threadgroup, and its kernel pointers."""
+
+    ext: dict[str, str]
+    origin: dict[str, str]
+    count: str
+    uniform: dict[str, Any]     # built-in inputs that every thread of the group shares
+    pointers: dict[int, str]    # parameter position -> ptr register
+
+
+# a bound of a built-in input over a group: the sum of some i32 values plus a constant,
+# shifted right
+_Bound = tuple[tuple[str, ...], int, int]
+
+
+def _span(low: str, extent: str) -> tuple[_Bound, _Bound]:
+    """``[low, low + extent - 1]``."""
+    return ((low,), 0, 0), ((low, extent), -1, 0)
+
+
+def _fixed(low: int, high: int) -> tuple[_Bound, _Bound]:
+    return ((), low, 0), ((), high, 0)
+
+
+# built-in inputs that differ between the threads of a group: (group, lane) -> the
+# lowest and highest value over the group
+THREAD_RANGES: dict[str, Callable[[_Group, int], tuple[_Bound, _Bound]]] = {
+    "thread_position_in_threadgroup": lambda g, k: _span("0", g.ext["xyz"[k]]),
+    "thread_position_in_grid": lambda g, k: _span(g.origin["xyz"[k]], g.ext["xyz"[k]]),
+    "thread_index_in_threadgroup": lambda g, k: _span("0", g.count),
+    "thread_index_in_simdgroup": lambda g, k: _fixed(0, 31),
+    "simdgroup_index_in_threadgroup": lambda g, k: (((), 0, 0), ((g.count,), -1, 5)),
+    "thread_index_in_quadgroup": lambda g, k: _fixed(0, 3),
+    "quadgroup_index_in_threadgroup": lambda g, k: (((), 0, 0), ((g.count,), -1, 2)),
+}
+
+
+def _leaf_role(info: KernelInfo, kernel_fn: Function, arg: Any, lane: int | None) \
+        -> tuple[str, int] | None:
+    """How the driver bounds kernel argument ``arg`` (its ``lane``) over a group:
+    ``("pointer", position)``, ``("tg", 0)`` or ``("role", lane)``; None when it does
+    not."""
+    position = next((k for k, a in enumerate(kernel_fn.args) if a is arg), None)
+    if position is None:
+        return None
+    if position == len(info.bindings):
+        return ("tg", 0) if arg.name == hostir.TG_PARAM else None
+    if position > len(info.bindings):
+        return None
+    binding = info.bindings[position]
+    if binding.kind != "builtin":
+        return "pointer", position
+    if binding.role not in VECTOR_ROLES | SCALAR_ROLES \
+            or isinstance(arg.ty, VectorType) != (lane is not None):
+        return None
+    return "role", lane or 0  # a scalar of a vector role is its x (_builtin_value)
+
+
+def _group_leaves(t: _Text, group: _Group, info: KernelInfo, kernel_fn: Function) \
+        -> versioning.Leaf:
+    """The intervals (``i128``) of the kernel's arguments over the group's threads."""
+    def wide(bound: _Bound) -> str:
+        terms, constant, shift = bound
+        value = str(constant)
+        for term in terms:  # i32 values read unsigned, as the driver computes them
+            value = t(f"add i128 {value}, " + t(f"zext i32 {term} to i128"))
+        return t(f"ashr i128 {value}, {shift}") if shift else value
+
+    def leaf(arg: Any, lane: int | None) -> tuple[str, str] | None:
+        found = _leaf_role(info, kernel_fn, arg, lane)
+        if found is None:
+            return None
+        kind, k = found
+        if kind != "role":
+            pointer = group.pointers[k] if kind == "pointer" else "%tg"
+            value = t(f"ptrtoint ptr {pointer} to i128")
+            return value, value
+        role = info.bindings[kernel_fn.args.index(arg)].role or ""
+        if k >= (3 if role in VECTOR_ROLES else 1):  # lanes past the input's are 0
+            return "0", "0"
+        if role in THREAD_RANGES:
+            low, high = THREAD_RANGES[role](group, k)
+            return wide(low), wide(high)
+        comps = group.uniform[role] if role in VECTOR_ROLES else [group.uniform[role]]
+        value = wide(((comps[k],), 0, 0))
+        return value, value
+    return leaf
+
+
+# driver entry points by mode: name, parameters (frames, states and threadgroup memory are
+# the executor's own blocks: no kernel pointer reaches them but through these parameters)
+ENTRIES = {
+    "groups": ("__air_run_groups", "ptr %args, ptr %dims, ptr noalias %tgbase, ptr %bin, "
+               "ptr noalias %frames, i64 %fstride, ptr noalias %state, i64 %g0, i64 %g1"),
+    "ready": ("__air_run_ready", "ptr %args, ptr %dims, ptr %tgbase, i64 %tgstride, ptr %bin, "
+              "ptr %frames, i64 %fstride, ptr %state, i64 %cap, i64 %gfirst, i64 %g0, i64 %g1"),
+    "fast": ("__air_run", "ptr %args, ptr %dims, ptr %tgbase, ptr %bin, i64 %g0, i64 %g1"),
+}
+# the checked driver of a versioned kernel (see :mod:`.versioning`): its name's suffix
+CHECKED_SUFFIX = ".checked"
+# modes whose checked kernels get an unchecked version for groups that pass a range check
+VERSIONED_MODES = frozenset({"groups"})
+
+
 def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
-            sites: list[hostir.Site] | None = None, frame_size: int = 0) -> str:
+            sites: list[hostir.Site] | None = None, frame_size: int = 0,
+            plan: versioning.VersionPlan | None = None, suffix: str = "",
+            layout: tuple[DataLayout, dict[str, Any]] | None = None) -> str:
     """The driver loop in LLVM IR text (see the module docstring for its ABI).
 
     ``mode``: ``"fast"`` (threads run to completion), ``"ready"`` (the step path with
     rounds resolved by the executor) or ``"groups"`` (the step path with rounds resolved
     here, with ``@__air_settle`` of :mod:`.lockstep` for SIMD-group calls at ``sites``).
+    With a ``plan``, ``kernel_fn`` is its unchecked version: a group whose accesses the
+    plan's range check cannot clear runs through the checked driver (the one named with
+    ``suffix`` :data:`CHECKED_SUFFIX`) instead; ``layout`` is the host's data layout and
+    the module's structs.
     """
     step = mode != "fast"
     sites = sites or []
@@ -195,19 +312,8 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
     fnty = kernel_fn.function_type
     params_text = ", ".join(str(p) for p in fnty.params)
     decl = f"declare {fnty.ret} @{_quote(kernel_fn.name)}({params_text})"
-    if mode == "groups":
-        # frames, states and threadgroup memory are the executor's own blocks: no kernel
-        # pointer reaches them but through these parameters
-        head = ("define void @__air_run_groups(ptr %args, ptr %dims, ptr noalias %tgbase, "
-                "ptr %bin, ptr noalias %frames, i64 %fstride, ptr noalias %state, i64 %g0, "
-                "i64 %g1) nounwind {")
-    elif step:
-        head = ("define void @__air_run_ready(ptr %args, ptr %dims, ptr %tgbase, i64 %tgstride, "
-                "ptr %bin, ptr %frames, i64 %fstride, ptr %state, i64 %cap, i64 %gfirst, "
-                "i64 %g0, i64 %g1) nounwind {")
-    else:
-        head = ("define void @__air_run(ptr %args, ptr %dims, ptr %tgbase, ptr %bin, i64 %g0, "
-                "i64 %g1) nounwind {")
+    entry_name, params = ENTRIES[mode]
+    head = f"define void @{entry_name}{suffix}({params}) nounwind {{"
     t.label("entry")
     bounds = t(f"alloca [{2 * entries} x i64], align 16", "bounds")
     t.do(f"call void @llvm.memcpy.p0.p0.i64(ptr {bounds}, ptr %bin, i64 {16 * entries}, "
@@ -240,8 +346,8 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
     t.do(f"%stopv = load atomic i32, ptr @{STOP_FLAG} monotonic, align 4")
     t.do("%nostop = icmp eq i32 %stopv, 0")
     t.do("%go = and i1 %gmore, %nostop")
-    t.do("br i1 %go, label %gbody, label %exit")
-    t.label("gbody")
+    t.do("br i1 %go, label %gsetup, label %exit")
+    t.label("gsetup")
     if mode == "ready":
         t.do("%c = sub i64 %g, %gfirst")
         t.do("%tgoff = mul i64 %c, %tgstride")
@@ -277,22 +383,42 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
     dsimd = t(f"lshr i32 {t(f'add i32 {dcount}, 31')}, 5")
     dquad = t(f"lshr i32 {t(f'add i32 {dcount}, 3')}, 2")
 
+    uniform: dict[str, Any] = {  # the built-in inputs that all threads of the group share
+        "threadgroup_position_in_grid": [gx, gy, gz],
+        "threads_per_threadgroup": [ext["x"], ext["y"], ext["z"]],
+        "dispatch_threads_per_threadgroup": [dims["tx"], dims["ty"], dims["tz"]],
+        "threadgroups_per_grid": [dims["ngx"], dims["ngy"], dims["ngz"]],
+        "threads_per_grid": [dims["gridx"], dims["gridy"], dims["gridz"]],
+        "grid_size": [dims["gridx"], dims["gridy"], dims["gridz"]],
+        "grid_origin": ["0", "0", "0"],
+        "simdgroups_per_threadgroup": simd_count,
+        "dispatch_simdgroups_per_threadgroup": dsimd,
+        "threads_per_simdgroup": "32", "thread_execution_width": "32",
+        "quadgroups_per_threadgroup": quad_count,
+        "dispatch_quadgroups_per_threadgroup": dquad,
+    }
+    if plan is not None:
+        assert layout is not None
+        leaves = _group_leaves(t, _Group(ext, origin, count, uniform, args), info,
+                               plan.checked)
+        ok = versioning.emit_group_check(t, plan, leaves, bounds, *layout)
+        t.do(f"br i1 {ok}, label %gbody, label %gchecked")
+        t.label("gchecked")  # the group runs checked, with today's errors
+        call_params = ", ".join(
+            p.replace("noalias ", "").replace("%g0", "%g").replace("%g1", "%gafter")
+            for p in params.split(", "))
+        t.do("%gafter = add i64 %g, 1")
+        t.do(f"call void @{entry_name}{CHECKED_SUFFIX}({call_params})")
+        t.do("br label %gend")
+    else:
+        t.do("br label %gbody")
+    t.label("gbody")
+
     def thread_body(lx: str, ly: str, lz: str, tid: str, call_extra: list[str]) -> str:
         env: dict[str, Any] = {
+            **uniform,
             "thread_position_in_threadgroup": [lx, ly, lz],
-            "threadgroup_position_in_grid": [gx, gy, gz],
-            "threads_per_threadgroup": [ext["x"], ext["y"], ext["z"]],
-            "dispatch_threads_per_threadgroup": [dims["tx"], dims["ty"], dims["tz"]],
-            "threadgroups_per_grid": [dims["ngx"], dims["ngy"], dims["ngz"]],
-            "threads_per_grid": [dims["gridx"], dims["gridy"], dims["gridz"]],
-            "grid_size": [dims["gridx"], dims["gridy"], dims["gridz"]],
-            "grid_origin": ["0", "0", "0"],
             "thread_index_in_threadgroup": tid,
-            "simdgroups_per_threadgroup": simd_count,
-            "dispatch_simdgroups_per_threadgroup": dsimd,
-            "threads_per_simdgroup": "32", "thread_execution_width": "32",
-            "quadgroups_per_threadgroup": quad_count,
-            "dispatch_quadgroups_per_threadgroup": dquad,
         }
         roles = info.roles
         if "thread_position_in_grid" in roles:
@@ -392,9 +518,10 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
     t.label("exit")
     t.do("ret void")
     body = "\n".join([head, *t.lines, "}"])
-    decls = [f"@{STOP_FLAG} = global i32 0, align 4",
-             "declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)",
+    decls = [f"@{STOP_FLAG} = global i32 0, align 4"] if not suffix else []
+    decls += ["declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)",
              "declare i32 @llvm.umin.i32(i32, i32)", "declare i32 @llvm.umax.i32(i32, i32)",
+             "declare i128 @llvm.ctlz.i128(i128, i1)",
              decl]
     return "\n".join([*decls, body])
 
@@ -515,8 +642,19 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     module.triple = triple
     module.datalayout = datalayout
     frame_size = _frame_size(fields, module) if step else 0
+    plan = None
+    if check_bounds and mode in VERSIONED_MODES:
+        plan = versioning.plan_versions(
+            module, fn, bounds, lambda arg, lane: _leaf_role(info, fn, arg, lane) is not None)
     kernel_text = write_llvm14(module)
-    runtime = [airlib.RUNTIME, _driver(info, fn, mode, sites, frame_size)]
+    if plan is None:
+        drivers = [_driver(info, fn, mode, sites, frame_size)]
+    else:
+        layout = (DataLayout.parse(module.datalayout), module.structs)
+        drivers = [_driver(info, plan.unchecked, mode, sites, frame_size, plan=plan,
+                           layout=layout),  # type: ignore[arg-type]
+                   _driver(info, fn, mode, sites, frame_size, suffix=CHECKED_SUFFIX)]
+    runtime = [airlib.RUNTIME, *drivers]
     if mode == "groups":
         runtime.append(lockstep.settle_function(sites, slots))
     for decl in module.functions:
