@@ -480,17 +480,83 @@ def header_feature_cases(v: str) -> list[Case]:
     ]
 
 
+def u32(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    return rng.integers(0, 2**32, shape, dtype=np.uint64).astype(np.uint32)
+
+
+def votes_matches_cases(v: str) -> list[Case]:
+    """Block votes (__syncthreads_count/_and/_or), warp match, scoped and CAS-loop atomics."""
+    def flags_input(r: np.random.Generator) -> np.ndarray:
+        x = r.uniform(0.1, 1, (4, 128)).astype(np.float32)
+        x[1, 17], x[2, 100], x[3, 3], x[3, 4] = -0.5, np.inf, -1.0, np.nan
+        return x
+
+    def relax_input(r: np.random.Generator) -> np.ndarray:
+        x = r.uniform(0, 300, 512).astype(np.float32)
+        x[256] = -5.0
+        return x
+
+    def uniform_input(r: np.random.Generator) -> np.ndarray:
+        x = i32(r, 256, lo=0, hi=3)
+        x[0:32], x[64:96] = 5, 7
+        return x
+
+    return [
+        Case(v, "block_votes.ll", "_Z11count_abovePKffiPi", (1024,), (256,),
+             lambda r: {0: f32(r, 1000), 1: np.float32(0.25), 2: np.int32(1000),
+                        3: np.zeros(4, np.int32)}),
+        Case(v, "block_votes.ll", "_Z18relax_until_stablePfPi", (512,), (256,),
+             lambda r: {0: relax_input(r), 1: np.zeros(2, np.int32)}),
+        Case(v, "block_votes.ll", "_Z11block_flagsPKfPi", (512,), (128,),
+             lambda r: {0: flags_input(r), 1: np.zeros(4, np.int32)}),
+        Case(v, "float_atomic_cas.ll", "_Z9block_maxPK6float4iPfS2_", (1024,), (128,),
+             lambda r: {0: f32(r, 4000, lo=-5, hi=3), 1: np.int32(1000),
+                        2: np.array([-np.inf], np.float32), 3: np.zeros(1, np.float32)}),
+        Case(v, "warp_match.ll", "_Z20aggregated_histogramPKiiPjS1_", (1024,), (128,),
+             lambda r: {0: i32(r, 1000, lo=0, hi=16), 1: np.int32(1000),
+                        2: np.zeros(16, np.uint32), 3: np.zeros(1, np.uint32)}),
+        Case(v, "warp_match.ll", "_Z12warp_uniformPKiPjPi", (256,), (64,),
+             lambda r: {0: uniform_input(r), 1: np.zeros(16, np.uint32),
+                        2: np.zeros(8, np.int32)}),
+        Case(v, "warp_match.ll", "_Z15scoped_countersPKiPiPjS1_", (512,), (128,),
+             lambda r: {0: i32(r, 512, lo=-10**9, hi=10**9),
+                        1: np.array([-2**31] * 4 + [2**31 - 1] * 4, np.int32),
+                        2: np.zeros(8, np.uint32), 3: np.zeros(5, np.int32)},
+             checks={3: {"mode": "skip", "why": "which thread wins the CAS is a race; the "
+                                                 "test checks the flags are set"}}),
+    ]
+
+
+def int_ptx_cases(v: str) -> list[Case]:
+    """Integer inline PTX: carry chains, 64x64->128 products, CUB-style bit helpers."""
+    n = 256
+    return [
+        Case(v, "int_ptx.ll", "_Z13add128_kernelPKjS0_Pji", (n,), (64,),
+             lambda r: {0: u32(r, 4 * n), 1: u32(r, 4 * n), 2: np.zeros(4 * n, np.uint32),
+                        3: np.int32(n)}),
+        Case(v, "int_ptx.ll", "_Z12mul64_kernelPKyS0_PjPyi", (n,), (64,),
+             lambda r: {0: r.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2) + 1,
+                        1: r.integers(0, 2**63, n, dtype=np.uint64),
+                        2: np.zeros(4 * n, np.uint32), 3: np.zeros(n, np.uint64),
+                        4: np.int32(n)}),
+        Case(v, "int_ptx.ll", "_Z11bits_kernelPKjS0_S0_Pji", (n,), (64,),
+             lambda r: {0: u32(r, n), 1: u32(r, n), 2: u32(r, n),
+                        3: np.zeros(8 * n, np.uint32), 4: np.int32(n)}),
+    ]
+
+
 def real_cuda_cases() -> list[Case]:
     """Kernels built against the real CUDA 12.4 headers, at -O2 and -O0."""
     cases: list[Case] = []
     for v in REAL:
         cases += (wmma_cases(v) + nvvm_cases(v) + collective_cases(v) + polybench_cases(v)
-                  + header_feature_cases(v))
+                  + header_feature_cases(v) + votes_matches_cases(v))
     return cases
 
 
 def all_cases() -> list[Case]:
-    return cuda_cases() + mlir_cases() + real_cuda_cases()
+    return (cuda_cases() + mlir_cases() + real_cuda_cases()
+            + [c for v in CUDA for c in int_ptx_cases(v)])
 
 
 def default_check(array: np.ndarray) -> Check:
