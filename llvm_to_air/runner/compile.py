@@ -45,7 +45,7 @@ from llvm_to_air.inspect import describe_module
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.model import Function, Module
 from llvm_to_air.ir.types import PTR, IntType, StructType, Type, VectorType
-from llvm_to_air.runner import airlib, hostir, lockstep, rounds
+from llvm_to_air.runner import airlib, hostir, lanes, lockstep, rounds
 from llvm_to_air.runner.lockstep import DONE
 
 VECTOR_ROLES = {
@@ -515,10 +515,11 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     module.triple = triple
     module.datalayout = datalayout
     frame_size = _frame_size(fields, module) if step else 0
+    lane_layout = lanes.lay_out_lanes(module, fn, slots, fields) if mode == "groups" else None
     kernel_text = write_llvm14(module)
     runtime = [airlib.RUNTIME, _driver(info, fn, mode, sites, frame_size)]
-    if mode == "groups":
-        runtime.append(lockstep.settle_function(sites, slots))
+    if lane_layout is not None:
+        runtime.append(lockstep.settle_function(sites, lane_layout))
     for decl in module.functions:
         if not decl.is_declaration or decl is fn:
             continue

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from llvm_to_air.ir.types import FloatType, IntType, Type, VectorType
 from llvm_to_air.rewrite.intrinsic_base import type_suffix
-from llvm_to_air.runner.hostir import SimdSlots, Site
+from llvm_to_air.runner.hostir import Site
+from llvm_to_air.runner.lanes import LANE_CAP, LaneLayout
 
 LANES = 32
 DONE = -(2**31)
@@ -143,11 +144,13 @@ def _combine(b: _Body, what: str, ty: Type, unsigned: bool, acc: str, value: str
     return b(f"{op} {ty} {acc}, {value}")
 
 
-def _lane_ptr(b: _Body, base: str, lane: str, stride: str, offset: int) -> str:
-    lane64 = b(f"zext i32 {lane} to i64")
-    at = b(f"mul i64 {lane64}, {stride}")
-    frame = b(f"getelementptr i8, ptr {base}, i64 {at}")
-    return b(f"getelementptr i8, ptr {frame}, i64 {offset}") if offset else frame
+def _lane_ptr(b: _Body, lanes: LaneLayout, lane: str, offset: int) -> str:
+    """Where lane ``lane`` of the SIMD group (from thread ``%base``) keeps what is at byte
+    ``offset`` of its frame (see :mod:`.lanes`)."""
+    thread = b(f"zext i32 {b(f'add i32 %base, {lane}')} to i64")
+    at = b(f"mul i64 {thread}, {lanes.slot_stride(offset)}")
+    region = b(f"getelementptr i8, ptr %frames, i64 {offset * LANE_CAP}")
+    return b(f"getelementptr i8, ptr {region}, i64 {at}")
 
 
 def _amount(b: _Body, ty: Type, value: str, unsigned: bool) -> str:
@@ -226,7 +229,7 @@ def _convert(b: _Body, value: str, src: str, dst: Type) -> str:
     return b(f"{op} {src} {value} to {dst}")
 
 
-def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
+def resolver(site: Site, lanes: LaneLayout, declares: set[str]) -> str:
     """``void @__air_simd<id>(ptr frames, i64 fstride, ptr state)``: site ``site`` for
     the lanes of one SIMD group waiting at it (frames and states of its lane 0)."""
     width, what = _what(site)
@@ -253,7 +256,7 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     here = b(f"icmp eq i32 {s}, {-site.id}")
     b.do(f"store i1 {here}, ptr {b(f'getelementptr i1, ptr {act}, i32 %i')}")
     if value_ty is not None:
-        v = _operand(b, site, slots, 0, "%i")
+        v = _operand(b, site, lanes, 0, "%i")
         b.do(f"store {value_ty} {v}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 %i')}")
     b.do("%i1 = add i32 %i, 1")
     b.do(f"%imore = icmp ult i32 %i1, {LANES}")
@@ -298,7 +301,7 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     result = ""
     if what in SHUFFLES:
         amount_ty = site.arg_types[1]
-        raw = _operand(b, site, slots, 1, "%k")
+        raw = _operand(b, site, lanes, 1, "%k")
         src, valid = _source_lane(b, what, width, klane, _amount(b, amount_ty, raw, unsigned))
         at = b(f"add i32 {kseg}, {b(f'and i32 {src}, {width - 1}')}")
         there = b(f"load i1, ptr {b(f'getelementptr i1, ptr {act}, i32 {at}')}")
@@ -312,11 +315,11 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
         got = b(f"load {acc.acc_type}, ptr "
                 f"{b(f'getelementptr {acc.acc_type}, ptr {array}, i32 {index}')}")
         result = _finish(b, what, got, acc.acc_type, klane, kseg, vals, value_ty, result_ty,
-                         site, slots)
+                         site, lanes)
     elif what == "is_helper_thread":
         result = "0" if str(result_ty) != "i1" else "false"
     if has_result:
-        op = _lane_ptr(b, "%frames", "%k", "%fstride", slots.out_offset)
+        op = _lane_ptr(b, lanes, "%k", lanes.slots.out_offset)
         b.do(f"store {result_ty} {result}, ptr {op}, align 1")
     sk = b("getelementptr i32, ptr %state, i32 %k")
     went = b(f"select i1 {waiting}, i32 {site.id}, i32 " + b(f"load i32, ptr {sk}"))
@@ -326,21 +329,21 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     b.do("br i1 %kmore, label %out, label %exit")
     b.label("exit")
     b.do("ret void")
-    head = (f"define internal void @__air_simd{site.id}(ptr noalias %frames, i64 %fstride, "
-            "ptr noalias %state) nounwind {")
+    head = (f"define internal void @__air_simd{site.id}(ptr noalias %frames, "
+            "ptr noalias %state, i32 %base) nounwind {")
     return "\n".join([head, *b.lines, "}"])
 
 
-def _operand(b: _Body, site: Site, slots: SimdSlots, k: int, lane: str) -> str:
+def _operand(b: _Body, site: Site, lanes: LaneLayout, k: int, lane: str) -> str:
     """Operand ``k`` of the call as lane ``lane`` made it: a constant, or from its frame."""
     if k in site.constants:
         return str(site.constants[k])
-    ptr = _lane_ptr(b, "%frames", lane, "%fstride", slots.slot * k)
+    ptr = _lane_ptr(b, lanes, lane, lanes.slots.slot * k)
     return b(f"load {site.arg_types[k]}, ptr {ptr}, align 1")
 
 
 def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, vals: str,
-            value_ty: Type | None, result_ty: Type, site: Site, slots: SimdSlots) -> str:
+            value_ty: Type | None, result_ty: Type, site: Site, lanes: LaneLayout) -> str:
     """The result of one lane from its segment's accumulation ``got``."""
     if what in REDUCTIONS or what.startswith("prefix_"):
         return got
@@ -348,7 +351,7 @@ def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, v
         return _convert(b, got, "i64", result_ty)
     if what in ("vote_all", "vote_any"):
         assert value_ty is not None
-        mask = _operand(b, site, slots, 0, "%k")
+        mask = _operand(b, site, lanes, 0, "%k")
         mask64 = _convert(b, mask, str(value_ty), IntType(64))
         both = b(f"and i64 {mask64}, {got}")
         cmp = "eq" if what == "vote_all" else "ne"
@@ -365,13 +368,13 @@ def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, v
     return b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 {at}')}")
 
 
-def settle_function(sites: list[Site], slots: SimdSlots) -> str:
+def settle_function(sites: list[Site], lanes: LaneLayout) -> str:
     """``void @__air_settle(ptr state, ptr frames, i64 fstride, i32 simdgroups, i32 only)``
     and the resolvers it calls (see the module docstring); ``only``: 0, or the one site
     every waiting lane waits at (then no SIMD group needs to look for its earliest)."""
     declares: set[str] = set()
     simd_sites = [s for s in sites if s.kind != "threadgroup_barrier"]
-    resolvers = [resolver(s, slots, declares) for s in simd_sites if s.kind == "simd"]
+    resolvers = [resolver(s, lanes, declares) for s in simd_sites if s.kind == "simd"]
     collective = ", ".join("i8 " + ("1" if s.kind != "threadgroup_barrier" else "0")
                            for s in [None, *sites] if s is not None)
     big = len(sites) + 1
@@ -399,15 +402,12 @@ def settle_function(sites: list[Site], slots: SimdSlots) -> str:
     b.do("br i1 %lmore, label %lanes, label %pick")
     b.label("pick")
     b.lines.append("  %at = phi i32 [ %only, %group ], [ %early1, %lanes ]")
-    b.do("%b64 = zext i32 %base to i64")
-    b.do("%foff = mul i64 %b64, %fstride")
-    b.do("%fbase = getelementptr i8, ptr %frames, i64 %foff")
     cases = " ".join(f"i32 {s.id}, label %site{s.id}" for s in simd_sites)
     b.do(f"switch i32 %at, label %resolved [ {cases} ]")
     for site_ in simd_sites:
         b.label(f"site{site_.id}")
         if site_.kind == "simd":
-            b.do(f"call void @__air_simd{site_.id}(ptr %fbase, i64 %fstride, ptr %sbase)")
+            b.do(f"call void @__air_simd{site_.id}(ptr %frames, ptr %sbase, i32 %base)")
         else:  # a SIMD-group barrier: the lanes there go on together
             b.do(f"call void @__air_release(ptr %sbase, i32 {-site_.id})")
         b.do("br label %resolved")
@@ -419,7 +419,7 @@ def settle_function(sites: list[Site], slots: SimdSlots) -> str:
     b.do("ret void")
     settle = "\n".join([
         "define internal void @__air_settle(ptr noalias %state, ptr noalias %frames, "
-        "i64 %fstride, i32 %groups, i32 %only) nounwind {", *b.lines, "}"])
+        "i32 %groups, i32 %only) nounwind {", *b.lines, "}"])
     release = "\n".join([
         "; the lanes of a SIMD group waiting at site -%at go on",
         "define internal void @__air_release(ptr %state, i32 %at) nounwind {",

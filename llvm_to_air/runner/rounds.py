@@ -91,8 +91,7 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do("br i1 %a_anyc, label %settle, label %barriers")
     t.label("settle")
     t.do("%a_only = select i1 %a_mixed, i32 0, i32 %a_lo")
-    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i64 {fstride}, i32 {simd_count}, "
-         "i32 %a_only)")
+    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i32 {simd_count}, i32 %a_only)")
     t.do("br label %choose")
     t.label("barriers")
     t.do("br i1 %a_anyw, label %choose, label %gend")
@@ -164,10 +163,8 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, fstride: int,
         resume = v[1:]
     t.do(f"br i1 %{v}_ready, label %{v}_run, label %{v}_next")
     t.label(f"{v}_run")
-    foff = t("mul i64 " + t(f"zext i32 %{v}_t to i64") + f", {fstride}")
-    frame = t(f"getelementptr i8, ptr %frames, i64 {foff}", "frame")
     r = thread_body(f"%{v}_qx", f"%{v}_qy", f"%{v}_qz", f"%{v}_t",
-                    [f"ptr {frame}", f"i32 {resume}"])
+                    ["ptr %frames", f"i32 {resume}", f"i32 %{v}_t"])
     done = t(f"icmp eq i32 {r}, 0")
     t.do(f"%{v}_ran = select i1 {done}, i32 {DONE}, i32 " + t(f"sub i32 0, {r}"))
     t.do(f"store i32 %{v}_ran, ptr %{v}_sp")
