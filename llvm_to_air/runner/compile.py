@@ -323,7 +323,7 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
 
     if mode == "groups":
         size = sum(len(b.instructions) for b in kernel_fn.blocks)
-        barriers = [s.id for s in sites if s.kind == "threadgroup_barrier"]
+        barriers = [s.id for s in sites]
         rounds.emit_group_rounds(t, ext, count, simd_count, barriers, size, frame_size,
                                  thread_body)
     elif step:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llvm_to_air.ir.types import FloatType, IntType, Type, VectorType
+from llvm_to_air.ir.types import FLOAT_BITS, FloatType, IntType, Type, VectorType
 from llvm_to_air.rewrite.intrinsic_base import type_suffix
 from llvm_to_air.runner.hostir import Site
 from llvm_to_air.runner.lanes import LANE_CAP, LaneLayout
@@ -229,6 +229,90 @@ def _convert(b: _Body, value: str, src: str, dst: Type) -> str:
     return b(f"{op} {src} {value} to {dst}")
 
 
+def _constant_amount(site: Site, unsigned: bool) -> int | None:
+    """A shuffle's constant lane operand as the low 16 bits (as :func:`_amount` makes of
+    it at run time), or None where it is not a constant."""
+    if 1 not in site.constants:
+        return None
+    value, bits = site.constants[1], _int_bits(site.arg_types[1])
+    if bits < 16 and not unsigned:  # sign-extended to 16 bits
+        value &= (1 << bits) - 1
+        value -= (1 << bits) if value >> (bits - 1) else 0
+    elif bits < 16:
+        value &= (1 << bits) - 1
+    return value & 0xFFFF
+
+
+def _source_lanes(what: str, width: int, amount: int) -> list[int | None]:
+    """Where each of the 32 lanes reads a shuffle with constant lane operand ``amount``
+    (None: out of its segment, it keeps its own value), as :func:`_source_lane`."""
+    sources: list[int | None] = []
+    for k in range(LANES):
+        lane, seg = k % width, k - k % width
+        src, valid = {
+            "shuffle": (amount, amount < width), "broadcast": (amount, amount < width),
+            "shuffle_down": (lane + amount, lane + amount < width),
+            "shuffle_up": (lane - amount, lane - amount >= 0),
+            "shuffle_xor": (lane ^ amount, lane ^ amount < width),
+            "shuffle_rotate_down": (lane + amount, True),
+            "shuffle_rotate_up": (lane - amount, True)}[what]
+        sources.append(seg + (src & (width - 1)) if valid else None)
+    return sources
+
+
+def _vector(ty: str, items: list[str]) -> str:
+    return "<" + ", ".join(f"{ty} {item}" for item in items) + ">"
+
+
+def constant_shuffle(site: Site, lanes: LaneLayout) -> str | None:
+    """``@__air_simd<id>`` as :func:`resolver` makes it, for a shuffle whose lane operand
+    is a constant and whose value is an 8- to 64-bit scalar kept densely by lane: the
+    source lanes are known when compiling, so the resolver is a handful of operations on
+    ``<32 x T>`` vectors (the group's values, read as one vector from the slot's array of
+    :mod:`.lanes`, permuted by a ``shufflevector``), with no loop and no gather. None
+    where that does not apply."""
+    width, what = _what(site)
+    unsigned = ".u." in site.name
+    if what not in SHUFFLES or 0 in site.constants or not site.arg_types:
+        return None
+    amount = _constant_amount(site, unsigned)
+    ty = site.arg_types[0]
+    if amount is None or not isinstance(ty, IntType | FloatType) or str(ty) != str(
+            site.result_type):
+        return None
+    bits = ty.bits if isinstance(ty, IntType) else FLOAT_BITS[ty.kind]
+    slots = lanes.slots
+    if bits not in (8, 16, 32, 64) or any(lanes.slot_stride(at) * 8 != bits
+                                          for at in (0, slots.out_offset)):
+        return None
+    sources = _source_lanes(what, width, amount)
+    vec, flags = f"<{LANES} x {ty}>", f"<{LANES} x i1>"
+    mask = _vector("i32", [str(k if src is None else src) for k, src in enumerate(sources)])
+    valid = _vector("i1", ["false" if src is None else "true" for src in sources])
+    b = _Body()
+    b.label("entry")
+    states = b(f"load <{LANES} x i32>, ptr %state, align 4")
+    here = b(f"icmp eq <{LANES} x i32> {states}, {_vector('i32', [str(-site.id)] * LANES)}")
+    base = b("zext i32 %base to i64")
+    ptrs = []
+    for offset in (0, slots.out_offset):
+        region = b(f"getelementptr i8, ptr %frames, i64 {offset * LANE_CAP}")
+        ptrs.append(b(f"getelementptr {ty}, ptr {region}, i64 {base}"))
+    own = b(f"load {vec}, ptr {ptrs[0]}, align 1")
+    other = b(f"shufflevector {vec} {own}, {vec} poison, <{LANES} x i32> {mask}")
+    there = b(f"shufflevector {flags} {here}, {flags} poison, <{LANES} x i32> {mask}")
+    ok = b(f"and {flags} {there}, {valid}")
+    result = b(f"select {flags} {ok}, {vec} {other}, {vec} {own}")
+    b.do(f"store {vec} {result}, ptr {ptrs[1]}, align 1")
+    went = b(f"select {flags} {here}, <{LANES} x i32> "
+             f"{_vector('i32', [str(site.id)] * LANES)}, <{LANES} x i32> {states}")
+    b.do(f"store <{LANES} x i32> {went}, ptr %state, align 4")
+    b.do("ret void")
+    head = (f"define internal void @__air_simd{site.id}(ptr noalias %frames, "
+            "ptr noalias %state, i32 %base) nounwind {")
+    return "\n".join([head, *b.lines, "}"])
+
+
 def resolver(site: Site, lanes: LaneLayout, declares: set[str]) -> str:
     """``void @__air_simd<id>(ptr frames, i64 fstride, ptr state)``: site ``site`` for
     the lanes of one SIMD group waiting at it (frames and states of its lane 0)."""
@@ -242,7 +326,7 @@ def resolver(site: Site, lanes: LaneLayout, declares: set[str]) -> str:
     b = _Body()
     b.label("entry")
     vals = b(f"alloca [{LANES} x {value_ty}], align 64") if value_ty is not None else ""
-    act = b(f"alloca [{LANES} x i1]")
+    act = b(f"alloca [{LANES} x i8], align 32")  # i8, not i1: LLVM vectorizes i8 loads
     if acc is not None:
         excl = b(f"alloca [{LANES} x {acc.acc_type}], align 64")
         incl = b(f"alloca [{LANES} x {acc.acc_type}], align 64")
@@ -254,7 +338,8 @@ def resolver(site: Site, lanes: LaneLayout, declares: set[str]) -> str:
     sp = b("getelementptr i32, ptr %state, i32 %i")
     s = b(f"load i32, ptr {sp}")
     here = b(f"icmp eq i32 {s}, {-site.id}")
-    b.do(f"store i1 {here}, ptr {b(f'getelementptr i1, ptr {act}, i32 %i')}")
+    flag = b(f"zext i1 {here} to i8")
+    b.do(f"store i8 {flag}, ptr {b(f'getelementptr i8, ptr {act}, i32 %i')}")
     if value_ty is not None:
         v = _operand(b, site, lanes, 0, "%i")
         b.do(f"store {value_ty} {v}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 %i')}")
@@ -272,7 +357,7 @@ def resolver(site: Site, lanes: LaneLayout, declares: set[str]) -> str:
         lane = b(f"and i32 %j, {width - 1}")
         start = b(f"icmp eq i32 {lane}, 0")
         acc0 = b(f"select i1 {start}, {acc.acc_type} {acc.identity}, {acc.acc_type} %acc")
-        active = b(f"load i1, ptr {b(f'getelementptr i1, ptr {act}, i32 %j')}")
+        active = _flag(b, act, "%j")
         value = b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 %j')}"
                   ) if value_ty is not None else ""
         new = _update(b, what, value_ty, unsigned, acc0, value, lane, declares)
@@ -295,7 +380,7 @@ def resolver(site: Site, lanes: LaneLayout, declares: set[str]) -> str:
     b.do("br label %out")
     b.label("out")
     b.lines.append("  %k = phi i32 [ 0, %out_entry ], [ %k1, %out ]")
-    waiting = b(f"load i1, ptr {b(f'getelementptr i1, ptr {act}, i32 %k')}")
+    waiting = _flag(b, act, "%k")
     klane = b(f"and i32 %k, {width - 1}")
     kseg = b(f"and i32 %k, {~(width - 1) & 0xFFFFFFFF}")
     result = ""
@@ -304,7 +389,7 @@ def resolver(site: Site, lanes: LaneLayout, declares: set[str]) -> str:
         raw = _operand(b, site, lanes, 1, "%k")
         src, valid = _source_lane(b, what, width, klane, _amount(b, amount_ty, raw, unsigned))
         at = b(f"add i32 {kseg}, {b(f'and i32 {src}, {width - 1}')}")
-        there = b(f"load i1, ptr {b(f'getelementptr i1, ptr {act}, i32 {at}')}")
+        there = _flag(b, act, at)
         ok = b(f"and i1 {valid}, {there}")
         other = b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 {at}')}")
         own = b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 %k')}")
@@ -332,6 +417,12 @@ def resolver(site: Site, lanes: LaneLayout, declares: set[str]) -> str:
     head = (f"define internal void @__air_simd{site.id}(ptr noalias %frames, "
             "ptr noalias %state, i32 %base) nounwind {")
     return "\n".join([head, *b.lines, "}"])
+
+
+def _flag(b: _Body, flags: str, lane: str) -> str:
+    """Whether lane ``lane`` waits at the call (from the resolver's ``i8`` flags)."""
+    at = b(f"getelementptr i8, ptr {flags}, i32 {lane}")
+    return b(f"icmp ne i8 {b(f'load i8, ptr {at}')}, 0")
 
 
 def _operand(b: _Body, site: Site, lanes: LaneLayout, k: int, lane: str) -> str:
@@ -374,7 +465,8 @@ def settle_function(sites: list[Site], lanes: LaneLayout) -> str:
     every waiting lane waits at (then no SIMD group needs to look for its earliest)."""
     declares: set[str] = set()
     simd_sites = [s for s in sites if s.kind != "threadgroup_barrier"]
-    resolvers = [resolver(s, lanes, declares) for s in simd_sites if s.kind == "simd"]
+    resolvers = [constant_shuffle(s, lanes) or resolver(s, lanes, declares)
+                 for s in simd_sites if s.kind == "simd"]
     collective = ", ".join("i8 " + ("1" if s.kind != "threadgroup_barrier" else "0")
                            for s in [None, *sites] if s is not None)
     big = len(sites) + 1
