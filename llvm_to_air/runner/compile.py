@@ -17,8 +17,8 @@ Driver entry points (C ABI, called through ctypes):
   fstride, i32 *state, g0, g1)`` runs threadgroups ``[g0, g1)`` one after the other to
   completion, each thread from barrier to barrier and SIMD-group call to SIMD-group
   call, resolving those between rounds (:mod:`.rounds`, :mod:`.lockstep`); ``frames``,
-  ``state`` and ``tg`` hold one threadgroup and are reused; ``fstride`` must be the
-  compiled frame size (the code uses it as a constant);
+  ``state`` and ``tg`` hold one threadgroup and are reused; ``frames`` holds
+  ``LANE_CAP * fstride`` bytes, laid out by lane (:mod:`.lanes`; ``fstride`` is not read);
 * step path, rounds in Python (kernels with a SIMD-group operation :mod:`.lockstep`
   has no IR version of) ``__air_run_ready(args, dims, tgbase, tgstride, bounds, frames,
   fstride, i32 *state, cap, gfirst, g0, g1)`` runs each thread of threadgroups
@@ -179,7 +179,7 @@ STOP_FLAG = "__air_stop"
 
 
 def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
-            sites: list[hostir.Site] | None = None, frame_size: int = 0) -> str:
+            sites: list[hostir.Site] | None = None) -> str:
     """The driver loop in LLVM IR text (see the module docstring for its ABI).
 
     ``mode``: ``"fast"`` (threads run to completion), ``"ready"`` (the step path with
@@ -323,8 +323,7 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
 
     if mode == "groups":
         size = sum(len(b.instructions) for b in kernel_fn.blocks)
-        barriers = [s.id for s in sites]
-        rounds.emit_group_rounds(t, ext, count, simd_count, barriers, size, frame_size,
+        rounds.emit_group_rounds(t, ext, count, simd_count, [s.id for s in sites], size,
                                  thread_body)
     elif step:
         t.do("br label %tloop")
@@ -517,7 +516,7 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     frame_size = _frame_size(fields, module) if step else 0
     lane_layout = lanes.lay_out_lanes(module, fn, slots, fields) if mode == "groups" else None
     kernel_text = write_llvm14(module)
-    runtime = [airlib.RUNTIME, _driver(info, fn, mode, sites, frame_size)]
+    runtime = [airlib.RUNTIME, _driver(info, fn, mode, sites)]
     if lane_layout is not None:
         runtime.append(lockstep.settle_function(sites, lane_layout))
     for decl in module.functions:
@@ -601,7 +600,8 @@ def _dedupe_declarations(text: str) -> str:
 def _frame_size(fields: list[Type], module: Module) -> int:
     """Bytes from one thread's frame to the next: the frame struct's size, rounded up to
     its alignment (16 at least; the blocks holding frames are 64-byte aligned). A constant
-    in the driver, so LLVM sees that threads' frames never overlap."""
+    in the driver, so LLVM sees that threads' frames never overlap (on the groups path,
+    frames laid out by lane take ``LANE_CAP`` times this)."""
     layout = DataLayout.parse(module.datalayout)
     frame = StructType(tuple(fields))
     structs = module.structs  # type: ignore[arg-type]

@@ -256,7 +256,8 @@ class Kernel:
                     pool: ThreadPoolExecutor, inflight: list[Future[Any]],
                     deadline: float | None) -> None:
         """Step path with the rounds in the JIT code: like the fast path, each worker owns
-        the frames, states and threadgroup memory of the one group it runs at a time."""
+        the frames, states and threadgroup memory of the one group it runs at a time (the
+        frames laid out by lane for up to ``LANE_CAP`` threads, see :mod:`.lanes`)."""
         entry = self.compiled.entry
         fstride = self.compiled.frame_size
         cap = -(-(t[0] * t[1] * t[2]) // 32) * 32

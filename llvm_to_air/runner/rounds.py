@@ -2,8 +2,9 @@
 
 Expects: the driver text of :func:`~.compile._driver` up to a block ``gbody`` that
 computes the group's extents and thread count, a per-group ``%state`` array (one ``i32``
-per thread, SIMD groups padded to 32) and ``%frames`` (``fstride`` bytes per thread), a
-``thread_body`` callback that emits the call of the step function for one thread, and
+per thread, SIMD groups padded to 32) and ``%frames`` (the group's frames, laid out by
+lane as :mod:`.lanes` makes them), a ``thread_body`` callback that emits the call of the
+step function for one thread (given the frames, the resume point and the thread), and
 ``@__air_settle``/``@__air_collective`` from :mod:`.lockstep`.
 
 Guarantees: the threads of the group run from barrier to barrier and SIMD-group call to
@@ -16,7 +17,8 @@ Rounds where every thread that goes on resumes at the same point (the first roun
 after every barrier or SIMD-group call that all threads reach together, the usual case)
 run a copy of the loop in which that point is a constant: LLVM then inlines only that
 phase of the kernel, with no dispatch on the resume point, and the innermost loop (over
-x) is simple enough for LLVM to vectorize across threads where the phase allows. Other
+x) is simple enough for LLVM to vectorize across threads where the phase allows (the
+frames' lane layout puts each kept value, operand and result in one array by thread). Other
 rounds run the general loop, which reads each thread's resume point from its state. The
 round's summary (does a thread wait, at a SIMD-group call, at which sites) is a loop of
 its own over the states, for the same reason.
@@ -38,17 +40,13 @@ ThreadBody = Callable[[str, str, str, str, list[str]], str]
 
 
 def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
-                      barriers: list[int], kernel_size: int, fstride: int,
-                      thread_body: ThreadBody) -> None:
+                      stops: list[int], kernel_size: int, thread_body: ThreadBody) -> None:
     """Emit blocks ``init`` ... ``gend``-bound rounds for the group (see the module
-    docstring); ``t`` is the driver's text builder, ``barriers`` the threadgroup barrier
-    sites (the start and these get specialized loops: after a SIMD-group call the
-    resolution costs more than the dispatch a specialized loop saves), ``kernel_size``
-    the step function's instruction count,
-    ``fstride`` the bytes from one thread's frame to the next (a constant: LLVM then
-    knows that threads' frames do not overlap)."""
-    special = [0, *barriers] \
-        if (len(barriers) + 1) * kernel_size <= SPECIALIZED_INSTRUCTIONS else []
+    docstring); ``t`` is the driver's text builder, ``stops`` the barrier and SIMD-group
+    sites (the start and these get specialized loops), ``kernel_size`` the step function's
+    instruction count."""
+    special = [0, *stops] \
+        if (len(stops) + 1) * kernel_size <= SPECIALIZED_INSTRUCTIONS else []
     t.do(f"%ncap = shl i32 {simd_count}, 5")
     t.do("br label %init")
     t.label("init")
@@ -64,7 +62,7 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do(f"br label {'%s0_round' if special else '%any_round'}")
     variants = ["any", *[f"s{k}" for k in special]]
     for name in variants:
-        _round(t, name, ext, count, fstride, thread_body, from_init=not special)
+        _round(t, name, ext, count, thread_body, from_init=not special)
     # after a round: resolve SIMD-group calls or let barriers go, then pick the next loop
     # (a loop of its own, so that the rounds' loops stay simple enough to vectorize)
     t.label("after")
@@ -103,8 +101,8 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do(f"switch i32 %a_lo, label %any_round [ {cases} ]")
 
 
-def _round(t: Any, v: str, ext: dict[str, str], count: str, fstride: int,
-           thread_body: ThreadBody, from_init: bool) -> None:
+def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadBody,
+           from_init: bool) -> None:
     """One round's loop over the threads; ``v`` is ``any`` (resume points from the states,
     waiting threads released when ``%rel``) or ``s<k>`` (every live thread resumes at
     ``k``)."""
