@@ -2,15 +2,19 @@
 
 Expects: a kernel cut into a step function (:func:`~.hostir.make_step_function`), whose
 threads stop at barrier and SIMD-group sites with state ``-site`` and their operands in
-their frames (at the offsets of :class:`~.hostir.SimdSlots`).
+their frames (at the offsets of :class:`~.hostir.SimdSlots`), the frames laid out by lane
+(:mod:`.lanes`: a slot's values of a SIMD group are one small array).
 
 Guarantees: :func:`settle_function` defines ``void @__air_settle(ptr state, ptr frames,
-i64 fstride, i32 simdgroups, i32 only)``, the SIMD-group half of a round of what :mod:`.execute`
+i32 simdgroups, i32 only)``, the SIMD-group half of a round of what :mod:`.execute`
 does in Python with :mod:`.simd` on the chunk path, for one threadgroup: each SIMD group
 (32 lanes in thread-index order) resolves its earliest waiting SIMD-group call (in
 program order) for the lanes waiting there, lane by lane in lock step over small arrays
 (inactive lanes are ignored by reductions, votes and ballots; a shuffle reading one
-returns the reader's own value). The driver (:func:`~.compile._driver`, ``groups``) calls
+returns the reader's own value); a shuffle whose lane operand is a constant is a
+``shufflevector`` of ``<32 x T>`` vectors (:func:`constant_shuffle`). It also defines
+``i64 @__air_sites_waited(ptr state, i32 count)``, the lowest and highest site waited at
+(the rounds' summary). The driver (:func:`~.compile._driver`, ``groups``) calls
 it after a round that leaves a thread waiting at a SIMD-group call, and otherwise lets
 the threads waiting at threadgroup barriers go on; ``@__air_collective`` (site -> 1 for
 SIMD-group calls and barriers) tells the two apart.
@@ -314,8 +318,9 @@ def constant_shuffle(site: Site, lanes: LaneLayout) -> str | None:
 
 
 def resolver(site: Site, lanes: LaneLayout, declares: set[str]) -> str:
-    """``void @__air_simd<id>(ptr frames, i64 fstride, ptr state)``: site ``site`` for
-    the lanes of one SIMD group waiting at it (frames and states of its lane 0)."""
+    """``void @__air_simd<id>(ptr frames, ptr state, i32 base)``: site ``site`` for the
+    lanes of one SIMD group waiting at it (the group's frames, the states from its lane 0,
+    and the thread index of its lane 0)."""
     width, what = _what(site)
     unsigned = ".u." in site.name
     value_ty = site.arg_types[0] if site.arg_types else None
@@ -460,7 +465,7 @@ def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, v
 
 
 def settle_function(sites: list[Site], lanes: LaneLayout) -> str:
-    """``void @__air_settle(ptr state, ptr frames, i64 fstride, i32 simdgroups, i32 only)``
+    """``void @__air_settle(ptr state, ptr frames, i32 simdgroups, i32 only)``
     and the resolvers it calls (see the module docstring); ``only``: 0, or the one site
     every waiting lane waits at (then no SIMD group needs to look for its earliest)."""
     declares: set[str] = set()
@@ -528,8 +533,37 @@ def settle_function(sites: list[Site], lanes: LaneLayout) -> str:
         "  br i1 %more, label %loop, label %exit",
         "exit:", "  ret void", "}"])
     table = f"@__air_collective = internal constant [{big} x i8] [i8 0, {collective}]"
+    waited = "\n".join([
+        "; the lowest (low half; 0xFFFFFFFF: none) and highest (high half; 0: none) site",
+        "; that threads [0, count) wait at: a minimum and a maximum, which LLVM vectorizes",
+        "; (a function of its own, so that the loop stays one when the driver's rounds",
+        "; branch to it)",
+        "define internal i64 @__air_sites_waited(ptr noalias %state, i32 %count) noinline "
+        "nounwind {",
+        "entry:", "  br label %loop", "loop:",
+        "  %k = phi i32 [ 0, %entry ], [ %k1, %loop ]",
+        "  %lo = phi i32 [ -1, %entry ], [ %lo1, %loop ]",
+        "  %hi = phi i32 [ 0, %entry ], [ %hi1, %loop ]",
+        "  %p = getelementptr i32, ptr %state, i32 %k",
+        "  %s = load i32, ptr %p",
+        f"  %waits = icmp ugt i32 %s, {DONE & 0xFFFFFFFF}",  # negative, not DONE
+        "  %at = sub i32 0, %s",
+        "  %site = select i1 %waits, i32 %at, i32 0",
+        "  %low = select i1 %waits, i32 %at, i32 -1",
+        "  %lo1 = call i32 @llvm.umin.i32(i32 %lo, i32 %low)",
+        "  %hi1 = call i32 @llvm.umax.i32(i32 %hi, i32 %site)",
+        "  %k1 = add i32 %k, 1",
+        "  %more = icmp ult i32 %k1, %count",
+        "  br i1 %more, label %loop, label %exit",
+        "exit:",
+        "  %lo64 = zext i32 %lo1 to i64",
+        "  %hi64 = zext i32 %hi1 to i64",
+        "  %high = shl i64 %hi64, 32",
+        "  %both = or i64 %high, %lo64",
+        "  ret i64 %both", "}"])
     return "\n\n".join([table, *sorted(declares), "declare i32 @llvm.umin.i32(i32, i32)",
-                        release, *resolvers, settle])
+                        "declare i32 @llvm.umax.i32(i32, i32)", release, waited, *resolvers,
+                        settle])
 
 
-__all__ = ["compiles", "resolver", "settle_function"]
+__all__ = ["compiles", "constant_shuffle", "resolver", "settle_function"]

@@ -5,7 +5,8 @@ computes the group's extents and thread count, a per-group ``%state`` array (one
 per thread, SIMD groups padded to 32) and ``%frames`` (the group's frames, laid out by
 lane as :mod:`.lanes` makes them), a ``thread_body`` callback that emits the call of the
 step function for one thread (given the frames, the resume point and the thread), and
-``@__air_settle``/``@__air_collective`` from :mod:`.lockstep`.
+``@__air_settle``, ``@__air_sites_waited`` and ``@__air_collective`` from
+:mod:`.lockstep`.
 
 Guarantees: the threads of the group run from barrier to barrier and SIMD-group call to
 SIMD-group call until all finish, then control goes to ``gend``. A round runs every ready
@@ -20,8 +21,10 @@ phase of the kernel, with no dispatch on the resume point, and the innermost loo
 x) is simple enough for LLVM to vectorize across threads where the phase allows (the
 frames' lane layout puts each kept value, operand and result in one array by thread). Other
 rounds run the general loop, which reads each thread's resume point from its state. The
-round's summary (does a thread wait, at a SIMD-group call, at which sites) is a loop of
-its own over the states, for the same reason.
+round's summary, the lowest and highest site waited at, is ``@__air_sites_waited`` of
+:mod:`.lockstep` (a vectorized loop over the states, in a function of its own so that
+LLVM's CFG simplification does not merge it into the rounds' loops); only where threads
+wait at different sites does a second loop look for a SIMD-group call among them.
 """
 
 from __future__ import annotations
@@ -64,41 +67,49 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     for name in variants:
         _round(t, name, ext, count, thread_body, from_init=not special)
     # after a round: resolve SIMD-group calls or let barriers go, then pick the next loop
-    # (a loop of its own, so that the rounds' loops stay simple enough to vectorize)
+    # from the lowest and highest site waited at (equal: every waiting thread is at one site)
     t.label("after")
-    t.do("br label %sum")
-    t.label("sum")
-    for reg, ty, start in (("k", "i32", "0"), ("anyw", "i1", "false"),
-                           ("anyc", "i1", "false"), ("lo", "i32", "-1"), ("hi", "i32", "0")):
-        t.lines.append(f"  %m_{reg} = phi {ty} [ {start}, %after ], [ %a_{reg}, %sum ]")
-    ns = t("load i32, ptr " + t("getelementptr i32, ptr %state, i32 %m_k"))
-    waits = t("and i1 " + t(f"icmp slt i32 {ns}, 0") + ", " + t(f"icmp ne i32 {ns}, {DONE}"))
-    site = t(f"select i1 {waits}, i32 " + t(f"sub i32 0, {ns}") + ", i32 0")
-    coll = t("load i8, ptr " + t(f"getelementptr i8, ptr @__air_collective, i32 {site}"))
-    t.do(f"%a_anyw = or i1 %m_anyw, {waits}")
-    t.do("%a_anyc = or i1 %m_anyc, " + t(f"icmp ne i8 {coll}, 0"))
-    # the lowest and highest site waited at (equal: every waiting thread is at one site)
-    low = t(f"select i1 {waits}, i32 {site}, i32 -1")
-    t.do(f"%a_lo = call i32 @llvm.umin.i32(i32 %m_lo, i32 {low})")
-    t.do(f"%a_hi = call i32 @llvm.umax.i32(i32 %m_hi, i32 {site})")
-    t.do("%a_k = add i32 %m_k, 1")
-    t.do(f"%m_more = icmp ult i32 %a_k, {count}")
-    t.do("br i1 %m_more, label %sum, label %summed")
-    t.label("summed")
+    sites = t(f"call i64 @__air_sites_waited(ptr %state, i32 {count})")
+    t.do(f"%a_lo = trunc i64 {sites} to i32")
+    t.do("%a_hi = trunc i64 " + t(f"lshr i64 {sites}, 32") + " to i32")
     t.do("%a_mixed = icmp ne i32 %a_lo, %a_hi")
-    t.do("br i1 %a_anyc, label %settle, label %barriers")
+    t.do("%a_anyw = icmp ne i32 %a_hi, 0")
+    t.do("br i1 %a_anyw, label %waiting, label %gend")
+    t.label("waiting")
+    t.do("br i1 %a_mixed, label %csum, label %one")
+    t.label("one")  # one site: is it a SIMD-group call?
+    coll = t("load i8, ptr " + t("getelementptr i8, ptr @__air_collective, i32 %a_lo"))
+    t.do(f"%one_c = icmp ne i8 {coll}, 0")
+    t.do("br label %decide")
+    t.label("csum")  # different sites (rare): does a thread wait at a SIMD-group call?
+    t.lines.append("  %c_k = phi i32 [ 0, %waiting ], [ %c_k1, %csum ]")
+    t.lines.append("  %c_any = phi i1 [ false, %waiting ], [ %c_any1, %csum ]")
+    coll = t("load i8, ptr " + t("getelementptr i8, ptr @__air_collective, i32 " +
+                                 _waiting_site(t, "%c_k")))
+    t.do("%c_any1 = or i1 %c_any, " + t(f"icmp ne i8 {coll}, 0"))
+    t.do("%c_k1 = add i32 %c_k, 1")
+    t.do("br i1 " + t(f"icmp ult i32 %c_k1, {count}") + ", label %csum, label %decide")
+    t.label("decide")
+    t.lines.append("  %a_anyc = phi i1 [ %one_c, %one ], [ %c_any1, %csum ]")
+    t.do("br i1 %a_anyc, label %settle, label %choose")
     t.label("settle")
     t.do("%a_only = select i1 %a_mixed, i32 0, i32 %a_lo")
     t.do(f"call void @__air_settle(ptr %state, ptr %frames, i32 {simd_count}, i32 %a_only)")
     t.do("br label %choose")
-    t.label("barriers")
-    t.do("br i1 %a_anyw, label %choose, label %gend")
     t.label("choose")  # one resume point for all: its own loop; else the general one
     t.do("%a_rel = xor i1 %a_anyc, true")
     t.do("br i1 %a_mixed, label %any_round, label %pick")
     t.label("pick")
     cases = " ".join(f"i32 {k}, label %s{k}_round" for k in special)
     t.do(f"switch i32 %a_lo, label %any_round [ {cases} ]")
+
+
+def _waiting_site(t: Any, k: str) -> str:
+    """The site thread ``k`` waits at, or 0 (it runs, or finished)."""
+    state = t("load i32, ptr " + t(f"getelementptr i32, ptr %state, i32 {k}"))
+    waits = t("and i1 " + t(f"icmp slt i32 {state}, 0") + ", " +
+              t(f"icmp ne i32 {state}, {DONE}"))
+    return t(f"select i1 {waits}, i32 " + t(f"sub i32 0, {state}") + ", i32 0")
 
 
 def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadBody,
