@@ -4,20 +4,22 @@ Expects: a step function from :func:`~.hostir.make_step_function` whose frame (p
 ``%__air_frame``) is reached only through the GEPs that step made: field ``i`` of the
 frame struct (``getelementptr %__air_frame, ptr %frame, i32 0, i32 i``) and the SIMD-group
 call slots (``getelementptr i8, ptr %frame, i64 offset``, each used only as the address
-of loads and stores of one type); the module's data layout is the host's.
+of loads and stores); the module's data layout is the host's.
 
 Guarantees: the step function takes one more parameter, ``i32 %__air_thread`` (the
 thread's index in its threadgroup), and ``%__air_frame`` points at the frames of the
 whole threadgroup (``LANE_CAP * frame_size`` bytes): what sits at byte ``offset`` of a
 thread's frame (a field, or a SIMD-group slot) now sits at ``offset * LANE_CAP +
-thread * stride``, ``stride`` being the size of what is stored there. The frames of
-different threads never overlap, and neither do different fields.
+thread * stride``, ``stride`` being the size of what is stored there (for a slot, of the
+largest type any call site keeps there: :class:`LaneLayout`). The frames of different
+threads never overlap, and neither do different fields.
 
 Why: in thread order, a value that each thread keeps across a SIMD-group call, or a call's
 operand or result, now lies in one contiguous array. A round's loop over the threads (in
 :mod:`.rounds`) then reads and writes consecutive addresses, which LLVM vectorizes, and the
-resolvers of :mod:`.lockstep` read a SIMD group's operands as one small array (a shuffle is
-a gather from it) instead of one load per frame. ``LANE_CAP`` is a constant, not the
+resolvers of :mod:`.lockstep` read a SIMD group's operands as one small array (a shuffle
+with a constant lane operand is one vector load and a ``shufflevector``) instead of one
+load per frame. ``LANE_CAP`` is a constant, not the
 threadgroup's size, so LLVM sees that two fields' arrays are apart (no run-time overlap
 checks); it is 1,024 threads (Metal's most per threadgroup, which
 :func:`~llvm_to_air.plan.plan_dispatch` enforces) and one cache line more, so the fields'
@@ -130,24 +132,21 @@ def lay_out_lanes(module: Module, fn: Function, slots: SimdSlots, frame_fields: 
     thread64.parent = entry
     entry.instructions.insert(0, thread64)
     for block in fn.blocks:
-        for inst in list(block.instructions):
-            if frame not in inst.ops:
-                continue
-            if not isinstance(inst, GetElementPtr) or inst.ops[0] is not frame:
-                raise _bug(f"a '{inst.opcode}' that uses the frame pointer itself")
-            offset, stride = _offset(inst, offsets, frame_fields, lanes, layout, structs)
-            at = block.instructions.index(inst)
-            scaled = BinaryOp(I64, opcode="mul", ops=[thread64, ConstantInt(I64, value=stride)],
-                              flags=("nuw", "nsw"))
-            moved = BinaryOp(I64, opcode="add",
-                             ops=[scaled, ConstantInt(I64, value=offset * LANE_CAP)],
-                             flags=("nuw", "nsw"))
-            new: list[Instruction] = [scaled, moved]
-            for item in new:
-                item.parent = block
-            block.instructions[at:at] = new
-            inst.source_type = I8
-            inst.ops = [frame, moved]
+        edited: list[Instruction] = []
+        for inst in block.instructions:
+            if any(op is frame for op in inst.ops):
+                if not isinstance(inst, GetElementPtr) or inst.ops[0] is not frame:
+                    raise _bug(f"a '{inst.opcode}' that uses the frame pointer itself")
+                offset, stride = _offset(inst, offsets, frame_fields, lanes, layout, structs)
+                scaled = BinaryOp(I64, opcode="mul", flags=("nuw", "nsw"), parent=block,
+                                  ops=[thread64, ConstantInt(I64, value=stride)])
+                moved = BinaryOp(I64, opcode="add", flags=("nuw", "nsw"), parent=block,
+                                 ops=[scaled, ConstantInt(I64, value=offset * LANE_CAP)])
+                edited += [scaled, moved]
+                inst.source_type = I8
+                inst.ops = [frame, moved]
+            edited.append(inst)
+        block.instructions = edited
     return lanes
 
 
