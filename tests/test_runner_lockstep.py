@@ -176,14 +176,22 @@ def test_simd_operations_in_ir_match_numpy(value: str | None, result: str) -> No
             np.testing.assert_array_equal(ours[:, j], reference[:, j], err_msg=name)
 
 
-@pytest.mark.parametrize("specialized", [True, False])
+@pytest.mark.parametrize("specialized", ["all", "first stop", "none"])
 def test_barriers_and_simd_calls_in_a_loop_match_the_python_rounds(
-        specialized: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+        specialized: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """divergent_simd.cu (a shuffle in a loop of per-lane trip counts, then a ballot after
-    a divergent branch) through both paths; with and without the rounds' loops
-    specialized to one resume point."""
-    if not specialized:
+    a divergent branch) through both paths; with the rounds' loops specialized to one
+    resume point at every stop, at the start and the first stop only, or nowhere."""
+    if specialized == "none":
         monkeypatch.setattr(rounds, "SPECIALIZED_INSTRUCTIONS", 0)
+    elif specialized == "first stop":
+        emit = rounds.emit_group_rounds
+
+        def first_stop(t: object, ext: object, count: str, simd: str, stops: list[int],
+                       *rest: object) -> None:
+            emit(t, ext, count, simd, stops[:1], *rest)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(rounds, "emit_group_rounds", first_stop)
     from pathlib import Path
 
     path = Path(__file__).parent / "fixtures" / "runner" / "divergent_simd.ll"

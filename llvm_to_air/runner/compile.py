@@ -323,7 +323,9 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
 
     if mode == "groups":
         size = sum(len(b.instructions) for b in kernel_fn.blocks)
-        rounds.emit_group_rounds(t, ext, count, simd_count, [s.id for s in sites], size,
+        # threadgroup barriers first: after one, every thread resumes at the same point
+        stops = sorted((s.kind != "threadgroup_barrier", s.id) for s in sites)
+        rounds.emit_group_rounds(t, ext, count, simd_count, [k for _, k in stops], size,
                                  thread_body)
     elif step:
         t.do("br label %tloop")

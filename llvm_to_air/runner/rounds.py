@@ -34,8 +34,8 @@ from typing import Any
 
 from llvm_to_air.runner.lockstep import DONE
 
-# each specialized loop inlines the kernel once more, and LLVM optimizes every copy: kernels
-# whose copies would exceed this many instructions in all get the general loop only
+# each specialized loop inlines the kernel once more, and LLVM optimizes every copy: the
+# copies stop at this many instructions in all (rounds at other points use the general loop)
 SPECIALIZED_INSTRUCTIONS = 4096
 STOP_FLAG = "__air_stop"
 
@@ -46,10 +46,10 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
                       stops: list[int], kernel_size: int, thread_body: ThreadBody) -> None:
     """Emit blocks ``init`` ... ``gend``-bound rounds for the group (see the module
     docstring); ``t`` is the driver's text builder, ``stops`` the barrier and SIMD-group
-    sites (the start and these get specialized loops), ``kernel_size`` the step function's
-    instruction count."""
-    special = [0, *stops] \
-        if (len(stops) + 1) * kernel_size <= SPECIALIZED_INSTRUCTIONS else []
+    sites in the order they get specialized loops (after the start) while
+    ``SPECIALIZED_INSTRUCTIONS`` allows, ``kernel_size`` the step function's instruction
+    count."""
+    special = [0, *stops][:SPECIALIZED_INSTRUCTIONS // max(1, kernel_size)]
     t.do(f"%ncap = shl i32 {simd_count}, 5")
     t.do("br label %init")
     t.label("init")
