@@ -113,7 +113,7 @@ define void @k({loaded} addrspace(1)* %in, {stored} addrspace(1)* %out, i32 addr
 {body}
 }}
 
-{chr(10).join(declares)}
+{chr(10).join(dict.fromkeys(declares))}
 
 attributes #0 = {{ convergent nounwind }}
 
@@ -176,14 +176,22 @@ def test_simd_operations_in_ir_match_numpy(value: str | None, result: str) -> No
             np.testing.assert_array_equal(ours[:, j], reference[:, j], err_msg=name)
 
 
-@pytest.mark.parametrize("specialized", [True, False])
+@pytest.mark.parametrize("specialized", ["all", "first stop", "none"])
 def test_barriers_and_simd_calls_in_a_loop_match_the_python_rounds(
-        specialized: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+        specialized: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """divergent_simd.cu (a shuffle in a loop of per-lane trip counts, then a ballot after
-    a divergent branch) through both paths; with and without the rounds' loops
-    specialized to one resume point."""
-    if not specialized:
+    a divergent branch) through both paths; with the rounds' loops specialized to one
+    resume point at every stop, at the start and the first stop only, or nowhere."""
+    if specialized == "none":
         monkeypatch.setattr(rounds, "SPECIALIZED_INSTRUCTIONS", 0)
+    elif specialized == "first stop":
+        emit = rounds.emit_group_rounds
+
+        def first_stop(t: object, ext: object, count: str, simd: str, stops: list[int],
+                       *rest: object) -> None:
+            emit(t, ext, count, simd, stops[:1], *rest)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(rounds, "emit_group_rounds", first_stop)
     from pathlib import Path
 
     path = Path(__file__).parent / "fixtures" / "runner" / "divergent_simd.ll"
@@ -245,3 +253,104 @@ def test_a_timeout_stops_threads_that_keep_meeting_at_barriers() -> None:
             {0: out, 1: np.int32(2**31 - 1)}, timeout=0.5)
     assert "still running" not in str(error.value)
     assert time.monotonic() - start < 30
+
+
+# ------------------------------------------------ shuffles with a constant lane operand
+
+SHUFFLE_KINDS = ["shuffle", "shuffle_down", "shuffle_up", "shuffle_xor", "broadcast",
+                 "shuffle_rotate_down", "shuffle_rotate_up"]
+# amounts around the segment's edges; -1 is 0xFFFF as the low 16 bits
+AMOUNTS = {"simd": [0, 1, 3, 16, 31, 32, 40, -1], "quad": [0, 1, 2, 3, 4, 9, -1]}
+SUFFIX = {"float": "f32", "i32": "s.i32", "half": "f16", "i64": "u.i64",
+          "<2 x float>": "v2f32"}
+
+
+def _shuffle_reference(kind: str, width: int, amount: int, values: np.ndarray,
+                       active: np.ndarray) -> np.ndarray:
+    """Each active thread's result of a shuffle (rows of ``values``): the source lane's
+    value where the source is in the segment and active, else its own."""
+    a16 = amount & 0xFFFF
+    out = values.copy()
+    for i in np.flatnonzero(active):
+        lane, seg = i % width, i - i % width
+        src, valid = {"shuffle": (a16, a16 < width), "broadcast": (a16, a16 < width),
+                      "shuffle_down": (lane + a16, lane + a16 < width),
+                      "shuffle_up": (lane - a16, lane >= a16),
+                      "shuffle_xor": (lane ^ a16, lane ^ a16 < width),
+                      "shuffle_rotate_down": ((lane + a16) % width, True),
+                      "shuffle_rotate_up": ((lane - a16) % width, True)}[kind]
+        if valid and active[seg + src]:
+            out[i] = values[seg + src]
+    return out
+
+
+@pytest.mark.parametrize("family", ["simd", "quad"])
+@pytest.mark.parametrize("value", ["float", "i32", "half", "i64", "<2 x float>"])
+def test_shuffles_with_a_constant_lane_match_numpy_and_the_python_rounds(
+        family: str, value: str) -> None:
+    """Every shuffle kind with constant lane operands (in and beyond the segment, 16-bit
+    wrap-around), lanes inactive where the thread index is a multiple of 5 or 7: the JIT
+    path resolves scalar values with ``<32 x T>`` shufflevectors over the lane arrays (a
+    vector value keeps the loop), and both agree with numpy and the Python rounds."""
+    calls = [(f"air.{family}_{kind}.{SUFFIX[value]}", f"i16 {amount}")
+             for kind in SHUFFLE_KINDS for amount in AMOUNTS[family]]
+    text = _kernel_text(calls, value, value)
+    data = _inputs(value)
+    dtype, count, _ = TYPES[value]
+    outs = []
+    for in_ir in (True, False):
+        module = read_module(text, "lockstep.ll")
+        dump: dict[str, str] = {}
+        compiled = compile_kernel(module, kernel_bindings(module, "k"), True,
+                                  rounds_in_ir=in_ir, dump=dump)
+        if in_ir:  # two shufflevectors (values, flags) per site, for scalar values
+            vectorized = dump["runtime"].count(f"shufflevector <{32} x ")
+            assert vectorized == (2 * len(calls) if count == 1 else 0)
+        out = np.full(N * len(calls) * count, 77, dtype)
+        Kernel(compiled, "lockstep.ll").run((N,), (64,), {0: data.copy(), 1: out,
+                                                          2: np.zeros(N, np.int32)})
+        outs.append(out.reshape(N, len(calls), count))
+    ours, python_rounds = outs
+    np.testing.assert_array_equal(ours, python_rounds)
+    active = ~((np.arange(N) % 5 == 0) | (np.arange(N) % 7 == 0))
+    width = 32 if family == "simd" else 4
+    values = data.reshape(N, count)
+    for j, (name, lane) in enumerate(calls):
+        kind = name.split(".")[1].split("_", 1)[1]
+        expected = _shuffle_reference(kind, width, int(lane.split()[1]), values, active)
+        np.testing.assert_array_equal(ours[active, j], expected[active], err_msg=f"{name} {lane}")
+        assert (ours[~active, j] == 77).all()
+
+
+def test_lane_layout_with_1024_threads_and_a_partial_last_simd_group() -> None:
+    """The lane layout holds up to 1,024 threads per threadgroup (Metal's most), and a
+    threadgroup whose last SIMD group is partial (1,000 threads): warp_reduce's shuffle
+    sums against numpy on the full SIMD groups, and against the Python rounds on all."""
+    from pathlib import Path
+
+    from llvm_to_air.api import compile as compile_air
+
+    path = Path(__file__).parent / "fixtures" / "cuda19-O2" / "warp_reduce.ll"
+    air = compile_air(path.read_text(), str(path)).output
+    assert isinstance(air, str)
+    for n, group in ((4096, 1024), (1000, 1000)):
+        x = RNG.standard_normal(n).astype(np.float32)
+        ix = RNG.integers(-1000, 1000, n).astype(np.int32)
+        results = []
+        for in_ir in (True, False):
+            module = read_module(air, "warp_reduce.ll")
+            name = kernel_names(module)[0]
+            compiled = compile_kernel(module, kernel_bindings(module, name), True,
+                                      rounds_in_ir=in_ir)
+            assert compiled.mode == ("groups" if in_ir else "ready")
+            out, iout = np.zeros(-(-n // 32), np.float32), np.zeros(-(-n // 32), np.int32)
+            Kernel(compiled, "warp_reduce.ll").run((n,), (group,), {0: x, 1: ix, 2: out,
+                                                                    3: iout})
+            results.append((out, iout))
+        (out, iout), (py_out, py_iout) = results
+        np.testing.assert_array_equal(out, py_out)
+        np.testing.assert_array_equal(iout, py_iout)
+        full = n // 32
+        np.testing.assert_allclose(out[:full], x[:full * 32].reshape(-1, 32).sum(1),
+                                   rtol=1e-4, atol=1e-4)
+        np.testing.assert_array_equal(iout[:full], ix[:full * 32].reshape(-1, 32).sum(1))

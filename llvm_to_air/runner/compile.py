@@ -17,8 +17,8 @@ Driver entry points (C ABI, called through ctypes):
   fstride, i32 *state, g0, g1)`` runs threadgroups ``[g0, g1)`` one after the other to
   completion, each thread from barrier to barrier and SIMD-group call to SIMD-group
   call, resolving those between rounds (:mod:`.rounds`, :mod:`.lockstep`); ``frames``,
-  ``state`` and ``tg`` hold one threadgroup and are reused; ``fstride`` must be the
-  compiled frame size (the code uses it as a constant);
+  ``state`` and ``tg`` hold one threadgroup and are reused; ``frames`` holds
+  ``LANE_CAP * fstride`` bytes, laid out by lane (:mod:`.lanes`; ``fstride`` is not read);
 * step path, rounds in Python (kernels with a SIMD-group operation :mod:`.lockstep`
   has no IR version of) ``__air_run_ready(args, dims, tgbase, tgstride, bounds, frames,
   fstride, i32 *state, cap, gfirst, g0, g1)`` runs each thread of threadgroups
@@ -51,7 +51,7 @@ from llvm_to_air.inspect import describe_module
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.model import Function, Module
 from llvm_to_air.ir.types import PTR, IntType, StructType, Type, VectorType
-from llvm_to_air.runner import airlib, hostir, lockstep, rounds, versioning
+from llvm_to_air.runner import airlib, hostir, lanes, lockstep, rounds, versioning
 from llvm_to_air.runner.lockstep import DONE
 
 VECTOR_ROLES = {
@@ -290,7 +290,7 @@ VERSIONED_MODES = frozenset({"groups"})
 
 
 def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
-            sites: list[hostir.Site] | None = None, frame_size: int = 0,
+            sites: list[hostir.Site] | None = None,
             plan: versioning.VersionPlan | None = None, suffix: str = "",
             layout: tuple[DataLayout, dict[str, Any]] | None = None) -> str:
     """The driver loop in LLVM IR text (see the module docstring for its ABI).
@@ -449,8 +449,9 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
 
     if mode == "groups":
         size = sum(len(b.instructions) for b in kernel_fn.blocks)
-        barriers = [s.id for s in sites if s.kind == "threadgroup_barrier"]
-        rounds.emit_group_rounds(t, ext, count, simd_count, barriers, size, frame_size,
+        # threadgroup barriers first: after one, every thread resumes at the same point
+        stops = sorted((s.kind != "threadgroup_barrier", s.id) for s in sites)
+        rounds.emit_group_rounds(t, ext, count, simd_count, [k for _, k in stops], size,
                                  thread_body)
     elif step:
         t.do("br label %tloop")
@@ -642,21 +643,23 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     module.triple = triple
     module.datalayout = datalayout
     frame_size = _frame_size(fields, module) if step else 0
+    # lanes first: the unchecked version is a copy of the laid-out step function
+    lane_layout = lanes.lay_out_lanes(module, fn, slots, fields) if mode == "groups" else None
     plan = None
     if check_bounds and mode in VERSIONED_MODES:
         plan = versioning.plan_versions(
             module, fn, bounds, lambda arg, lane: _leaf_role(info, fn, arg, lane) is not None)
     kernel_text = write_llvm14(module)
     if plan is None:
-        drivers = [_driver(info, fn, mode, sites, frame_size)]
+        drivers = [_driver(info, fn, mode, sites)]
     else:
         layout = (DataLayout.parse(module.datalayout), module.structs)
-        drivers = [_driver(info, plan.unchecked, mode, sites, frame_size, plan=plan,
+        drivers = [_driver(info, plan.unchecked, mode, sites, plan=plan,
                            layout=layout),  # type: ignore[arg-type]
-                   _driver(info, fn, mode, sites, frame_size, suffix=CHECKED_SUFFIX)]
+                   _driver(info, fn, mode, sites, suffix=CHECKED_SUFFIX)]
     runtime = [airlib.RUNTIME, *drivers]
-    if mode == "groups":
-        runtime.append(lockstep.settle_function(sites, slots))
+    if lane_layout is not None:
+        runtime.append(lockstep.settle_function(sites, lane_layout))
     for decl in module.functions:
         if not decl.is_declaration or decl is fn:
             continue
@@ -738,7 +741,8 @@ def _dedupe_declarations(text: str) -> str:
 def _frame_size(fields: list[Type], module: Module) -> int:
     """Bytes from one thread's frame to the next: the frame struct's size, rounded up to
     its alignment (16 at least; the blocks holding frames are 64-byte aligned). A constant
-    in the driver, so LLVM sees that threads' frames never overlap."""
+    in the driver, so LLVM sees that threads' frames never overlap (on the groups path,
+    frames laid out by lane take ``LANE_CAP`` times this)."""
     layout = DataLayout.parse(module.datalayout)
     frame = StructType(tuple(fields))
     structs = module.structs  # type: ignore[arg-type]

@@ -40,6 +40,7 @@ from llvm_to_air.plan import (
 )
 from llvm_to_air.runner import simd
 from llvm_to_air.runner.compile import DONE, CompiledKernel
+from llvm_to_air.runner.lanes import LANE_CAP
 from llvm_to_air.runner.textures import samplers_of, textures_of
 
 # how long an interrupted or timed-out run waits for its worker threads to reach the
@@ -255,7 +256,8 @@ class Kernel:
                     pool: ThreadPoolExecutor, inflight: list[Future[Any]],
                     deadline: float | None) -> None:
         """Step path with the rounds in the JIT code: like the fast path, each worker owns
-        the frames, states and threadgroup memory of the one group it runs at a time."""
+        the frames, states and threadgroup memory of the one group it runs at a time (the
+        frames laid out by lane for up to ``LANE_CAP`` threads, see :mod:`.lanes`)."""
         entry = self.compiled.entry
         fstride = self.compiled.frame_size
         cap = -(-(t[0] * t[1] * t[2]) // 32) * 32
@@ -266,7 +268,7 @@ class Kernel:
             entry(pa, pd, tg.ctypes.data, pb, frames.ctypes.data, fstride,
                   state.ctypes.data, g0, g1)
 
-        blocks = [(_aligned(max(tg_bytes, 16)), _aligned(cap * fstride),
+        blocks = [(_aligned(max(tg_bytes, 16)), _aligned(LANE_CAP * fstride),
                    np.empty(cap, dtype=np.int32)) for _ in range(workers)]
         self._spread(call, blocks, total, pool, inflight, deadline)
 

@@ -2,15 +2,19 @@
 
 Expects: a kernel cut into a step function (:func:`~.hostir.make_step_function`), whose
 threads stop at barrier and SIMD-group sites with state ``-site`` and their operands in
-their frames (at the offsets of :class:`~.hostir.SimdSlots`).
+their frames (at the offsets of :class:`~.hostir.SimdSlots`), the frames laid out by lane
+(:mod:`.lanes`: a slot's values of a SIMD group are one small array).
 
 Guarantees: :func:`settle_function` defines ``void @__air_settle(ptr state, ptr frames,
-i64 fstride, i32 simdgroups, i32 only)``, the SIMD-group half of a round of what :mod:`.execute`
+i32 simdgroups, i32 only)``, the SIMD-group half of a round of what :mod:`.execute`
 does in Python with :mod:`.simd` on the chunk path, for one threadgroup: each SIMD group
 (32 lanes in thread-index order) resolves its earliest waiting SIMD-group call (in
 program order) for the lanes waiting there, lane by lane in lock step over small arrays
 (inactive lanes are ignored by reductions, votes and ballots; a shuffle reading one
-returns the reader's own value). The driver (:func:`~.compile._driver`, ``groups``) calls
+returns the reader's own value); a shuffle whose lane operand is a constant is a
+``shufflevector`` of ``<32 x T>`` vectors (:func:`constant_shuffle`). It also defines
+``i64 @__air_sites_waited(ptr state, i32 count)``, the lowest and highest site waited at
+(the rounds' summary). The driver (:func:`~.compile._driver`, ``groups``) calls
 it after a round that leaves a thread waiting at a SIMD-group call, and otherwise lets
 the threads waiting at threadgroup barriers go on; ``@__air_collective`` (site -> 1 for
 SIMD-group calls and barriers) tells the two apart.
@@ -23,9 +27,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llvm_to_air.ir.types import FloatType, IntType, Type, VectorType
+from llvm_to_air.ir.types import FLOAT_BITS, FloatType, IntType, Type, VectorType
 from llvm_to_air.rewrite.intrinsic_base import type_suffix
-from llvm_to_air.runner.hostir import SimdSlots, Site
+from llvm_to_air.runner.hostir import Site
+from llvm_to_air.runner.lanes import LANE_CAP, LaneLayout
 
 LANES = 32
 DONE = -(2**31)
@@ -143,11 +148,13 @@ def _combine(b: _Body, what: str, ty: Type, unsigned: bool, acc: str, value: str
     return b(f"{op} {ty} {acc}, {value}")
 
 
-def _lane_ptr(b: _Body, base: str, lane: str, stride: str, offset: int) -> str:
-    lane64 = b(f"zext i32 {lane} to i64")
-    at = b(f"mul i64 {lane64}, {stride}")
-    frame = b(f"getelementptr i8, ptr {base}, i64 {at}")
-    return b(f"getelementptr i8, ptr {frame}, i64 {offset}") if offset else frame
+def _lane_ptr(b: _Body, lanes: LaneLayout, lane: str, offset: int) -> str:
+    """Where lane ``lane`` of the SIMD group (from thread ``%base``) keeps what is at byte
+    ``offset`` of its frame (see :mod:`.lanes`)."""
+    thread = b(f"zext i32 {b(f'add i32 %base, {lane}')} to i64")
+    at = b(f"mul i64 {thread}, {lanes.slot_stride(offset)}")
+    region = b(f"getelementptr i8, ptr %frames, i64 {offset * LANE_CAP}")
+    return b(f"getelementptr i8, ptr {region}, i64 {at}")
 
 
 def _amount(b: _Body, ty: Type, value: str, unsigned: bool) -> str:
@@ -226,9 +233,94 @@ def _convert(b: _Body, value: str, src: str, dst: Type) -> str:
     return b(f"{op} {src} {value} to {dst}")
 
 
-def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
-    """``void @__air_simd<id>(ptr frames, i64 fstride, ptr state)``: site ``site`` for
-    the lanes of one SIMD group waiting at it (frames and states of its lane 0)."""
+def _constant_amount(site: Site, unsigned: bool) -> int | None:
+    """A shuffle's constant lane operand as the low 16 bits (as :func:`_amount` makes of
+    it at run time), or None where it is not a constant."""
+    if 1 not in site.constants:
+        return None
+    value, bits = site.constants[1], _int_bits(site.arg_types[1])
+    if bits < 16 and not unsigned:  # sign-extended to 16 bits
+        value &= (1 << bits) - 1
+        value -= (1 << bits) if value >> (bits - 1) else 0
+    elif bits < 16:
+        value &= (1 << bits) - 1
+    return value & 0xFFFF
+
+
+def _source_lanes(what: str, width: int, amount: int) -> list[int | None]:
+    """Where each of the 32 lanes reads a shuffle with constant lane operand ``amount``
+    (None: out of its segment, it keeps its own value), as :func:`_source_lane`."""
+    sources: list[int | None] = []
+    for k in range(LANES):
+        lane, seg = k % width, k - k % width
+        src, valid = {
+            "shuffle": (amount, amount < width), "broadcast": (amount, amount < width),
+            "shuffle_down": (lane + amount, lane + amount < width),
+            "shuffle_up": (lane - amount, lane - amount >= 0),
+            "shuffle_xor": (lane ^ amount, lane ^ amount < width),
+            "shuffle_rotate_down": (lane + amount, True),
+            "shuffle_rotate_up": (lane - amount, True)}[what]
+        sources.append(seg + (src & (width - 1)) if valid else None)
+    return sources
+
+
+def _vector(ty: str, items: list[str]) -> str:
+    return "<" + ", ".join(f"{ty} {item}" for item in items) + ">"
+
+
+def constant_shuffle(site: Site, lanes: LaneLayout) -> str | None:
+    """``@__air_simd<id>`` as :func:`resolver` makes it, for a shuffle whose lane operand
+    is a constant and whose value is an 8- to 64-bit scalar kept densely by lane: the
+    source lanes are known when compiling, so the resolver is a handful of operations on
+    ``<32 x T>`` vectors (the group's values, read as one vector from the slot's array of
+    :mod:`.lanes`, permuted by a ``shufflevector``), with no loop and no gather. None
+    where that does not apply."""
+    width, what = _what(site)
+    unsigned = ".u." in site.name
+    if what not in SHUFFLES or 0 in site.constants or not site.arg_types:
+        return None
+    amount = _constant_amount(site, unsigned)
+    ty = site.arg_types[0]
+    if amount is None or not isinstance(ty, IntType | FloatType) or str(ty) != str(
+            site.result_type):
+        return None
+    bits = ty.bits if isinstance(ty, IntType) else FLOAT_BITS[ty.kind]
+    slots = lanes.slots
+    if bits not in (8, 16, 32, 64) or any(lanes.slot_stride(at) * 8 != bits
+                                          for at in (0, slots.out_offset)):
+        return None
+    sources = _source_lanes(what, width, amount)
+    vec, flags = f"<{LANES} x {ty}>", f"<{LANES} x i1>"
+    mask = _vector("i32", [str(k if src is None else src) for k, src in enumerate(sources)])
+    valid = _vector("i1", ["false" if src is None else "true" for src in sources])
+    b = _Body()
+    b.label("entry")
+    states = b(f"load <{LANES} x i32>, ptr %state, align 4")
+    here = b(f"icmp eq <{LANES} x i32> {states}, {_vector('i32', [str(-site.id)] * LANES)}")
+    base = b("zext i32 %base to i64")
+    ptrs = []
+    for offset in (0, slots.out_offset):
+        region = b(f"getelementptr i8, ptr %frames, i64 {offset * LANE_CAP}")
+        ptrs.append(b(f"getelementptr {ty}, ptr {region}, i64 {base}"))
+    own = b(f"load {vec}, ptr {ptrs[0]}, align 1")
+    other = b(f"shufflevector {vec} {own}, {vec} poison, <{LANES} x i32> {mask}")
+    there = b(f"shufflevector {flags} {here}, {flags} poison, <{LANES} x i32> {mask}")
+    ok = b(f"and {flags} {there}, {valid}")
+    result = b(f"select {flags} {ok}, {vec} {other}, {vec} {own}")
+    b.do(f"store {vec} {result}, ptr {ptrs[1]}, align 1")
+    went = b(f"select {flags} {here}, <{LANES} x i32> "
+             f"{_vector('i32', [str(site.id)] * LANES)}, <{LANES} x i32> {states}")
+    b.do(f"store <{LANES} x i32> {went}, ptr %state, align 4")
+    b.do("ret void")
+    head = (f"define internal void @__air_simd{site.id}(ptr noalias %frames, "
+            "ptr noalias %state, i32 %base) nounwind {")
+    return "\n".join([head, *b.lines, "}"])
+
+
+def resolver(site: Site, lanes: LaneLayout, declares: set[str]) -> str:
+    """``void @__air_simd<id>(ptr frames, ptr state, i32 base)``: site ``site`` for the
+    lanes of one SIMD group waiting at it (the group's frames, the states from its lane 0,
+    and the thread index of its lane 0)."""
     width, what = _what(site)
     unsigned = ".u." in site.name
     value_ty = site.arg_types[0] if site.arg_types else None
@@ -239,7 +331,7 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     b = _Body()
     b.label("entry")
     vals = b(f"alloca [{LANES} x {value_ty}], align 64") if value_ty is not None else ""
-    act = b(f"alloca [{LANES} x i1]")
+    act = b(f"alloca [{LANES} x i8], align 32")  # i8, not i1: LLVM vectorizes i8 loads
     if acc is not None:
         excl = b(f"alloca [{LANES} x {acc.acc_type}], align 64")
         incl = b(f"alloca [{LANES} x {acc.acc_type}], align 64")
@@ -251,9 +343,10 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     sp = b("getelementptr i32, ptr %state, i32 %i")
     s = b(f"load i32, ptr {sp}")
     here = b(f"icmp eq i32 {s}, {-site.id}")
-    b.do(f"store i1 {here}, ptr {b(f'getelementptr i1, ptr {act}, i32 %i')}")
+    flag = b(f"zext i1 {here} to i8")
+    b.do(f"store i8 {flag}, ptr {b(f'getelementptr i8, ptr {act}, i32 %i')}")
     if value_ty is not None:
-        v = _operand(b, site, slots, 0, "%i")
+        v = _operand(b, site, lanes, 0, "%i")
         b.do(f"store {value_ty} {v}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 %i')}")
     b.do("%i1 = add i32 %i, 1")
     b.do(f"%imore = icmp ult i32 %i1, {LANES}")
@@ -269,7 +362,7 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
         lane = b(f"and i32 %j, {width - 1}")
         start = b(f"icmp eq i32 {lane}, 0")
         acc0 = b(f"select i1 {start}, {acc.acc_type} {acc.identity}, {acc.acc_type} %acc")
-        active = b(f"load i1, ptr {b(f'getelementptr i1, ptr {act}, i32 %j')}")
+        active = _flag(b, act, "%j")
         value = b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 %j')}"
                   ) if value_ty is not None else ""
         new = _update(b, what, value_ty, unsigned, acc0, value, lane, declares)
@@ -292,16 +385,16 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     b.do("br label %out")
     b.label("out")
     b.lines.append("  %k = phi i32 [ 0, %out_entry ], [ %k1, %out ]")
-    waiting = b(f"load i1, ptr {b(f'getelementptr i1, ptr {act}, i32 %k')}")
+    waiting = _flag(b, act, "%k")
     klane = b(f"and i32 %k, {width - 1}")
     kseg = b(f"and i32 %k, {~(width - 1) & 0xFFFFFFFF}")
     result = ""
     if what in SHUFFLES:
         amount_ty = site.arg_types[1]
-        raw = _operand(b, site, slots, 1, "%k")
+        raw = _operand(b, site, lanes, 1, "%k")
         src, valid = _source_lane(b, what, width, klane, _amount(b, amount_ty, raw, unsigned))
         at = b(f"add i32 {kseg}, {b(f'and i32 {src}, {width - 1}')}")
-        there = b(f"load i1, ptr {b(f'getelementptr i1, ptr {act}, i32 {at}')}")
+        there = _flag(b, act, at)
         ok = b(f"and i1 {valid}, {there}")
         other = b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 {at}')}")
         own = b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 %k')}")
@@ -312,11 +405,11 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
         got = b(f"load {acc.acc_type}, ptr "
                 f"{b(f'getelementptr {acc.acc_type}, ptr {array}, i32 {index}')}")
         result = _finish(b, what, got, acc.acc_type, klane, kseg, vals, value_ty, result_ty,
-                         site, slots)
+                         site, lanes)
     elif what == "is_helper_thread":
         result = "0" if str(result_ty) != "i1" else "false"
     if has_result:
-        op = _lane_ptr(b, "%frames", "%k", "%fstride", slots.out_offset)
+        op = _lane_ptr(b, lanes, "%k", lanes.slots.out_offset)
         b.do(f"store {result_ty} {result}, ptr {op}, align 1")
     sk = b("getelementptr i32, ptr %state, i32 %k")
     went = b(f"select i1 {waiting}, i32 {site.id}, i32 " + b(f"load i32, ptr {sk}"))
@@ -326,21 +419,27 @@ def resolver(site: Site, slots: SimdSlots, declares: set[str]) -> str:
     b.do("br i1 %kmore, label %out, label %exit")
     b.label("exit")
     b.do("ret void")
-    head = (f"define internal void @__air_simd{site.id}(ptr noalias %frames, i64 %fstride, "
-            "ptr noalias %state) nounwind {")
+    head = (f"define internal void @__air_simd{site.id}(ptr noalias %frames, "
+            "ptr noalias %state, i32 %base) nounwind {")
     return "\n".join([head, *b.lines, "}"])
 
 
-def _operand(b: _Body, site: Site, slots: SimdSlots, k: int, lane: str) -> str:
+def _flag(b: _Body, flags: str, lane: str) -> str:
+    """Whether lane ``lane`` waits at the call (from the resolver's ``i8`` flags)."""
+    at = b(f"getelementptr i8, ptr {flags}, i32 {lane}")
+    return b(f"icmp ne i8 {b(f'load i8, ptr {at}')}, 0")
+
+
+def _operand(b: _Body, site: Site, lanes: LaneLayout, k: int, lane: str) -> str:
     """Operand ``k`` of the call as lane ``lane`` made it: a constant, or from its frame."""
     if k in site.constants:
         return str(site.constants[k])
-    ptr = _lane_ptr(b, "%frames", lane, "%fstride", slots.slot * k)
+    ptr = _lane_ptr(b, lanes, lane, lanes.slots.slot * k)
     return b(f"load {site.arg_types[k]}, ptr {ptr}, align 1")
 
 
 def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, vals: str,
-            value_ty: Type | None, result_ty: Type, site: Site, slots: SimdSlots) -> str:
+            value_ty: Type | None, result_ty: Type, site: Site, lanes: LaneLayout) -> str:
     """The result of one lane from its segment's accumulation ``got``."""
     if what in REDUCTIONS or what.startswith("prefix_"):
         return got
@@ -348,7 +447,7 @@ def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, v
         return _convert(b, got, "i64", result_ty)
     if what in ("vote_all", "vote_any"):
         assert value_ty is not None
-        mask = _operand(b, site, slots, 0, "%k")
+        mask = _operand(b, site, lanes, 0, "%k")
         mask64 = _convert(b, mask, str(value_ty), IntType(64))
         both = b(f"and i64 {mask64}, {got}")
         cmp = "eq" if what == "vote_all" else "ne"
@@ -365,13 +464,14 @@ def _finish(b: _Body, what: str, got: str, acc_type: str, lane: str, seg: str, v
     return b(f"load {value_ty}, ptr {b(f'getelementptr {value_ty}, ptr {vals}, i32 {at}')}")
 
 
-def settle_function(sites: list[Site], slots: SimdSlots) -> str:
-    """``void @__air_settle(ptr state, ptr frames, i64 fstride, i32 simdgroups, i32 only)``
+def settle_function(sites: list[Site], lanes: LaneLayout) -> str:
+    """``void @__air_settle(ptr state, ptr frames, i32 simdgroups, i32 only)``
     and the resolvers it calls (see the module docstring); ``only``: 0, or the one site
     every waiting lane waits at (then no SIMD group needs to look for its earliest)."""
     declares: set[str] = set()
     simd_sites = [s for s in sites if s.kind != "threadgroup_barrier"]
-    resolvers = [resolver(s, slots, declares) for s in simd_sites if s.kind == "simd"]
+    resolvers = [constant_shuffle(s, lanes) or resolver(s, lanes, declares)
+                 for s in simd_sites if s.kind == "simd"]
     collective = ", ".join("i8 " + ("1" if s.kind != "threadgroup_barrier" else "0")
                            for s in [None, *sites] if s is not None)
     big = len(sites) + 1
@@ -399,15 +499,12 @@ def settle_function(sites: list[Site], slots: SimdSlots) -> str:
     b.do("br i1 %lmore, label %lanes, label %pick")
     b.label("pick")
     b.lines.append("  %at = phi i32 [ %only, %group ], [ %early1, %lanes ]")
-    b.do("%b64 = zext i32 %base to i64")
-    b.do("%foff = mul i64 %b64, %fstride")
-    b.do("%fbase = getelementptr i8, ptr %frames, i64 %foff")
     cases = " ".join(f"i32 {s.id}, label %site{s.id}" for s in simd_sites)
     b.do(f"switch i32 %at, label %resolved [ {cases} ]")
     for site_ in simd_sites:
         b.label(f"site{site_.id}")
         if site_.kind == "simd":
-            b.do(f"call void @__air_simd{site_.id}(ptr %fbase, i64 %fstride, ptr %sbase)")
+            b.do(f"call void @__air_simd{site_.id}(ptr %frames, ptr %sbase, i32 %base)")
         else:  # a SIMD-group barrier: the lanes there go on together
             b.do(f"call void @__air_release(ptr %sbase, i32 {-site_.id})")
         b.do("br label %resolved")
@@ -419,7 +516,7 @@ def settle_function(sites: list[Site], slots: SimdSlots) -> str:
     b.do("ret void")
     settle = "\n".join([
         "define internal void @__air_settle(ptr noalias %state, ptr noalias %frames, "
-        "i64 %fstride, i32 %groups, i32 %only) nounwind {", *b.lines, "}"])
+        "i32 %groups, i32 %only) nounwind {", *b.lines, "}"])
     release = "\n".join([
         "; the lanes of a SIMD group waiting at site -%at go on",
         "define internal void @__air_release(ptr %state, i32 %at) nounwind {",
@@ -436,8 +533,37 @@ def settle_function(sites: list[Site], slots: SimdSlots) -> str:
         "  br i1 %more, label %loop, label %exit",
         "exit:", "  ret void", "}"])
     table = f"@__air_collective = internal constant [{big} x i8] [i8 0, {collective}]"
+    waited = "\n".join([
+        "; the lowest (low half; 0xFFFFFFFF: none) and highest (high half; 0: none) site",
+        "; that threads [0, count) wait at: a minimum and a maximum, which LLVM vectorizes",
+        "; (a function of its own, so that the loop stays one when the driver's rounds",
+        "; branch to it)",
+        "define internal i64 @__air_sites_waited(ptr noalias %state, i32 %count) noinline "
+        "nounwind {",
+        "entry:", "  br label %loop", "loop:",
+        "  %k = phi i32 [ 0, %entry ], [ %k1, %loop ]",
+        "  %lo = phi i32 [ -1, %entry ], [ %lo1, %loop ]",
+        "  %hi = phi i32 [ 0, %entry ], [ %hi1, %loop ]",
+        "  %p = getelementptr i32, ptr %state, i32 %k",
+        "  %s = load i32, ptr %p",
+        f"  %waits = icmp ugt i32 %s, {DONE & 0xFFFFFFFF}",  # negative, not DONE
+        "  %at = sub i32 0, %s",
+        "  %site = select i1 %waits, i32 %at, i32 0",
+        "  %low = select i1 %waits, i32 %at, i32 -1",
+        "  %lo1 = call i32 @llvm.umin.i32(i32 %lo, i32 %low)",
+        "  %hi1 = call i32 @llvm.umax.i32(i32 %hi, i32 %site)",
+        "  %k1 = add i32 %k, 1",
+        "  %more = icmp ult i32 %k1, %count",
+        "  br i1 %more, label %loop, label %exit",
+        "exit:",
+        "  %lo64 = zext i32 %lo1 to i64",
+        "  %hi64 = zext i32 %hi1 to i64",
+        "  %high = shl i64 %hi64, 32",
+        "  %both = or i64 %high, %lo64",
+        "  ret i64 %both", "}"])
     return "\n\n".join([table, *sorted(declares), "declare i32 @llvm.umin.i32(i32, i32)",
-                        release, *resolvers, settle])
+                        "declare i32 @llvm.umax.i32(i32, i32)", release, waited, *resolvers,
+                        settle])
 
 
-__all__ = ["compiles", "resolver", "settle_function"]
+__all__ = ["compiles", "constant_shuffle", "resolver", "settle_function"]

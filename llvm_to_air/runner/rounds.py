@@ -2,9 +2,11 @@
 
 Expects: the driver text of :func:`~.compile._driver` up to a block ``gbody`` that
 computes the group's extents and thread count, a per-group ``%state`` array (one ``i32``
-per thread, SIMD groups padded to 32) and ``%frames`` (``fstride`` bytes per thread), a
-``thread_body`` callback that emits the call of the step function for one thread, and
-``@__air_settle``/``@__air_collective`` from :mod:`.lockstep`.
+per thread, SIMD groups padded to 32) and ``%frames`` (the group's frames, laid out by
+lane as :mod:`.lanes` makes them), a ``thread_body`` callback that emits the call of the
+step function for one thread (given the frames, the resume point and the thread), and
+``@__air_settle``, ``@__air_sites_waited`` and ``@__air_collective`` from
+:mod:`.lockstep`.
 
 Guarantees: the threads of the group run from barrier to barrier and SIMD-group call to
 SIMD-group call until all finish, then control goes to ``gend``. A round runs every ready
@@ -16,10 +18,13 @@ Rounds where every thread that goes on resumes at the same point (the first roun
 after every barrier or SIMD-group call that all threads reach together, the usual case)
 run a copy of the loop in which that point is a constant: LLVM then inlines only that
 phase of the kernel, with no dispatch on the resume point, and the innermost loop (over
-x) is simple enough for LLVM to vectorize across threads where the phase allows. Other
+x) is simple enough for LLVM to vectorize across threads where the phase allows (the
+frames' lane layout puts each kept value, operand and result in one array by thread). Other
 rounds run the general loop, which reads each thread's resume point from its state. The
-round's summary (does a thread wait, at a SIMD-group call, at which sites) is a loop of
-its own over the states, for the same reason.
+round's summary, the lowest and highest site waited at, is ``@__air_sites_waited`` of
+:mod:`.lockstep` (a vectorized loop over the states, in a function of its own so that
+LLVM's CFG simplification does not merge it into the rounds' loops); only where threads
+wait at different sites does a second loop look for a SIMD-group call among them.
 """
 
 from __future__ import annotations
@@ -29,8 +34,8 @@ from typing import Any
 
 from llvm_to_air.runner.lockstep import DONE
 
-# each specialized loop inlines the kernel once more, and LLVM optimizes every copy: kernels
-# whose copies would exceed this many instructions in all get the general loop only
+# each specialized loop inlines the kernel once more, and LLVM optimizes every copy: the
+# copies stop at this many instructions in all (rounds at other points use the general loop)
 SPECIALIZED_INSTRUCTIONS = 4096
 STOP_FLAG = "__air_stop"
 
@@ -38,17 +43,13 @@ ThreadBody = Callable[[str, str, str, str, list[str]], str]
 
 
 def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
-                      barriers: list[int], kernel_size: int, fstride: int,
-                      thread_body: ThreadBody) -> None:
+                      stops: list[int], kernel_size: int, thread_body: ThreadBody) -> None:
     """Emit blocks ``init`` ... ``gend``-bound rounds for the group (see the module
-    docstring); ``t`` is the driver's text builder, ``barriers`` the threadgroup barrier
-    sites (the start and these get specialized loops: after a SIMD-group call the
-    resolution costs more than the dispatch a specialized loop saves), ``kernel_size``
-    the step function's instruction count,
-    ``fstride`` the bytes from one thread's frame to the next (a constant: LLVM then
-    knows that threads' frames do not overlap)."""
-    special = [0, *barriers] \
-        if (len(barriers) + 1) * kernel_size <= SPECIALIZED_INSTRUCTIONS else []
+    docstring); ``t`` is the driver's text builder, ``stops`` the barrier and SIMD-group
+    sites in the order they get specialized loops (after the start) while
+    ``SPECIALIZED_INSTRUCTIONS`` allows, ``kernel_size`` the step function's instruction
+    count."""
+    special = [0, *stops][:SPECIALIZED_INSTRUCTIONS // max(1, kernel_size)]
     t.do(f"%ncap = shl i32 {simd_count}, 5")
     t.do("br label %init")
     t.label("init")
@@ -64,38 +65,37 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do(f"br label {'%s0_round' if special else '%any_round'}")
     variants = ["any", *[f"s{k}" for k in special]]
     for name in variants:
-        _round(t, name, ext, count, fstride, thread_body, from_init=not special)
+        _round(t, name, ext, count, thread_body, from_init=not special)
     # after a round: resolve SIMD-group calls or let barriers go, then pick the next loop
-    # (a loop of its own, so that the rounds' loops stay simple enough to vectorize)
+    # from the lowest and highest site waited at (equal: every waiting thread is at one site)
     t.label("after")
-    t.do("br label %sum")
-    t.label("sum")
-    for reg, ty, start in (("k", "i32", "0"), ("anyw", "i1", "false"),
-                           ("anyc", "i1", "false"), ("lo", "i32", "-1"), ("hi", "i32", "0")):
-        t.lines.append(f"  %m_{reg} = phi {ty} [ {start}, %after ], [ %a_{reg}, %sum ]")
-    ns = t("load i32, ptr " + t("getelementptr i32, ptr %state, i32 %m_k"))
-    waits = t("and i1 " + t(f"icmp slt i32 {ns}, 0") + ", " + t(f"icmp ne i32 {ns}, {DONE}"))
-    site = t(f"select i1 {waits}, i32 " + t(f"sub i32 0, {ns}") + ", i32 0")
-    coll = t("load i8, ptr " + t(f"getelementptr i8, ptr @__air_collective, i32 {site}"))
-    t.do(f"%a_anyw = or i1 %m_anyw, {waits}")
-    t.do("%a_anyc = or i1 %m_anyc, " + t(f"icmp ne i8 {coll}, 0"))
-    # the lowest and highest site waited at (equal: every waiting thread is at one site)
-    low = t(f"select i1 {waits}, i32 {site}, i32 -1")
-    t.do(f"%a_lo = call i32 @llvm.umin.i32(i32 %m_lo, i32 {low})")
-    t.do(f"%a_hi = call i32 @llvm.umax.i32(i32 %m_hi, i32 {site})")
-    t.do("%a_k = add i32 %m_k, 1")
-    t.do(f"%m_more = icmp ult i32 %a_k, {count}")
-    t.do("br i1 %m_more, label %sum, label %summed")
-    t.label("summed")
+    sites = t(f"call i64 @__air_sites_waited(ptr %state, i32 {count})")
+    t.do(f"%a_lo = trunc i64 {sites} to i32")
+    t.do("%a_hi = trunc i64 " + t(f"lshr i64 {sites}, 32") + " to i32")
     t.do("%a_mixed = icmp ne i32 %a_lo, %a_hi")
-    t.do("br i1 %a_anyc, label %settle, label %barriers")
+    t.do("%a_anyw = icmp ne i32 %a_hi, 0")
+    t.do("br i1 %a_anyw, label %waiting, label %gend")
+    t.label("waiting")
+    t.do("br i1 %a_mixed, label %csum, label %one")
+    t.label("one")  # one site: is it a SIMD-group call?
+    coll = t("load i8, ptr " + t("getelementptr i8, ptr @__air_collective, i32 %a_lo"))
+    t.do(f"%one_c = icmp ne i8 {coll}, 0")
+    t.do("br label %decide")
+    t.label("csum")  # different sites (rare): does a thread wait at a SIMD-group call?
+    t.lines.append("  %c_k = phi i32 [ 0, %waiting ], [ %c_k1, %csum ]")
+    t.lines.append("  %c_any = phi i1 [ false, %waiting ], [ %c_any1, %csum ]")
+    coll = t("load i8, ptr " + t("getelementptr i8, ptr @__air_collective, i32 " +
+                                 _waiting_site(t, "%c_k")))
+    t.do("%c_any1 = or i1 %c_any, " + t(f"icmp ne i8 {coll}, 0"))
+    t.do("%c_k1 = add i32 %c_k, 1")
+    t.do("br i1 " + t(f"icmp ult i32 %c_k1, {count}") + ", label %csum, label %decide")
+    t.label("decide")
+    t.lines.append("  %a_anyc = phi i1 [ %one_c, %one ], [ %c_any1, %csum ]")
+    t.do("br i1 %a_anyc, label %settle, label %choose")
     t.label("settle")
     t.do("%a_only = select i1 %a_mixed, i32 0, i32 %a_lo")
-    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i64 {fstride}, i32 {simd_count}, "
-         "i32 %a_only)")
+    t.do(f"call void @__air_settle(ptr %state, ptr %frames, i32 {simd_count}, i32 %a_only)")
     t.do("br label %choose")
-    t.label("barriers")
-    t.do("br i1 %a_anyw, label %choose, label %gend")
     t.label("choose")  # one resume point for all: its own loop; else the general one
     t.do("%a_rel = xor i1 %a_anyc, true")
     t.do("br i1 %a_mixed, label %any_round, label %pick")
@@ -104,8 +104,16 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do(f"switch i32 %a_lo, label %any_round [ {cases} ]")
 
 
-def _round(t: Any, v: str, ext: dict[str, str], count: str, fstride: int,
-           thread_body: ThreadBody, from_init: bool) -> None:
+def _waiting_site(t: Any, k: str) -> str:
+    """The site thread ``k`` waits at, or 0 (it runs, or finished)."""
+    state = t("load i32, ptr " + t(f"getelementptr i32, ptr %state, i32 {k}"))
+    waits = t("and i1 " + t(f"icmp slt i32 {state}, 0") + ", " +
+              t(f"icmp ne i32 {state}, {DONE}"))
+    return t(f"select i1 {waits}, i32 " + t(f"sub i32 0, {state}") + ", i32 0")
+
+
+def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadBody,
+           from_init: bool) -> None:
     """One round's loop over the threads; ``v`` is ``any`` (resume points from the states,
     waiting threads released when ``%rel``) or ``s<k>`` (every live thread resumes at
     ``k``)."""
@@ -164,10 +172,8 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, fstride: int,
         resume = v[1:]
     t.do(f"br i1 %{v}_ready, label %{v}_run, label %{v}_next")
     t.label(f"{v}_run")
-    foff = t("mul i64 " + t(f"zext i32 %{v}_t to i64") + f", {fstride}")
-    frame = t(f"getelementptr i8, ptr %frames, i64 {foff}", "frame")
     r = thread_body(f"%{v}_qx", f"%{v}_qy", f"%{v}_qz", f"%{v}_t",
-                    [f"ptr {frame}", f"i32 {resume}"])
+                    ["ptr %frames", f"i32 {resume}", f"i32 %{v}_t"])
     done = t(f"icmp eq i32 {r}, 0")
     t.do(f"%{v}_ran = select i1 {done}, i32 {DONE}, i32 " + t(f"sub i32 0, {r}"))
     t.do(f"store i32 %{v}_ran, ptr %{v}_sp")
