@@ -19,11 +19,10 @@ Called by :mod:`intrinsic_math` for calls it identified by their demangled names
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from llvm_to_air.ir.model import (
     BinaryOp,
@@ -61,11 +60,14 @@ def _int_bounds(kind: str, bits: int) -> tuple[int, int]:
 
 def _float_constant(ty: FloatType, value: float) -> ConstantFP:
     """``value`` in ``ty`` as LLVM spells it (infinity where the type cannot hold it)."""
+    narrow = {"half": "<e", "float": "<f"}.get(ty.kind)
+    if narrow is not None:
+        try:
+            value = struct.unpack(narrow, struct.pack(narrow, value))[0]
+        except OverflowError:  # the bounds are powers of two: beyond the type, infinity
+            value = math.copysign(math.inf, value)
     if ty.kind == "half":
-        bits = int(np.array(value, np.float32).astype(np.float16).view(np.uint16))
-        return ConstantFP(ty, text=f"0xH{bits:04X}")
-    if ty.kind == "float":
-        value = float(np.float32(value))  # a power of two beyond float's range is inf
+        return ConstantFP(ty, text=f"0xH{struct.unpack('<H', struct.pack('<e', value))[0]:04X}")
     return ConstantFP(ty, text=f"0x{struct.unpack('<Q', struct.pack('<d', value))[0]:016X}")
 
 
