@@ -18,6 +18,7 @@ import pytest
 
 from llvm_to_air.bitcode import bitstream as bs
 from llvm_to_air.bitcode import emitters
+from llvm_to_air.rewrite.pipeline import RARE_STAGES
 
 REPO = Path(__file__).resolve().parents[1]
 # Modules the compile path never needs: the CPU runner, the verifier, inspection, the
@@ -70,7 +71,9 @@ def test_compiling_a_kernel_to_a_metallib_stays_on_the_compile_path(tmp_path: Pa
     assert heavy(report["modules"]) == []
     # a kernel module without inline PTX or WMMA, not a host module: those modules stay out
     assert {"llvm_to_air.rewrite.ptx", "llvm_to_air.rewrite.wmma",
-            "llvm_to_air.ir.embedded"}.isdisjoint(report["modules"])
+            "llvm_to_air.ir.embedded", "llvm_to_air.rewrite.opencl_sat_half",
+            *(f"llvm_to_air.rewrite.{name}" for name, _, _ in RARE_STAGES)
+            }.isdisjoint(report["modules"])
     # every abbreviation the writer used on vadd had a template generated ahead of time
     assert report["made"] == 0, "the writer uses new abbreviation shapes: run " \
         "python3 tools/gen_emitters.py"
@@ -127,3 +130,25 @@ def test_stage_gates_cover_their_stages_input() -> None:
     assert all(name.startswith(pipeline.PTX_CALL_PREFIXES)
                for name in ptx_tables.CP_ASYNC_ORDERING)
     assert wmma._PREFIX.startswith(pipeline.WMMA_CALL_PREFIX)
+
+
+def test_rare_stage_gates_cover_their_stages_input() -> None:
+    """Every name a rare stage handles contains one of its gate's needles."""
+    from llvm_to_air.rewrite import async_copies, nvvm_atomics, nvvm_match, workgroup_collectives
+
+    handled = {
+        "workgroup_collectives": [*(f"_Z{len(n)}{n}i" for n in
+                                    workgroup_collectives.OPENCL_COLLECTIVES),
+                                  "llvm.nvvm.barrier0.popc",
+                                  "llvm.nvvm.barrier.cta.red.and.aligned.all"],
+        "async_copies": [*(f"_Z{len(n)}{n}" for n in async_copies.COPIES),
+                         f"_Z{len(async_copies.WAIT)}{async_copies.WAIT}",
+                         *async_copies.HINTS],
+        "nvvm_atomics": ["llvm.nvvm.atomic.add.gen.i.cta.i32.p1"],
+        "nvvm_match": ["llvm.nvvm.match.any.sync.i32"],
+    }
+    for module_name, _stage, needles in RARE_STAGES:
+        for name in handled[module_name]:
+            assert any(needle in name for needle in needles), (module_name, name)
+    assert nvvm_atomics._SCOPED.fullmatch(handled["nvvm_atomics"][0])
+    assert nvvm_match._MATCH.fullmatch(handled["nvvm_match"][0])

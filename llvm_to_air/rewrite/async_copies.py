@@ -57,13 +57,13 @@ from llvm_to_air.ir.types import (
     IntType,
     PointerType,
     StructType,
-    TargetExtType,
     Type,
     VectorType,
 )
 from llvm_to_air.rewrite.context import LoweringContext
 from llvm_to_air.rewrite.demangle import demangle
 from llvm_to_air.rewrite.group_code import GroupCode
+from llvm_to_air.rewrite.images import is_event
 
 COPIES = {"async_work_group_copy": False, "async_work_group_strided_copy": True}  # strided?
 WAIT = "wait_group_events"
@@ -146,10 +146,6 @@ def _copy(module: Module, fn: Function, call: Call, strided: bool) -> None:
     code.counted_loop(first, count, step, [], body)
     event = call.ty
     code.finish(ConstantNull(event) if isinstance(event, PointerType) else Undef(event))
-
-
-def is_event(ty: Type) -> bool:
-    return isinstance(ty, TargetExtType) and "spirv.Event" in ty.text
 
 
 def _holds_events(ty: Type) -> bool:

@@ -21,6 +21,12 @@ _IMAGE_TYPES = re.compile(r"\b(image[123]d\w*_t|sampler_t|image1d_buffer_t|pipe\
                           r"queue_t|clk_event_t|reserve_id_t)")
 
 
+def is_event(ty: object) -> bool:
+    """OpenCL's ``event_t`` (``target("spirv.Event")``), which ``lower_async_copies``
+    removes."""
+    return isinstance(ty, TargetExtType) and "spirv.Event" in ty.text
+
+
 def opencl_type_name(ty: TargetExtType) -> str:
     """``target("spirv.Image", void, 1, 0, 0, 0, 0, 0, 0)`` -> ``read_only image2d_t``."""
     m = re.match(r'target\("([^"]+)"(.*)\)$', ty.text)

@@ -48,7 +48,6 @@ from llvm_to_air.rewrite.intrinsic_base import _F32, LoweringBase, Rewrite, _sca
 from llvm_to_air.rewrite.legalize import TRAPS
 from llvm_to_air.rewrite.nvvm_rounding import source_spelling
 from llvm_to_air.rewrite.opencl_dot import lower_integer_dot
-from llvm_to_air.rewrite.opencl_sat_half import half_memory, saturating_convert
 
 
 class MathLowering(LoweringBase):
@@ -200,9 +199,12 @@ class MathLowering(LoweringBase):
             return self._binary(call, "fdiv")
         if base in ("get_global_linear_id",):
             return self._global_linear_id(call)
-        half_access = half_memory(self, call, base)
-        if half_access is not None:
-            return half_access
+        if "_half" in base:
+            from llvm_to_air.rewrite.opencl_sat_half import half_memory
+
+            half_access = half_memory(self, call, base)
+            if half_access is not None:
+                return half_access
         if re.fullmatch(r"vload(2|3|4|8|16)", base):
             return self._vload(call, int(base[5:]))
         if re.fullmatch(r"vstore(2|3|4|8|16)", base):
@@ -324,6 +326,8 @@ class MathLowering(LoweringBase):
         src_kind = _param_kind(params[0]) if params else "s"
         dst_scalar, src_scalar = _scalar(dst_ty), _scalar(src_ty)
         if "_sat" in base and dst_kind != "f":
+            from llvm_to_air.rewrite.opencl_sat_half import saturating_convert
+
             rounding_mode = re.search(r"_(rt[enpz])$", base)
             return saturating_convert(self, call, dst_kind, src_kind,
                                       rounding_mode.group(1) if rounding_mode else None)

@@ -7,6 +7,7 @@ them. Data flows one way: the module is read, rewritten here, then written.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from llvm_to_air.ir.edit import remove_unused_declarations
@@ -19,7 +20,6 @@ from llvm_to_air.rewrite.amdgpu_lanes import lower_amdgpu_lanes
 from llvm_to_air.rewrite.amdgpu_math import lower_amdgpu_math
 from llvm_to_air.rewrite.amdgpu_wave import refuse_wave64_cross_lane
 from llvm_to_air.rewrite.amdgpu_wmma import lower_amdgpu_wmma
-from llvm_to_air.rewrite.async_copies import lower_async_copies
 from llvm_to_air.rewrite.builtins import lower_builtins
 from llvm_to_air.rewrite.calls import check_call_signatures
 from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
@@ -30,9 +30,7 @@ from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
 from llvm_to_air.rewrite.libdevice import recognize_libdevice
-from llvm_to_air.rewrite.nvvm_atomics import lower_nvvm_scoped_atomics
 from llvm_to_air.rewrite.nvvm_float import lower_nvvm_float
-from llvm_to_air.rewrite.nvvm_match import lower_nvvm_match
 from llvm_to_air.rewrite.nvvm_reflect import evaluate_nvvm_reflect
 from llvm_to_air.rewrite.simplify import (
     forward_aggregates,
@@ -40,7 +38,6 @@ from llvm_to_air.rewrite.simplify import (
     remove_dead_code,
 )
 from llvm_to_air.rewrite.textures import lower_images
-from llvm_to_air.rewrite.workgroup_collectives import lower_workgroup_collectives
 
 Stage = Callable[[Module, LoweringContext], None]
 
@@ -83,6 +80,30 @@ def lower_wmma(module: Module, ctx: LoweringContext) -> None:
         from llvm_to_air.rewrite.wmma import lower_wmma as lower
 
         lower(module, ctx)
+
+
+# Stages for rare constructs, loaded only when a declared function's name contains one of
+# the needles (each over-approximates its stage's own test; unused declarations are gone
+# once helpers are inlined). Module, stage function, needles.
+RARE_STAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("workgroup_collectives", "lower_workgroup_collectives",
+     ("work_group_", "llvm.nvvm.barrier0.", "llvm.nvvm.barrier.cta.red.")),
+    ("async_copies", "lower_async_copies",
+     ("async_work_group", "wait_group_events", "prefetch")),
+    ("nvvm_atomics", "lower_nvvm_scoped_atomics", ("llvm.nvvm.atomic.",)),
+    ("nvvm_match", "lower_nvvm_match", ("llvm.nvvm.match.",)),
+)
+
+
+def lower_rare_constructs(module: Module, ctx: LoweringContext) -> None:
+    """Work-group collectives, async copies, scoped atomics and warp match, in that order
+    (see each module); a module that declares none of them loads none."""
+    declared = [fn.name for fn in module.functions if fn.is_declaration]
+    for module_name, stage_name, needles in RARE_STAGES:
+        if any(needle in name for name in declared for needle in needles):
+            stage = getattr(importlib.import_module(f"llvm_to_air.rewrite.{module_name}"),
+                            stage_name)
+            stage(module, ctx)
 
 
 def inline_into_kernels(module: Module, ctx: LoweringContext) -> None:
@@ -165,11 +186,8 @@ STAGES: tuple[Stage, ...] = (
     translate_inline_ptx,
     drop_cuda_builtin_objects,  # -O0: `this` of threadIdx.operator dim3() is no buffer
     inline_into_kernels,
-    # after inlining, before address spaces: adds a threadgroup array in the source's space
-    lower_workgroup_collectives,
-    lower_async_copies,
-    lower_nvvm_scoped_atomics,
-    lower_nvvm_match,
+    # after inlining, before address spaces: threadgroup arrays in the source's space
+    lower_rare_constructs,
     # after inlining: each field load sits beside its pointer; before lower_builtins,
     # which maps the __ockl_* size calls it leaves
     lower_amdgpu_implicitargs,

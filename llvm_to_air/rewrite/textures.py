@@ -90,14 +90,13 @@ from llvm_to_air.ir.types import (
     Type,
     VectorType,
 )
-from llvm_to_air.rewrite.async_copies import is_event
 from llvm_to_air.rewrite.context import (
     ImageParam,
     KernelArgument,
     KernelSignature,
     LoweringContext,
 )
-from llvm_to_air.rewrite.images import opencl_type_name, reachable, refuse_resource
+from llvm_to_air.rewrite.images import is_event, opencl_type_name, reachable, refuse_resource
 from llvm_to_air.rewrite.samplers import Sampler, from_opencl
 
 TEXTURE_STRUCT = "struct._texture_2d_t"
