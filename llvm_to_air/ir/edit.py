@@ -116,13 +116,17 @@ class NameSource:
 
     def __init__(self, fn: Function) -> None:
         self.taken = fresh_local_names(fn)
+        # per stem, the suffix to try next: a stem asked for n times costs O(n), not O(n^2)
+        self.next_suffix: dict[str, int] = {}
 
     def __call__(self, stem: str) -> str:
-        name, k = stem, 0
+        k = self.next_suffix.get(stem, 0)
+        name = f"{stem}{k}" if k else stem
         while name in self.taken:
             k += 1
             name = f"{stem}{k}"
         self.taken.add(name)
+        self.next_suffix[stem] = k + 1
         return name
 
 
