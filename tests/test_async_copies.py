@@ -1,6 +1,6 @@
 """OpenCL's asynchronous work-group copies (``rewrite/async_copies.py``): each work-item copies
 its share, ``wait_group_events`` is a barrier, events vanish. Fixture
-``src/opencl/async_copy.cl`` (clang-19 -O2 and -O0) on the CPU runner against numpy, and the
+``src/opencl30/async_copy.cl`` (clang-19 -cl-std=CL3.0, -O2 and -O0) on the CPU runner against numpy, and the
 lowered text through LLVM 14's assembler and verifier."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from llvm_to_air.errors import CompileError
 from llvm_to_air.runner import run
 
 FIXTURES = Path(__file__).parent / "fixtures"
-VARIANTS = ["opencl19/async_copy.ll", "opencl19/async_copy-O0.ll"]
+VARIANTS = ["opencl30/no-llvm14/async_copy.ll", "opencl30/no-llvm14/async_copy-O0.ll"]
 RNG = np.random.default_rng(11)
 RADIUS = 2
 

@@ -9,7 +9,9 @@
 * turns ``atomicrmw xchg`` on pointers (LLVM 15+) into an integer exchange
   between ``ptrtoint``/``inttoptr``;
 * maps the module-flag behaviour ``Min`` (8, LLVM 15+) to ``Error`` (1),
-  which is identical for a single module and only stricter when linking.
+  which is identical for a single module and only stricter when linking;
+* gives ``llvm.nvvm.match.{any,all}.sync.i64[p]`` LLVM 14's ``i64`` mask result (LLVM
+  17 narrowed it to the ``i32`` the instruction writes) and truncates it back.
 
 Expects a normalized module; guarantees every ``atomicrmw`` it leaves is one
 LLVM 14 knows. Operations on memory keep their ordering, scope and volatility.
@@ -33,6 +35,7 @@ from llvm_to_air.ir.model import (
     ConstantInt,
     ExtractValue,
     Function,
+    InsertValue,
     Instruction,
     Load,
     MDNode,
@@ -40,6 +43,7 @@ from llvm_to_air.ir.model import (
     Module,
     Phi,
     Select,
+    Undef,
     Value,
 )
 from llvm_to_air.ir.types import I1, VOID, FloatType, FunctionType, IntType, PointerType, StructType
@@ -54,7 +58,56 @@ def legalize_for_llvm14(module: Module) -> None:
     for fn in module.functions:
         for block in list(fn.blocks):
             _legalize_block(module, fn, block)
+        _widen_match_masks(fn)
     _downgrade_module_flags(module)
+
+
+_WIDE_MASK_MATCHES = ("llvm.nvvm.match.any.sync.i64", "llvm.nvvm.match.all.sync.i64p")
+
+
+def _widen_match_masks(fn: Function) -> None:
+    """LLVM 14 declares the 64-bit match intrinsics with an ``i64`` mask result."""
+    names: NameSource | None = None
+    for block in fn.blocks:
+        for inst in list(block.instructions):
+            callee = inst.callee_function if isinstance(inst, Call) else None
+            if callee is None or callee.name not in _WIDE_MASK_MATCHES:
+                continue
+            pair = isinstance(inst.ty, StructType)
+            narrow = inst.ty.fields[0] if pair else inst.ty  # type: ignore[union-attr]
+            if narrow != IntType(32):
+                continue
+            names = names or NameSource(fn)
+            wide_ty = StructType((IntType(64), I1)) if pair else IntType(64)
+            callee.function_type = FunctionType(wide_ty, callee.function_type.params)
+            assert isinstance(inst, Call)
+            inst.function_type = callee.function_type
+            narrowed = _narrow_match_result(inst, wide_ty, pair, names)
+            at = block.instructions.index(inst) + 1
+            for k, new in enumerate(narrowed):
+                new.parent, new.location = block, inst.location
+                block.instructions.insert(at + k, new)
+            users = [i for i in fn.instructions() if i not in narrowed]
+            inst.ty = wide_ty
+            replace_all_uses(users, {inst: narrowed[-1]})
+
+
+def _narrow_match_result(call: Call, wide_ty: StructType | IntType, pair: bool,
+                         names: NameSource) -> list[Instruction]:
+    i32 = IntType(32)
+    if not pair:
+        return [Cast(i32, opcode="trunc", ops=[call], name=names("match.mask"))]
+    narrow_ty = StructType((i32, I1))
+    mask = ExtractValue(IntType(64), opcode="extractvalue", ops=[call], indices=[0],
+                        name=names("match.wide"))
+    low = Cast(i32, opcode="trunc", ops=[mask], name=names("match.mask"))
+    all_same = ExtractValue(I1, opcode="extractvalue", ops=[call], indices=[1],
+                            name=names("match.pred"))
+    first = InsertValue(narrow_ty, opcode="insertvalue", ops=[Undef(narrow_ty), low],
+                        indices=[0], name=names("match.pair"))
+    return [mask, low, all_same, first,
+            InsertValue(narrow_ty, opcode="insertvalue", ops=[first, all_same], indices=[1],
+                        name=names("match.pair"))]
 
 
 def _legalize_block(module: Module, fn: Function, block: BasicBlock) -> None:
