@@ -438,3 +438,15 @@ def test_an_air_function_only_another_kernel_calls_needs_no_host_definition() ->
     with pytest.raises(CompileError, match=r"air\.future_operation"):
         run(text, "_Z10blend_rowsPfif", (8,), (8,), {0: np.zeros(64, np.float32),
                                                      1: np.int32(8), 2: np.float32(1)})
+
+
+def test_out_of_bounds_error_points_at_the_input_line_of_the_access() -> None:
+    """The runner works on a re-read copy of the AIR; its errors name the input's line of
+    the store (``transfer_locations`` maps the copy's instructions back)."""
+    path = FIXTURES / "cuda19-O2" / "vadd.ll"
+    store_line = next(k for k, line in enumerate(path.read_text().splitlines(), 1)
+                      if line.lstrip().startswith("store float"))
+    buffers = {0: np.zeros(64, np.float32), 1: np.zeros(64, np.float32),
+               2: np.zeros(8, np.float32), 3: np.int32(64)}
+    with pytest.raises(CompileError, match=rf"out-of-bounds store .*vadd\.ll:{store_line}:3\)"):
+        run(path, "vadd", (64,), (64,), buffers)

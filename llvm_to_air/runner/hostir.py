@@ -686,6 +686,9 @@ def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> St
     sites: list[Site] = []
     resume_blocks: list[BasicBlock] = []
     yield_blocks: list[BasicBlock] = []
+    # each SIMD call's result, read back from the frame: replaced in one walk at the end
+    # (a later call's operand may be an earlier call; its store is updated with the rest)
+    results: dict[Value, Value] = {}
     for inst in yields:
         assert isinstance(inst, Call)
         callee = inst.callee_function
@@ -712,13 +715,14 @@ def make_step_function(module: Module, fn: Function, prologue: BasicBlock) -> St
                 ptr = _frame_ptr(frame, slots.out_offset)
                 result = Load(inst.ty, opcode="load", ops=[ptr], align=1)
                 _place(rest, 0, [ptr, result])
-                replace_all_uses(fn.instructions(), {inst: result})
+                results[inst] = result
         block.instructions[index:index + 1] = []
         _place(block, index, stores)
         inst.parent = None
         sites.append(site)
         resume_blocks.append(rest)
         yield_blocks.append(block)
+    replace_all_uses(fn.instructions(), results)
 
     # frame fields: SIMD operands, SIMD result, private memory, live values
     fields: list[Type] = [ArrayType(slots.size // 8, I64)]

@@ -65,32 +65,40 @@ def _refuse_function_constants(module: Module, kernel: str, file: str) -> None:
                            hint="run a library built without function constants")
 
 
+# how far ahead in the copy an input instruction's match is looked for: the printer adds
+# a few casts per instruction, an atomic's expansion a loop of a dozen
+_ALIGN_WINDOW = 64
+
+
 def transfer_locations(original: Module, copy: Module) -> None:
     """Give ``copy``'s instructions the source locations of ``original``'s.
 
     The runner works on a re-read copy of the AIR (the LLVM 14 printout, whose lines
     are not the user's); the copy has the same instructions in the same order, but
-    for casts the printer adds and expansions of newer atomics, so aligning the two
-    opcode sequences maps nearly every instruction back to the input's line.
+    for casts the printer adds and expansions of newer atomics, so matching each input
+    instruction to the next copy instruction of its kind (within a short window; an
+    input instruction the copy expanded keeps no match) maps nearly every instruction
+    back to the input's line, in time linear in the function's size.
     """
-    import difflib
-
-    def key(inst: Any) -> str:
-        return f"{type(inst).__name__}:{inst.opcode}"
+    def key(inst: Any) -> tuple[type, str]:
+        return type(inst), inst.opcode
 
     for fn in copy.functions:
         source = original.get_function(fn.name)
         if source is None or fn.is_declaration:
             continue
-        theirs = list(source.instructions())
         ours = list(fn.instructions())
         for inst in ours:
             inst.location = source.location
-        matcher = difflib.SequenceMatcher(None, [key(i) for i in theirs],
-                                          [key(i) for i in ours], autojunk=False)
-        for a, b, size in matcher.get_matching_blocks():
-            for k in range(size):
-                ours[b + k].location = theirs[a + k].location
+        keys = [key(inst) for inst in ours]
+        next_free = 0
+        for inst in source.instructions():
+            wanted = key(inst)
+            for at in range(next_free, min(next_free + _ALIGN_WINDOW, len(ours))):
+                if keys[at] == wanted:
+                    ours[at].location = inst.location
+                    next_free = at + 1
+                    break
 
 
 def find_kernel(modules: list[Module], kernel: str, file: str) -> tuple[Module, str]:
