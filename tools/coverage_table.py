@@ -236,6 +236,9 @@ _OPENCL_GROUPS: list[Rule] = [
     (r"prefetch", ERASED, "a cache hint (async_copies.py)"),
     ("(" + "|".join(OPENCL_COLLECTIVES) + ")", EMULATED,
      "work-group collectives: threadgroup array, barriers, fold (workgroup_collectives.py)"),
+    ("(" + "|".join(sorted(T.OPENCL_COMMON)) + ")", EMULATED,
+     "geometric, common and relational helpers: air math calls and plain instructions "
+     "(opencl_common.py)"),
     (r"(work_group_\w+)", REFUSED, "work-group collectives: not lowered yet"),
     (r"(enqueue_kernel|get_kernel_\w+|create_user_event|retain_event|release_event|"
      r"set_user_event_status|capture_event_profiling_info|is_valid_(event|reserve_id)|"

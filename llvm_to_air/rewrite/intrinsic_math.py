@@ -220,6 +220,10 @@ class MathLowering(LoweringBase):
             return self.float_op(call, op, force_fast=force_fast)
         if stem == "select":
             return self._opencl_select(call)
+        if base in T.OPENCL_COMMON:
+            from llvm_to_air.rewrite.opencl_common import lower_common
+
+            return lower_common(self, call, base, kind)
         raise self.error(call, f"unsupported OpenCL builtin '{base}' ('@{name}')",
                          "it has no AIR equivalent yet; the README lists the supported set")
 

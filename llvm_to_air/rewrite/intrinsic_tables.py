@@ -239,3 +239,9 @@ OPENCL_SUBGROUP: dict[str, str] = {
     "simd_shuffle_down", "sub_group_shuffle_up": "simd_shuffle_up",
     "sub_group_any": "simd_any", "sub_group_all": "simd_all",
 }
+
+# OpenCL builtins expanded by rewrite/opencl_common.py (loaded only when one is called)
+OPENCL_COMMON = frozenset({
+    "length", "distance", "normalize", "fast_length", "fast_distance", "fast_normalize",
+    "cross", "degrees", "radians", "step", "smoothstep", "copysign", "fdim", "maxmag",
+    "minmag", "any", "all", "bitselect", "upsample"})
