@@ -161,6 +161,43 @@ def test_buffer_resource_bounds_checked() -> None:
     np.testing.assert_array_equal(out, want)
 
 
+def test_buffer_atomics_bounds_checked() -> None:
+    """raw.ptr.buffer.atomic.add/cmpswap: inside num_records an atomic on the element, its
+    old value returned; outside, nothing changes and the result is 0."""
+    text = ('target triple = "amdgcn-amd-amdhsa"\n'
+            "declare i32 @llvm.amdgcn.workitem.id.x()\n"
+            "declare ptr addrspace(8) @llvm.amdgcn.make.buffer.rsrc.p8.p1(ptr addrspace(1), "
+            "i16, i64, i32)\n"
+            "declare i32 @llvm.amdgcn.raw.ptr.buffer.atomic.add.i32(i32, ptr addrspace(8), "
+            "i32, i32, i32)\n"
+            "declare i32 @llvm.amdgcn.raw.ptr.buffer.atomic.cmpswap.i32(i32, i32, "
+            "ptr addrspace(8), i32, i32, i32)\n"
+            "define amdgpu_kernel void @k(ptr addrspace(1) %cells, ptr addrspace(1) %old) #0 {\n"
+            "  %tid = call i32 @llvm.amdgcn.workitem.id.x()\n"
+            "  %rs = call ptr addrspace(8) @llvm.amdgcn.make.buffer.rsrc.p8.p1(ptr addrspace(1) "
+            "%cells, i16 0, i64 16, i32 0)\n"
+            "  %slot = and i32 %tid, 7\n  %off = shl i32 %slot, 2\n"
+            "  %was = call i32 @llvm.amdgcn.raw.ptr.buffer.atomic.add.i32(i32 1, ptr addrspace(8) "
+            "%rs, i32 %off, i32 0, i32 0)\n"
+            "  %swap = call i32 @llvm.amdgcn.raw.ptr.buffer.atomic.cmpswap.i32(i32 100, i32 -1, "
+            "ptr addrspace(8) %rs, i32 %off, i32 0, i32 0)\n"
+            "  %t = zext i32 %tid to i64\n"
+            "  %o = getelementptr i32, ptr addrspace(1) %old, i64 %t\n"
+            "  %sum = add i32 %was, %swap\n  store i32 %sum, ptr addrspace(1) %o\n"
+            "  ret void\n}\nattributes #0 = { \"target-cpu\"=\"gfx1100\" }\n")
+    lib = api.compile(text, "atomics.ll", emit="metallib").output
+    cells = np.full(8, 1000, np.int32)
+    old = np.full(32, -7, np.int32)
+    run(lib, "k", (32,), (32,), {0: cells, 1: old})
+    # 16 bytes of records: slots 0-3 each get 4 adds (tid, tid+8, ...); 4-7 stay untouched
+    np.testing.assert_array_equal(cells, [1004] * 4 + [1000] * 4)
+    assert (old.reshape(4, 8)[:, 4:] == 0).all()  # outside: add and cmpswap return 0
+    inside = old.reshape(4, 8)[:, :4]
+    # each add returned 1000 + (adds before it), each cmpswap (which never matches -1) the
+    # value after this thread's add or later ones
+    assert ((inside >= 2000) & (inside <= 2007)).all()
+
+
 @pytest.mark.parametrize(("name", "model"), [("sqrt", np.sqrt), ("rcp", lambda x: 1 / x)])
 def test_amdgpu_math_generic_form(name: str, model: object) -> None:
     text = ('target triple = "amdgcn-amd-amdhsa"\n'

@@ -121,7 +121,8 @@ AMDGPU_RULES: list[Rule] = [
      "(amdgpu_wmma.py, lane_matrix.py); gfx12 layouts and wave64 refused"),
     (r"llvm\.amdgcn\.(mfma|smfmac|wmma|swmmac).*", REFUSED,
      "MFMA is wave64 only (64-lane exchanges); other WMMA/SWMMAC forms: not mapped yet"),
-    (r"llvm\.amdgcn\.(make\.buffer\.rsrc|raw\.ptr\.buffer\.(load|store))", EMULATED,
+    (r"llvm\.amdgcn\.(make\.buffer\.rsrc|raw\.ptr\.buffer\.(load|store|atomic\.(swap|add|sub|"
+     r"smin|umin|smax|umax|and|or|xor|inc|dec|fadd|fmin|fmax|cmpswap)))", EMULATED,
      "global accesses checked against num_records (amdgpu_lanes.py)"),
     (r"llvm\.amdgcn\.(raw|struct)\.(ptr\.)?(buffer|tbuffer).*|llvm\.amdgcn\.s\.buffer.*", REFUSED,
      "other buffer-resource forms: not lowered yet"),
