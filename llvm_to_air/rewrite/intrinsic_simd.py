@@ -184,7 +184,18 @@ class SimdLowering(LoweringBase):
             air = {"add": "simd_sum", "min": "simd_min", "max": "simd_max", "umin": "simd_min",
                    "umax": "simd_max", "and": "simd_and", "or": "simd_or", "xor": "simd_xor"}[op]
             sign = "u" if op.startswith("u") else "s"
-            return self.done(self.emit(self.simd(air, call.ty, [call.args[0]], sign)))
+            value, mask = call.args
+            if isinstance(value, ConstantInt) and not isinstance(mask, ConstantInt):
+                # redux.sync is (value, membermask); clang <= 20's __reduce_*_sync headers
+                # pass them the other way round (LLVM issue 131415): the IR reduces the
+                # constant, as it says, and the user should know
+                self.ctx.warnings.append(self.error(
+                    call, f"'@{name}' reduces the constant {value.value} over the member "
+                          "mask given as its second operand; clang 20 and older swap "
+                          "__reduce_*_sync's operands (LLVM issue 131415)",
+                    "compile with clang 21 or newer, or write the reduction with "
+                    "__shfl_xor_sync"))
+            return self.done(self.emit(self.simd(air, call.ty, [value], sign)))
         if name.startswith(("llvm.nvvm.ldg.global.", "llvm.nvvm.ldu.global.")):
             return self.done(self.emit(Load(call.ty, opcode="load", ops=[call.args[0]])))
         if name.startswith(("llvm.nvvm.barrier0.", "llvm.nvvm.barrier.cta.red.")):
