@@ -212,6 +212,17 @@ def _value_of_bits(bits: int, fmt: FloatFormat) -> float:
     return float(struct.unpack("<f", struct.pack("<I", bits << 16))[0])
 
 
+def spell_float(kind: str, value: float) -> str:
+    """``value`` rounded to nearest in the float type ``kind`` (``half``, ``bfloat``,
+    ``float``, ``double``), spelled as LLVM reads it; beyond the type's range, infinity."""
+    fmt = FORMATS[kind]
+    try:
+        bits = _bits_of_value(value, fmt)
+    except OverflowError:  # struct's half and float packing refuse what rounds to infinity
+        bits = _bits_of_special("-inf" if value < 0 else "+inf", fmt)
+    return _spell(bits, fmt)
+
+
 def _spell(bits: int, fmt: FloatFormat) -> str:
     """The LLVM 14-22 hexadecimal spelling of ``bits`` in ``fmt``."""
     if fmt.prefix != "0x":

@@ -19,10 +19,10 @@ Called by :mod:`intrinsic_math` for calls whose demangled name is in :data:`BUIL
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from llvm_to_air.ir.forward import spell_float
 from llvm_to_air.ir.model import (
     BinaryOp,
     Call,
@@ -58,7 +58,7 @@ class _Code:
     def const(self, ty: Type, value: float | int) -> Value:
         scalar = _scalar(ty)
         if isinstance(scalar, FloatType):
-            one: Value = ConstantFP(scalar, text=_float_text(scalar, float(value)))
+            one: Value = ConstantFP(scalar, text=spell_float(scalar.kind, float(value)))
         else:
             one = ConstantInt(scalar, value=int(value))
         return ConstantAggregate(ty, elements=[one] * ty.count) \
@@ -115,18 +115,6 @@ class _Code:
         for m in magnitudes[1:]:
             acc = self.math("fmax", acc.ty, [acc, m])
         return acc
-
-
-def _float_text(ty: FloatType, value: float) -> str:
-    if ty.kind == "half":
-        try:
-            bits = struct.unpack("<H", struct.pack("<e", value))[0]
-        except OverflowError:
-            bits = 0x7C00 if value > 0 else 0xFC00
-        return f"0xH{bits:04X}"
-    if ty.kind == "float" and math.isfinite(value):
-        value = struct.unpack("<f", struct.pack("<f", value))[0]
-    return f"0x{struct.unpack('<Q', struct.pack('<d', value))[0]:016X}"
 
 
 # ----------------------------------------------------------------------- geometric

@@ -19,11 +19,10 @@ Called by :mod:`intrinsic_math` for calls it identified by their demangled names
 
 from __future__ import annotations
 
-import math
 import re
-import struct
 from typing import TYPE_CHECKING
 
+from llvm_to_air.ir.forward import spell_float
 from llvm_to_air.ir.model import (
     BinaryOp,
     Call,
@@ -59,16 +58,8 @@ def _int_bounds(kind: str, bits: int) -> tuple[int, int]:
 
 
 def _float_constant(ty: FloatType, value: float) -> ConstantFP:
-    """``value`` in ``ty`` as LLVM spells it (infinity where the type cannot hold it)."""
-    narrow = {"half": "<e", "float": "<f"}.get(ty.kind)
-    if narrow is not None:
-        try:
-            value = struct.unpack(narrow, struct.pack(narrow, value))[0]
-        except OverflowError:  # the bounds are powers of two: beyond the type, infinity
-            value = math.copysign(math.inf, value)
-    if ty.kind == "half":
-        return ConstantFP(ty, text=f"0xH{struct.unpack('<H', struct.pack('<e', value))[0]:04X}")
-    return ConstantFP(ty, text=f"0x{struct.unpack('<Q', struct.pack('<d', value))[0]:016X}")
+    """``value`` in ``ty`` (infinity where the type cannot hold it)."""
+    return ConstantFP(ty, text=spell_float(ty.kind, value))
 
 
 def saturating_convert(lw: Lowering, call: Call, dst_kind: str, src_kind: str,

@@ -27,10 +27,12 @@ Guarantees: no call to a work-group collective remains; a form with no equivalen
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from llvm_to_air.errors import CompileError
+from llvm_to_air.ir.forward import spell_float
 from llvm_to_air.ir.model import (
     BinaryOp,
     Call,
@@ -95,13 +97,6 @@ _NVVM_REDUCTION = re.compile(
     r"|barrier0\.(popc|and|or))")
 _NVVM_COMBINE = {"popc": "add", "and": "and", "or": "or"}
 
-# LLVM's spelling of the float identities (hex where decimal cannot say it)
-_WIDE = {"0": "0.000000e+00", "-0": "-0.000000e+00", "inf": "0x7FF0000000000000",
-         "-inf": "0xFFF0000000000000"}
-_FLOAT_TEXT = {"float": _WIDE, "double": _WIDE,
-               "half": {"0": "0xH0000", "-0": "0xH8000", "inf": "0xH7C00", "-inf": "0xHFC00"},
-               "bfloat": {"0": "0xR0000", "-0": "0xR8000", "inf": "0xR7F80",
-                          "-inf": "0xRFF80"}}
 _INT_OPS = {"add": "add", "and": "and", "or": "or"}
 _MINMAX = {("min", "s"): "llvm.smin", ("min", "u"): "llvm.umin", ("min", "f"): "llvm.minnum",
            ("max", "s"): "llvm.smax", ("max", "u"): "llvm.umax", ("max", "f"): "llvm.maxnum"}
@@ -211,9 +206,9 @@ class _Expansion(GroupCode):
         all -0.0 sum stays -0.0), else the identity OpenCL names (0 for add)."""
         op = self.collective.combine
         if isinstance(ty, FloatType):
-            which = "-0" if op == "add" and neutral else {"add": "0", "min": "inf",
-                                                          "max": "-inf"}[op]
-            return ConstantFP(ty, text=_FLOAT_TEXT[ty.kind][which])
+            start = -0.0 if op == "add" and neutral else {"add": 0.0, "min": math.inf,
+                                                          "max": -math.inf}[op]
+            return ConstantFP(ty, text=spell_float(ty.kind, start))
         assert isinstance(ty, IntType)
         bits = ty.bits
         start_int = {"add": 0, "or": 0, "and": -1,
