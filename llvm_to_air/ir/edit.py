@@ -27,7 +27,7 @@ from llvm_to_air.ir.model import (
     Phi,
     Value,
 )
-from llvm_to_air.ir.types import PointerType, Type
+from llvm_to_air.ir.types import FunctionType, PointerType, Type
 
 
 def users(fn: Function) -> dict[Value, list[tuple[Instruction, int]]]:
@@ -128,6 +128,17 @@ class NameSource:
         self.taken.add(name)
         self.next_suffix[stem] = k + 1
         return name
+
+
+def declare_function(module: Module, name: str, ret: Type, params: tuple[Type, ...],
+                     attrs: Iterable[str] = ("convergent", "nounwind")) -> Function:
+    """The module's function ``name``, declared with this type and attributes if absent."""
+    fn = module.get_function(name)
+    if fn is None:
+        fn = Function(PointerType(0), name=name, function_type=FunctionType(ret, params),
+                      fn_attrs=list(attrs))
+        module.functions.append(fn)
+    return fn
 
 
 def called_functions(fn: Function) -> Iterator[tuple[Call, Function]]:

@@ -22,7 +22,7 @@ resource intrinsic remains; unsupported DPP controls are a CompileError naming t
 from __future__ import annotations
 
 from llvm_to_air.errors import CompileError
-from llvm_to_air.ir.edit import NameSource, replace_all_uses
+from llvm_to_air.ir.edit import NameSource, declare_function, replace_all_uses
 from llvm_to_air.ir.model import (
     AtomicRMW,
     BasicBlock,
@@ -51,9 +51,7 @@ from llvm_to_air.ir.types import (
     I64,
     VOID,
     FloatType,
-    FunctionType,
     IntType,
-    PointerType,
     StructType,
     Type,
 )
@@ -99,12 +97,7 @@ class _Rewriter:
         self.resources: dict[Value, tuple[Value, Value]] = {}
 
     def declare(self, name: str, ret: Type, params: tuple[Type, ...]) -> Function:
-        fn = self.module.get_function(name)
-        if fn is None:
-            fn = Function(PointerType(0), name=name, function_type=FunctionType(ret, params),
-                          fn_attrs=["convergent", "nounwind"])
-            self.module.functions.append(fn)
-        return fn
+        return declare_function(self.module, name, ret, params)
 
     def emit(self, inst: Instruction) -> Instruction:
         if inst.ty != VOID and inst.name is None:

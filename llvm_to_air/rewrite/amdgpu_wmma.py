@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 
 from llvm_to_air.errors import CompileError
-from llvm_to_air.ir.edit import NameSource, replace_all_uses
+from llvm_to_air.ir.edit import NameSource, declare_function, replace_all_uses
 from llvm_to_air.ir.model import (
     Call,
     Cast,
@@ -55,9 +55,7 @@ from llvm_to_air.ir.types import (
     I64,
     VOID,
     FloatType,
-    FunctionType,
     IntType,
-    PointerType,
     Type,
     VectorType,
 )
@@ -139,12 +137,7 @@ class _Emitter:
         return inst
 
     def declare(self, name: str, ret: Type, params: tuple[Type, ...]) -> Function:
-        fn = self.module.get_function(name)
-        if fn is None:
-            fn = Function(PointerType(0), name=name, function_type=FunctionType(ret, params),
-                          fn_attrs=["convergent", "nounwind"])
-            self.module.functions.append(fn)
-        return fn
+        return declare_function(self.module, name, ret, params)
 
     def call_intrinsic(self, name: str, args: list[Value]) -> Value:
         fn = self.declare(name, I32, tuple(I32 for _ in args))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from llvm_to_air.ir.edit import NameSource, replace_all_uses
+from llvm_to_air.ir.edit import NameSource, declare_function, replace_all_uses
 from llvm_to_air.ir.model import (
     BasicBlock,
     BinaryOp,
@@ -28,7 +28,7 @@ from llvm_to_air.ir.model import (
     Phi,
     Value,
 )
-from llvm_to_air.ir.types import I1, I32, I64, VOID, FunctionType, IntType, PointerType, Type
+from llvm_to_air.ir.types import I1, I32, I64, VOID, IntType, Type
 
 BARRIER = "llvm.nvvm.barrier.cta.sync.aligned.all"
 LOCAL_ID = "_Z12get_local_idj"
@@ -52,12 +52,7 @@ class GroupCode:
     # ------------------------------------------------------------- instructions
     def declare(self, name: str, ret: Type, params: tuple[Type, ...],
                 attrs: Sequence[str] = ("convergent", "nounwind")) -> Function:
-        fn = self.module.get_function(name)
-        if fn is None:
-            fn = Function(PointerType(0), name=name, function_type=FunctionType(ret, params),
-                          fn_attrs=list(attrs))
-            self.module.functions.append(fn)
-        return fn
+        return declare_function(self.module, name, ret, params, attrs)
 
     def emit(self, inst: Instruction, into: list[Instruction] | None = None) -> Instruction:
         if inst.ty != VOID and inst.name is None:
