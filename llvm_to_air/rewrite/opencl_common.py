@@ -49,8 +49,8 @@ _F32_BITS = {"half": 16, "bfloat": 16, "float": 32, "double": 64}
 class _Code:
     """Small emitting helpers over one lowering, for one call."""
 
-    def __init__(self, lw: Lowering, call: Call) -> None:
-        self.lw, self.call = lw, call
+    def __init__(self, lw: Lowering) -> None:
+        self.lw = lw
 
     def emit(self, inst: Value) -> Value:
         return self.lw.emit(inst)  # type: ignore[arg-type]
@@ -85,8 +85,8 @@ class _Code:
     def select(self, cond: Value, a: Value, b: Value) -> Value:
         return self.emit(Select(a.ty, opcode="select", ops=[cond, a, b]))
 
-    def math(self, op: str, ty: Type, args: list[Value], fast_form: bool = True) -> Value:
-        fast = fast_form and self.lw.fast and _scalar(ty) == FloatType("float")
+    def math(self, op: str, ty: Type, args: list[Value]) -> Value:
+        fast = self.lw.fast and _scalar(ty) == FloatType("float")
         name = f"air.{'fast_' if fast else ''}{op}.{type_suffix(ty)}"
         return self.emit(self.lw.air.call(name, ty, args, "math", fast=self.lw.fast))
 
@@ -269,5 +269,5 @@ def _fast_normalize(c: _Code, p: Value) -> Value:
 
 def lower_common(lw: Lowering, call: Call, base: str, first_kind: str) -> Rewrite:
     """The expansion of OpenCL builtin ``base`` (a key of :data:`BUILDERS`)."""
-    code = _Code(lw, call)
+    code = _Code(lw)
     return lw.done(BUILDERS[base](code, list(call.args), call.ty, first_kind))
