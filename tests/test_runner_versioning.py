@@ -356,7 +356,13 @@ def test_scalar_built_in_inputs_are_bounded_too(spare: int) -> None:
         assert not out.any()
         return
     run(_SCALAR_ROLES.encode(), "k", (n,), (GROUP,), {0: data, 1: out})
+    # Threads of neighbouring groups store to the same index (lid >= 32 of group g and
+    # lid < 32 of group g + 1), and groups may run in any order: each index must hold
+    # the value of one of its writers, and an index nobody writes stays zero.
     gid = np.arange(n)
-    expected = np.zeros_like(out)
-    expected[gid + gid % GROUP] = data
-    np.testing.assert_array_equal(out, expected)
+    first = np.zeros_like(out)
+    second = np.zeros_like(out)
+    for writers, order in ((first, gid), (second, gid[::-1])):
+        writers[order + order % GROUP] = data[order]
+    assert np.all((out == first) | (out == second))
+    assert np.count_nonzero(first != second) > 0  # the check above is not vacuous
