@@ -21,7 +21,11 @@ the kernels; every pointer operand type agrees with its origin.
 from __future__ import annotations
 
 from llvm_to_air.errors import CompileError, SourceLocation
-from llvm_to_air.ir.edit import replace_all_uses, set_pointer_addrspace
+from llvm_to_air.ir.edit import (
+    materialize_constant_uses,
+    replace_all_uses,
+    set_pointer_addrspace,
+)
 from llvm_to_air.ir.model import (
     Alloca,
     Argument,
@@ -100,6 +104,8 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
             space = CONSTANT  # string literals of assert/printf, libdevice's reflect names
         else:
             space = air_space(producer, gv.addrspace, f"global @{gv.name}", gv.location)
+            if space == DEVICE and _is_read_only_data(module, gv):
+                space = CONSTANT  # libdevice's 2/pi table, `__device__ const` tables
         if space == CONSTANT and _host_written_constant(gv):
             # CUDA `__constant__ T c[N];` with no initializer: the host fills it with
             # cudaMemcpyToSymbol, which Metal lacks; a buffer the host binds keeps that working
@@ -139,6 +145,41 @@ def _is_generic_constant_data(producer: Producer, gv: GlobalVariable) -> bool:
     nothing can write it, so it is constant-space data wherever it is read."""
     return gv.addrspace in GENERIC_SPACES[producer] and gv.is_constant and \
         gv.initializer is not None
+
+
+def _is_read_only_data(module: Module, gv: GlobalVariable) -> bool:
+    """Initialized global-space data that nothing writes, which is then data of the library
+    (as Apple writes program-scope constants), not a buffer the host would have to bind
+    and fill: a ``constant`` (LLVM's word that nothing writes it) no host fills, or, as
+    clang leaves such a table at -O0, an internal variable (the host cannot name it) that
+    no function writes, lets escape or turns into an integer."""
+    if gv.initializer is None or gv.externally_initialized:
+        return False
+    if gv.is_constant:
+        return True
+    if gv.linkage not in ("internal", "private"):
+        return False
+    if any(_mentions(other.initializer, gv) for other in module.globals
+           if other is not gv and other.initializer is not None):
+        return False
+    from llvm_to_air.rewrite.abi import analyze_pointer_use
+
+    for fn in module.functions:
+        if fn.is_declaration:
+            continue
+        materialize_constant_uses(fn, gv)
+        use = analyze_pointer_use(fn, gv)
+        if use.writes or use.as_integer:
+            return False
+    return True
+
+
+def _mentions(constant: object, gv: GlobalVariable) -> bool:
+    """Whether ``gv`` appears anywhere in the constant ``constant``."""
+    if constant is gv:
+        return True
+    return any(_mentions(op, gv) for op in getattr(constant, "ops", ()) or ()) or any(
+        _mentions(element, gv) for element in getattr(constant, "elements", ()) or ())
 
 
 def is_dynamic_threadgroup_memory(gv: GlobalVariable) -> bool:

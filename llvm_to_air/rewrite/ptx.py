@@ -671,9 +671,15 @@ def _translate_function(module: Module, fn: Function, nvptx: bool) -> None:
             index += 1
 
 
+# A PTX statement: an optional predicate guard, then an opcode with dotted modifiers
+# (``mad.lo.cc.u32``) or a ``.reg`` declaration, possibly inside ``{ }``. AMD GCN assembly,
+# the other inline assembly a module without a triple may hold, spells its opcodes with
+# underscores (``v_mad_u32_u24``, ``s_waitcnt``) and never matches.
+_PTX_STATEMENT = re.compile(r"(^|[;{]\s*)(@!?\$?\w+\s+)?([a-z][a-z0-9]*\.[a-z0-9]|\.reg\b)")
+
+
 def _looks_like_ptx(asm: str) -> bool:
-    return bool(re.search(r"(^|[;\n]\s*)(@!?\$\d+\s+)?(mov|ld|st|atom|cvt|rcp|cp\.async|mma|"
-                          r"ldmatrix)\.", asm.strip()))
+    return bool(_PTX_STATEMENT.search(asm.strip()))
 
 
 def _replace_call(module: Module, fn: Function, block: BasicBlock, position: int, call: Call,
