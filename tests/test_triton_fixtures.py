@@ -243,6 +243,23 @@ def case_trig_noise(k: TritonKernel) -> None:
     assert abs(noise.mean()) < 0.05 and abs(noise.std() - 1) < 0.05
 
 
+def case_fast_math(k: TritonKernel) -> None:
+    n = 1000
+    x = f32(n) * 3
+    y = np.zeros(n, np.float32)
+    k[(4,)](x, y, n)
+    xd = x.astype(np.float64)
+    want = np.exp2(xd) + np.log2(np.abs(xd) + 1) + 1 / np.sqrt(np.abs(xd) + 1)
+    want = np.clip(want + xd * xd + 1, -10, 10) + xd / 3
+    np.testing.assert_allclose(y, want, rtol=2e-6, atol=2e-6)
+
+
+def case_counter_lock(k: TritonKernel) -> None:
+    lock, count = np.zeros(1, np.int32), np.zeros(1, np.int32)
+    k[(16,)](lock, count)
+    assert count[0] == 16 and lock[0] == 0
+
+
 CASES: dict[str, Callable[[TritonKernel], None]] = {
     name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 NVIDIA_PENDING: set[str] = set()
@@ -298,7 +315,8 @@ def test_wave64_uniform_broadcast_is_not_cross_lane() -> None:
 WAVE32_LOWERING = ["vadd", "axpy_f16", "bf16_scale", "dropout", "gelu_silu", "prefix_sum",
                    "matmul_f32", "matmul_f16", "atomic_hist", "block_sum", "row_softmax",
                    "layer_norm", "argmax_rows", "tile_transpose", "row_cumsum",
-                   "product_reduce", "sort_hist", "atomic_ops", "trig_noise"]
+                   "product_reduce", "sort_hist", "atomic_ops", "trig_noise", "fast_math",
+                   "counter_lock"]
 
 
 @pytest.mark.parametrize("name", WAVE32_LOWERING)
