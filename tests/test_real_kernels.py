@@ -136,6 +136,29 @@ def test_sincos_and_pow(variant: str, f64: str) -> None:
     np.testing.assert_allclose(ys, r64 * np.sin(t64) + r64 ** 1.5, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_half_atomic_add_scatters_like_numpy(variant: str) -> None:
+    """cuda_fp16.h's atomicAdd(__half*) / atomicAdd(__half2*) (inline atom.add.noftz.f16 /
+    .f16x2): compare-exchange loops on the 32-bit word, neighbouring halves included.
+    Gradients are multiples of 1/8 whose sums stay exact in half, so any order of the
+    additions gives numpy's result."""
+    air, k = _lower(f"{variant}/half_atomics.ll")
+    n, slots = 4096, 37
+    index = RNG.integers(0, slots, n).astype(np.int32)
+    grad = (RNG.integers(-8, 9, n) / 8).astype(np.float16)
+    table = np.zeros(slots, np.float16)
+    run(air, k("16scatter_add_half"), n, 128, {0: np.int32(n), 1: index, 2: grad, 3: table})
+    want = np.zeros(slots, np.float64)
+    np.add.at(want, index, grad.astype(np.float64))
+    np.testing.assert_array_equal(table, want.astype(np.float16))
+    pairs = (RNG.integers(-8, 9, 2 * n) / 8).astype(np.float16)
+    table2 = np.zeros(2 * slots, np.float16)
+    run(air, k("17scatter_add_half2"), n, 128, {0: np.int32(n), 1: index, 2: pairs, 3: table2})
+    want2 = np.zeros((slots, 2), np.float64)
+    np.add.at(want2, index, pairs.astype(np.float64).reshape(n, 2))
+    np.testing.assert_array_equal(table2, want2.reshape(-1).astype(np.float16))
+
+
 # ------------------------------------------------------- NVVM intrinsics
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -554,7 +577,9 @@ def test_wmma_uniform_elementwise_epilogue(variant: str) -> None:
 
 # ------------------------------------------------------------ LLVM 14 oracles
 
-_LOWERABLE = ["cuda-real-O2/nvvm_intrinsics", "cuda-real-O0/nvvm_intrinsics",
+_LOWERABLE = ["cuda-real-O2/half_atomics", "cuda-real-O0/half_atomics",
+              "cuda-real-O2/math_sincos", "cuda-real-O0/math_sincos",
+              "cuda-real-O2/nvvm_intrinsics", "cuda-real-O0/nvvm_intrinsics",
               "cuda-real-O2/struct_args", "cuda-real-O0/struct_args", "cuda-real-g/struct_args",
               "cuda-real-O2/block_reduce", "cuda-real-O2/polybench_style",
               "cuda-real-O0/polybench_style", "cuda-real-linked/math_real",

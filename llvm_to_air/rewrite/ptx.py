@@ -377,7 +377,8 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
             assert isinstance(dst, Reg) and isinstance(addr, Addr)
             bytes_ = row.bits // 8
             ptr = em.pointer(addr, row.addrspace, k * bytes_)
-            loaded = em.add(Load(IntType(row.bits), opcode="load", ops=[ptr], align=bytes_))
+            loaded = em.add(Load(IntType(row.bits), opcode="load", ops=[ptr], align=bytes_,
+                                 volatile=row.volatile))
             em.set(dst, em.coerce(loaded, em.types.get(dst.index, loaded.ty)))
     elif row.kind == "store":
         addr, srcs = ops
@@ -388,11 +389,13 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
             bytes_ = row.bits // 8
             ptr = em.pointer(addr, row.addrspace, k * bytes_)
             em.add(Store(VOID, opcode="store", ops=[em.value(src, IntType(row.bits)), ptr],
-                         align=bytes_))
+                         align=bytes_, volatile=row.volatile))
     elif row.kind == "atomic":
         dst, addr, src = ops
         assert isinstance(dst, Reg) and isinstance(addr, Addr) and isinstance(src, Reg | Imm)
-        ty: Type = FloatType("float") if row.float_result else IntType(row.bits)
+        ty: Type = FloatType(row.to or "float") if row.float_result else IntType(row.bits)
+        if row.lanes > 1:  # a packed pair (add.noftz.f16x2)
+            ty = VectorType(row.lanes, ty)
         ptr = em.pointer(addr, row.addrspace)
         old = em.add(AtomicRMW(ty, opcode="atomicrmw", ops=[ptr, em.value(src, ty)],
                                operation=row.op, ordering=row.ordering,
