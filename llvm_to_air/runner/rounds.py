@@ -30,6 +30,7 @@ wait at different sites does a second loop look for a SIMD-group call among them
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from llvm_to_air.runner.lockstep import DONE
@@ -42,13 +43,26 @@ STOP_FLAG = "__air_stop"
 ThreadBody = Callable[[str, str, str, str, list[str]], str]
 
 
+@dataclass(frozen=True)
+class NarrowRound:
+    """A specialized round that runs only the threads its guard admits
+    (:mod:`.narrowing`): those whose ``lane`` index (``"x"``: the x position, ``"t"``:
+    the linear index) is below the ``i128`` that ``limit`` emits; each other live thread's
+    state becomes ``skipped``."""
+
+    lane: str
+    limit: Callable[[], str]
+    skipped: int
+
+
 def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
-                      stops: list[int], kernel_size: int, thread_body: ThreadBody) -> None:
+                      stops: list[int], kernel_size: int, thread_body: ThreadBody,
+                      narrowed: dict[int, NarrowRound] | None = None) -> None:
     """Emit blocks ``init`` ... ``gend``-bound rounds for the group (see the module
     docstring); ``t`` is the driver's text builder, ``stops`` the barrier and SIMD-group
     sites in the order they get specialized loops (after the start) while
     ``SPECIALIZED_INSTRUCTIONS`` allows, ``kernel_size`` the step function's instruction
-    count."""
+    count, ``narrowed`` the specialized rounds (by site) that run only some threads."""
     special = [0, *stops][:SPECIALIZED_INSTRUCTIONS // max(1, kernel_size)]
     t.do(f"%ncap = shl i32 {simd_count}, 5")
     t.do("br label %init")
@@ -65,7 +79,8 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do(f"br label {'%s0_round' if special else '%any_round'}")
     variants = ["any", *[f"s{k}" for k in special]]
     for name in variants:
-        _round(t, name, ext, count, thread_body, from_init=not special)
+        narrow = (narrowed or {}).get(int(name[1:])) if name != "any" else None
+        _round(t, name, ext, count, thread_body, from_init=not special, narrow=narrow)
     # after a round: resolve SIMD-group calls or let barriers go, then pick the next loop
     # from the lowest and highest site waited at (equal: every waiting thread is at one site)
     t.label("after")
@@ -104,6 +119,37 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.do(f"switch i32 %a_lo, label %any_round [ {cases} ]")
 
 
+def _narrowed_x(t: Any, v: str, ext_x: str, narrow: NarrowRound) -> str:
+    """The end of row ``%<v>_row``'s loop over x: the admitted threads are those with x
+    below it (the limit less the row's first linear index, for a guard on that index),
+    clamped to ``[0, ext_x]``."""
+    first = t(f"zext i32 %{v}_row to i128") if narrow.lane == "t" else "0"
+    left = t(f"sub i128 %{v}_limit, {first}")
+    low = t(f"select i1 " + t(f"icmp slt i128 {left}, 0") + f", i128 0, i128 {left}")
+    wide_x = t(f"zext i32 {ext_x} to i128")
+    high = t(f"select i1 " + t(f"icmp ugt i128 {low}, {wide_x}") + f", i128 {wide_x}, "
+             f"i128 {low}")
+    return t(f"trunc i128 {high} to i32")
+
+
+def _skip_rest(t: Any, v: str, ext_x: str, xend: str, skipped: int) -> None:
+    """Blocks ``<v>_skip``: the row's threads from ``xend`` on end the round as the guard
+    sends them (state ``skipped``; a finished thread stays finished)."""
+    t.label(f"{v}_skip")
+    t.lines.append(f"  %{v}_kx = phi i32 [ {xend}, %{v}_xloop ], [ %{v}_kx1, %{v}_kbody ]")
+    t.do(f"%{v}_kmore = icmp ult i32 %{v}_kx, {ext_x}")
+    t.do(f"br i1 %{v}_kmore, label %{v}_kbody, label %{v}_yend")
+    t.label(f"{v}_kbody")
+    sp = t("getelementptr i32, ptr %state, i32 " + t(f"add i32 %{v}_row, %{v}_kx"))
+    if skipped == DONE:
+        t.do(f"store i32 {DONE}, ptr {sp}")
+    else:
+        done = t(f"icmp eq i32 " + t(f"load i32, ptr {sp}") + f", {DONE}")
+        t.do(f"store i32 " + t(f"select i1 {done}, i32 {DONE}, i32 {skipped}") + f", ptr {sp}")
+    t.do(f"%{v}_kx1 = add i32 %{v}_kx, 1")
+    t.do(f"br label %{v}_skip")
+
+
 def _waiting_site(t: Any, k: str) -> str:
     """The site thread ``k`` waits at, or 0 (it runs, or finished)."""
     state = t("load i32, ptr " + t(f"getelementptr i32, ptr %state, i32 {k}"))
@@ -113,10 +159,10 @@ def _waiting_site(t: Any, k: str) -> str:
 
 
 def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadBody,
-           from_init: bool) -> None:
+           from_init: bool, narrow: NarrowRound | None = None) -> None:
     """One round's loop over the threads; ``v`` is ``any`` (resume points from the states,
     waiting threads released when ``%rel``) or ``s<k>`` (every live thread resumes at
-    ``k``)."""
+    ``k``; with ``narrow``, only the threads its guard admits)."""
     general = v == "any"
     t.label(f"{v}_round")
     if general:
@@ -124,6 +170,8 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
         t.lines.append(f"  %{v}_rel = phi i1{first} [ %a_rel, %choose ], [ %a_rel, %pick ]")
     t.do(f"%{v}_stop = load atomic i32, ptr @{STOP_FLAG} monotonic, align 4")
     t.do(f"%{v}_go = icmp eq i32 %{v}_stop, 0")
+    if narrow is not None:
+        t.do(f"%{v}_limit = add i128 0, {narrow.limit()}")
     t.do(f"br i1 %{v}_go, label %{v}_loop, label %gend")
     if general:  # one loop over t, with (x, y, z) carried along
         t.label(f"{v}_loop")
@@ -144,12 +192,16 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
         t.label(f"{v}_xpre")
         row = t(f"add i32 %{v}_qy, " + t(f"mul i32 %{v}_qz, {ext['y']}"))
         t.do(f"%{v}_row = mul i32 {row}, {ext['x']}")
+        xend = _narrowed_x(t, v, ext["x"], narrow) if narrow else ext["x"]
         t.do(f"br label %{v}_xloop")
         t.label(f"{v}_xloop")
         t.lines.append(f"  %{v}_qx = phi i32 [ 0, %{v}_xpre ], [ %{v}_qx1, %{v}_next ]")
         t.do(f"%{v}_t = add i32 %{v}_row, %{v}_qx")
-        t.do(f"%{v}_xmore = icmp ult i32 %{v}_qx, {ext['x']}")
-        t.do(f"br i1 %{v}_xmore, label %{v}_body, label %{v}_yend")
+        t.do(f"%{v}_xmore = icmp ult i32 %{v}_qx, {xend}")
+        t.do(f"br i1 %{v}_xmore, label %{v}_body, label "
+             f"%{v}_{'skip' if narrow else 'yend'}")
+        if narrow:
+            _skip_rest(t, v, ext["x"], xend, narrow.skipped)
         t.label(f"{v}_yend")
         t.do(f"%{v}_qy1 = add i32 %{v}_qy, 1")
         t.do(f"br label %{v}_yloop")
