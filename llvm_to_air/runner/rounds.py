@@ -125,9 +125,9 @@ def _narrowed_x(t: Any, v: str, ext_x: str, narrow: NarrowRound) -> str:
     clamped to ``[0, ext_x]``."""
     first = t(f"zext i32 %{v}_row to i128") if narrow.lane == "t" else "0"
     left = t(f"sub i128 %{v}_limit, {first}")
-    low = t(f"select i1 " + t(f"icmp slt i128 {left}, 0") + f", i128 0, i128 {left}")
+    low = t("select i1 " + t(f"icmp slt i128 {left}, 0") + f", i128 0, i128 {left}")
     wide_x = t(f"zext i32 {ext_x} to i128")
-    high = t(f"select i1 " + t(f"icmp ugt i128 {low}, {wide_x}") + f", i128 {wide_x}, "
+    high = t("select i1 " + t(f"icmp ugt i128 {low}, {wide_x}") + f", i128 {wide_x}, "
              f"i128 {low}")
     return t(f"trunc i128 {high} to i32")
 
@@ -144,8 +144,8 @@ def _skip_rest(t: Any, v: str, ext_x: str, xend: str, skipped: int) -> None:
     if skipped == DONE:
         t.do(f"store i32 {DONE}, ptr {sp}")
     else:
-        done = t(f"icmp eq i32 " + t(f"load i32, ptr {sp}") + f", {DONE}")
-        t.do(f"store i32 " + t(f"select i1 {done}, i32 {DONE}, i32 {skipped}") + f", ptr {sp}")
+        done = t("icmp eq i32 " + t(f"load i32, ptr {sp}") + f", {DONE}")
+        t.do("store i32 " + t(f"select i1 {done}, i32 {DONE}, i32 {skipped}") + f", ptr {sp}")
     t.do(f"%{v}_kx1 = add i32 %{v}_kx, 1")
     t.do(f"br label %{v}_skip")
 
