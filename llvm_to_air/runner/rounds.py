@@ -39,6 +39,7 @@ from llvm_to_air.runner.lockstep import DONE
 # copies stop at this many instructions in all (rounds at other points use the general loop)
 SPECIALIZED_INSTRUCTIONS = 4096
 STOP_FLAG = "__air_stop"
+INT32_MAX = 2**31 - 1
 
 ThreadBody = Callable[[str, str, str, str, list[str]], str]
 
@@ -123,13 +124,9 @@ def _narrowed_x(t: Any, v: str, ext_x: str, narrow: NarrowRound) -> str:
     """The end of row ``%<v>_row``'s loop over x: the admitted threads are those with x
     below it (the limit less the row's first linear index, for a guard on that index),
     clamped to ``[0, ext_x]``."""
-    first = t(f"zext i32 %{v}_row to i128") if narrow.lane == "t" else "0"
-    left = t(f"sub i128 %{v}_limit, {first}")
-    low = t("select i1 " + t(f"icmp slt i128 {left}, 0") + f", i128 0, i128 {left}")
-    wide_x = t(f"zext i32 {ext_x} to i128")
-    high = t("select i1 " + t(f"icmp ugt i128 {low}, {wide_x}") + f", i128 {wide_x}, "
-             f"i128 {low}")
-    return t(f"trunc i128 {high} to i32")
+    left = t(f"sub nsw i32 %{v}_limit, %{v}_row") if narrow.lane == "t" else f"%{v}_limit"
+    low = t("select i1 " + t(f"icmp slt i32 {left}, 0") + f", i32 0, i32 {left}")
+    return t(f"call i32 @llvm.umin.i32(i32 {low}, i32 {ext_x})")
 
 
 def _skip_rest(t: Any, v: str, ext_x: str, xend: str, skipped: int) -> None:
@@ -171,7 +168,17 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
     t.do(f"%{v}_stop = load atomic i32, ptr @{STOP_FLAG} monotonic, align 4")
     t.do(f"%{v}_go = icmp eq i32 %{v}_stop, 0")
     if narrow is not None:
-        t.do(f"%{v}_limit = add i128 0, {narrow.limit()}")
+        # the limit, clamped to [0, 2**31 - 1] (a threadgroup has 1,024 threads at most),
+        # is opaque to LLVM: knowing the threads' bound, it would drop the guard in the
+        # kernel, and with it the fact that lets it see the guarded addresses as affine
+        # in the thread (an "or" of the index with s is then its sum), which vectorizing
+        # the loop needs
+        limit = narrow.limit()
+        low = t("select i1 " + t(f"icmp slt i128 {limit}, 0") + f", i128 0, i128 {limit}")
+        high = t("select i1 " + t(f"icmp sgt i128 {low}, {INT32_MAX}") +
+                 f", i128 {INT32_MAX}, i128 {low}")
+        t.do(f"%{v}_limit = call i32 asm \"\", \"=r,0\"(i32 " +
+             t(f"trunc i128 {high} to i32") + ")")
     t.do(f"br i1 %{v}_go, label %{v}_loop, label %gend")
     if general:  # one loop over t, with (x, y, z) carried along
         t.label(f"{v}_loop")
