@@ -85,7 +85,9 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     # after a round: resolve SIMD-group calls or let barriers go, then pick the next loop
     # from the lowest and highest site waited at (equal: every waiting thread is at one site)
     t.label("after")
-    sites = t(f"call i64 @__air_sites_waited(ptr %state, i32 {count})")
+    t.lines.append("  %a_sites = phi i64 " +
+                   ", ".join(f"[ %{v}_sites, %{v}_end ]" for v in variants))
+    sites = "%a_sites"
     t.do(f"%a_lo = trunc i64 {sites} to i32")
     t.do("%a_hi = trunc i64 " + t(f"lshr i64 {sites}, 32") + " to i32")
     t.do("%a_mixed = icmp ne i32 %a_lo, %a_hi")
@@ -132,17 +134,35 @@ def _narrowed_x(t: Any, v: str, ext_x: str, narrow: NarrowRound) -> str:
 def _skip_rest(t: Any, v: str, ext_x: str, xend: str, skipped: int) -> None:
     """Blocks ``<v>_skip``: the row's threads from ``xend`` on end the round as the guard
     sends them (state ``skipped``; a finished thread stays finished)."""
+    # the threads that ran: their part of the summary in a loop of its own (taken in
+    # by the loop that runs them, it is a reduction under the condition that the
+    # thread runs, which LLVM does not vectorize)
+    t.label(f"{v}_xdone")
+    ran = t("call i64 @__air_sites_waited(ptr " +
+            t(f"getelementptr i32, ptr %state, i32 %{v}_row") + f", i32 {xend})")
+    t.do(f"%{v}_xlo = call i32 @llvm.umin.i32(i32 %{v}_ylo, i32 " +
+         t(f"trunc i64 {ran} to i32") + ")")
+    t.do(f"%{v}_xhi = call i32 @llvm.umax.i32(i32 %{v}_yhi, i32 " +
+         t("trunc i64 " + t(f"lshr i64 {ran}, 32") + " to i32") + ")")
+    t.do(f"br label %{v}_skip")
     t.label(f"{v}_skip")
-    t.lines.append(f"  %{v}_kx = phi i32 [ {xend}, %{v}_xloop ], [ %{v}_kx1, %{v}_kbody ]")
+    t.lines.append(f"  %{v}_kx = phi i32 [ {xend}, %{v}_xdone ], [ %{v}_kx1, %{v}_kbody ]")
+    _summary_phis(t, v, "k", [("x", "x", f"%{v}_xdone"), ("k1", "k1", f"%{v}_kbody")])
     t.do(f"%{v}_kmore = icmp ult i32 %{v}_kx, {ext_x}")
     t.do(f"br i1 %{v}_kmore, label %{v}_kbody, label %{v}_yend")
     t.label(f"{v}_kbody")
     sp = t("getelementptr i32, ptr %state, i32 " + t(f"add i32 %{v}_row, %{v}_kx"))
     if skipped == DONE:
         t.do(f"store i32 {DONE}, ptr {sp}")
-    else:
+        t.do(f"%{v}_k1lo = add i32 %{v}_klo, 0")
+        t.do(f"%{v}_k1hi = add i32 %{v}_khi, 0")
+    else:  # a thread that goes on waits at site -skipped
         done = t("icmp eq i32 " + t(f"load i32, ptr {sp}") + f", {DONE}")
-        t.do("store i32 " + t(f"select i1 {done}, i32 {DONE}, i32 {skipped}") + f", ptr {sp}")
+        new = t(f"select i1 {done}, i32 {DONE}, i32 {skipped}")
+        t.do(f"store i32 {new}, ptr {sp}")
+        lo, hi = _waited(t, new)
+        t.do(f"%{v}_k1lo = call i32 @llvm.umin.i32(i32 %{v}_klo, i32 {lo})")
+        t.do(f"%{v}_k1hi = call i32 @llvm.umax.i32(i32 %{v}_khi, i32 {hi})")
     t.do(f"%{v}_kx1 = add i32 %{v}_kx, 1")
     t.do(f"br label %{v}_skip")
 
@@ -190,10 +210,14 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
     else:  # loops over z, y and x: t is linear in x, which lets LLVM vectorize over x
         t.label(f"{v}_loop")
         t.lines.append(f"  %{v}_qz = phi i32 [ 0, %{v}_round ], [ %{v}_qz1, %{v}_zend ]")
+        if narrow:
+            _summary_phis(t, v, "z", [("-1", "0", f"%{v}_round"), ("y", "y", f"%{v}_zend")])
         t.do(f"%{v}_zmore = icmp ult i32 %{v}_qz, {ext['z']}")
         t.do(f"br i1 %{v}_zmore, label %{v}_yloop, label %{v}_end")
         t.label(f"{v}_yloop")
         t.lines.append(f"  %{v}_qy = phi i32 [ 0, %{v}_loop ], [ %{v}_qy1, %{v}_yend ]")
+        if narrow:
+            _summary_phis(t, v, "y", [("z", "z", f"%{v}_loop"), ("k", "k", f"%{v}_yend")])
         t.do(f"%{v}_ymore = icmp ult i32 %{v}_qy, {ext['y']}")
         t.do(f"br i1 %{v}_ymore, label %{v}_xpre, label %{v}_zend")
         t.label(f"{v}_xpre")
@@ -206,7 +230,7 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
         t.do(f"%{v}_t = add i32 %{v}_row, %{v}_qx")
         t.do(f"%{v}_xmore = icmp ult i32 %{v}_qx, {xend}")
         t.do(f"br i1 %{v}_xmore, label %{v}_body, label "
-             f"%{v}_{'skip' if narrow else 'yend'}")
+             f"%{v}_{'xdone' if narrow else 'yend'}")
         if narrow:
             _skip_rest(t, v, ext["x"], xend, narrow.skipped)
         t.label(f"{v}_yend")
@@ -242,6 +266,10 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
     if not general:
         t.do(f"br label %{v}_xloop")
         t.label(f"{v}_end")
+        if narrow:
+            _pack_summary(t, v, f"%{v}_zlo", f"%{v}_zhi")
+        else:
+            t.do(f"%{v}_sites = call i64 @__air_sites_waited(ptr %state, i32 {count})")
         t.do("br label %after")
         return
     t.do(f"%{v}_t1 = add i32 %{v}_t, 1")
@@ -253,7 +281,33 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
     t.do(f"%{v}_qz2 = add i32 %{v}_qz, " + t(f"zext i1 %{v}_wy to i32"))
     t.do(f"br label %{v}_loop")
     t.label(f"{v}_end")
+    t.do(f"%{v}_sites = call i64 @__air_sites_waited(ptr %state, i32 {count})")
     t.do("br label %after")
+
+
+def _summary_phis(t: Any, v: str, at: str, incoming: list[tuple[str, str, str]]) -> None:
+    """Phis ``%<v>_<at>lo`` and ``%<v>_<at>hi`` of a narrowed round's summary (the lowest
+    and highest site a thread waits at so far, as ``@__air_sites_waited`` gives them):
+    ``incoming`` lists (lo, hi, block), lo and hi each a constant or the letter of the
+    phis it comes from."""
+    for part, k in (("lo", 0), ("hi", 1)):
+        items = [f"[ {vals[k] if vals[k][0] in '-0' else f'%{v}_{vals[k]}{part}'}, {block} ]"
+                 for *vals, block in [(a, b, c) for a, b, c in incoming]]
+        t.lines.append(f"  %{v}_{at}{part} = phi i32 " + ", ".join(items))
+
+
+def _waited(t: Any, state: str) -> tuple[str, str]:
+    """A thread's part in the summary, from its ``state``: the site it waits at, or
+    (not waiting) -1 for the lowest and 0 for the highest (as ``@__air_sites_waited``)."""
+    waits = t(f"icmp ugt i32 {state}, {DONE & 0xFFFFFFFF}")  # negative, not DONE
+    at = t(f"sub i32 0, {state}")
+    return t(f"select i1 {waits}, i32 {at}, i32 -1"), t(f"select i1 {waits}, i32 {at}, i32 0")
+
+
+def _pack_summary(t: Any, v: str, lo: str, hi: str) -> None:
+    """``%<v>_sites``: the summary as ``@__air_sites_waited`` returns it."""
+    high = t("shl i64 " + t(f"zext i32 {hi} to i64") + ", 32")
+    t.do(f"%{v}_sites = or i64 {high}, " + t(f"zext i32 {lo} to i64"))
 
 
 __all__ = ["SPECIALIZED_INSTRUCTIONS", "emit_group_rounds"]
