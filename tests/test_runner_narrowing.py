@@ -32,9 +32,10 @@ WIDTH, WHOLE, HEIGHT = 80, 128, 8
 
 # each thread keeps in[g] across two barriers; between them, the threads the guard admits
 # (block %work) store 2 * in[g] to out[g]; after the second barrier every thread adds
-# in[g] to out[g] (zeros before): 3 * in[g] where admitted, in[g] elsewhere. The guard
+# in[g] and 1 to out[g] (zeros before): 3 * in[g] + 1 where admitted, in[g] + 1 elsewhere. The guard
 # is {guard}, which defines %c; {branch} picks the blocks it goes to (%other stores
-# -in[g], so that out[g] ends 0 there).
+# -in[g], so that out[g] ends 1 there). Threads with x position {quit} or more finish
+# before the first barrier (out[g] stays 0).
 _MODULE = """\
 target datalayout = "e-p:64:64:64-i1:8:8-i8:8:8-i16:16:16-i32:32:32-i64:64:64-f32:32:32-n8:16:32"
 target triple = "air64-apple-macosx14.0.0"
@@ -50,6 +51,9 @@ define void @k(float addrspace(1)* %in, float addrspace(1)* %out, <3 x i32> %gpo
   %op = getelementptr inbounds float, float addrspace(1)* %out, i64 %g64
   %tx = extractelement <3 x i32> %tpos, i32 0
   %bx = extractelement <3 x i32> %group, i32 0
+  %quit = icmp uge i32 %tx, {quit}
+  br i1 %quit, label %exit, label %stay
+stay:
   call void @air.wg.barrier(i32 2, i32 1) #0
 {guard}
   br i1 %c, {branch}
@@ -65,7 +69,10 @@ join:
   call void @air.wg.barrier(i32 2, i32 1) #0
   %o = load float, float addrspace(1)* %op, align 4
   %sum = fadd float %o, %x
-  store float %sum, float addrspace(1)* %op, align 4
+  %sum1 = fadd float %sum, 1.0
+  store float %sum1, float addrspace(1)* %op, align 4
+  ret void
+exit:
   ret void
 }
 
@@ -135,13 +142,14 @@ BOUNDS = [0, 1, 15, 16, 17, 63, 64, 65, 1000, -1, -5, 2147483647, -2147483648]
 EDGES = [0, 16, 64, 65, -1, -2147483648]
 
 
-def _air(guard: str, branch: str, size_role: str = "dispatch_threads_per_threadgroup") \
-        -> bytes:
+def _air(guard: str, branch: str, size_role: str = "dispatch_threads_per_threadgroup",
+         quit: int = 1 << 16) -> bytes:
     """The kernel; ``%tsize`` is ``size_role`` (``threads_per_threadgroup`` needs whole
     groups: a grid of ``WHOLE``)."""
     width = WHOLE if size_role == "threads_per_threadgroup" else WIDTH
     return _MODULE.replace("{guard}", "  " + guard).replace("{branch}", branch) \
-        .replace("{width}", str(width)).replace("{size_role}", size_role).encode()
+        .replace("{width}", str(width)).replace("{size_role}", size_role) \
+        .replace("{quit}", str(quit)).encode()
 
 
 def _narrowed_sites(air: bytes, checked: bool) -> set[int]:
@@ -149,14 +157,18 @@ def _narrowed_sites(air: bytes, checked: bool) -> set[int]:
     module, kernel = find_kernel([read_module(air.decode())], "k", "test")
     texts: dict[str, str] = {}
     compile_kernel(module, kernel_bindings(module, kernel), checked, dump=texts)
-    return {int(k) for k in re.findall(r"^s(\d+)_skip:", texts["runtime"], flags=re.M)}
+    return {int(k) for k in re.findall(r"^s(\d+)_xdone:", texts["runtime"], flags=re.M)}
 
 
-def _check(air: bytes, group: tuple[int, int], admitted: np.ndarray, other: float) -> None:
+def _check(air: bytes, group: tuple[int, int], admitted: np.ndarray, other: float,
+           finished: np.ndarray | None = None) -> None:
     """Run checked and unchecked; admitted threads end with 3 * in, the others with
-    in + ``other`` * in."""
+    in + ``other`` * in (and 1 added), ``finished`` ones with 0."""
     data = RNG.standard_normal(admitted.shape).astype(np.float32)
-    expected = np.where(admitted, data * np.float32(2) + data, np.float32(other) * data + data)
+    expected = np.where(admitted, data * np.float32(2) + data,
+                        np.float32(other) * data + data) + np.float32(1)
+    if finished is not None:
+        expected[finished] = 0
     for checked in (True, False):
         out = np.zeros_like(data)
         run(air, "k", data.shape[::-1], group, {0: data, 1: out}, check_bounds=checked)
@@ -190,6 +202,20 @@ def test_a_bound_from_the_threadgroup_size(role: str, group: tuple[int, int]) ->
     threads = Threads(group, WHOLE if role == "threads_per_threadgroup" else WIDTH)
     size = threads.nx if role == "threads_per_threadgroup" else threads.dispatch_nx
     _check(air, group, threads.tx < size // 2, other=0.0)
+
+
+@pytest.mark.parametrize("group", [(64, 1), (16, 4)])
+@pytest.mark.parametrize("form", ["lid ult", "tx sle", "inverted uge"])
+def test_threads_that_finished_before_stay_finished(form: str, group: tuple[int, int]) -> None:
+    # threads with x >= 12 (of each row) finish before the barriers: the skipped threads
+    # of a round are then some finished, some going on
+    guard, branch, admits = NARROWED[form]
+    threads = Threads(group)
+    for s in (0, 5, 11, 12, 20, 64):
+        air = _air(guard.replace("S", str(s)), branch, quit=12)
+        if s == 0:
+            assert _narrowed_sites(air, checked=False) == {1}
+        _check(air, group, admits(threads, s), other=0.0, finished=threads.tx >= 12)
 
 
 # bounds the driver computes per group from built-in inputs
@@ -244,7 +270,7 @@ def test_the_cuda_tree_reduction_narrows_every_level_and_the_last_round() -> Non
     module, kernel = find_kernel([read_module(air.decode())], "reduce_sum", "test")
     texts: dict[str, str] = {}
     compile_kernel(module, kernel_bindings(module, kernel), True, dump=texts)
-    assert set(map(int, re.findall(r"^s(\d+)_skip:", texts["runtime"], flags=re.M))) \
+    assert set(map(int, re.findall(r"^s(\d+)_xdone:", texts["runtime"], flags=re.M))) \
         == set(range(1, 10))  # tid < 128, 64, ..., 2; tid == 0 twice
     n = 9 * 256 + 77  # a partial last group
     data = RNG.standard_normal(n).astype(np.float32)

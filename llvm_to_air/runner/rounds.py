@@ -25,6 +25,13 @@ round's summary, the lowest and highest site waited at, is ``@__air_sites_waited
 :mod:`.lockstep` (a vectorized loop over the states, in a function of its own so that
 LLVM's CFG simplification does not merge it into the rounds' loops); only where threads
 wait at different sites does a second loop look for a SIMD-group call among them.
+
+A specialized round whose threads all start with a guard that admits the first ``s`` of
+them (:mod:`.narrowing`) runs only those; the others' states are set to where the guard
+sends them (the next barrier, or finished), a plain fill while no thread of the group has
+finished (the summary's finished flag, carried from round to round), and the round's
+summary is put together from the threads that ran and the skipped ones, without a pass
+over every state.
 """
 
 from __future__ import annotations
@@ -89,7 +96,9 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
                    ", ".join(f"[ %{v}_sites, %{v}_end ]" for v in variants))
     sites = "%a_sites"
     t.do(f"%a_lo = trunc i64 {sites} to i32")
-    t.do("%a_hi = trunc i64 " + t(f"lshr i64 {sites}, 32") + " to i32")
+    t.do("%a_hi = and i32 " + t("trunc i64 " + t(f"lshr i64 {sites}, 32") + " to i32") +
+         f", {SITE_MASK}")
+    t.do(f"%a_done = icmp slt i64 {sites}, 0")  # a thread finished
     t.do("%a_mixed = icmp ne i32 %a_lo, %a_hi")
     t.do("%a_anyw = icmp ne i32 %a_hi, 0")
     t.do("br i1 %a_anyw, label %waiting, label %gend")
@@ -132,39 +141,96 @@ def _narrowed_x(t: Any, v: str, ext_x: str, narrow: NarrowRound) -> str:
 
 
 def _skip_rest(t: Any, v: str, ext_x: str, xend: str, skipped: int) -> None:
-    """Blocks ``<v>_skip``: the row's threads from ``xend`` on end the round as the guard
-    sends them (state ``skipped``; a finished thread stays finished)."""
-    # the threads that ran: their part of the summary in a loop of its own (taken in
-    # by the loop that runs them, it is a reduction under the condition that the
-    # thread runs, which LLVM does not vectorize)
+    """Blocks ``<v>_xdone`` to ``<v>_yend``: the row's threads from ``xend`` on end the
+    round as the guard sends them (state ``skipped``; a finished thread stays finished),
+    and ``%<v>_row_sum`` is the summary so far (``%<v>_ysum``) with the row's threads in.
+
+    The threads that ran are summed up by a pass of their own: taken in by the loop that
+    runs them, they would make a reduction under the condition that the thread runs,
+    which LLVM does not vectorize. While no thread of the group has finished
+    (``%<v>_anyd`` false), every skipped thread goes on, so their states are a fill and
+    their summary a constant."""
     t.label(f"{v}_xdone")
     ran = t("call i64 @__air_sites_waited(ptr " +
             t(f"getelementptr i32, ptr %state, i32 %{v}_row") + f", i32 {xend})")
-    t.do(f"%{v}_xlo = call i32 @llvm.umin.i32(i32 %{v}_ylo, i32 " +
-         t(f"trunc i64 {ran} to i32") + ")")
-    t.do(f"%{v}_xhi = call i32 @llvm.umax.i32(i32 %{v}_yhi, i32 " +
-         t("trunc i64 " + t(f"lshr i64 {ran}, 32") + " to i32") + ")")
-    t.do(f"br label %{v}_skip")
-    t.label(f"{v}_skip")
-    t.lines.append(f"  %{v}_kx = phi i32 [ {xend}, %{v}_xdone ], [ %{v}_kx1, %{v}_kbody ]")
-    _summary_phis(t, v, "k", [("x", "x", f"%{v}_xdone"), ("k1", "k1", f"%{v}_kbody")])
-    t.do(f"%{v}_kmore = icmp ult i32 %{v}_kx, {ext_x}")
-    t.do(f"br i1 %{v}_kmore, label %{v}_kbody, label %{v}_yend")
-    t.label(f"{v}_kbody")
-    sp = t("getelementptr i32, ptr %state, i32 " + t(f"add i32 %{v}_row, %{v}_kx"))
-    if skipped == DONE:
-        t.do(f"store i32 {DONE}, ptr {sp}")
-        t.do(f"%{v}_k1lo = add i32 %{v}_klo, 0")
-        t.do(f"%{v}_k1hi = add i32 %{v}_khi, 0")
-    else:  # a thread that goes on waits at site -skipped
+    with_ran = _combine(t, f"%{v}_ysum", ran)
+    some = t(f"icmp ult i32 {xend}, {ext_x}")
+    them = FINISHED if skipped == DONE else _packed(-skipped, -skipped)
+    t.do(f"%{v}_fsum = " + _combine_text(t, with_ran, t(f"select i1 {some}, i64 {them}, "
+                                                          f"i64 {NOTHING}")))
+    careful = skipped != DONE  # a finished thread's state stays: only where one can be
+    t.do(f"br i1 %{v}_anyd, label %{v}_skip, label %{v}_fill" if careful else
+         f"br label %{v}_fill")
+    t.label(f"{v}_fill")
+    t.lines.append(f"  %{v}_fx = phi i32 [ {xend}, %{v}_xdone ], [ %{v}_fx1, %{v}_fbody ]")
+    t.do("br i1 " + t(f"icmp ult i32 %{v}_fx, {ext_x}") +
+         f", label %{v}_fbody, label %{v}_yend")
+    t.label(f"{v}_fbody")
+    t.do(f"store i32 {skipped}, ptr " + t("getelementptr i32, ptr %state, i32 " +
+                                          t(f"add i32 %{v}_row, %{v}_fx")))
+    t.do(f"%{v}_fx1 = add i32 %{v}_fx, 1")
+    t.do(f"br label %{v}_fill")
+    incoming = [f"[ %{v}_fsum, %{v}_fill ]"]
+    if careful:
+        t.label(f"{v}_skip")
+        t.lines.append(f"  %{v}_kx = phi i32 [ {xend}, %{v}_xdone ], [ %{v}_kx1, %{v}_kbody ]")
+        for part, none in (("lo", "-1"), ("hi", "0")):
+            t.lines.append(f"  %{v}_k{part} = phi i32 [ {none}, %{v}_xdone ], "
+                           f"[ %{v}_k1{part}, %{v}_kbody ]")
+        t.do("br i1 " + t(f"icmp ult i32 %{v}_kx, {ext_x}") +
+             f", label %{v}_kbody, label %{v}_kend")
+        t.label(f"{v}_kbody")
+        sp = t("getelementptr i32, ptr %state, i32 " + t(f"add i32 %{v}_row, %{v}_kx"))
         done = t("icmp eq i32 " + t(f"load i32, ptr {sp}") + f", {DONE}")
-        new = t(f"select i1 {done}, i32 {DONE}, i32 {skipped}")
-        t.do(f"store i32 {new}, ptr {sp}")
-        lo, hi = _waited(t, new)
-        t.do(f"%{v}_k1lo = call i32 @llvm.umin.i32(i32 %{v}_klo, i32 {lo})")
-        t.do(f"%{v}_k1hi = call i32 @llvm.umax.i32(i32 %{v}_khi, i32 {hi})")
-    t.do(f"%{v}_kx1 = add i32 %{v}_kx, 1")
-    t.do(f"br label %{v}_skip")
+        t.do("store i32 " + t(f"select i1 {done}, i32 {DONE}, i32 {skipped}") + f", ptr {sp}")
+        t.do(f"%{v}_k1lo = call i32 @llvm.umin.i32(i32 %{v}_klo, i32 " +
+             t(f"select i1 {done}, i32 -1, i32 {-skipped}") + ")")
+        t.do(f"%{v}_k1hi = call i32 @llvm.umax.i32(i32 %{v}_khi, i32 " +
+             t(f"select i1 {done}, i32 0, i32 {-skipped}") + ")")
+        t.do(f"%{v}_kx1 = add i32 %{v}_kx, 1")
+        t.do(f"br label %{v}_skip")
+        t.label(f"{v}_kend")
+        high = t("shl i64 " + t(f"zext i32 %{v}_khi to i64") + ", 32")
+        t.do(f"%{v}_ksum = " + _combine_text(
+            t, with_ran, t(f"or i64 {high}, " + t(f"zext i32 %{v}_klo to i64"))))
+        t.do(f"br label %{v}_yend")
+        incoming.append(f"[ %{v}_ksum, %{v}_kend ]")
+    t.label(f"{v}_yend")
+    t.lines.append(f"  %{v}_row_sum = phi i64 " + ", ".join(incoming))
+
+
+# summaries as @__air_sites_waited returns them (see .lockstep), as i64 constants: the
+# finished flag (bit 63), none waiting nor finished, and one thread finished
+FINISHED_BIT = -(1 << 63)
+NOTHING = 0xFFFFFFFF
+FINISHED = NOTHING + FINISHED_BIT
+SITE_MASK = 0x7FFFFFFF  # the highest site waited at: bits 32-62
+
+
+def _packed(lo: int, hi: int) -> int:
+    """A summary: sites ``lo`` to ``hi`` waited at, nobody finished."""
+    return lo | (hi << 32)
+
+
+def _combine_text(t: Any, a: str, b: str) -> str:
+    """The text of an instruction (``or``) whose value is summaries ``a`` and ``b`` in
+    one: the lower of the lowest sites, the higher of the highest, either's finished."""
+    lo = t("call i32 @llvm.umin.i32(i32 " + t(f"trunc i64 {a} to i32") + ", i32 " +
+           t(f"trunc i64 {b} to i32") + ")")
+    hi = t("call i32 @llvm.umax.i32(i32 " + _highest(t, a) + ", i32 " + _highest(t, b) + ")")
+    finished = t("and i64 " + t(f"or i64 {a}, {b}") + f", {FINISHED_BIT}")
+    return "or i64 " + t("or i64 " + t(f"zext i32 {lo} to i64") + ", " +
+                         t("shl i64 " + t(f"zext i32 {hi} to i64") + ", 32")) + f", {finished}"
+
+
+def _highest(t: Any, summary: str) -> str:
+    """The highest site waited at, of a summary."""
+    return t("and i32 " + t("trunc i64 " + t(f"lshr i64 {summary}, 32") + " to i32") +
+             f", {SITE_MASK}")
+
+
+def _combine(t: Any, a: str, b: str) -> str:
+    return t(_combine_text(t, a, b))
 
 
 def _waiting_site(t: Any, k: str) -> str:
@@ -188,6 +254,8 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
     t.do(f"%{v}_stop = load atomic i32, ptr @{STOP_FLAG} monotonic, align 4")
     t.do(f"%{v}_go = icmp eq i32 %{v}_stop, 0")
     if narrow is not None:
+        # entered from block pick only (a site's round, not the first)
+        t.do(f"%{v}_anyd = and i1 %a_done, true")
         # the limit, clamped to [0, 2**31 - 1] (a threadgroup has 1,024 threads at most),
         # is opaque to LLVM: knowing the threads' bound, it would drop the guard in the
         # kernel, and with it the fact that lets it see the guarded addresses as affine
@@ -199,6 +267,8 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
                  f", i128 {INT32_MAX}, i128 {low}")
         t.do(f"%{v}_limit = call i32 asm \"\", \"=r,0\"(i32 " +
              t(f"trunc i128 {high} to i32") + ")")
+        # a thread that finished before counts in the round's summary
+        t.do(f"%{v}_start = select i1 %{v}_anyd, i64 {FINISHED}, i64 {NOTHING}")
     t.do(f"br i1 %{v}_go, label %{v}_loop, label %gend")
     if general:  # one loop over t, with (x, y, z) carried along
         t.label(f"{v}_loop")
@@ -210,14 +280,16 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
     else:  # loops over z, y and x: t is linear in x, which lets LLVM vectorize over x
         t.label(f"{v}_loop")
         t.lines.append(f"  %{v}_qz = phi i32 [ 0, %{v}_round ], [ %{v}_qz1, %{v}_zend ]")
-        if narrow:
-            _summary_phis(t, v, "z", [("-1", "0", f"%{v}_round"), ("y", "y", f"%{v}_zend")])
+        if narrow:  # the summary so far
+            t.lines.append(f"  %{v}_zsum = phi i64 [ %{v}_start, %{v}_round ], "
+                           f"[ %{v}_ysum, %{v}_zend ]")
         t.do(f"%{v}_zmore = icmp ult i32 %{v}_qz, {ext['z']}")
         t.do(f"br i1 %{v}_zmore, label %{v}_yloop, label %{v}_end")
         t.label(f"{v}_yloop")
         t.lines.append(f"  %{v}_qy = phi i32 [ 0, %{v}_loop ], [ %{v}_qy1, %{v}_yend ]")
         if narrow:
-            _summary_phis(t, v, "y", [("z", "z", f"%{v}_loop"), ("k", "k", f"%{v}_yend")])
+            t.lines.append(f"  %{v}_ysum = phi i64 [ %{v}_zsum, %{v}_loop ], "
+                           f"[ %{v}_row_sum, %{v}_yend ]")
         t.do(f"%{v}_ymore = icmp ult i32 %{v}_qy, {ext['y']}")
         t.do(f"br i1 %{v}_ymore, label %{v}_xpre, label %{v}_zend")
         t.label(f"{v}_xpre")
@@ -231,9 +303,10 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
         t.do(f"%{v}_xmore = icmp ult i32 %{v}_qx, {xend}")
         t.do(f"br i1 %{v}_xmore, label %{v}_body, label "
              f"%{v}_{'xdone' if narrow else 'yend'}")
-        if narrow:
+        if narrow:  # ends with the label of block yend
             _skip_rest(t, v, ext["x"], xend, narrow.skipped)
-        t.label(f"{v}_yend")
+        else:
+            t.label(f"{v}_yend")
         t.do(f"%{v}_qy1 = add i32 %{v}_qy, 1")
         t.do(f"br label %{v}_yloop")
         t.label(f"{v}_zend")
@@ -267,7 +340,7 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
         t.do(f"br label %{v}_xloop")
         t.label(f"{v}_end")
         if narrow:
-            _pack_summary(t, v, f"%{v}_zlo", f"%{v}_zhi")
+            t.do(f"%{v}_sites = or i64 %{v}_zsum, 0")
         else:
             t.do(f"%{v}_sites = call i64 @__air_sites_waited(ptr %state, i32 {count})")
         t.do("br label %after")
@@ -283,31 +356,6 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
     t.label(f"{v}_end")
     t.do(f"%{v}_sites = call i64 @__air_sites_waited(ptr %state, i32 {count})")
     t.do("br label %after")
-
-
-def _summary_phis(t: Any, v: str, at: str, incoming: list[tuple[str, str, str]]) -> None:
-    """Phis ``%<v>_<at>lo`` and ``%<v>_<at>hi`` of a narrowed round's summary (the lowest
-    and highest site a thread waits at so far, as ``@__air_sites_waited`` gives them):
-    ``incoming`` lists (lo, hi, block), lo and hi each a constant or the letter of the
-    phis it comes from."""
-    for part, k in (("lo", 0), ("hi", 1)):
-        items = [f"[ {vals[k] if vals[k][0] in '-0' else f'%{v}_{vals[k]}{part}'}, {block} ]"
-                 for *vals, block in [(a, b, c) for a, b, c in incoming]]
-        t.lines.append(f"  %{v}_{at}{part} = phi i32 " + ", ".join(items))
-
-
-def _waited(t: Any, state: str) -> tuple[str, str]:
-    """A thread's part in the summary, from its ``state``: the site it waits at, or
-    (not waiting) -1 for the lowest and 0 for the highest (as ``@__air_sites_waited``)."""
-    waits = t(f"icmp ugt i32 {state}, {DONE & 0xFFFFFFFF}")  # negative, not DONE
-    at = t(f"sub i32 0, {state}")
-    return t(f"select i1 {waits}, i32 {at}, i32 -1"), t(f"select i1 {waits}, i32 {at}, i32 0")
-
-
-def _pack_summary(t: Any, v: str, lo: str, hi: str) -> None:
-    """``%<v>_sites``: the summary as ``@__air_sites_waited`` returns it."""
-    high = t("shl i64 " + t(f"zext i32 {hi} to i64") + ", 32")
-    t.do(f"%{v}_sites = or i64 {high}, " + t(f"zext i32 {lo} to i64"))
 
 
 __all__ = ["SPECIALIZED_INSTRUCTIONS", "emit_group_rounds"]
