@@ -47,7 +47,7 @@ from llvm_to_air.ir.model import (
     Value,
 )
 from llvm_to_air.ir.types import IntType, VectorType
-from llvm_to_air.runner.hostir import _PURE, _may_trap
+from llvm_to_air.runner.hostir import is_speculatable
 from llvm_to_air.runner.lanes import THREAD_PARAM
 from llvm_to_air.runner.lockstep import DONE
 
@@ -123,7 +123,7 @@ class _Analysis:
         if found:
             return found[0] in self.uniform_roles and v.ty.bits <= 32
         if isinstance(v, BinaryOp | Cast) and v.opcode in UNIFORM_OPERATIONS \
-                and not _may_trap(v):
+                and is_speculatable(v):
             return all(self.uniform(op, depth + 1) for op in v.ops)
         return False
 
@@ -148,7 +148,7 @@ def _quiet(inst: Instruction) -> bool:
     """Computes a value with no effect: pure arithmetic or a local slot's load."""
     if isinstance(inst, Load):
         return isinstance(inst.ops[0], Alloca)
-    return isinstance(inst, _PURE) and not _may_trap(inst)
+    return is_speculatable(inst)
 
 
 def _skipped_state(block: BasicBlock, restored: dict[int, Value],
