@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llvm_to_air.runner.lockstep import DONE
+from llvm_to_air.runner.lockstep import DONE, WAITED, WAITED_OR_FINISHED
 
 # each specialized loop inlines the kernel once more, and LLVM optimizes every copy: the
 # copies stop at this many instructions in all (rounds at other points use the general loop)
@@ -86,9 +86,12 @@ def emit_group_rounds(t: Any, ext: dict[str, str], count: str, simd_count: str,
     t.label("first")
     t.do(f"br label {'%s0_round' if special else '%any_round'}")
     variants = ["any", *[f"s{k}" for k in special]]
+    # with narrowed rounds, summaries say whether a thread finished (see _skip_rest)
+    summary = WAITED_OR_FINISHED if narrowed else WAITED
     for name in variants:
         narrow = (narrowed or {}).get(int(name[1:])) if name != "any" else None
-        _round(t, name, ext, count, thread_body, from_init=not special, narrow=narrow)
+        _round(t, name, ext, count, thread_body, from_init=not special, narrow=narrow,
+               summary=summary)
     # after a round: resolve SIMD-group calls or let barriers go, then pick the next loop
     # from the lowest and highest site waited at (equal: every waiting thread is at one site)
     t.label("after")
@@ -151,7 +154,7 @@ def _skip_rest(t: Any, v: str, ext_x: str, xend: str, skipped: int) -> None:
     (``%<v>_anyd`` false), every skipped thread goes on, so their states are a fill and
     their summary a constant."""
     t.label(f"{v}_xdone")
-    ran = t("call i64 @__air_sites_waited(ptr " +
+    ran = t(f"call i64 @{WAITED_OR_FINISHED}(ptr " +
             t(f"getelementptr i32, ptr %state, i32 %{v}_row") + f", i32 {xend})")
     with_ran = _combine(t, f"%{v}_ysum", ran)
     some = t(f"icmp ult i32 {xend}, {ext_x}")
@@ -199,7 +202,7 @@ def _skip_rest(t: Any, v: str, ext_x: str, xend: str, skipped: int) -> None:
     t.lines.append(f"  %{v}_row_sum = phi i64 " + ", ".join(incoming))
 
 
-# summaries as @__air_sites_waited returns them (see .lockstep), as i64 constants: the
+# summaries as @__air_sites_finished returns them (see .lockstep), as i64 constants: the
 # finished flag (bit 63), none waiting nor finished, and one thread finished
 FINISHED_BIT = -(1 << 63)
 NOTHING = 0xFFFFFFFF
@@ -242,10 +245,11 @@ def _waiting_site(t: Any, k: str) -> str:
 
 
 def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadBody,
-           from_init: bool, narrow: NarrowRound | None = None) -> None:
+           from_init: bool, narrow: NarrowRound | None = None, summary: str = WAITED) -> None:
     """One round's loop over the threads; ``v`` is ``any`` (resume points from the states,
     waiting threads released when ``%rel``) or ``s<k>`` (every live thread resumes at
-    ``k``; with ``narrow``, only the threads its guard admits)."""
+    ``k``; with ``narrow``, only the threads its guard admits); ``summary`` names the
+    function that sums the states up after it (:mod:`.lockstep`)."""
     general = v == "any"
     t.label(f"{v}_round")
     if general:
@@ -342,7 +346,7 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
         if narrow:
             t.do(f"%{v}_sites = or i64 %{v}_zsum, 0")
         else:
-            t.do(f"%{v}_sites = call i64 @__air_sites_waited(ptr %state, i32 {count})")
+            t.do(f"%{v}_sites = call i64 @{summary}(ptr %state, i32 {count})")
         t.do("br label %after")
         return
     t.do(f"%{v}_t1 = add i32 %{v}_t, 1")
@@ -354,7 +358,7 @@ def _round(t: Any, v: str, ext: dict[str, str], count: str, thread_body: ThreadB
     t.do(f"%{v}_qz2 = add i32 %{v}_qz, " + t(f"zext i1 %{v}_wy to i32"))
     t.do(f"br label %{v}_loop")
     t.label(f"{v}_end")
-    t.do(f"%{v}_sites = call i64 @__air_sites_waited(ptr %state, i32 {count})")
+    t.do(f"%{v}_sites = call i64 @{summary}(ptr %state, i32 {count})")
     t.do("br label %after")
 
 
