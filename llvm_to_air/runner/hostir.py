@@ -666,6 +666,12 @@ _PURE = (BinaryOp, UnaryOp, Cast, Compare, Select, GetElementPtr, ExtractElement
 _DIVISIONS = frozenset({"udiv", "sdiv", "urem", "srem"})
 
 
+def is_speculatable(inst: Instruction) -> bool:
+    """Computes a value from its operands alone, with no effect and no trap: it may run
+    anywhere its operands are defined, or not at all."""
+    return isinstance(inst, _PURE) and not _may_trap(inst)
+
+
 def _may_trap(inst: Instruction) -> bool:
     """An integer division whose divisor may be 0 (or -1, for signed overflow)."""
     if not isinstance(inst, BinaryOp) or inst.opcode not in _DIVISIONS:
@@ -694,7 +700,7 @@ def hoist_parameter_values(fn: Function, prologue: BasicBlock) -> int:
                 continue
             keep: list[Instruction] = []
             for inst in block.instructions:
-                if isinstance(inst, _PURE) and not _may_trap(inst) and all(
+                if is_speculatable(inst) and all(
                         isinstance(op, Constant | Argument) or id(op) in available
                         for op in inst.ops):
                     available.add(id(inst))
@@ -940,6 +946,7 @@ __all__ = [
     "erase_address_spaces",
     "hoist_parameter_values",
     "instrument_bounds",
+    "is_speculatable",
     "is_yield",
     "keep_kernel",
     "make_step_function",
