@@ -556,12 +556,29 @@ def trig_cases(v: str) -> list[Case]:
     return [Case(v, "math_sincos.ll", "_Z12polar_kernelPKfS0_PfS1_i", (n,), (64,), inputs)]
 
 
+def half_atomic_cases(v: str) -> list[Case]:
+    """cuda_fp16.h atomicAdd on __half/__half2 (ours: compare-exchange loops on the word);
+    gradients of eighths keep every sum exact in half, so the order cannot matter."""
+    n, slots = 4096, 37
+
+    def inputs(pairs: int) -> Callable[[np.random.Generator], dict[int, Any]]:
+        return lambda r: {0: np.int32(n), 1: r.integers(0, slots, n).astype(np.int32),
+                          2: (r.integers(-8, 9, pairs * n) / 8).astype(np.float16),
+                          3: np.zeros(pairs * slots, np.float16)}
+
+    return [Case(v, "half_atomics.ll", "_Z16scatter_add_halfiPKiPK6__halfPS1_", (n,), (128,),
+                 inputs(1), checks={3: EXACT}),
+            Case(v, "half_atomics.ll", "_Z17scatter_add_half2iPKiPK7__half2PS1_", (n,), (128,),
+                 inputs(2), checks={3: EXACT})]
+
+
 def real_cuda_cases() -> list[Case]:
     """Kernels built against the real CUDA 12.4 headers, at -O2 and -O0."""
     cases: list[Case] = []
     for v in REAL:
         cases += (wmma_cases(v) + nvvm_cases(v) + collective_cases(v) + polybench_cases(v)
-                  + header_feature_cases(v) + votes_matches_cases(v) + trig_cases(v))
+                  + header_feature_cases(v) + votes_matches_cases(v) + trig_cases(v)
+                  + half_atomic_cases(v))
     return cases
 
 
