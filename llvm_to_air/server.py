@@ -50,6 +50,7 @@ SERVER_ENV = "LLVM_TO_AIR_SERVER"
 FORWARDED = frozenset({"compile", "downgrade", "inspect", "dis", "verify", "run"})
 _WORD = struct.Struct("<q")  # every number on the wire: a little-endian int64
 STALE = -1  # in place of a pid: the server runs other code than the client
+_ANSWER_SECONDS = 10.0
 # A child dying of one of these crashed (in LLVM, which it runs in-process to save a
 # fork): the client then runs the command itself, where nothing can crash it
 _CRASH_SIGNALS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL,
@@ -89,18 +90,23 @@ def forward(socket_path: str, argv: Sequence[str]) -> int | None:
     if (not hasattr(socket, "send_fds") or not argv
             or _command_of(argv) not in FORWARDED):
         return None
-    request = json.dumps({"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ),
-                          "umask": _umask(), "fingerprint": code_fingerprint()}).encode()
-    try:
+    try:  # a deleted working directory, a package file gone: run it here
+        request = json.dumps({"argv": list(argv), "cwd": os.getcwd(),
+                              "env": dict(os.environ), "umask": _umask(),
+                              "fingerprint": code_fingerprint()}).encode()
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        client.connect(socket_path)
-    except OSError:
+    except (OSError, ValueError):
         return None
     with client:
         try:
+            # a server that does not answer at once is stuck (stopped, overloaded): the
+            # pid comes right after the fork, so until then nothing has run
+            client.settimeout(_ANSWER_SECONDS)
+            client.connect(socket_path)
             socket.send_fds(client, [_WORD.pack(len(request))], [0, 1, 2])
             client.sendall(request)
             pid = _read_word(client)
+            client.settimeout(None)
         except OSError:
             return None
         if pid is None or pid == STALE:
