@@ -79,3 +79,32 @@ def test_the_fast_path_builds_what_the_token_parser_builds(
     fast = printed()
     monkeypatch.setattr(FastPath, "instruction", lambda self, line: None)
     assert printed() == fast
+
+
+def test_llvm24_argument_comments_are_not_types() -> None:
+    """Triton's LLVM 24 prints ``/* (pinf zero) */`` before an ``is.fpclass`` mask: the
+    pre-checks and the lexer pass over it, and the class test lowers and runs."""
+    import numpy as np
+
+    from llvm_to_air import compile, run
+    from llvm_to_air.ir.lexer import tokenize
+
+    text = ('target triple = "nvptx64-nvidia-cuda"\n'
+            "declare i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n"
+            "declare i1 @llvm.is.fpclass.f32(float, i32 immarg)\n"
+            "define void @k(ptr %x, ptr %y) {\n"
+            "  %t = call i32 @llvm.nvvm.read.ptx.sreg.tid.x()\n"
+            "  %i = zext i32 %t to i64\n"
+            "  %p = getelementptr inbounds float, ptr %x, i64 %i\n"
+            "  %v = load float, ptr %p, align 4\n"
+            "  %c = call i1 @llvm.is.fpclass.f32(float %v, /* (pinf zero) */ i32 608)\n"
+            "  %r = zext i1 %c to i32\n"
+            "  %q = getelementptr inbounds i32, ptr %y, i64 %i\n"
+            "  store i32 %r, ptr %q, align 4\n  ret void\n}\n"
+            '!nvvm.annotations = !{!0}\n!0 = !{ptr @k, !"kernel", i32 1}\n')
+    assert all(token[1] != "/*" for token in tokenize(text))
+    result = compile(text, "fpclass.ll")
+    x = np.array([np.inf, 0.0, -0.0, -np.inf, 1.0, np.nan, 1e-45, -2.0], np.float32)
+    y = np.zeros(8, np.int32)
+    run(result.output.encode(), "k", 8, 8, {0: x, 1: y})
+    assert y.tolist() == [1, 1, 1, 0, 0, 0, 0, 0]

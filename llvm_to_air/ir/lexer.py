@@ -32,7 +32,7 @@ EOF = "eof"
 _NAME = r'(?:[-a-zA-Z$._][-a-zA-Z$._0-9]*|"[^"]*"|\d+)'
 _TOKEN_RE = re.compile(
     r"""
-    (?P<ws>[ \t\r\n]+|;[^\n]*)
+    (?P<ws>[ \t\r\n]+|;[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)
   | (?P<label>^(?:[-a-zA-Z$._0-9]+|"[^"]*"):)
   | (?P<local>%""" + _NAME + r""")
   | (?P<global>@""" + _NAME + r""")

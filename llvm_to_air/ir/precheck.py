@@ -66,8 +66,12 @@ def _check_vector_sizes(text: str, file: str) -> None:
 
 
 def _param_type(param: str) -> str:
-    """The type of a parameter or typed argument (``i32 noundef %x`` -> ``i32``)."""
+    """The type of a parameter or typed argument (``i32 noundef %x`` -> ``i32``); a
+    comment before it (LLVM 24 writes ``/* (pinf zero) */ i32 608`` for ``is.fpclass``)
+    is not part of it."""
     param = param.strip()
+    if param.startswith("/*"):
+        param = param[param.find("*/") + 2:].strip() if "*/" in param else param
     if param.startswith(("<", "[", "{")):
         depth = 0
         for k, ch in enumerate(param):
