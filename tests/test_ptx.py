@@ -105,8 +105,11 @@ ATOMIC_MODEL = {"add": np.add, "fadd": np.add, "umax": np.maximum, "max": np.max
                 "umin": np.minimum, "min": np.minimum, "and": np.bitwise_and,
                 "or": np.bitwise_or, "xor": np.bitwise_xor}
 ATOMIC_ROWS = [r for r in T.ROWS if r.kind == "atomic" and r.op != "xchg" and r.bits == 32
+               and not r.to  # 16-bit floats: test_half_atomic_row
                and (".gpu.acq_rel." in r.mnemonic or ".cta." in r.mnemonic
                     or r.mnemonic.count(".") == 3)]
+HALF_ATOMIC_ROWS = [r for r in T.ROWS if r.kind == "atomic" and r.to
+                    and r.mnemonic.startswith(("atom.add.", "atom.global.add."))]
 
 
 @pytest.mark.parametrize("row", [*ATOMIC_ROWS, T.BY_MNEMONIC["atom.global.gpu.acq_rel.add.u64"]],
@@ -136,6 +139,31 @@ def test_atomic_row(row: T.PtxRow) -> None:
         return
     want = ATOMIC_MODEL[row.op].reduce(np.concatenate([inp[N:], inp[:N][pred != 0]]))
     np.testing.assert_array_equal(out[0], want)
+
+
+@pytest.mark.parametrize("row", HALF_ATOMIC_ROWS, ids=lambda r: r.mnemonic)
+def test_half_atomic_row(row: T.PtxRow) -> None:
+    """atom.add.noftz.{f16,bf16}[x2] (cuda_fp16.h/cuda_bf16.h atomicAdd): every thread adds
+    its eighths into one slot (exact in 16 bits, so any order gives the sum); the old
+    values each thread gets back are slot states, one of them the start."""
+    letter, ity, _ = REG[row.bits]
+    body = (f"  %s = getelementptr {ity}, ptr addrspace(1) %in, i64 %t\n"
+            f"  %v = load {ity}, ptr addrspace(1) %s\n"
+            f"  %old = call {ity} asm sideeffect \"@$3 {row.mnemonic} $0, [ $1 + 0 ], $2;\", "
+            f"\"={letter},l,{letter},b\"(ptr addrspace(1) %out, {ity} %v, i1 %p)\n")
+    lanes = row.lanes
+    dtype = np.float16 if row.to == "half" else np.uint16  # bf16: its bits
+    eighths = RNG.integers(-8, 9, (N + 1) * lanes) / 8
+    values = eighths.astype(np.float16) if dtype is np.float16 else (
+        eighths.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+    inp, out = values[:N * lanes].copy(), values[N * lanes:].copy()
+    pred = RNG.integers(0, 2, N).astype(np.uint8)
+    _run(body, inp.view(REG[row.bits][2]), out, pred)
+    taken = np.concatenate([eighths[N * lanes:].reshape(1, lanes),
+                            eighths[:N * lanes].reshape(N, lanes)[pred != 0]])
+    got = out.astype(np.float64) if dtype is np.float16 else (
+        (out.astype(np.uint32) << 16).view(np.float32).astype(np.float64))
+    np.testing.assert_array_equal(got, taken.sum(axis=0))
 
 
 @pytest.mark.parametrize(("row", "model"), [

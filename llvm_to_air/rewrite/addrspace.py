@@ -29,6 +29,7 @@ from llvm_to_air.ir.edit import (
 from llvm_to_air.ir.model import (
     Alloca,
     Argument,
+    BinaryOp,
     Call,
     Cast,
     Constant,
@@ -145,6 +146,25 @@ def _is_generic_constant_data(producer: Producer, gv: GlobalVariable) -> bool:
     nothing can write it, so it is constant-space data wherever it is read."""
     return gv.addrspace in GENERIC_SPACES[producer] and gv.is_constant and \
         gv.initializer is not None
+
+
+# integer operations that move an address within its buffer (an offset added, low bits
+# masked for alignment)
+_ADDRESS_ARITHMETIC = frozenset({"add", "sub", "and", "or"})
+
+
+def _from_load(value: Value) -> bool:
+    """Whether ``value`` is a load, or integer arithmetic on exactly one."""
+    for _ in range(16):
+        if isinstance(value, Load):
+            return True
+        if not (isinstance(value, BinaryOp) and value.opcode in _ADDRESS_ARITHMETIC):
+            return False
+        loads = [op for op in value.ops if isinstance(op, Load | BinaryOp)]
+        if len(loads) != 1:
+            return False
+        value = loads[0]
+    return False
 
 
 def _is_read_only_data(module: Module, gv: GlobalVariable) -> bool:
@@ -264,7 +284,7 @@ class _Inference:
             return PRIVATE
         if isinstance(inst, GetElementPtr | Cast | Freeze):
             if isinstance(inst, Cast) and inst.opcode == "inttoptr":
-                return None
+                return DEVICE if self._host_written_address(inst.ops[0]) else None
             return self.origin(inst.ops[0])
         if isinstance(inst, Phi | Select):
             incoming = inst.ops[1:] if isinstance(inst, Select) else inst.ops
@@ -287,6 +307,21 @@ class _Inference:
                 return DEVICE
             return None
         return None
+
+    def _host_written_address(self, value: Value) -> bool:
+        """An integer the host wrote into a constant buffer, offset by integer arithmetic:
+        thrust's kernel agents take their iterators in a by-value struct whose pointers
+        clang's SROA turned into ``i64`` fields, made pointers again with ``inttoptr``."""
+        for _ in range(16):
+            if isinstance(value, Load):
+                return self.origin(value.ops[0]) == CONSTANT
+            if not (isinstance(value, BinaryOp) and value.opcode in _ADDRESS_ARITHMETIC):
+                return False
+            loads = [op for op in value.ops if _from_load(op)]
+            if len(loads) != 1:
+                return False
+            value = loads[0]
+        return False
 
     def _base(self, ptr: Value) -> Alloca | None:
         """The alloca ``ptr`` addresses, also through -O0's pointer slots (``this``)."""

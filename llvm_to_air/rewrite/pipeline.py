@@ -149,6 +149,20 @@ def simplify(module: Module, ctx: LoweringContext) -> None:
     remove_dead_code(module, roots)
 
 
+_VISIBILITIES = frozenset({"hidden", "protected"})
+
+
+def drop_object_file_details(module: Module, ctx: LoweringContext) -> None:
+    """What a library of AIR cannot hold: comdats (Apple's object format has none, and
+    CUB/thrust kernels arrive in them) go, and a symbol made internal or private keeps no
+    ``hidden``/``protected`` visibility (LLVM rejects local symbols with one)."""
+    module.comdats.clear()
+    for value in (*module.globals, *module.functions):
+        value.comdat = None
+        if value.linkage in ("internal", "private"):
+            value.qualifiers = [q for q in value.qualifiers if q not in _VISIBILITIES]
+
+
 def decide_fast_math(module: Module, ctx: LoweringContext) -> None:
     """``--fast-math``/``--no-fast-math``, else fast when the input's kernels use ``fast``."""
     if ctx.options.fast_math is not None:
@@ -206,6 +220,7 @@ STAGES: tuple[Stage, ...] = (
     lower_builtins,
     legalize,
     simplify,
+    drop_object_file_details,
     synthesize_metadata,
 )
 

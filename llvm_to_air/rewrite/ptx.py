@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from llvm_to_air.errors import CompileError, SourceLocation
-from llvm_to_air.ir.edit import NameSource, replace_all_uses
+from llvm_to_air.ir.edit import NameSource, declare_function, replace_all_uses
 from llvm_to_air.ir.lexer import split_top_level
 from llvm_to_air.ir.model import (
     AtomicRMW,
@@ -154,7 +154,8 @@ def parse_ptx(asm: str) -> list[Statement]:
         mnemonic = ".".join([parts[0], *(p for p in parts[1:] if p not in T.IGNORED_MODIFIERS
                                          and p not in T.POLICY_MODIFIERS)])
         statements.append(Statement(original, mnemonic,
-                                    tuple(_operand(o, raw) for o in operands),
+                                    tuple(_piped(o, raw) if "|" in o and head.startswith("shfl")
+                                          else _operand(o, raw) for o in operands),
                                     predicate, negated))
     return statements
 
@@ -193,6 +194,11 @@ def _operand(text: str, statement: str) -> Operand:
             raise PtxError(f"address '{text}' in '{statement.strip()}'")
         return Addr(Reg(int(m.group(1))), int(m.group(2) or "0", 0))
     return _scalar(text, statement)
+
+
+def _piped(text: str, statement: str) -> Operand:
+    """``d|p``: a shuffle's value and validity destinations."""
+    return tuple(_scalar(p.strip(), statement) for p in text.split("|"))
 
 
 def _scalar(text: str, statement: str) -> Reg | Imm:
@@ -452,6 +458,8 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
         em.set(dst, em.coerce(result, em.types.get(dst.index, result.ty)))
     elif row.kind == "mma":
         _mma(row, stmt, em)
+    elif row.kind == "shfl":
+        _shuffle(row, stmt, em)
     elif row.kind == "cp_async":
         _cp_async(stmt, em)
     else:  # pragma: no cover - every row kind has a builder above
@@ -507,6 +515,37 @@ def _intrinsic(em: _Emitter, name: str, ty: Type,
                          fn_attrs=["nounwind", "memory(none)"])
         module.functions.append(found)
     return found
+
+
+def _shuffle(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
+    """``shfl[.sync].MODE.b32 d[|p], a, b, c[, membermask]``: the NVVM intrinsic (``...p``
+    when the validity predicate is written); without a mask, the whole warp."""
+    dst, *srcs = stmt.operands
+    if len(srcs) not in (3, 4):
+        raise PtxError(f"operands of '{stmt.text}'")
+    a, b, c, mask = (*srcs, Imm(-1)) if len(srcs) == 3 else srcs
+    predicate = None
+    if isinstance(dst, tuple):  # d|p
+        if len(dst) != 2:
+            raise PtxError(f"destination of '{stmt.text}'")
+        dst, predicate = dst
+    if not isinstance(dst, Reg) or not all(isinstance(x, Reg | Imm) for x in (a, b, c, mask)):
+        raise PtxError(f"operands of '{stmt.text}'")
+    i32 = IntType(32)
+    ret: Type = StructType((i32, I1)) if predicate is not None else i32
+    name = f"llvm.nvvm.shfl.sync.{row.op}.i32{'p' if predicate is not None else ''}"
+    shuffle = declare_function(em.module, name, ret, (i32, i32, i32, i32),
+                               ("convergent", "nounwind"))
+    args = [em.value(x, i32) for x in (mask, a, b, c)]  # type: ignore[arg-type]
+    call = em.add(Call(ret, opcode="call", ops=[*args, shuffle],
+                       function_type=shuffle.function_type))
+    if predicate is None:
+        em.set(dst, em.coerce(call, em.types.get(dst.index, i32)))
+        return
+    value = em.add(ExtractValue(i32, opcode="extractvalue", ops=[call], indices=[0]))
+    valid = em.add(ExtractValue(I1, opcode="extractvalue", ops=[call], indices=[1]))
+    em.set(dst, em.coerce(value, em.types.get(dst.index, i32)))
+    em.set(predicate, valid)  # type: ignore[arg-type]
 
 
 def _cp_async(stmt: Statement, em: _Emitter) -> None:

@@ -163,6 +163,11 @@ _CORE_ROWS: tuple[PtxRow, ...] = (
     # ("Matrix Fragments for mma.m16n8k16 / mma.m16n8k8"): op is the input element kind
     PtxRow("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "mma", 16, op="f16", min_sm=80),
     PtxRow("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32", "mma", 8, op="tf32", min_sm=80),
+    # warp shuffles as CUB's WARP_SYNC helpers write them (``shfl.sync.down.b32 d, a, b, c,
+    # membermask``; ``d|p`` also gives the validity bit), and the pre-Volta form without a
+    # mask: the NVVM shuffle intrinsics, lowered as clang's __shfl_*_sync calls are
+    *(PtxRow(f"{stem}.{mode}.b32", "shfl", 32, op=mode)
+      for stem in ("shfl.sync", "shfl") for mode in ("up", "down", "bfly", "idx")),
     # cp.async.{ca,cg}.shared.global (the cache operator is dropped); the copy size
     # (4, 8 or 16 bytes) and the source size are operands
     PtxRow("cp.async.shared.global", "cp_async", min_sm=80),
