@@ -159,6 +159,57 @@ def test_half_atomic_add_scatters_like_numpy(variant: str) -> None:
     np.testing.assert_array_equal(table2, want2.reshape(-1).astype(np.float16))
 
 
+def test_cub_block_and_warp_collectives_match_numpy() -> None:
+    """CUB's BlockReduce/WarpReduce/BlockScan (warp shuffles as inline shfl.sync.down.b32,
+    %laneid, ld.global.nc), in hidden comdat kernels: lowered and run against numpy."""
+    air, k = _lower("cuda-real-O2/cub_blocks.ll")
+    threads, blocks = 128, 6
+    n = threads * blocks - 37  # a partial last block
+    x = f32(threads * blocks)
+    sums = np.zeros(blocks, np.float32)
+    run(air, k("16block_sum_kernel"), threads * blocks, threads, {0: x, 1: sums, 2: np.int32(n)})
+    padded = np.where(np.arange(threads * blocks) < n, x, 0).astype(np.float64)
+    np.testing.assert_allclose(sums, padded.reshape(blocks, threads).sum(1), rtol=1e-5,
+                               atol=1e-5)
+    ints = RNG.integers(-10**6, 10**6, threads * blocks).astype(np.int32)
+    maxima = np.zeros(blocks * threads // 32, np.int32)
+    run(air, k("15warp_max_kernel"), threads * blocks, threads, {0: ints, 1: maxima})
+    np.testing.assert_array_equal(maxima, ints.reshape(-1, 32).max(1))
+    small = RNG.integers(-100, 100, threads * blocks).astype(np.int32)
+    prefix = np.zeros_like(small)
+    run(air, k("17block_scan_kernel"), threads * blocks, threads, {0: small, 1: prefix})
+    rows = small.reshape(blocks, threads)
+    np.testing.assert_array_equal(prefix.reshape(blocks, threads),
+                                  np.cumsum(rows, axis=1) - rows)
+
+
+def test_thrust_transform_and_reduce_kernels_match_numpy() -> None:
+    """thrust::transform's parallel_for agent (iterators as i64 fields of a by-value struct,
+    made pointers by inttoptr: device addresses the host wrote) and CUB's single-tile
+    DeviceReduce kernel, as thrust::reduce launches it."""
+    result = _compiled("cuda-real-O2/cub_blocks.ll")
+    air = result.output.encode()  # type: ignore[union-attr]
+    names = [kernel.name for kernel in result.kernels]
+    transform = next(name for name in names if "__transform" in name)
+    reduce_tile = next(name for name in names
+                       if "DeviceReduceSingleTileKernel" in name and "Ifj" in name)
+    n = 1000
+    x, y, out = f32(n), f32(n), np.zeros(n, np.float32)
+    agent = np.zeros(4, np.uint64)
+    agent[:3] = [_address(x), _address(y), _address(out)]
+    agent.view(np.float32)[6] = 2.0  # scale_add{2.0f}
+    run(air, transform, ((n + 511) // 512 * 256,), (256,), {0: agent, 1: np.int64(n)},
+        check_bounds=False)
+    np.testing.assert_allclose(out, 2 * x.astype(np.float64) + y, rtol=1e-6, atol=1e-7)
+    for count in (1, 255, 4096, 5000):
+        data, total = f32(count), np.zeros(1, np.float32)
+        run(air, reduce_tile, (256,), (256,),
+            {0: np.array([_address(data)], np.uint64), 1: total, 2: np.int32(count),
+             3: np.zeros(1, np.uint8), 4: np.float32(0.5)}, check_bounds=False)
+        np.testing.assert_allclose(total[0], data.astype(np.float64).sum() + 0.5, rtol=1e-5,
+                                   atol=1e-5)
+
+
 # ------------------------------------------------------- NVVM intrinsics
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -577,7 +628,7 @@ def test_wmma_uniform_elementwise_epilogue(variant: str) -> None:
 
 # ------------------------------------------------------------ LLVM 14 oracles
 
-_LOWERABLE = ["cuda-real-O2/half_atomics", "cuda-real-O0/half_atomics",
+_LOWERABLE = ["cuda-real-O2/half_atomics", "cuda-real-O0/half_atomics", "cuda-real-O2/cub_blocks",
               "cuda-real-O2/math_sincos", "cuda-real-O0/math_sincos",
               "cuda-real-O2/nvvm_intrinsics", "cuda-real-O0/nvvm_intrinsics",
               "cuda-real-O2/struct_args", "cuda-real-O0/struct_args", "cuda-real-g/struct_args",
