@@ -480,3 +480,49 @@ def test_find_nth_set_bit(variant: str) -> None:
     run(air, k("find_nth_set"), n, 64, {0: masks, 1: offs, 2: out, 3: np.int32(n)})
     want = [_fns(int(masks[i]), i % 32, int(offs[i])) for i in range(n)]
     assert out.tolist() == want
+
+
+# ------------------------------------------------------------- half2, bf16
+
+
+def _bf16(x: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 bits, rounded to nearest even."""
+    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def _from_bf16(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_half2_packed_math(variant: str) -> None:
+    air, k = lower(f"{variant}/half2_bf16.ll")
+    n = 128
+    x, y = f32(2 * n, lo=-2, hi=2).astype(np.float16), f32(2 * n, lo=-2, hi=2).astype(np.float16)
+    a = np.float32(1.5)
+    y0 = y.astype(np.float64)
+    run(air, k("half2_axpy"), n, 64, {0: x, 1: y, 2: a, 3: np.int32(n)})
+    fused = np.maximum((1.5 * x.astype(np.float64) + y0).astype(np.float16), 0)
+    want = fused.astype(np.float64) * np.tile([1.0, 0.5], n)
+    np.testing.assert_allclose(y.astype(np.float64), want, rtol=1e-3, atol=1e-3)
+
+    out = np.zeros(2 * n, np.float32)
+    x[:4] = [0, -0.0, 10, -10]
+    run(air, k("half2_math"), n, 64, {0: x, 1: out, 2: np.int32(n)})
+    xd = x.astype(np.float64)
+    np.testing.assert_allclose(out, np.exp(xd) + np.sqrt(np.abs(xd)), rtol=3e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_bfloat16_arithmetic(variant: str) -> None:
+    air, k = lower(f"{variant}/half2_bf16.ll")
+    n = 200
+    a, b = _bf16(f32(n, lo=-8, hi=8)), _bf16(f32(n, lo=-8, hi=8))
+    c, f = np.zeros(n, np.uint16), np.zeros(n, np.float32)
+    run(air, k("bf16_ops"), 256, 64, {0: a, 1: b, 2: c, 3: f, 4: np.int32(n)})
+    fa, fb = _from_bf16(a), _from_bf16(b)
+    s, p = _from_bf16(_bf16(fa + fb)), _from_bf16(_bf16(fa * fb))
+    np.testing.assert_allclose(_from_bf16(c), _from_bf16(_bf16(s * np.float32(0.5) + p)),
+                               rtol=1 / 128, atol=1e-6)
+    np.testing.assert_array_equal(f, np.maximum(fa, fb))

@@ -189,6 +189,9 @@ def _math_rows() -> list[PtxRow]:
                                    to="pred", min_sm=sm))
                 rows.append(PtxRow(f"set.{cmp}.{ty}.{ty}", "compare", bits, op=pred,
                                    frm=kind, to=kind, min_sm=sm))
+        elif kind != "float":  # packed: each half of d is 1.0 or 0
+            rows += [PtxRow(f"set.{cmp}.{ty}.{ty}", "compare", bits, lanes, op=pred, frm=kind,
+                            to=kind, min_sm=sm) for cmp, pred in FLOAT_COMPARES.items()]
     rows += [PtxRow(mnemonic, "nvvm_float", 32, op=intrinsic, to="float")
              for mnemonic, intrinsic in APPROX_F32.items()]
     rows += [PtxRow("tanh.approx.f32", "nvvm_float", 32, op="llvm.tanh.f32", to="float",
