@@ -736,3 +736,67 @@ def test_opencl_ballot_scans_bits_and_lane_masks() -> None:
                     (_ffs(mask) - 1) * 100 + mask.bit_length() - 1 if mask else 9999,
                     below ^ (1 << lane), M32 & ~below, 0]
             assert out[8 * i:8 * i + 8].tolist() == want, (g, lane)
+
+
+# =================================================================== MLIR
+MLIR = ["mlir-nvvm", "mlir-rocdl"]
+
+
+def memref(array: np.ndarray, first: int) -> dict[int, object]:
+    """A strided memref descriptor as consecutive bindings: alloc, aligned, offset, sizes,
+    strides."""
+    bind: dict[int, object] = {first: array, first + 1: array, first + 2: np.int64(0)}
+    for k, size in enumerate(array.shape):
+        bind[first + 3 + k] = np.int64(size)
+        bind[first + 3 + array.ndim + k] = np.int64(array.strides[k] // array.itemsize)
+    return bind
+
+
+@pytest.mark.parametrize("target", MLIR)
+def test_mlir_math_dialect_over_2d_memrefs(target: str) -> None:
+    from math import erf
+
+    air, k = lower(f"{target}/math_2d.ll")
+    rows, cols = 6, 40
+    x = f32(rows, cols, lo=-3, hi=3)
+    out = np.zeros_like(x)
+    run(air, k("math_rows"), rows, 1, {**memref(x, 0), **memref(out, 7), 14: np.int64(cols)})
+    v = x.astype(np.float64)
+    a = np.abs(v)
+    want = (np.tanh(v) + np.vectorize(erf)(v) + np.log1p(a) + np.sqrt(a) + np.ceil(v)
+            - np.floor(v) + np.copysign(2, v) + 1 / np.sqrt(a + 0.5) + np.exp2(v)
+            + np.arctan2(v, 2) + v ** 3)
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("target", MLIR)
+def test_mlir_bit_counts_and_integer_division(target: str) -> None:
+    air, k = lower(f"{target}/math_2d.ll")
+    n = 256
+    v = u32(n).view(np.int32)
+    v[:4] = [0, -1, -7, 2**31 - 1]
+    out = np.zeros(n, np.int32)
+    run(air, k("int_bits"), n, 64, {**memref(v, 0), **memref(out, 5)})
+    for i, x in enumerate(v.tolist()):
+        u = x & M32
+        bits = _clz(u, 32) + (_ffs(u) - 1 if u else 32) * 64 + bin(u).count("1") * 4096
+        q = abs(x) // 7 * (1 if x >= 0 else -1)
+        assert out[i] == _s32((bits ^ q) + u % 7), i
+
+
+@pytest.mark.parametrize("target", MLIR)
+def test_mlir_all_reduce_and_subgroup_reduce(target: str) -> None:
+    air, k = lower(f"{target}/all_reduce.ll")
+    x = f32(512)
+    ints = RNG.integers(-10**6, 10**6, 512).astype(np.int32)
+    sums, maxes = np.zeros(2, np.float32), np.zeros(2, np.int32)
+    run(air, k("block_sums"), 512, 256,
+        {**memref(x, 0), **memref(ints, 5), **memref(sums, 10), **memref(maxes, 15)})
+    np.testing.assert_allclose(sums, x.reshape(2, 256).sum(axis=1, dtype=np.float64),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(maxes, ints.reshape(2, 256).max(axis=1))
+
+    y, out = f32(256), np.zeros(256, np.float32)
+    run(air, k("warp_sums"), 256, 256, {**memref(y, 0), **memref(out, 5)})
+    np.testing.assert_allclose(out, np.repeat(y.reshape(8, 32).sum(axis=1), 32), rtol=1e-5,
+                               atol=1e-5)
