@@ -800,3 +800,40 @@ def test_mlir_all_reduce_and_subgroup_reduce(target: str) -> None:
     run(air, k("warp_sums"), 256, 256, {**memref(y, 0), **memref(out, 5)})
     np.testing.assert_allclose(out, np.repeat(y.reshape(8, 32).sum(axis=1), 32), rtol=1e-5,
                                atol=1e-5)
+
+
+# ==================================================================== HIP
+HIP = ["hip/hip_kernels-O0.ll", "hip/hip_kernels-O2.ll"]
+
+
+@pytest.mark.parametrize("fixture", HIP)
+def test_hip_tiled_matmul(fixture: str) -> None:
+    air, k = lower(fixture)
+    n = 32
+    a, b, c = f32(n, n), f32(n, n), np.zeros((n, n), np.float32)
+    run(air, k("hip_matmul"), (n, n), (16, 16), {0: a, 1: b, 2: c, 3: np.int32(n)})
+    np.testing.assert_allclose(c, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("fixture", HIP)
+def test_hip_wave_reduction_and_agent_atomics(fixture: str) -> None:
+    air, k = lower(fixture)
+    n = 250
+    x = f32(n, lo=0, hi=4)
+    total, count, biggest = (np.zeros(1, t) for t in (np.float32, np.int32, np.uint32))
+    run(air, k("hip_wave_sum"), 256, 64, {0: x, 1: total, 2: count, 3: biggest,
+                                         4: np.int32(n)})
+    np.testing.assert_allclose(total[0], x.sum(dtype=np.float64), rtol=1e-5)
+    assert count[0] == 256 // 32
+    assert biggest[0] == (x * np.float32(1000)).astype(np.uint32).max()
+
+
+@pytest.mark.parametrize("fixture", HIP)
+def test_hip_activations(fixture: str) -> None:
+    air, k = lower(fixture)
+    n = 300
+    x, y = f32(n, lo=-6, hi=6), np.zeros(2 * n, np.float32)
+    run(air, k("hip_activations"), 320, 64, {0: x, 1: y, 2: np.int32(n)})
+    v = x.astype(np.float64)
+    want = np.stack([v / (1 + np.exp(-v)), np.sqrt(np.abs(v)) + np.maximum(v, 0)], axis=1)
+    np.testing.assert_allclose(y, want.ravel(), rtol=1e-5, atol=1e-6)
