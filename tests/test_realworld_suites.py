@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from llvm_to_air.api import CompileResult, compile
+from llvm_to_air.errors import CompileError
 from llvm_to_air.runner import run
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -23,14 +24,15 @@ M64 = (1 << 64) - 1
 
 
 @cache
-def _compiled(rel: str) -> CompileResult:
+def _compiled(rel: str, kernels: tuple[str, ...] = ()) -> CompileResult:
     path = FIXTURES / rel
-    return compile(path.read_text(), str(path))
+    return compile(path.read_text(), str(path), kernels=kernels)
 
 
-def lower(rel: str) -> tuple[bytes, Callable[[str], str]]:
-    """The AIR text of a fixture and a lookup from a unique part of a kernel's symbol."""
-    result = _compiled(rel)
+def lower(rel: str, *kernels: str) -> tuple[bytes, Callable[[str], str]]:
+    """The AIR text of a fixture (of the named kernels only, when given) and a lookup from a
+    unique part of a kernel's symbol."""
+    result = _compiled(rel, kernels)
     names = [k.name for k in result.kernels]
 
     def kernel(stem: str) -> str:
@@ -837,3 +839,95 @@ def test_hip_activations(fixture: str) -> None:
     v = x.astype(np.float64)
     want = np.stack([v / (1 + np.exp(-v)), np.sqrt(np.abs(v)) + np.maximum(v, 0)], axis=1)
     np.testing.assert_allclose(y, want.ravel(), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------- wide atomics, warps, fast math
+
+WIDE = ("u64_minmax", "fence_reduce", "segment_shuffles", "fast_intrinsics")
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_64_bit_atomic_min_max(variant: str) -> None:
+    air, k = lower(f"{variant}/wide_atomics_warps.ll", *WIDE)
+    n = 300
+    x = u32(n)
+    extremes = np.array([0, M64], np.uint64)
+    run(air, k("u64_minmax"), 320, 64, {0: x, 1: extremes, 2: np.int32(n)})
+    v = [(int(a) << 20) | i for i, a in enumerate(x)]
+    assert extremes.tolist() == [max(v), min(v)]
+
+
+@pytest.mark.parametrize(("kernel", "words"), [
+    ("u64_add", "64-bit atomic add"), ("u64_exchange", "64-bit atomic xchg"),
+    ("hash_insert", "compare-exchange of i64")])
+@pytest.mark.parametrize("variant", CUDA)
+def test_64_bit_atomics_apple_lacks_are_refused(variant: str, kernel: str, words: str) -> None:
+    with pytest.raises(CompileError, match=words) as info:
+        lower(f"{variant}/wide_atomics_warps.ll", kernel)
+    assert info.value.location.line > 0
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_threadfence_last_block_reduction(variant: str) -> None:
+    air, k = lower(f"{variant}/wide_atomics_warps.ll", *WIDE)
+    n = 500
+    x = f32(n)
+    partial, total, ticket = np.zeros(4, np.float32), np.zeros(1, np.float32), np.zeros(1, np.int32)
+    run(air, k("fence_reduce"), 512, 128, {0: x, 1: partial, 2: total, 3: np.int32(n),
+                                           4: ticket})
+    padded = np.concatenate([x, np.zeros(12, np.float32)]).reshape(4, 128)
+    np.testing.assert_allclose(partial, padded.sum(axis=1, dtype=np.float64), rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(total[0], x.sum(dtype=np.float64), rtol=1e-5, atol=1e-5)
+    assert ticket[0] == 4  # the __device__ counter: one atomicInc per block
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_sub_warp_shuffles_with_width(variant: str) -> None:
+    air, k = lower(f"{variant}/wide_atomics_warps.ll", *WIDE)
+    n = 128
+    x = f32(n)
+    seg, rot, masks = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.uint32)
+    run(air, k("segment_shuffles"), n, 64, {0: x, 1: seg, 2: rot, 3: masks})
+    s = x.reshape(-1, 8).astype(np.float64)
+    np.testing.assert_allclose(seg, np.repeat(s.sum(axis=1), 8), rtol=1e-5, atol=1e-6)
+    lane = np.arange(n) % 8
+    up = np.where(lane == 0, x, np.roll(x, 1))
+    np.testing.assert_allclose(rot, up + x[np.arange(n) ^ 2], rtol=1e-6)
+    for w in range(n // 32):
+        warp = x[32 * w:32 * w + 32]
+        ballot = sum(1 << j for j in range(32) if warp[j] > 0)
+        assert masks[32 * w:32 * w + 32].tolist() == [ballot if v > 0 else 0 for v in warp]
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_cuda_fast_intrinsics(variant: str) -> None:
+    air, k = lower(f"{variant}/wide_atomics_warps.ll", *WIDE)
+    n = 200
+    x = f32(n, lo=-3, hi=3)
+    x[:3] = [0.25, -0.25, 0.05]  # ties of v * 10 round to even
+    out, rounded = np.zeros(4 * n, np.float32), np.zeros(n, np.int32)
+    run(air, k("fast_intrinsics"), 256, 64, {0: x, 1: out, 2: rounded, 3: np.int32(n)})
+    v = x.astype(np.float64)
+    want = np.stack([v / 3, np.clip(v, 0, 1),
+                     np.exp(v) + np.sin(v) + np.cos(v) + np.log(np.abs(v) + 1),
+                     v * v + (v + 1) + 1 / (v + 8) + np.sqrt(v + 8)], axis=1).ravel()
+    np.testing.assert_allclose(out, want, rtol=2e-5, atol=2e-5)
+    np.testing.assert_array_equal(rounded, np.rint(x * np.float32(10)).astype(np.int32)
+                                  + np.floor(x).astype(np.int32) * 1000)
+
+
+# ----------------------------------------------------- refused by name
+
+
+@pytest.mark.parametrize(("kernel", "words"), [
+    ("texture_object_fetch", r"tex\.2d.*texture and surface objects"),
+    ("grid_barrier", r"%envreg\d.*grid\.sync\(\) has no Metal counterpart"),
+    ("device_heap", r"device heap allocation is not supported: '@malloc'")])
+@pytest.mark.parametrize("variant", CUDA)
+def test_constructs_apple_gpus_lack_are_refused_by_name(variant: str, kernel: str,
+                                                        words: str) -> None:
+    """Refusals name the construct (and only the selected kernel's code is looked at)."""
+    with pytest.raises(CompileError, match=words) as info:
+        lower(f"{variant}/refused_constructs.ll", kernel)
+    assert info.value.location.line > 0
