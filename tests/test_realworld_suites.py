@@ -931,3 +931,45 @@ def test_constructs_apple_gpus_lack_are_refused_by_name(variant: str, kernel: st
     with pytest.raises(CompileError, match=words) as info:
         lower(f"{variant}/refused_constructs.ll", kernel)
     assert info.value.location.line > 0
+
+
+_SBOX = [0xC, 0x5, 0x6, 0xB, 0x9, 0x0, 0xA, 0xD, 0x3, 0xE, 0xF, 0x8, 0x4, 0x7, 0x1, 0x2]
+
+
+def test_opencl_constant_table_and_program_scope_counter() -> None:
+    air, k = lower(f"{CL}/program_scope.ll")
+    n = 200
+    x, out = u32(n), np.zeros(n, np.uint32)
+    counter = np.zeros(1, np.uint32)  # g_processed: a device buffer the host binds
+    run(air, k("sbox_substitute"), n, 40, {0: x, 1: out, 2: counter})
+    want = [sum(_SBOX[(v >> (4 * j)) & 15] << (4 * j) for j in range(8)) for v in x.tolist()]
+    assert out.tolist() == want
+    assert counter[0] == n
+    seen = np.zeros(1, np.uint32)
+    run(air, k("read_counter"), 1, 1, {0: seen, 1: counter})
+    assert seen[0] == n
+
+
+def test_opencl_local_struct_3d_linear_id() -> None:
+    air, k = lower(f"{CL}/program_scope.ll")
+    d = 8  # an 8x8x8 volume in 4x4x4 groups
+    vol = f32(d, d, d, lo=0, hi=1)
+    sums, counts = np.zeros(8, np.float32), np.zeros(8, np.int32)
+    run(air, k("volume_partials"), (d, d, d), (4, 4, 4),
+        {0: vol, 1: sums, 2: counts, 3: np.float32(0.5)})
+    blocks = vol.reshape(2, 4, 2, 4, 2, 4).transpose(0, 2, 4, 1, 3, 5).reshape(8, 64)
+    np.testing.assert_allclose(sums, np.where(blocks > 0.5, blocks, 0).sum(axis=1), rtol=1e-5)
+    np.testing.assert_array_equal(counts, (blocks > 0.5).sum(axis=1))
+
+
+def test_opencl_half_arithmetic_and_as_type() -> None:
+    air, k = lower(f"{CL}/program_scope.ll")
+    n = 128
+    a, b = f32(n, lo=-2, hi=2).astype(np.float16), f32(n, lo=-2, hi=2).astype(np.float16)
+    out, bits = np.zeros(n, np.float16), np.zeros(n, np.uint32)
+    run(air, k("half_math"), n, 64, {0: a, 1: b, 2: out, 3: bits})
+    r = (a * b + np.float16(0.5)).astype(np.float16)
+    np.testing.assert_allclose(out.astype(np.float32), np.minimum(r, 1).astype(np.float32),
+                               rtol=2e-3, atol=2e-3)
+    np.testing.assert_array_equal(bits, a.astype(np.float32).view(np.uint32)
+                                  ^ b.astype(np.float32).view(np.uint32))
