@@ -973,3 +973,130 @@ def test_opencl_half_arithmetic_and_as_type() -> None:
                                rtol=2e-3, atol=2e-3)
     np.testing.assert_array_equal(bits, a.astype(np.float32).view(np.uint32)
                                   ^ b.astype(np.float32).view(np.uint32))
+
+
+# ------------------------------------------------ Rodinia, Parboil, SHOC
+
+RP = ("mriq", "needleman_wunsch", "spmv_csr_warp", "histo_saturate", "backprop_layer")
+
+
+def _rp(variant: str) -> tuple[bytes, Callable[[str], str]]:
+    # hotspot's [&] lambda keeps pointers to its captures in a closure at -O0: see below
+    return lower(f"{variant}/rodinia_parboil.ll",
+                 *RP, *(("hotspot_step",) if variant.endswith("O2") else ()))
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_mri_q_constant_struct_array_and_sincos(variant: str) -> None:
+    air, k = _rp(variant)
+    nx, nk = 128, 64
+    x, y, z = (f32(nx) for _ in range(3))
+    kv = f32(nk, 4)  # {kx, ky, kz, phi_mag}: __constant__ KValues c_k[64], host-filled
+    qr, qi = np.zeros(nx, np.float32), np.zeros(nx, np.float32)
+    run(air, k("mriq"), nx, 64, {0: x, 1: y, 2: z, 3: qr, 4: qi, 5: np.int32(nk),
+                                 6: np.int32(nx), 7: kv})
+    k64 = kv.astype(np.float64)
+    arg = 2 * np.pi * (np.outer(x, k64[:, 0]) + np.outer(y, k64[:, 1]) + np.outer(z, k64[:, 2]))
+    np.testing.assert_allclose(qr, (k64[:, 3] * np.cos(arg)).sum(axis=1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(qi, (k64[:, 3] * np.sin(arg)).sum(axis=1), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_needleman_wunsch_wavefront(variant: str) -> None:
+    air, k = _rp(variant)
+    n, penalty = 16, 2
+    sim = RNG.integers(-3, 4, (n, n)).astype(np.int32)
+    score = np.zeros((n + 1, n + 1), np.int32)
+    score[0, :] = -penalty * np.arange(n + 1)
+    score[:, 0] = -penalty * np.arange(n + 1)
+    want = score.astype(np.int64).copy()
+    for i in range(1, n + 1):
+        for j in range(1, n + 1):
+            want[i, j] = max(want[i - 1, j - 1] + sim[i - 1, j - 1], want[i - 1, j] - penalty,
+                             want[i, j - 1] - penalty)
+    run(air, k("needleman_wunsch"), 16, 16, {0: score, 1: sim, 2: np.int32(n),
+                                             3: np.int32(penalty)})
+    np.testing.assert_array_equal(score, want)
+
+
+def test_hotspot_halo_stencil() -> None:
+    air, k = _rp("cuda-real-O2")
+    rows, cols = 40, 24
+    temp, power = f32(rows, cols, lo=300, hi=340), f32(rows, cols, lo=0, hi=1)
+    out = np.zeros_like(temp)
+    c, rx, ry, rz, amb = 0.5, 0.1, 0.2, 0.05, 320.0
+    run(air, k("hotspot_step"), (32, 48), (16, 16),
+        {0: temp, 1: power, 2: out, 3: np.int32(rows), 4: np.int32(cols), 5: np.float32(c),
+         6: np.float32(rx), 7: np.float32(ry), 8: np.float32(rz), 9: np.float32(amb)})
+    t = np.pad(temp.astype(np.float64), 1, mode="edge")
+    me = t[1:-1, 1:-1]
+    want = me + c * (power + (t[2:, 1:-1] + t[:-2, 1:-1] - 2 * me) * ry
+                     + (t[1:-1, 2:] + t[1:-1, :-2] - 2 * me) * rx + (amb - me) * rz)
+    np.testing.assert_allclose(out, want, rtol=1e-5)
+
+
+def test_hotspot_lambda_captures_at_O0_are_refused_with_a_location() -> None:
+    """At -O0 the [&] lambda reads the kernel's pointer through a closure field that points
+    at another stack slot: two levels the address-space inference does not follow."""
+    with pytest.raises(CompileError, match="cannot infer the address space") as info:
+        lower("cuda-real-O0/rodinia_parboil.ll", "hotspot_step")
+    assert info.value.location.line > 0
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_csr_spmv_warp_per_row(variant: str) -> None:
+    air, k = _rp(variant)
+    nrows, ncols = 50, 70
+    dense = np.where(RNG.random((nrows, ncols)) < 0.3, f32(nrows, ncols), 0).astype(np.float32)
+    dense[7] = 0  # an empty row
+    rows, cols = np.nonzero(dense)
+    row_ptr = np.searchsorted(rows, np.arange(nrows + 1)).astype(np.int32)
+    x, y = f32(ncols), np.zeros(nrows, np.float32)
+    run(air, k("spmv_csr_warp"), nrows * 32, 64, {0: row_ptr, 1: cols.astype(np.int32),
+                                                   2: dense[rows, cols], 3: x, 4: y,
+                                                   5: np.int32(nrows)})
+    np.testing.assert_allclose(y, dense.astype(np.float64) @ x, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_saturating_byte_histogram(variant: str) -> None:
+    air, k = _rp(variant)
+    n = 5000
+    img = RNG.integers(0, 256, n).astype(np.uint8)
+    img[:600] = 17  # one bin past 255
+    bins32, bins8 = np.zeros(64, np.uint32), np.zeros(64, np.uint8)
+    run(air, k("histo_saturate"), 64, 64, {0: img, 1: np.int32(n), 2: bins32, 3: bins8})
+    counts = np.bincount(img >> 2, minlength=64)
+    np.testing.assert_array_equal(bins32, counts)
+    np.testing.assert_array_equal(bins8, np.minimum(counts, 255))
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_backprop_layer_log2_reduction(variant: str) -> None:
+    air, k = _rp(variant)
+    nin, nout = 200, 10
+    x, w = f32(nin), f32(nout, nin)
+    out = np.zeros(nout, np.float32)
+    run(air, k("backprop_layer"), nout * 256, 256, {0: x, 1: w, 2: out, 3: np.int32(nin)})
+    np.testing.assert_allclose(out, 1 / (1 + np.exp(-(w.astype(np.float64) @ x))), rtol=1e-5,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_sinf_cosf_tanf_of_huge_arguments_without_fp64(variant: str) -> None:
+    """libdevice's Payne-Hanek reduction, its fp64 step computed in float: no --f64 option
+    is needed, and huge arguments reduce as on NVIDIA GPUs (2 ulp functions)."""
+    air, k = lower(f"{variant}/trig_real.ll")
+    assert b"double" not in air
+    n = 512
+    x = f32(n, lo=-10, hi=10)
+    x[:256] = (RNG.uniform(-1, 1, 256) * 10.0 ** RNG.uniform(2, 38, 256)).astype(np.float32)
+    out = np.zeros(3 * n, np.float32)
+    run(air, k("trig3"), n, 64, {0: x, 1: out, 2: np.int32(n)})
+    v = x.astype(np.float64)
+    got = out.reshape(n, 3).astype(np.float64)
+    np.testing.assert_allclose(got[:, 0], np.sin(v), rtol=1e-6, atol=2e-7)
+    np.testing.assert_allclose(got[:, 1], np.cos(v), rtol=1e-6, atol=2e-7)
+    tan = np.tan(v)
+    # tan's derivative is 1 + tan^2: an ulp of the reduced argument moves it that much
+    assert (np.abs(got[:, 2] - tan) <= 2e-6 * np.abs(tan) + 2e-7 * (1 + tan ** 2)).all()
