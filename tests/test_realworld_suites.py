@@ -1100,3 +1100,24 @@ def test_sinf_cosf_tanf_of_huge_arguments_without_fp64(variant: str) -> None:
     tan = np.tan(v)
     # tan's derivative is 1 + tan^2: an ulp of the reduced argument moves it that much
     assert (np.abs(got[:, 2] - tan) <= 2e-6 * np.abs(tan) + 2e-7 * (1 + tan ** 2)).all()
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_carved_dynamic_shared_and_static_shared_in_a_helper(variant: str) -> None:
+    air, k = lower(f"{variant}/shared_carving.ll", "carve")
+    groups, size = 3, 128
+    x = f32(groups * size)
+    out, counts = np.zeros(2 * groups, np.float32), np.zeros(groups * size, np.int32)
+    run(air, k("carve"), groups * size, size, {0: x, 1: out, 2: counts, 3: np.int32(0)},
+        threadgroup_memory={0: 8 * size})  # floats then ints, carved from one buffer
+    blocks = x.reshape(groups, size).astype(np.float64)
+    np.testing.assert_allclose(out[0::2], blocks.sum(axis=1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out[1::2], blocks.sum(axis=1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(counts.reshape(groups, size),
+                                  np.roll(x.reshape(groups, size) > 0, -1, axis=1))
+
+
+@pytest.mark.parametrize("variant", CUDA)
+def test_half_precision_atomics_are_refused_by_name(variant: str) -> None:
+    with pytest.raises(CompileError, match=r"atom\.add\.noftz\.f16x2.*16-bit float atomics"):
+        lower(f"{variant}/shared_carving.ll", "half_atomic")
