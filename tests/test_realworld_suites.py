@@ -1115,9 +1115,3 @@ def test_carved_dynamic_shared_and_static_shared_in_a_helper(variant: str) -> No
     np.testing.assert_allclose(out[1::2], blocks.sum(axis=1), rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(counts.reshape(groups, size),
                                   np.roll(x.reshape(groups, size) > 0, -1, axis=1))
-
-
-@pytest.mark.parametrize("variant", CUDA)
-def test_half_precision_atomics_are_refused_by_name(variant: str) -> None:
-    with pytest.raises(CompileError, match=r"atom\.add\.noftz\.f16x2.*16-bit float atomics"):
-        lower(f"{variant}/shared_carving.ll", "half_atomic")

@@ -150,8 +150,6 @@ def parse_ptx(asm: str) -> list[Statement]:
         parts = head.split(".")
         if parts[0] in T.UNSUPPORTED_FAMILIES:
             raise PtxError(f"PTX '{original.strip()}': {T.UNSUPPORTED_FAMILIES[parts[0]]}")
-        if parts[0] in ("atom", "red") and T.HALF_TYPES.intersection(parts[1:]):
-            raise PtxError(f"PTX '{original.strip()}': {T.HALF_ATOMICS}")
         operands = split_top_level(rest.strip(), "{[", "}]")
         if any(p in T.POLICY_MODIFIERS for p in parts[1:]):
             operands = operands[:-1]

@@ -322,7 +322,3 @@ UNSUPPORTED_REGISTERS: dict[str, str] = {
                "grid-wide grid.sync() has no Metal counterpart (no barrier spans "
                "threadgroups): split the kernel at grid.sync() into two dispatches",
 }
-HALF_TYPES = frozenset({"f16", "f16x2", "bf16", "bf16x2"})
-HALF_ATOMICS = ("16-bit float atomics (atomicAdd on __half, __half2, __nv_bfloat16) have no "
-                "Apple counterpart (Metal's float atomics are 32-bit); accumulate in float "
-                "with atomicAdd(float*) and convert afterwards")
