@@ -58,6 +58,8 @@ class DefaultCommandGroup(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
         """Run with our exit-status contract; usage errors print one compiler-style line."""
         argv = list(sys.argv[1:] if args is None else args)
+        if os.environ.get("LLVM_TO_AIR_SERVER") and threading_is_main():
+            _forward_to_server(os.environ["LLVM_TO_AIR_SERVER"], argv)
         if threading_is_main():
             signal.signal(signal.SIGTERM, _on_sigterm)
         try:
@@ -81,6 +83,16 @@ class DefaultCommandGroup(click.Group):
         except SystemExit as exc:
             _exit(exc.code if isinstance(exc.code, int) else EXIT_ERROR)
         return None
+
+
+def _forward_to_server(socket_path: str, argv: list[str]) -> None:
+    """Run the command in a child of the resident compiler (``llvm-to-air serve``) and
+    exit with its status; return when no server can run it, to run it here."""
+    from llvm_to_air.server import forward
+
+    status = forward(socket_path, argv)
+    if status is not None:
+        _exit(status)
 
 
 def _exit(status: int) -> None:
@@ -469,6 +481,21 @@ def selftest_command(device: str | None, as_json: bool, targets: tuple[str, ...]
     from llvm_to_air.selftest import selftest_cli
 
     sys.exit(selftest_cli(device, list(targets), as_json))
+
+
+@main.command("serve")
+@click.option("--socket", "socket_path", envvar="LLVM_TO_AIR_SERVER", required=True,
+              metavar="PATH", help="The Unix socket to listen on (default: $LLVM_TO_AIR_SERVER).")
+@click.option("--idle-timeout", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
+              help="Stop after this long without a command (default 0: never).")
+@diagnostics
+def serve_command(socket_path: str, idle_timeout: float) -> None:
+    """Keep a warm compiler resident: commands run with LLVM_TO_AIR_SERVER=PATH start
+    as forks of it, skipping Python's start-up and imports (stop it with Ctrl-C or
+    SIGTERM)."""
+    from llvm_to_air.server import serve
+
+    serve(socket_path, idle_timeout)
 
 
 @main.command("verify")

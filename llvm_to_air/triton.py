@@ -46,7 +46,8 @@ class LaunchPlan:
     ``buffer_index[k]`` is the ``setBuffer``/``setBytes`` index of the k-th
     non-constexpr argument; ``scratch_indices`` are the two buffers Triton
     appends (bind any 1-byte-or-larger buffer); ``threadgroup_memory`` maps a
-    ``setThreadgroupMemoryLength`` index to its byte length.
+    ``setThreadgroupMemoryLength`` index to its byte length (``shared`` rounded up to
+    Metal's multiple of 16).
     """
 
     kernel: str
@@ -118,7 +119,10 @@ def lower_triton_ir(llir: str, *, kernel: str, arguments: Sequence[str],
     scratch = tuple(by_source[k].location_index for k in sorted(by_source) if k >= count
                     and by_source[k].location_index is not None
                     and by_source[k].kind != "threadgroup")  # type: ignore[misc]
-    tg = {a.location_index: shared for a in signature_.arguments
+    # Metal takes threadgroup memory lengths in multiples of 16 bytes; Triton's count is
+    # exact (4 bytes for one scalar atomic's broadcast slot)
+    length = -(-shared // 16) * 16
+    tg = {a.location_index: length for a in signature_.arguments
           if a.kind == "threadgroup" and a.location_index is not None}
     plan = LaunchPlan(signature_.name, tuple(arguments), tuple(signature), index,
                       scratch, num_warps * warp_size, shared, tg)  # type: ignore[arg-type]

@@ -113,25 +113,50 @@ def test_linked_libdevice_is_lowered_by_name() -> None:
 
 
 @pytest.mark.parametrize("variant", [*VARIANTS, "cuda-real-linked"])
-def test_sincos_and_pow(variant: str) -> None:
+@pytest.mark.parametrize("f64", ["error", "demote"])
+def test_sincos_and_pow(variant: str, f64: str) -> None:
     """Linked libdevice: __nv_sincosf/__nv_powf lower by name. Inlined by clang, sincosf
     brings its Payne-Hanek reduction for huge arguments: the 2/pi bits in a constant table
-    (constant data in the library, at -O0 too, where clang writes it as a mutable global
-    that nothing writes), a 32x32->64 multiply-add chain in inline PTX
-    (``mad.lo.cc.u32``/``madc.hi.u32``) and one fp64 multiply, computed in float
-    (f64_trig_reduction.py): huge arguments reduce exactly, with no --f64 option."""
+    (library data now, not a buffer to bind), a 32x32->64 multiply-add chain in inline PTX
+    (``mad.lo.cc.u32``/``madc.hi.u32``) and one double chain, int64 -> double, times
+    pi/2^65, -> float, which ``rewrite/f64_exact.py`` computes exactly in integers (also
+    under --f64=demote, which would otherwise round it to float)."""
     rel = f"{variant}/math_sincos.ll"
     n = 256
     r, t = f32(n, 0.1, 3), f32(n, -3, 3)
-    t[:8] = [1e5, -1e5, 3e7, 123456.7, 1e30, -2e20, 1e10, 7e5]
-    air, k = _lower(rel)
-    if variant != "cuda-real-linked":
-        assert b"double" not in air and b"addrspace(2) constant [6 x i32]" in air
+    t[:12] = [1e5, -1e5, 3e7, 123456.7, 1e30, -2e20, 1e10, 7e5, 3.4e38, -1.7e38, 105616.0,
+              2.0 ** 60]
+    result = compile((FIXTURES / rel).read_text(), rel, f64=f64)
+    assert "double" not in result.output
     xs, ys = np.zeros(n, np.float32), np.zeros(n, np.float32)
-    run(air, k("polar"), n, 64, {0: r, 1: t, 2: xs, 3: ys, 4: np.int32(n)})
+    run(result.output.encode(), result.kernels[0].name, n, 64,
+        {0: r, 1: t, 2: xs, 3: ys, 4: np.int32(n)})
     r64, t64 = r.astype(np.float64), t.astype(np.float64)
     np.testing.assert_allclose(xs, r64 * np.cos(t64), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ys, r64 * np.sin(t64) + r64 ** 1.5, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_half_atomic_add_scatters_like_numpy(variant: str) -> None:
+    """cuda_fp16.h's atomicAdd(__half*) / atomicAdd(__half2*) (inline atom.add.noftz.f16 /
+    .f16x2): compare-exchange loops on the 32-bit word, neighbouring halves included.
+    Gradients are multiples of 1/8 whose sums stay exact in half, so any order of the
+    additions gives numpy's result."""
+    air, k = _lower(f"{variant}/half_atomics.ll")
+    n, slots = 4096, 37
+    index = RNG.integers(0, slots, n).astype(np.int32)
+    grad = (RNG.integers(-8, 9, n) / 8).astype(np.float16)
+    table = np.zeros(slots, np.float16)
+    run(air, k("16scatter_add_half"), n, 128, {0: np.int32(n), 1: index, 2: grad, 3: table})
+    want = np.zeros(slots, np.float64)
+    np.add.at(want, index, grad.astype(np.float64))
+    np.testing.assert_array_equal(table, want.astype(np.float16))
+    pairs = (RNG.integers(-8, 9, 2 * n) / 8).astype(np.float16)
+    table2 = np.zeros(2 * slots, np.float16)
+    run(air, k("17scatter_add_half2"), n, 128, {0: np.int32(n), 1: index, 2: pairs, 3: table2})
+    want2 = np.zeros((slots, 2), np.float64)
+    np.add.at(want2, index, pairs.astype(np.float64).reshape(n, 2))
+    np.testing.assert_array_equal(table2, want2.reshape(-1).astype(np.float16))
 
 
 # ------------------------------------------------------- NVVM intrinsics
@@ -552,7 +577,9 @@ def test_wmma_uniform_elementwise_epilogue(variant: str) -> None:
 
 # ------------------------------------------------------------ LLVM 14 oracles
 
-_LOWERABLE = ["cuda-real-O2/nvvm_intrinsics", "cuda-real-O0/nvvm_intrinsics",
+_LOWERABLE = ["cuda-real-O2/half_atomics", "cuda-real-O0/half_atomics",
+              "cuda-real-O2/math_sincos", "cuda-real-O0/math_sincos",
+              "cuda-real-O2/nvvm_intrinsics", "cuda-real-O0/nvvm_intrinsics",
               "cuda-real-O2/struct_args", "cuda-real-O0/struct_args", "cuda-real-g/struct_args",
               "cuda-real-O2/block_reduce", "cuda-real-O2/polybench_style",
               "cuda-real-O0/polybench_style", "cuda-real-linked/math_real",

@@ -200,6 +200,66 @@ def case_atomic_ops(k: TritonKernel) -> None:
     np.testing.assert_array_equal(slots, x)
 
 
+def _philox(seed: int, counter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first two words of Philox-4x32-10 (Salmon et al., SC'11) for counters
+    ``(counter, 0, 0, 0)`` and key ``(seed, 0)``, as ``tl.randint4x`` computes them."""
+    mask = np.uint64(0xFFFFFFFF)
+    c = [counter.astype(np.uint64), *(np.zeros_like(counter, np.uint64) for _ in range(3))]
+    k0, k1 = np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32)
+    round_a, round_b = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
+    for _ in range(10):
+        product_a, product_b = round_a * c[0], round_b * c[2]
+        c = [(product_b >> np.uint64(32)) ^ c[1] ^ k0, product_b & mask,
+             (product_a >> np.uint64(32)) ^ c[3] ^ k1, product_a & mask]
+        k0, k1 = (k0 + np.uint64(0x9E3779B9)) & mask, (k1 + np.uint64(0xBB67AE85)) & mask
+    return c[0].astype(np.uint32), c[1].astype(np.uint32)
+
+
+def _uniform(bits: np.ndarray) -> np.ndarray:
+    """``tl``'s ``uint_to_uniform_float`` for 32-bit words, in float32 as it computes."""
+    signed = bits.view(np.int32)
+    return np.where(signed < 0, ~signed, signed).astype(np.float32) * np.float32(4.6566127342e-10)
+
+
+def case_trig_noise(k: TritonKernel) -> None:
+    """Angles up to 1e38 take libdevice's (sm_80) or OCML's (gfx1100) reduction of huge
+    arguments; the noise is tl.randn's Box-Muller of two Philox uniforms (a log, a sqrt
+    and a cos of its own), against a numpy Philox."""
+    n, seed = 4096, 1234
+    x = f32(n) * 4
+    x[:16] = [1e5, -1e5, 3e7, 123456.7, 1e30, -2e20, 1e10, 7e5, 3.4e38, -1.7e38, 105616.0,
+              2.0 ** 60, 6.2831855, 1e-30, 0.0, -0.0]
+    sines, cosines = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    noise = np.zeros(n, np.float32)
+    k[(n // 256,)](x, sines, cosines, noise, n, seed)
+    xd = x.astype(np.float64)
+    np.testing.assert_allclose(sines, np.sin(xd), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cosines, np.cos(xd), rtol=1e-5, atol=1e-6)
+    first, second = _philox(seed, np.arange(n, dtype=np.uint32))
+    u1 = np.maximum(np.float32(1e-7), _uniform(first)).astype(np.float64)
+    angle = (np.float32(6.283185307179586) * _uniform(second)).astype(np.float64)
+    np.testing.assert_allclose(noise, np.sqrt(-2 * np.log(u1)) * np.cos(angle), rtol=1e-5,
+                               atol=1e-5)
+    assert abs(noise.mean()) < 0.05 and abs(noise.std() - 1) < 0.05
+
+
+def case_fast_math(k: TritonKernel) -> None:
+    n = 1000
+    x = f32(n) * 3
+    y = np.zeros(n, np.float32)
+    k[(4,)](x, y, n)
+    xd = x.astype(np.float64)
+    want = np.exp2(xd) + np.log2(np.abs(xd) + 1) + 1 / np.sqrt(np.abs(xd) + 1)
+    want = np.clip(want + xd * xd + 1, -10, 10) + xd / 3
+    np.testing.assert_allclose(y, want, rtol=2e-6, atol=2e-6)
+
+
+def case_counter_lock(k: TritonKernel) -> None:
+    lock, count = np.zeros(1, np.int32), np.zeros(1, np.int32)
+    k[(16,)](lock, count)
+    assert count[0] == 16 and lock[0] == 0
+
+
 CASES: dict[str, Callable[[TritonKernel], None]] = {
     name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 NVIDIA_PENDING: set[str] = set()
@@ -255,7 +315,8 @@ def test_wave64_uniform_broadcast_is_not_cross_lane() -> None:
 WAVE32_LOWERING = ["vadd", "axpy_f16", "bf16_scale", "dropout", "gelu_silu", "prefix_sum",
                    "matmul_f32", "matmul_f16", "atomic_hist", "block_sum", "row_softmax",
                    "layer_norm", "argmax_rows", "tile_transpose", "row_cumsum",
-                   "product_reduce", "sort_hist", "atomic_ops"]
+                   "product_reduce", "sort_hist", "atomic_ops", "trig_noise", "fast_math",
+                   "counter_lock"]
 
 
 @pytest.mark.parametrize("name", WAVE32_LOWERING)

@@ -131,7 +131,9 @@ AMDGPU_RULES: list[Rule] = [
     (r"llvm\.amdgcn\.(update\.dpp|mov\.dpp|mov\.dpp8|permlane16|permlanex16|readlane)", EMULATED,
      "wave32: source lane computed, SIMD shuffle, DPP row/bank/bound rules (amdgpu_lanes.py); "
      "gfx8/9-only controls refused"),
-    (r"llvm\.amdgcn\.(sqrt|rcp)", EMULATED, "llvm.sqrt / 1.0 / x (amdgpu_math.py)"),
+    (r"llvm\.amdgcn\.(sqrt|rcp|rsq|exp2|log)", EMULATED,
+     "llvm.sqrt, 1.0 / x, 1.0 / llvm.sqrt, llvm.exp2, llvm.log2 (amdgpu_math.py)"),
+    (r"llvm\.amdgcn\.fmed3", EMULATED, "maxnum/fcmp/select as LLVM folds it (amdgpu_math.py)"),
     (r"llvm\.amdgcn\.(permlane.*|ds\.swizzle)", REFUSED,
      "other cross-lane moves (permlane64, .var forms, swizzle): not lowered yet"),
     (r"llvm\.amdgcn\.(image|s\.sample|sample).*", REFUSED, "images: not supported"),

@@ -46,7 +46,16 @@ from llvm_to_air.ir.model import (
     Undef,
     Value,
 )
-from llvm_to_air.ir.types import I1, VOID, FloatType, FunctionType, IntType, PointerType, StructType
+from llvm_to_air.ir.types import (
+    I1,
+    VOID,
+    FunctionType,
+    IntType,
+    PointerType,
+    StructType,
+    Type,
+    VectorType,
+)
 
 # Operations expanded through a float intrinsic: name stem of the intrinsic.
 _FLOAT_INTRINSIC = {"fmax": "llvm.maxnum", "fmin": "llvm.minnum",
@@ -148,8 +157,7 @@ def expand_atomicrmw(module: Module, fn: Function, block: BasicBlock, index: int
     ptr, value = inst.ops
     ty = inst.ty
     loc = inst.location
-    int_ty = IntType(ty.bits) if isinstance(ty, IntType) else IntType(
-        {"half": 16, "bfloat": 16, "float": 32, "double": 64}[ty.kind])  # type: ignore[attr-defined]
+    int_ty = IntType(_bits(ty))
     names = NameSource(fn)
     loop = BasicBlock(name=names("atomicrmw.loop"), parent=fn)
     tail = BasicBlock(name=names("atomicrmw.end"), parent=fn)
@@ -162,7 +170,7 @@ def expand_atomicrmw(module: Module, fn: Function, block: BasicBlock, index: int
                  name=names("atomicrmw.loaded"))
     body: list[Instruction] = [loaded]
     new_value = _combine(module, inst.operation, loaded, value, body, loop, loc, names)
-    if isinstance(ty, FloatType):
+    if not isinstance(ty, IntType):  # a float, or a vector of them (<2 x half>)
         cmp_old = Cast(int_ty, opcode="bitcast", ops=[loaded], parent=loop, location=loc,
                        name=names("atomicrmw.expected"))
         cmp_new = Cast(int_ty, opcode="bitcast", ops=[new_value], parent=loop, location=loc,
@@ -175,7 +183,7 @@ def expand_atomicrmw(module: Module, fn: Function, block: BasicBlock, index: int
                    failure_ordering=_FAILURE_ORDERING.get(inst.ordering, inst.ordering),
                    syncscope=inst.syncscope, align=inst.align, parent=loop, location=loc,
                    name=names("atomicrmw.pair"))
-    is_float = isinstance(ty, FloatType)
+    is_float = not isinstance(ty, IntType)
     old_int = ExtractValue(int_ty, opcode="extractvalue", ops=[pair], indices=[0], parent=loop,
                            location=loc, name=names("atomicrmw.old") if is_float else inst.name)
     success = ExtractValue(I1, opcode="extractvalue", ops=[pair], indices=[1], parent=loop,
@@ -202,6 +210,18 @@ def expand_atomicrmw(module: Module, fn: Function, block: BasicBlock, index: int
             if isinstance(phi, Phi):
                 phi.blocks = [tail if b is block else b for b in phi.blocks]
     return tail
+
+
+_FLOAT_BITS = {"half": 16, "bfloat": 16, "float": 32, "double": 64}
+
+
+def _bits(ty: Type) -> int:
+    """The width of an integer, float or vector of floats, for its integer twin."""
+    if isinstance(ty, IntType):
+        return ty.bits
+    if isinstance(ty, VectorType):
+        return ty.count * _bits(ty.element)
+    return _FLOAT_BITS[ty.kind]  # type: ignore[attr-defined]
 
 
 def _combine(module: Module, operation: str, old: Value, value: Value, body: list[Instruction],

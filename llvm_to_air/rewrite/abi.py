@@ -105,6 +105,7 @@ class PointerUse:
     direct_access_types: Counter[Type] = field(default_factory=Counter)
     gep_types: Counter[Type] = field(default_factory=Counter)
     used: bool = False
+    as_integer: bool = False  # its address became an integer (ptrtoint): no longer followed
 
 
 # target("...") types of producers' resources, and what a user calls them
@@ -407,6 +408,7 @@ def analyze_pointer_use(fn: Function, root: Value,
                 work.append((inst, False))
             elif isinstance(inst, Cast | Phi | Select | Freeze):
                 if isinstance(inst, Cast) and inst.opcode == "ptrtoint":
+                    use.as_integer = True
                     continue
                 work.append((inst, first_level))
             elif isinstance(inst, Call):

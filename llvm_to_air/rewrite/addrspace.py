@@ -21,7 +21,11 @@ the kernels; every pointer operand type agrees with its origin.
 from __future__ import annotations
 
 from llvm_to_air.errors import CompileError, SourceLocation
-from llvm_to_air.ir.edit import replace_all_uses, set_pointer_addrspace, users
+from llvm_to_air.ir.edit import (
+    materialize_constant_uses,
+    replace_all_uses,
+    set_pointer_addrspace,
+)
 from llvm_to_air.ir.model import (
     Alloca,
     Argument,
@@ -100,11 +104,8 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
             space = CONSTANT  # string literals of assert/printf, libdevice's reflect names
         else:
             space = air_space(producer, gv.addrspace, f"global @{gv.name}", gv.location)
-        if space == DEVICE and _read_only_data(gv, module):
-            # immutable device data with its contents (libdevice's 2/pi table behind sinf,
-            # `static const __device__` lookup tables): constant data in the library, which
-            # no host has to bind and fill
-            space = CONSTANT
+            if space == DEVICE and _is_read_only_data(module, gv):
+                space = CONSTANT  # libdevice's 2/pi table, `__device__ const` tables
         if space == CONSTANT and _host_written_constant(gv):
             # CUDA `__constant__ T c[N];` with no initializer: the host fills it with
             # cudaMemcpyToSymbol, which Metal lacks; a buffer the host binds keeps that working
@@ -132,57 +133,6 @@ def map_global_address_spaces(module: Module, ctx: LoweringContext) -> None:
             gv.qualifiers = [q for q in gv.qualifiers if q != "dso_local"]
 
 
-def _read_only_data(gv: GlobalVariable, module: Module) -> bool:
-    """``gv`` has contents the host cannot change (an initializer, not externally
-    initialized) and nothing writes it: LLVM says ``constant``, or (clang at -O0 writes
-    ``global`` for a ``static const`` table) it is internal and every use reads it."""
-    if gv.initializer is None or gv.externally_initialized:
-        return False
-    if gv.is_constant:
-        return True
-    return gv.linkage in ("internal", "private") and _only_loaded(gv, module)
-
-
-def _only_loaded(gv: GlobalVariable, module: Module) -> bool:
-    """Every use of ``gv`` is a load, through GEPs and casts (instructions or constant
-    expressions); a store, atomic, call or pointer that escapes may write it."""
-    def derived(value: Value) -> bool:
-        return value is gv or (isinstance(value, ConstantExpr) and value.opcode in _VIEWS
-                               and bool(value.ops) and derived(value.ops[0]))
-
-    if any(other.initializer is not None and _mentions(other.initializer, gv)
-           for other in module.globals if other is not gv):
-        return False
-    for fn in module.functions:
-        if fn.is_declaration:
-            continue
-        table = users(fn)
-        todo = [(inst, k) for inst in fn.instructions() for k, op in enumerate(inst.ops)
-                if derived(op)]
-        seen: set[int] = set()
-        while todo:
-            inst, k = todo.pop()
-            if isinstance(inst, Load) and k == 0:
-                continue
-            if not ((isinstance(inst, GetElementPtr) and k == 0)
-                    or (isinstance(inst, Cast) and inst.opcode in _VIEWS)):
-                return False
-            if id(inst) not in seen:
-                seen.add(id(inst))
-                todo.extend(table.get(inst, []))
-    return True
-
-
-_VIEWS = ("getelementptr", "bitcast", "addrspacecast")
-
-
-def _mentions(value: Value, gv: GlobalVariable) -> bool:
-    if value is gv:
-        return True
-    parts = [*(getattr(value, "ops", None) or ()), *(getattr(value, "elements", None) or ())]
-    return any(_mentions(v, gv) for v in parts)
-
-
 def _host_written_constant(gv: GlobalVariable) -> bool:
     """A constant-space global the host is meant to fill: externally initialized, and its
     initializer (if any) all zeros or undefined."""
@@ -195,6 +145,41 @@ def _is_generic_constant_data(producer: Producer, gv: GlobalVariable) -> bool:
     nothing can write it, so it is constant-space data wherever it is read."""
     return gv.addrspace in GENERIC_SPACES[producer] and gv.is_constant and \
         gv.initializer is not None
+
+
+def _is_read_only_data(module: Module, gv: GlobalVariable) -> bool:
+    """Initialized global-space data that nothing writes, which is then data of the library
+    (as Apple writes program-scope constants), not a buffer the host would have to bind
+    and fill: a ``constant`` (LLVM's word that nothing writes it) no host fills, or, as
+    clang leaves such a table at -O0, an internal variable (the host cannot name it) that
+    no function writes, lets escape or turns into an integer."""
+    if gv.initializer is None or gv.externally_initialized:
+        return False
+    if gv.is_constant:
+        return True
+    if gv.linkage not in ("internal", "private"):
+        return False
+    if any(_mentions(other.initializer, gv) for other in module.globals
+           if other is not gv and other.initializer is not None):
+        return False
+    from llvm_to_air.rewrite.abi import analyze_pointer_use
+
+    for fn in module.functions:
+        if fn.is_declaration:
+            continue
+        materialize_constant_uses(fn, gv)
+        use = analyze_pointer_use(fn, gv)
+        if use.writes or use.as_integer:
+            return False
+    return True
+
+
+def _mentions(constant: object, gv: GlobalVariable) -> bool:
+    """Whether ``gv`` appears anywhere in the constant ``constant``."""
+    if constant is gv:
+        return True
+    return any(_mentions(op, gv) for op in getattr(constant, "ops", ()) or ()) or any(
+        _mentions(element, gv) for element in getattr(constant, "elements", ()) or ())
 
 
 def is_dynamic_threadgroup_memory(gv: GlobalVariable) -> bool:

@@ -10,10 +10,14 @@ atomics on private memory plain loads and stores. Mixed into
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from llvm_to_air.ir.legalize14 import combine_rmw, expand_atomicrmw
 from llvm_to_air.ir.model import (
     Alloca,
     AtomicRMW,
+    BasicBlock,
     Call,
     Cast,
     CmpXchg,
@@ -28,10 +32,21 @@ from llvm_to_air.ir.model import (
     Store,
     Value,
 )
-from llvm_to_air.ir.types import I1, I32, VOID, FloatType, IntType, PointerType, StructType, Type
+from llvm_to_air.ir.types import (
+    I1,
+    I32,
+    VOID,
+    FloatType,
+    IntType,
+    PointerType,
+    StructType,
+    Type,
+    VectorType,
+)
 from llvm_to_air.rewrite import intrinsic_tables as T
 from llvm_to_air.rewrite.demangle import _param_kind
 from llvm_to_air.rewrite.intrinsic_base import LoweringBase, Rewrite, type_suffix
+from llvm_to_air.rewrite.partword_atomics import expand_partword_cmpxchg, is_partword
 
 
 class SyncLowering(LoweringBase):
@@ -104,18 +119,26 @@ class SyncLowering(LoweringBase):
     # -------------------------------------------------------------- atomics
 
     def _expand_atomic_loops(self) -> None:
-        """atomicrmw operations AIR lacks become compare-exchange loops first."""
-        changed = True
-        while changed:
-            changed = False
-            for block in list(self.fn.blocks):
-                for index, inst in enumerate(block.instructions):
-                    if isinstance(inst, AtomicRMW) and self._needs_loop(inst):
-                        expand_atomicrmw(self.module, self.fn, block, index, inst)
-                        changed = True
-                        break
-                if changed:
-                    break
+        """atomicrmw operations AIR lacks become compare-exchange loops first; then each
+        compare-exchange of an 8- or 16-bit value a loop on its 32-bit word."""
+        while self._expand_first(AtomicRMW, self._needs_loop, lambda block, index, inst:
+                                 expand_atomicrmw(self.module, self.fn, block, index, inst)):
+            pass
+        while self._expand_first(CmpXchg, lambda inst: is_partword(inst)
+                                 and _space(inst.ops[0]) in (1, 3),
+                                 lambda block, index, inst:
+                                 expand_partword_cmpxchg(self.fn, block, index, inst)):
+            pass
+
+    def _expand_first(self, kind: type, wanted: Callable[[Any], bool],
+                      expand: Callable[[BasicBlock, int, Any], object]) -> bool:
+        """Expand the first ``kind`` instruction ``wanted`` picks; False when none is left."""
+        for block in list(self.fn.blocks):
+            for index, inst in enumerate(block.instructions):
+                if isinstance(inst, kind) and wanted(inst):
+                    expand(block, index, inst)
+                    return True
+        return False
 
     def _needs_loop(self, inst: AtomicRMW) -> bool:
         space = _space(inst.ops[0])
@@ -125,6 +148,8 @@ class SyncLowering(LoweringBase):
         if entry is None:
             return True
         ty = inst.ty
+        if isinstance(ty, VectorType) or (isinstance(ty, IntType) and ty.bits < 32):
+            return True  # <2 x half> (CUDA's __half2 atomicAdd), i8/i16: on a 32-bit word
         if isinstance(ty, FloatType):
             if ty.kind != "float":
                 return True

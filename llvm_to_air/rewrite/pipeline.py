@@ -26,7 +26,7 @@ from llvm_to_air.rewrite.context import LoweringContext, LoweringOptions
 from llvm_to_air.rewrite.cuda_objects import drop_cuda_builtin_objects
 from llvm_to_air.rewrite.device_io import lower_device_io
 from llvm_to_air.rewrite.discover import discover_kernels
-from llvm_to_air.rewrite.f64_trig_reduction import lower_f64_trig_reduction
+from llvm_to_air.rewrite.f64_exact import lower_exact_f64_products
 from llvm_to_air.rewrite.inline import inline_calls
 from llvm_to_air.rewrite.intrinsics import lower_intrinsics
 from llvm_to_air.rewrite.legalize import legalize, legalize_types
@@ -195,8 +195,8 @@ STAGES: tuple[Stage, ...] = (
     lower_device_io,
     lower_nvvm_float,  # .sat, .ftz and approximations; exact rounding is nvvm_rounding's
     simplify,
-    # before legalize_types: libdevice's sinf/cosf keep one fp64 step, computed in float here
-    lower_f64_trig_reduction,
+    # before legalize_types: libdevice's trig reduction keeps no double to refuse
+    lower_exact_f64_products,
     legalize_types,
     map_global_address_spaces,
     lower_kernel_abi,

@@ -383,7 +383,8 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
             assert isinstance(dst, Reg) and isinstance(addr, Addr)
             bytes_ = row.bits // 8
             ptr = em.pointer(addr, row.addrspace, k * bytes_)
-            loaded = em.add(Load(IntType(row.bits), opcode="load", ops=[ptr], align=bytes_))
+            loaded = em.add(Load(IntType(row.bits), opcode="load", ops=[ptr], align=bytes_,
+                                 volatile=row.volatile))
             em.set(dst, em.coerce(loaded, em.types.get(dst.index, loaded.ty)))
     elif row.kind == "store":
         addr, srcs = ops
@@ -394,11 +395,13 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
             bytes_ = row.bits // 8
             ptr = em.pointer(addr, row.addrspace, k * bytes_)
             em.add(Store(VOID, opcode="store", ops=[em.value(src, IntType(row.bits)), ptr],
-                         align=bytes_))
+                         align=bytes_, volatile=row.volatile))
     elif row.kind == "atomic":
         dst, addr, src = ops
         assert isinstance(dst, Reg) and isinstance(addr, Addr) and isinstance(src, Reg | Imm)
-        ty: Type = FloatType("float") if row.float_result else IntType(row.bits)
+        ty: Type = FloatType(row.to or "float") if row.float_result else IntType(row.bits)
+        if row.lanes > 1:  # a packed pair (add.noftz.f16x2)
+            ty = VectorType(row.lanes, ty)
         ptr = em.pointer(addr, row.addrspace)
         old = em.add(AtomicRMW(ty, opcode="atomicrmw", ops=[ptr, em.value(src, ty)],
                                operation=row.op, ordering=row.ordering,
@@ -684,9 +687,15 @@ def _translate_function(module: Module, fn: Function, nvptx: bool) -> None:
             index += 1
 
 
+# A PTX statement: an optional predicate guard, then an opcode with dotted modifiers
+# (``mad.lo.cc.u32``) or a ``.reg`` declaration, possibly inside ``{ }``. AMD GCN assembly,
+# the other inline assembly a module without a triple may hold, spells its opcodes with
+# underscores (``v_mad_u32_u24``, ``s_waitcnt``) and never matches.
+_PTX_STATEMENT = re.compile(r"(^|[;{]\s*)(@!?\$?\w+\s+)?([a-z][a-z0-9]*\.[a-z0-9]|\.reg\b)")
+
+
 def _looks_like_ptx(asm: str) -> bool:
-    return bool(re.search(r"(^|[;\n]\s*)(@!?\$\d+\s+)?(mov|ld|st|atom|cvt|rcp|cp\.async|mma|"
-                          r"ldmatrix)\.", asm.strip()))
+    return bool(_PTX_STATEMENT.search(asm.strip()))
 
 
 def _replace_call(module: Module, fn: Function, block: BasicBlock, position: int, call: Call,

@@ -46,6 +46,7 @@ class PtxRow:
     carry_in: bool = False  # reads CC.CF (addc, subc, madc)
     carry_out: bool = False  # writes CC.CF (.cc)
     saturate: bool = False  # .sat: clamped to the signed range instead of wrapping
+    volatile: bool = False  # ld.volatile/st.volatile: an LLVM volatile access
 
 
 # Cache-operator and eviction-priority modifiers: they change performance, never results.
@@ -73,22 +74,36 @@ ATOMIC_OPS = {("add", "u32"): ("add", 32, False), ("add", "s32"): ("add", 32, Fa
               ("exch", "b32"): ("xchg", 32, False), ("max", "s32"): ("max", 32, False),
               ("max", "u32"): ("umax", 32, False), ("min", "s32"): ("min", 32, False),
               ("min", "u32"): ("umin", 32, False), ("and", "b32"): ("and", 32, False),
-              ("or", "b32"): ("or", 32, False), ("xor", "b32"): ("xor", 32, False)}
+              ("or", "b32"): ("or", 32, False), ("xor", "b32"): ("xor", 32, False),
+              # cuda_fp16.h/cuda_bf16.h atomicAdd: a 16-bit value or a packed pair, which
+              # AIR has no atomic for; lowered as a compare-exchange loop on the 32-bit word
+              ("add.noftz", "f16"): ("fadd", 16, True), ("add.noftz", "bf16"): ("fadd", 16, True),
+              ("add.noftz", "f16x2"): ("fadd", 32, True),
+              ("add.noftz", "bf16x2"): ("fadd", 32, True)}
+# the LLVM type an atomic's float value has, by PTX type (others: f32, or the integer)
+ATOMIC_FLOAT_TYPES = {"f16": ("half", 1), "bf16": ("bfloat", 1), "f16x2": ("half", 2),
+                      "bf16x2": ("bfloat", 2)}
 
 
 def _memory_rows() -> list[PtxRow]:
+    """``ld``/``st`` in each space, width and vector form, plain or ``.volatile`` (which
+    Triton's ``tl.load(volatile=True)`` writes: each access happens, as LLVM's volatile
+    keeps it, so a spin on a flag still sees other threads' stores)."""
     rows = []
-    for space, addrspace in SPACES.items():
-        for bits, names in WIDTH_TYPES.items():
-            for ty in [*names, *(f for f, b in FLOAT_TYPES.items() if b == bits)]:
-                for lanes, vec in VECTORS.items():
-                    rows.append(PtxRow(f"ld.{space}{vec}.{ty}", "load", bits, lanes, addrspace))
-                    rows.append(PtxRow(f"st.{space}{vec}.{ty}", "store", bits, lanes,
-                                       addrspace))
+    for volatile in (False, True):
+        for space, addrspace in SPACES.items():
+            for bits, names in WIDTH_TYPES.items():
+                for ty in [*names, *(f for f, b in FLOAT_TYPES.items() if b == bits)]:
+                    for lanes, vec in VECTORS.items():
+                        for op, kind in (("ld", "load"), ("st", "store")):
+                            mnemonic = ".".join(p for p in (
+                                op, "volatile" if volatile else "", f"{space}{vec}", ty) if p)
+                            rows.append(PtxRow(mnemonic, kind, bits, lanes, addrspace,
+                                               volatile=volatile))
     return rows
 
 
-ATOMIC_SPACES = {"global": 1, "shared": 3, "shared::cta": 3}
+ATOMIC_SPACES = {"": 0, "global": 1, "shared": 3, "shared::cta": 3}  # "": generic
 
 
 def _atomic_rows() -> list[PtxRow]:
@@ -96,7 +111,7 @@ def _atomic_rows() -> list[PtxRow]:
     (Triton's ``tl.atomic_cas`` writes ``atom.global.acq_rel.gpu.cas.b32``)."""
     rows: dict[str, PtxRow] = {}
     forms = [*((op, ty, "atomic", spec) for (op, ty), spec in ATOMIC_OPS.items()),
-             *(("cas", f"b{bits}", "atomic_cas", ("", bits, False)) for bits in (32, 64))]
+             *(("cas", f"b{bits}", "atomic_cas", ("", bits, False)) for bits in (16, 32, 64))]
     for space, addrspace in ATOMIC_SPACES.items():
         for op, ty, kind, (llvm_op, bits, is_float) in forms:
             for scope, syncscope in SCOPES.items():
@@ -107,7 +122,9 @@ def _atomic_rows() -> list[PtxRow]:
                                   ["atom", space, scope, order, op, ty],
                                   ["atom", space, order, scope, op, ty]):
                         mnemonic = ".".join(p for p in parts if p)
-                        rows[mnemonic] = PtxRow(mnemonic, kind, bits, addrspace=addrspace,
+                        kind_, lanes = ATOMIC_FLOAT_TYPES.get(ty, ("", 1))
+                        rows[mnemonic] = PtxRow(mnemonic, kind, bits, lanes,
+                                                addrspace=addrspace, to=kind_,
                                                 op=llvm_op, float_result=is_float,
                                                 ordering=ordering, syncscope=syncscope,
                                                 min_sm=60)

@@ -51,7 +51,7 @@ from llvm_to_air.inspect import describe_module
 from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.model import Function, Module
 from llvm_to_air.ir.types import PTR, IntType, StructType, Type, VectorType
-from llvm_to_air.runner import airlib, hostir, lanes, lockstep, rounds, versioning
+from llvm_to_air.runner import airlib, hostir, lanes, lockstep, narrowing, rounds, versioning
 from llvm_to_air.runner.lockstep import DONE
 
 VECTOR_ROLES = {
@@ -452,7 +452,8 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
         # threadgroup barriers first: after one, every thread resumes at the same point
         stops = sorted((s.kind != "threadgroup_barrier", s.id) for s in sites)
         rounds.emit_group_rounds(t, ext, count, simd_count, [k for _, k in stops], size,
-                                 thread_body)
+                                 thread_body, _narrowed_rounds(t, info, kernel_fn, sites,
+                                                               uniform))
     elif step:
         t.do("br label %tloop")
         t.label("tloop")
@@ -525,6 +526,30 @@ def _driver(info: KernelInfo, kernel_fn: Function, mode: str,
              "declare i128 @llvm.ctlz.i128(i128, i1)",
              decl]
     return "\n".join([*decls, body])
+
+
+def _narrowed_rounds(t: _Text, info: KernelInfo, kernel_fn: Function,
+                     sites: list[hostir.Site], uniform: dict[str, Any]) \
+        -> dict[int, rounds.NarrowRound]:
+    """The specialized rounds that run only the threads their guard admits
+    (:mod:`.narrowing`), with the group's uniform built-in inputs ``uniform``."""
+    def role(arg: Any, lane: int | None) -> str | None:
+        found = _leaf_role(info, kernel_fn, arg, lane)
+        if found is None or found[0] != "role":
+            return None
+        return info.bindings[kernel_fn.args.index(arg)].role
+
+    def value_of(name: str, lane: int) -> str:
+        value = uniform[name]
+        if not isinstance(value, list):
+            return value
+        return value[lane] if lane < len(value) else "0"
+
+    barriers = frozenset(s.id for s in sites if s.kind != "simd")
+    plans = narrowing.plan_narrowing(kernel_fn, role, frozenset(uniform), barriers)
+    return {k: rounds.NarrowRound(
+        plan.lane, lambda plan=plan: narrowing.emit_limit(t, plan, role, value_of),
+        plan.skipped) for k, plan in plans.items()}
 
 
 def _quote(name: str) -> str:

@@ -440,13 +440,35 @@ def instrument_bounds(module: Module, fn: Function, prologue: BasicBlock, bounds
 
     def guard(inst: Instruction, k: int, size: Value, what: str, length: bool) -> \
             list[Instruction]:
+        part = None if length else _partword_part(inst.ops[k])
+        if part is None:
+            return guard_pointer(inst, k, size, what, length)
+        # the 32-bit word around an 8- or 16-bit atomic (rewrite/partword_atomics.py) may
+        # reach past a buffer whose length is no multiple of 4, as the GPU's word access
+        # does harmlessly: check the value's own first byte, then find its word again from
+        # the checked pointer
+        probe = Cast(part.ty, opcode="bitcast", ops=[part])
+        out = guard_pointer(probe, 0, ConstantInt(I64, value=1), what, False, inst.location)
+        checked = probe.ops[0]
+        address = Cast(I64, opcode="ptrtoint", ops=[checked])
+        offset = BinaryOp(I64, opcode="and", ops=[address, ConstantInt(I64, value=3)])
+        back = BinaryOp(I64, opcode="sub", ops=[ConstantInt(I64, value=0), offset])
+        word = GetElementPtr(part.ty, opcode="getelementptr", ops=[checked, back],
+                             source_type=IntType(8))
+        inst.ops[k] = word
+        return [*out, address, offset, back, word]
+
+    def guard_pointer(inst: Instruction, k: int, size: Value, what: str, length: bool,
+                      location: object = None) -> list[Instruction]:
+        location = location or inst.location
         ptr = inst.ops[k]
         root = _root(ptr, slots)
         if isinstance(root, GlobalVariable) and root.addrspace != 3:
             return []  # program-scope constant/device variables: module memory, not bound
         entry = entry_of(ptr)
         site = len(sites)
-        sites.append(CheckSite(what, entry, str(inst.location) if inst.location and inst.location.line else ""))
+        sites.append(CheckSite(what, entry, str(location) if location and location.line  # type: ignore[attr-defined]
+                               else ""))
         orig_space = _space(ptr)
         as_generic = ptr
         out: list[Instruction] = []
@@ -511,6 +533,26 @@ def instrument_bounds(module: Module, fn: Function, prologue: BasicBlock, bounds
             index += len(new) + 1
     prologue_insert(prologue, pro)
     return sites
+
+
+def _partword_part(ptr: Value) -> Value | None:
+    """``p`` when ``ptr`` is the 32-bit word around it, as the part-word atomics write it:
+    ``getelementptr i8, p, (0 - (ptrtoint p & 3))``."""
+    if not (isinstance(ptr, GetElementPtr) and ptr.source_type == IntType(8)
+            and len(ptr.ops) == 2):
+        return None
+    part, back = ptr.ops
+    if not (isinstance(back, BinaryOp) and back.opcode == "sub"
+            and isinstance(back.ops[0], ConstantInt) and back.ops[0].value == 0):
+        return None
+    offset = back.ops[1]
+    if not (isinstance(offset, BinaryOp) and offset.opcode == "and"
+            and isinstance(offset.ops[1], ConstantInt) and offset.ops[1].value == 3):
+        return None
+    address = offset.ops[0]
+    if isinstance(address, Cast) and address.opcode == "ptrtoint" and address.ops[0] is part:
+        return part
+    return None
 
 
 def _atomic_value_type(name: str) -> Type:
@@ -624,6 +666,12 @@ _PURE = (BinaryOp, UnaryOp, Cast, Compare, Select, GetElementPtr, ExtractElement
 _DIVISIONS = frozenset({"udiv", "sdiv", "urem", "srem"})
 
 
+def is_speculatable(inst: Instruction) -> bool:
+    """Computes a value from its operands alone, with no effect and no trap: it may run
+    anywhere its operands are defined, or not at all."""
+    return isinstance(inst, _PURE) and not _may_trap(inst)
+
+
 def _may_trap(inst: Instruction) -> bool:
     """An integer division whose divisor may be 0 (or -1, for signed overflow)."""
     if not isinstance(inst, BinaryOp) or inst.opcode not in _DIVISIONS:
@@ -652,7 +700,7 @@ def hoist_parameter_values(fn: Function, prologue: BasicBlock) -> int:
                 continue
             keep: list[Instruction] = []
             for inst in block.instructions:
-                if isinstance(inst, _PURE) and not _may_trap(inst) and all(
+                if is_speculatable(inst) and all(
                         isinstance(op, Constant | Argument) or id(op) in available
                         for op in inst.ops):
                     available.add(id(inst))
@@ -898,6 +946,7 @@ __all__ = [
     "erase_address_spaces",
     "hoist_parameter_values",
     "instrument_bounds",
+    "is_speculatable",
     "is_yield",
     "keep_kernel",
     "make_step_function",

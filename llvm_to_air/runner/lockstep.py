@@ -14,7 +14,8 @@ program order) for the lanes waiting there, lane by lane in lock step over small
 returns the reader's own value); a shuffle whose lane operand is a constant is a
 ``shufflevector`` of ``<32 x T>`` vectors (:func:`constant_shuffle`). It also defines
 ``i64 @__air_sites_waited(ptr state, i32 count)``, the lowest and highest site waited at
-(the rounds' summary). The driver (:func:`~.compile._driver`, ``groups``) calls
+(the rounds' summary), and ``@__air_sites_finished``, the same and whether a thread
+finished. The driver (:func:`~.compile._driver`, ``groups``) calls
 it after a round that leaves a thread waiting at a SIMD-group call, and otherwise lets
 the threads waiting at threadgroup barriers go on; ``@__air_collective`` (site -> 1 for
 SIMD-group calls and barriers) tells the two apart.
@@ -533,37 +534,60 @@ def settle_function(sites: list[Site], lanes: LaneLayout) -> str:
         "  br i1 %more, label %loop, label %exit",
         "exit:", "  ret void", "}"])
     table = f"@__air_collective = internal constant [{big} x i8] [i8 0, {collective}]"
-    waited = "\n".join([
-        "; the lowest (low half; 0xFFFFFFFF: none) and highest (high half; 0: none) site",
-        "; that threads [0, count) wait at: a minimum and a maximum, which LLVM vectorizes",
+    return "\n\n".join([table, *sorted(declares), "declare i32 @llvm.umin.i32(i32, i32)",
+                        "declare i32 @llvm.umax.i32(i32, i32)", release,
+                        _sites_summary(WAITED, finished=False),
+                        _sites_summary(WAITED_OR_FINISHED, finished=True), *resolvers,
+                        settle])
+
+
+# the rounds' summaries (see _sites_summary): without, and with the finished flag
+WAITED = "__air_sites_waited"
+WAITED_OR_FINISHED = "__air_sites_finished"
+
+
+def _sites_summary(name: str, finished: bool) -> str:
+    """``i64 @<name>(ptr state, i32 count)``: the rounds' summary of threads [0, count);
+    with ``finished``, bit 63 says whether one of them finished (else it is 0: a
+    kernel without narrowed rounds needs no flag, and its loop stays as short)."""
+    return "\n".join([
+        "; the lowest (bits 0-31; 0xFFFFFFFF: none) and highest (bits 32-62; 0: none) site",
+        "; that threads [0, count) wait at, and whether one of them finished (bit 63):",
+        "; a minimum, a maximum and an or, which LLVM vectorizes",
         "; (a function of its own, so that the loop stays one when the driver's rounds",
         "; branch to it)",
-        "define internal i64 @__air_sites_waited(ptr noalias %state, i32 %count) noinline "
-        "nounwind {",
-        "entry:", "  br label %loop", "loop:",
+        f"define internal i64 @{name}(ptr noalias %state, i32 %count) noinline nounwind {{",
+        "entry:", "  %none = icmp eq i32 %count, 0",
+        "  br i1 %none, label %exit, label %loop", "loop:",
         "  %k = phi i32 [ 0, %entry ], [ %k1, %loop ]",
         "  %lo = phi i32 [ -1, %entry ], [ %lo1, %loop ]",
         "  %hi = phi i32 [ 0, %entry ], [ %hi1, %loop ]",
+        "  %dn = phi i1 [ false, %entry ], [ %dn1, %loop ]",
         "  %p = getelementptr i32, ptr %state, i32 %k",
         "  %s = load i32, ptr %p",
         f"  %waits = icmp ugt i32 %s, {DONE & 0xFFFFFFFF}",  # negative, not DONE
+        "  %fin = " + (f"icmp eq i32 %s, {DONE}" if finished else "icmp ne i32 0, 0"),
         "  %at = sub i32 0, %s",
         "  %site = select i1 %waits, i32 %at, i32 0",
         "  %low = select i1 %waits, i32 %at, i32 -1",
         "  %lo1 = call i32 @llvm.umin.i32(i32 %lo, i32 %low)",
         "  %hi1 = call i32 @llvm.umax.i32(i32 %hi, i32 %site)",
+        "  %dn1 = or i1 %dn, %fin",
         "  %k1 = add i32 %k, 1",
         "  %more = icmp ult i32 %k1, %count",
         "  br i1 %more, label %loop, label %exit",
         "exit:",
-        "  %lo64 = zext i32 %lo1 to i64",
-        "  %hi64 = zext i32 %hi1 to i64",
+        "  %lo2 = phi i32 [ -1, %entry ], [ %lo1, %loop ]",
+        "  %hi2 = phi i32 [ 0, %entry ], [ %hi1, %loop ]",
+        "  %dn2 = phi i1 [ false, %entry ], [ %dn1, %loop ]",
+        "  %lo64 = zext i32 %lo2 to i64",
+        "  %hi64 = zext i32 %hi2 to i64",
         "  %high = shl i64 %hi64, 32",
         "  %both = or i64 %high, %lo64",
-        "  ret i64 %both", "}"])
-    return "\n\n".join([table, *sorted(declares), "declare i32 @llvm.umin.i32(i32, i32)",
-                        "declare i32 @llvm.umax.i32(i32, i32)", release, waited, *resolvers,
-                        settle])
+        "  %dn64 = zext i1 %dn2 to i64",
+        "  %fin64 = shl i64 %dn64, 63",
+        "  %all = or i64 %both, %fin64",
+        "  ret i64 %all", "}"])
 
 
-__all__ = ["compiles", "constant_shuffle", "resolver", "settle_function"]
+__all__ = ["WAITED", "WAITED_OR_FINISHED", "compiles", "constant_shuffle", "resolver", "settle_function"]

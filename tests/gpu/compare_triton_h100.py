@@ -36,6 +36,13 @@ def _f32(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.standard_normal(n).astype(np.float32)
 
 
+def _angles(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Angles in [-4, 4], a quarter of them huge (to 1e38: the Payne-Hanek reduction)."""
+    x = _f32(rng, n) * 4
+    x[: n // 4] = (rng.uniform(-1, 1, n // 4) * 10.0 ** rng.integers(4, 39, n // 4))
+    return x.astype(np.float32)
+
+
 CASES: dict[str, tuple[Maker, tuple[int, ...], tuple[float, float], tuple[int, ...]]] = {
     "vadd": (lambda r: [_f32(r, 1000), _f32(r, 1000), np.zeros(1000, np.float32), 1000],
              (4,), (0.0, 0.0), (2,)),
@@ -67,6 +74,16 @@ CASES: dict[str, tuple[Maker, tuple[int, ...], tuple[float, float], tuple[int, .
     "matmul_f32": (lambda r: [_f32(r, 64 * 32), _f32(r, 32 * 64),
                               np.zeros(64 * 64, np.float32), 64, 64, 32], (2, 2),
                    (1e-2, 1e-2), (2,)),
+    # libdevice sin/cos (huge angles: its fp64 chain, computed exactly in integers by us)
+    # and tl.randn (Philox, Box-Muller)
+    "trig_noise": (lambda r: [_angles(r, 1024), np.zeros(1024, np.float32),
+                              np.zeros(1024, np.float32), np.zeros(1024, np.float32), 1024,
+                              1234], (4,), (1e-5, 1e-6), (1, 2, 3)),
+    # exp2/log2/rsqrt are approximations on the GPU (ex2.approx, lg2.approx, rsqrt.approx)
+    "fast_math": (lambda r: [_f32(r, 1000) * 3, np.zeros(1000, np.float32), 1000], (4,),
+                  (1e-5, 1e-5), (1,)),
+    "counter_lock": (lambda r: [np.zeros(1, np.int32), np.zeros(1, np.int32)], (16,),
+                     (0.0, 0.0), (0, 1)),
 }
 
 

@@ -222,9 +222,6 @@ SKIPPED = [
     {"fixture": "cuda-real-{O2,O0}/wmma_int8.ll",
      "why": "integer WMMA (s8 inputs, s32 accumulator): no integer simdgroup matrix, the "
             "lowering refuses it with the reason"},
-    {"fixture": "cuda-real-{O2,O0}/math_sincos.ll",
-     "why": "sincosf/powf inlined by clang bring fp64 and inline PTX (mad.lo.cc) for huge "
-            "arguments: refused by the lowering"},
     {"fixture": "cuda-real-{O2,O0}/device_io.ll:traced_kernel",
      "why": "device printf: refused by the lowering (checked_scale, the assert kernel of the "
             "same file, is compared)"},
@@ -545,12 +542,26 @@ def int_ptx_cases(v: str) -> list[Case]:
     ]
 
 
+def trig_cases(v: str) -> list[Case]:
+    """sincosf/powf inlined from libdevice: huge angles take the Payne-Hanek reduction
+    (inline PTX carry chain, 2/pi table, the fp64 chain computed exactly in integers)."""
+    n = 256
+
+    def inputs(r: np.random.Generator) -> dict[int, Any]:
+        angles = f32(r, n, lo=-3.0, hi=3.0)
+        angles[:64] = (r.uniform(-1, 1, 64) * 10.0 ** r.integers(4, 39, 64)).astype(np.float32)
+        return {0: f32(r, n, lo=0.1, hi=3.0), 1: angles, 2: np.zeros(n, np.float32),
+                3: np.zeros(n, np.float32), 4: np.int32(n)}
+
+    return [Case(v, "math_sincos.ll", "_Z12polar_kernelPKfS0_PfS1_i", (n,), (64,), inputs)]
+
+
 def real_cuda_cases() -> list[Case]:
     """Kernels built against the real CUDA 12.4 headers, at -O2 and -O0."""
     cases: list[Case] = []
     for v in REAL:
         cases += (wmma_cases(v) + nvvm_cases(v) + collective_cases(v) + polybench_cases(v)
-                  + header_feature_cases(v) + votes_matches_cases(v))
+                  + header_feature_cases(v) + votes_matches_cases(v) + trig_cases(v))
     return cases
 
 
