@@ -185,15 +185,20 @@ def test_approximation_row(row: T.PtxRow) -> None:
 
 @pytest.mark.parametrize("row", _rows("compare"), ids=lambda r: r.mnemonic)
 def test_compare_row(row: T.PtxRow) -> None:
-    (a, x), (b, y) = _draw(row.frm), _draw(row.frm)
+    """Scalar rows, and the packed ``set.CMP.f16x2.f16x2`` ones lane by lane."""
+    (a, x), (b, y) = _draw(row.frm, row.lanes), _draw(row.frm, row.lanes)
     y[::5], x[::6], y[1::4] = x[::5], np.nan, x[1::4]  # equal pairs and NaNs
     a, b = FORMATS[row.frm][0](x), FORMATS[row.frm][0](y)
+    if row.lanes == 2:
+        a, b = a.view(np.uint32), b.view(np.uint32)
     if row.to == "pred":  # setp into a predicate register, read back with selp
         asm = f"{{ .reg .pred p; {row.mnemonic} p, $1, $2; selp.u32 $0, 1, 0, p; }}"
         got = _run_sm(asm, [a, b], 32, np.uint32, row.min_sm) != 0
     else:
         raw = _run_sm(f"{row.mnemonic} $0, $1, $2;", [a, b], row.bits, a.dtype.type,
                       row.min_sm)
+        if row.lanes == 2:
+            raw = raw.view(np.uint16)  # the halves, low first
         one = FORMATS[row.to][0](np.ones(1, np.float32))[0]
         assert set(np.unique(raw)) <= {0, one}
         got = raw == one

@@ -63,6 +63,8 @@ NVVM_RULES: list[Rule] = [
     (r"llvm\.nvvm\.redux\.sync\..*", MAPPED, "air.simd_sum/min/max/and/or/xor"),
     (r"llvm\.nvvm\.activemask", MAPPED, "ballot of the lanes that reach it"),
     (r"llvm\.nvvm\.prmt", EMULATED, "byte selection in integer IR (default mode)"),
+    (r"llvm\.nvvm\.fns", EMULATED, "n-th set bit: rank selection over air.popcount "
+     "(nvvm_rounding.py)"),
     (r"llvm\.nvvm\.(ldg|ldu)\.global\..*", MAPPED, "a plain load"),
     (r"llvm\.nvvm\.wmma\.(m16n16k16|m32n8k16|m8n32k16)\.(load\.[abc]\.(row|col)(\.stride)?\."
      r"(f16|f32)|store\.d\.(row|col)(\.stride)?\.(f16|f32)|mma\.(row|col)\.(row|col)\."
@@ -201,6 +203,9 @@ NEWER_NVVM = ("llvm.nvvm.barrier.cta.sync.aligned.all", "llvm.nvvm.barrier.cta.s
 
 
 _OPENCL_GROUPS: list[Rule] = [
+    ("(" + "|".join(sorted(T.OPENCL_BALLOT)) + ")", EMULATED,
+     "cl_khr_subgroup_ballot: air.simd_ballot and integer IR on the uint4 mask "
+     "(opencl_ballot.py)"),
     (r"(get_(global|local|group|enqueued_local)_(id|size)|get_num_groups|get_work_dim|"
      r"get_global_offset|get_(global|local)_linear_id|get_sub_group_.*|get_max_sub_group_size|"
      r"get_num_sub_groups|get_enqueued_num_sub_groups)", MAPPED, "kernel built-in parameters"),

@@ -242,8 +242,9 @@ class _Inference:
                     isinstance(inst.allocated_type, StructType | NamedStructType | ArrayType):
                 self.aggregates[inst] = None
         for inst in insts:
-            if isinstance(inst, Store) and inst.ops[1] in self.slots:
-                self.slot_values.setdefault(inst.ops[1], []).append(inst.ops[0])  # type: ignore
+            slot = self.slot(inst.ops[1]) if isinstance(inst, Store) else None
+            if slot is not None:
+                self.slot_values.setdefault(slot, []).append(inst.ops[0])
         self._fixpoint(insts)
         # slots that only ever hold null (cooperative groups' unused grid handle at -O0):
         # any space is right for a null pointer; device keeps it comparable with buffers
@@ -265,14 +266,15 @@ class _Inference:
                             raise self._conflict(inst, self.space[inst], new)
                         self.space[inst] = new
                         changed = True
-                elif isinstance(inst, Store) and inst.ops[1] in self.slots \
+                elif isinstance(inst, Store) and self.slot(inst.ops[1]) is not None \
                         and _is_pointer(inst.ops[0].ty):
                     stored = self.origin(inst.ops[0])
-                    slot = inst.ops[1]
-                    if stored is not None and self.slots[slot] != stored:  # type: ignore[index]
-                        if self.slots[slot] is not None:  # type: ignore[index]
-                            raise self._conflict(inst, self.slots[slot], stored)  # type: ignore
-                        self.slots[slot] = stored  # type: ignore[index]
+                    slot = self.slot(inst.ops[1])
+                    assert slot is not None
+                    if stored is not None and self.slots[slot] != stored:
+                        if self.slots[slot] is not None:
+                            raise self._conflict(inst, self.slots[slot], stored)
+                        self.slots[slot] = stored
                         changed = True
                 if self._aggregate_store(inst):
                     changed = True
@@ -296,8 +298,9 @@ class _Inference:
             return self._aggregate_load_space(inst.ops[0].ops[0])
         if isinstance(inst, Load):
             ptr = inst.ops[0]
-            if ptr in self.slots:
-                return self.slots[ptr]  # type: ignore[index]
+            slot = self.slot(ptr)
+            if slot is not None:
+                return self.slots[slot]
             base = self._base(ptr)
             if base is not None and base in self.aggregates:
                 return self.aggregates[base]
@@ -323,6 +326,14 @@ class _Inference:
             value = loads[0]
         return False
 
+    def slot(self, ptr: Value) -> Alloca | None:
+        """The pointer slot ``ptr`` addresses: the alloca itself, or (AMDGPU at -O0) the
+        ``addrspacecast`` of a private (5) alloca to a generic pointer that clang makes of
+        every local variable."""
+        while isinstance(ptr, Cast) and ptr.opcode in ("addrspacecast", "bitcast"):
+            ptr = ptr.ops[0]
+        return ptr if isinstance(ptr, Alloca) and ptr in self.slots else None
+
     def _base(self, ptr: Value) -> Alloca | None:
         """The alloca ``ptr`` addresses, also through -O0's pointer slots (``this``)."""
         for _ in range(16):
@@ -331,9 +342,10 @@ class _Inference:
                 return base
             while isinstance(ptr, GetElementPtr | Cast):
                 ptr = ptr.ops[0]
-            if not (isinstance(ptr, Load) and ptr.ops[0] in self.slots):
+            slot = self.slot(ptr.ops[0]) if isinstance(ptr, Load) else None
+            if slot is None:
                 return None
-            stored = {id(v): v for v in self.slot_values.get(ptr.ops[0], [])}  # type: ignore
+            stored = {id(v): v for v in self.slot_values.get(slot, [])}
             if len(stored) != 1:
                 return None
             ptr = next(iter(stored.values()))
@@ -439,8 +451,8 @@ def _expected_operand_space(inst: Instruction, k: int, inference: _Inference) ->
     if isinstance(inst, Phi | Select | Freeze):
         return inference.space.get(inst)
     if isinstance(inst, Store) and k == 0:
-        slot = inst.ops[1]
-        return inference.slots.get(slot) if isinstance(slot, Alloca) else None
+        slot = inference.slot(inst.ops[1])
+        return inference.slots[slot] if slot is not None else None
     if isinstance(inst, Instruction) and inst.opcode == "icmp":
         other = inst.ops[1 - k]
         return inference.origin(other)

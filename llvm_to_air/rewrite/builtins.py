@@ -104,7 +104,7 @@ BUILTIN_READS: dict[str, BuiltinRead] = {
     "_Z22get_max_sub_group_sizev": BuiltinRead("threads_per_simdgroup", None),
     "_Z16get_sub_group_idv": BuiltinRead("simdgroup_index_in_threadgroup", None),
     "_Z18get_num_sub_groupsv": BuiltinRead("simdgroups_per_threadgroup", None),
-    "_Z29get_local_linear_idv": BuiltinRead("thread_index_in_threadgroup", None),
+    "_Z19get_local_linear_idv": BuiltinRead("thread_index_in_threadgroup", None),
 }
 # Built-ins with a fixed answer on Metal (no grid offsets).
 # get_work_dim: Metal does not say how many dimensions the host used; 3 is safe for the usual

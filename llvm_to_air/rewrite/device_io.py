@@ -1,11 +1,12 @@
-"""Device ``printf`` and ``assert``: what Apple GPUs cannot do, said plainly.
+"""Device ``printf``, ``assert`` and heap allocation: what Apple GPUs cannot do, said plainly.
 
 Expects: kernels with their helpers inlined (``inline_into_kernels``), before
 ``legalize_types`` (printf promotes float arguments to ``double``, which would otherwise be
 reported as a double-precision value instead of as the printf it is).
 
 Guarantees: a call to a device printf (CUDA ``vprintf``, OpenCL ``printf``, HIP/OCKL
-``__ockl_printf_*``) is a located :class:`CompileError` naming printf; a CUDA/HIP device
+``__ockl_printf_*``) is a located :class:`CompileError` naming printf, and so is a call to
+the device heap (CUDA's in-kernel ``malloc``/``free``, HIP's ``__ockl_dm_*``); a CUDA/HIP device
 assertion failure call (``__assertfail``, ``__assert_fail``) becomes ``llvm.trap``, which
 ``legalize`` turns into the end of the failing thread, with a warning: Apple GPUs cannot stop
 a kernel and report a message, but a thread whose assertion failed must not go on (in CUDA
@@ -22,6 +23,7 @@ from llvm_to_air.rewrite.context import LoweringContext
 PRINTF_FUNCTIONS = ("vprintf", "printf", "__ockl_printf_begin", "__ockl_printf_append_args",
                     "__ockl_printf_append_string_n", "__printf_alloc")
 ASSERT_FAILURES = ("__assertfail", "__assert_fail", "__ockl_assert_fail")
+HEAP_FUNCTIONS = ("malloc", "free", "__ockl_dm_alloc", "__ockl_dm_dealloc")
 
 
 def lower_device_io(module: Module, ctx: LoweringContext) -> None:
@@ -38,6 +40,12 @@ def lower_device_io(module: Module, ctx: LoweringContext) -> None:
                         inst.location or fn.location,
                         "Apple GPUs have no printf in compute kernels; remove it, or write the "
                         "values to a buffer and print them on the host")
+                if name in HEAP_FUNCTIONS and callee is not None and callee.is_declaration:
+                    raise CompileError(
+                        f"device heap allocation is not supported: '@{name}' in @{fn.name}",
+                        inst.location or fn.location,
+                        "Metal kernels have no heap; allocate the memory on the host and pass "
+                        "it as a buffer (a per-thread slice of one buffer replaces malloc)")
                 if name in ASSERT_FAILURES:
                     ctx.warnings.append(CompileError(
                         f"device assert in @{fn.name}: a thread whose assertion fails ends "

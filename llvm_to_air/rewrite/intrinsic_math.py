@@ -63,9 +63,9 @@ class MathLowering(LoweringBase):
         name = f"air.{'fast_' if fast else ''}{op.air}.{type_suffix(ty)}"
         if op.air == "dot":
             name = f"air.dot.{type_suffix(call.args[0].ty)}"
-        operands = list(args if args is not None else call.args)
-        return Rewrite([self.air.call(name, ty, operands, "math",
-                                      fast=self.fast or force_fast)], None).with_value()
+        splats, operands = _splat_scalars(ty, list(args if args is not None else call.args))
+        return Rewrite([*splats, self.air.call(name, ty, operands, "math",
+                                               fast=self.fast or force_fast)], None).with_value()
 
     def int_op(self, call: Call, op: T.IntOp, signedness: str | None,
                args: list[Value] | None = None) -> Rewrite:
@@ -80,7 +80,8 @@ class MathLowering(LoweringBase):
         if bits not in (8, 16, 32, 64):
             return self._widened_int_op(ty, op, sign, signedness, operands)
         name = f"air.{op.air}{sign}.{type_suffix(ty)}"
-        return Rewrite([self.air.call(name, ty, operands, "math")], None).with_value()
+        splats, operands = _splat_scalars(ty, operands)
+        return Rewrite([*splats, self.air.call(name, ty, operands, "math")], None).with_value()
 
     def _widened_int_op(self, ty: Type, op: T.IntOp, sign: str, signedness: str | None,
                         operands: list[Value]) -> Rewrite:
@@ -220,6 +221,10 @@ class MathLowering(LoweringBase):
             return self.float_op(call, op, force_fast=force_fast)
         if stem == "select":
             return self._opencl_select(call)
+        if base in T.OPENCL_BALLOT:
+            from llvm_to_air.rewrite.opencl_ballot import lower_ballot
+
+            return lower_ballot(self, call, base)
         if base in T.OPENCL_COMMON:
             from llvm_to_air.rewrite.opencl_common import lower_common
 
@@ -432,6 +437,28 @@ def _llvm_stem(base: str) -> str:
             break
         stem.append(part)
     return ".".join(stem)
+
+
+def _splat_scalars(ty: Type, operands: list[Value]) -> tuple[list[Instruction], list[Value]]:
+    """OpenCL's vector overloads with scalar operands (``clamp(float4, float, float)``,
+    ``fmax(float4, float)``, ``mix(float4, float4, float)``, ``min(int4, int)``): AIR's
+    vector functions take a vector in every operand, so a scalar of the result's element
+    type is splatted. Returns the insertelement chains and the operands to pass."""
+    if not isinstance(ty, VectorType):
+        return [], operands
+    chains: list[Instruction] = []
+    widened: list[Value] = []
+    for value in operands:
+        if value.ty != ty.element:
+            widened.append(value)
+            continue
+        vec: Value = Poison(ty)
+        for k in range(ty.count):
+            vec = InsertElement(ty, opcode="insertelement",
+                                ops=[vec, value, ConstantInt(I32, value=k)])
+            chains.append(vec)  # type: ignore[arg-type]
+        widened.append(vec)
+    return chains, widened
 
 
 def _splat_int(ty: Type, value: int) -> Value:

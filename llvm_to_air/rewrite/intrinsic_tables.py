@@ -240,6 +240,13 @@ OPENCL_SUBGROUP: dict[str, str] = {
     "sub_group_any": "simd_any", "sub_group_all": "simd_all",
 }
 
+# cl_khr_subgroup_ballot builtins, expanded by rewrite/opencl_ballot.py (loaded when called)
+OPENCL_BALLOT = frozenset({
+    "sub_group_ballot", "sub_group_inverse_ballot", "sub_group_ballot_bit_extract",
+    "sub_group_ballot_bit_count", "sub_group_ballot_inclusive_scan",
+    "sub_group_ballot_exclusive_scan", "sub_group_ballot_find_lsb", "sub_group_ballot_find_msb",
+    *(f"get_sub_group_{w}_mask" for w in ("eq", "ge", "gt", "le", "lt"))})
+
 # OpenCL builtins expanded by rewrite/opencl_common.py (loaded only when one is called)
 OPENCL_COMMON = frozenset({
     "length", "distance", "normalize", "fast_length", "fast_distance", "fast_normalize",

@@ -16,7 +16,10 @@ computing the PTX ISA definition:
   rounding are converted to nearest with a warning;
 - ``mulhi``/``sad`` (integer) are ``air.mul_hi``/``air.abs_diff`` (plus the addend);
 - ``activemask`` is the ballot of the lanes that reach it; ``prmt`` (default mode) selects
-  bytes of the pair {b, a} by the selector's nibbles, replicating sign bits on request.
+  bytes of the pair {b, a} by the selector's nibbles, replicating sign bits on request;
+- ``fns`` (CUDA's ``__fns``) finds the n-th set bit of a mask from a base bit, upwards for
+  a positive offset and downwards for a negative one, as a loop-free rank selection (five
+  halving steps over population counts); 0xffffffff when there is none.
 
 ``.ftz`` forms are treated as the plain ones: AIR modules flush subnormals
 (``air.compile.denorms_disable``).
@@ -89,6 +92,8 @@ def lower_nvvm_rounding(lw: Lowering, call: Call) -> Rewrite | None:
         return lw.done(lw.emit(Cast(I32, opcode="trunc", ops=[mask])))
     if name == "llvm.nvvm.prmt":
         return _prmt(lw, call)
+    if name == "llvm.nvvm.fns":
+        return lw.done(_find_nth_set(lw, *call.args))
     m = _INT_RE.fullmatch(name)
     if m:
         sign = "u" if m.group(2).startswith("u") else "s"
@@ -153,6 +158,40 @@ def _nudge(lw: Lowering, mode: str, s: Value, e_pos: Value, e_neg: Value) -> Val
 
 def _sign_tests(lw: Lowering, e: Value) -> tuple[Value, Value]:
     return (_cmp(lw, "fcmp", "ogt", e, _zero(e.ty)), _cmp(lw, "fcmp", "olt", e, _zero(e.ty)))
+
+
+# ------------------------------------------------------------------- fns
+
+
+def _find_nth_set(lw: Lowering, mask: Value, base: Value, offset: Value) -> Value:
+    """PTX ``fns.b32 d, mask, base, offset`` (base in 0..31). Offset 0: ``base`` when that
+    bit is set. Offset k > 0: the k-th set bit at or above ``base``, counting up; k < 0: the
+    |k|-th at or below it, counting down, which is the (total - |k| + 1)-th counting up."""
+    def i32(v: int) -> ConstantInt:
+        return ConstantInt(I32, value=v)
+
+    upward = _cmp(lw, "icmp", "sgt", offset, i32(0))
+    above = _op(lw, "shl", I32, i32(-1), base)  # bits base..31
+    below = _op(lw, "sub", I32, _op(lw, "shl", I32, i32(2), base), i32(1))  # bits 0..base
+    bits = _op(lw, "and", I32, mask, _select(lw, upward, above, below))
+    total = _air_math(lw, "popcount", I32, [bits])
+    from_top = _op(lw, "add", I32, _op(lw, "add", I32, total, offset), i32(1))
+    rank = _select(lw, upward, offset, from_top)  # 1-based, counting up
+    found = _op(lw, "and", I1, _cmp(lw, "icmp", "sge", rank, i32(1)),
+                _cmp(lw, "icmp", "sle", rank, total))
+    position: Value = i32(0)
+    for width in (16, 8, 4, 2, 1):  # skip the low half while it holds fewer than rank bits
+        window = _op(lw, "and", I32, _op(lw, "lshr", I32, bits, position),
+                     i32((1 << width) - 1))
+        low = _air_math(lw, "popcount", I32, [window])
+        skip = _cmp(lw, "icmp", "sgt", rank, low)
+        position = _select(lw, skip, _op(lw, "add", I32, position, i32(width)), position)
+        rank = _select(lw, skip, _op(lw, "sub", I32, rank, low), rank)
+    nth = _select(lw, found, position, i32(-1))
+    base_set = _cmp(lw, "icmp", "ne", _op(lw, "and", I32, _op(lw, "lshr", I32, mask, base),
+                                          i32(1)), i32(0))
+    at_base = _select(lw, base_set, base, i32(-1))
+    return _select(lw, _cmp(lw, "icmp", "eq", offset, i32(0)), at_base, nth)
 
 
 # --------------------------------------------------------------- arithmetic

@@ -146,8 +146,10 @@ def parse_ptx(asm: str) -> list[Statement]:
         if m:
             negated, predicate = m.group(1) == "!", Reg(int(m.group(2)))
             text = text[m.end():]
-        head, _, rest = text.partition(" ")
+        head, _, rest = text.strip().replace("\t", " ").partition(" ")
         parts = head.split(".")
+        if parts[0] in T.UNSUPPORTED_FAMILIES:
+            raise PtxError(f"PTX '{original.strip()}': {T.UNSUPPORTED_FAMILIES[parts[0]]}")
         operands = split_top_level(rest.strip(), "{[", "}]")
         if any(p in T.POLICY_MODIFIERS for p in parts[1:]):
             operands = operands[:-1]
@@ -202,8 +204,12 @@ def _piped(text: str, statement: str) -> Operand:
 
 
 def _scalar(text: str, statement: str) -> Reg | Imm:
-    if text.startswith("$"):
+    if re.fullmatch(r"\$\d+", text):
         return Reg(int(text[1:]))
+    if text.startswith(tuple(T.UNSUPPORTED_REGISTERS)):
+        reason = next(r for prefix, r in T.UNSUPPORTED_REGISTERS.items()
+                      if text.startswith(prefix))
+        raise PtxError(f"'{statement.strip()}' reads {text}: {reason}")
     if text in T.SPECIAL_REGISTERS:
         return Reg(_SPECIAL_BASE + _SPECIAL_NAMES.index(text))
     try:
@@ -588,9 +594,16 @@ def _bad(stmt: Statement) -> Value:
 
 
 def translate_inline_ptx(module: Module, ctx: LoweringContext) -> None:
-    """Inline PTX (the table's instructions) becomes LLVM IR; cp.async ordering calls go."""
+    """Inline PTX (the table's instructions) becomes LLVM IR; cp.async ordering calls go.
+
+    Only in the kernels being compiled and the helpers they reach: the rest is dropped
+    after inlining, and its PTX (another kernel's texture fetch) must not stop the
+    kernels selected with ``--kernel``."""
+    from llvm_to_air.rewrite.images import reachable
+
+    used = {id(f) for kernel in ctx.kernels for f in reachable(kernel.function)}
     for fn in module.functions:
-        if fn.is_declaration:
+        if fn.is_declaration or id(fn) not in used:
             continue
         if not any(isinstance(i, Call) and (isinstance(i.callee, InlineAsm)
                                             or _is_cp_async_ordering(i) or (

@@ -192,18 +192,22 @@ def build_nvvm_float(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
 
 
 def build_compare(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    """``setp.CMP.TYPE p, a, b`` or ``set.CMP.f16.TYPE d, a, b`` (d = 1.0 or 0)."""
+    """``setp.CMP.TYPE p, a, b`` or ``set.CMP.f16.TYPE d, a, b`` (d = 1.0 or 0); the packed
+    ``set.CMP.f16x2.f16x2`` (cuda_fp16.h's ``__heq2``, ``h2exp``'s special-case masks)
+    compares each half and sets each half of ``d`` to 1.0 or 0."""
     dst, a, b = stmt.operands
-    x, y = (_to_f32(em, em.value(v, FloatType(row.frm))) for v in (a, b))  # type: ignore
-    test = em.add(Compare(I1, opcode="fcmp", predicate=row.op, ops=[x, y]))
+    tests = [em.add(Compare(I1, opcode="fcmp", predicate=row.op,
+                            ops=[_to_f32(em, x), _to_f32(em, y)]))
+             for x, y in zip(_elements(em, a, row, row.frm),  # type: ignore[arg-type]
+                             _elements(em, b, row, row.frm), strict=True)]  # type: ignore
     if row.to == "pred":
-        em.set(dst, test)  # type: ignore[arg-type]
+        em.set(dst, tests[0])  # type: ignore[arg-type]
         return
     one = {"half": 0x3C00, "bfloat": 0x3F80, "float": 0x3F800000}[row.to]
-    reg = _register(row)
-    value = em.add(Select(reg, opcode="select", ops=[test, ConstantInt(reg, one),
-                                                     ConstantInt(reg, 0)]))
-    em.set(dst, em.coerce(value, em.types.get(dst.index, reg)))  # type: ignore[union-attr]
+    lane = IntType(row.bits // row.lanes)
+    _set_elements(em, dst, row, [  # type: ignore[arg-type]
+        em.add(Select(lane, opcode="select", ops=[t, ConstantInt(lane, one),
+                                                  ConstantInt(lane, 0)])) for t in tests])
 
 
 def build_select(row: PtxRow, stmt: Statement, em: _Emitter) -> None:

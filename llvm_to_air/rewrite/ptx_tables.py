@@ -211,6 +211,9 @@ def _math_rows() -> list[PtxRow]:
                                    to="pred", min_sm=sm))
                 rows.append(PtxRow(f"set.{cmp}.{ty}.{ty}", "compare", bits, op=pred,
                                    frm=kind, to=kind, min_sm=sm))
+        elif kind != "float":  # packed: each half of d is 1.0 or 0
+            rows += [PtxRow(f"set.{cmp}.{ty}.{ty}", "compare", bits, lanes, op=pred, frm=kind,
+                            to=kind, min_sm=sm) for cmp, pred in FLOAT_COMPARES.items()]
     rows += [PtxRow(mnemonic, "nvvm_float", 32, op=intrinsic, to="float")
              for mnemonic, intrinsic in APPROX_F32.items()]
     rows += [PtxRow("tanh.approx.f32", "nvvm_float", 32, op="llvm.tanh.f32", to="float",
@@ -325,4 +328,19 @@ SPECIAL_REGISTERS: dict[str, str] = {
     "%warpsize": "llvm.nvvm.read.ptx.sreg.warpsize",
     **{f"%lanemask_{kind}": f"llvm.nvvm.read.ptx.sreg.lanemask.{kind}"
        for kind in ("eq", "le", "lt", "ge", "gt")},
+}
+
+
+# PTX that has no Metal counterpart at all, by instruction family (the mnemonic's first
+# part) and by special register: the error says what the construct is and what to do.
+_TEXTURES = ("texture and surface objects (cudaTextureObject_t, cudaSurfaceObject_t) are "
+             "bindless handles that Metal kernels cannot take; pass the image as a buffer, "
+             "or write the kernel in OpenCL C with image2d_t, which lowers to Metal textures")
+UNSUPPORTED_FAMILIES: dict[str, str] = {
+    **{family: _TEXTURES for family in ("tex", "tld4", "txq", "suld", "sust", "sured", "suq")},
+}
+UNSUPPORTED_REGISTERS: dict[str, str] = {
+    "%envreg": "the cooperative-launch grid handle of cooperative_groups::this_grid(); a "
+               "grid-wide grid.sync() has no Metal counterpart (no barrier spans "
+               "threadgroups): split the kernel at grid.sync() into two dispatches",
 }
