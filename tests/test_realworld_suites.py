@@ -574,14 +574,11 @@ def test_opencl_integer_builtins() -> None:
     out = _run_int_ops(a, b)
     for i in range(n):
         want = _cl_int_ops(int(a[i]), int(b[i]))
-        if _sat(int(a[i]) * int(b[i]), 32, True) != int(a[i]) * int(b[i]):
-            want[4] = int(out[i, 4])  # mad_sat of an overflowing product: see the xfail below
         assert out[i].tolist() == want, i
 
 
-@pytest.mark.xfail(strict=True, reason="runner bug: airlib computes air.mad_sat.s as "
-                   "sadd.sat(smul.fix.sat(a, b), c), saturating the product before the add")
 def test_opencl_mad_sat_saturates_the_exact_sum() -> None:
+    """The runner saturates the exact a * b + c (it once saturated the product first)."""
     a = np.array([-1, 2**16, -714463422, -2**31], np.int32)
     b = np.array([-2**31, 2**16, -746639287, -1], np.int32)
     out = _run_int_ops(a, b)  # mad_sat(a, b, a)

@@ -236,8 +236,17 @@ def _int_op(b: _Body, op: str, sign: str, ty: Type, a: list[str]) -> str:
         p = b(f"mul {ty} {a[0]}, {a[1]}")
         return b(f"add {ty} {p}, {a[2]}") if op == "mad24" else p
     if op == "mad_sat":
-        p = _intr(b, f"{'s' if s else 'u'}mul.fix.sat", ty, [(ty, a[0]), (ty, a[1]), (IntType(32), "0")])
-        return _intr(b, f"{'s' if s else 'u'}add.sat", ty, [(ty, p), (ty, a[2])])
+        # the exact a * b + c (it fits twice the width), then clamped: saturating the
+        # product first would give mad_sat(-1, INT_MIN, -1) = INT_MAX - 1, not INT_MAX
+        wide = _widen(ty, 2 * bits)
+        ext = "sext" if s else "zext"
+        x, y, z = (b(f"{ext} {ty} {v} to {wide}") for v in a[:3])
+        total = b(f"add {wide} {b(f'mul {wide} {x}, {y}')}, {z}")
+        low, high = ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if s else (0, (1 << bits) - 1))
+        kind = "s" if s else "u"
+        clamped = _intr(b, f"{kind}max", wide, [(wide, total), (wide, _splat(wide, str(low)))])
+        clamped = _intr(b, f"{kind}min", wide, [(wide, clamped), (wide, _splat(wide, str(high)))])
+        return b(f"trunc {wide} {clamped} to {ty}")
     if op == "popcount":
         return _intr(b, "ctpop", ty, [(ty, a[0])])
     if op in ("clz", "ctz"):
