@@ -128,12 +128,14 @@ def air_bytes(module: Module, cache: PackagingCache | None = None) -> bytes:
     shared by the modules of one library (what they have in common is written once).
     """
     from llvm_to_air.bitcode import write_bitcode
-    from llvm_to_air.ir.typed14 import typed_module14
+    from llvm_to_air.ir.typed14 import release_view14, typed_module14
 
     cache = cache or PackagingCache()
     with gc_paused():
-        return wrap_bitcode(write_bitcode(typed_module14(module, cache=cache.typed),
-                                          cache=cache.bitcode))
+        view = typed_module14(module, cache=cache.typed)
+        bitcode = write_bitcode(view, cache=cache.bitcode)
+        release_view14(view)
+        return wrap_bitcode(bitcode)
 
 
 def air_bytes_via_text(module: Module, cache: PackagingCache | None = None) -> bytes:
