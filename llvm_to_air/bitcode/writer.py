@@ -243,6 +243,7 @@ class _ModuleWriter:
         self._layout: DataLayout | None = None
         self._vst_entries = cache.vst_entries
         self.string_records = cache.string_records
+        self._types_key: tuple[Type, ...] = ()  # the type table, once enumerated
 
     # ----------------------------------------------------------------- driver
 
@@ -255,6 +256,7 @@ class _ModuleWriter:
         w.enter_block(c.MODULE_BLOCK_ID, 3)
         w.emit_record(c.MODULE_CODE_VERSION, [c.MODULE_VERSION])
         self.write_blockinfo()
+        self._types_key = tuple(self.ve.types)
         self.write_type_table()
         self.write_attribute_groups()
         self.write_attribute_lists()
@@ -366,10 +368,17 @@ class _ModuleWriter:
     # ------------------------------------------------------------------- types
 
     def write_type_table(self) -> None:
+        """TYPE_BLOCK_NEW, written once per library for each distinct table (the kernel
+        modules of one library mostly number the same types the same way)."""
+        ve = self.ve
+        bodies = tuple(ve.struct_body(ty) for ty in ve.types if isinstance(ty, NamedStructType))
+        key = ("types", self._types_key, bodies)
+        self.w.cached_block(self.blocks, key, c.TYPE_BLOCK_ID_NEW, 4, self._type_table_contents)
+
+    def _type_table_contents(self) -> None:
         w = self.w
         ve = self.ve
         tbits = ve.bits_for_type_ids()
-        w.enter_block(c.TYPE_BLOCK_ID_NEW, 4)
         ptr_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_POINTER),
                                                bs.fixed(tbits), bs.literal(0)))
         w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_OPAQUE_POINTER), bs.literal(0)))
@@ -426,20 +435,24 @@ class _ModuleWriter:
                 if not code:
                     raise self.error(f"type {ty} cannot be written as LLVM 14 bitcode")
             w.emit_record(code, ops, abbrev)
-        w.exit_block()
 
     # -------------------------------------------------------------- attributes
 
     def write_attribute_groups(self) -> None:
+        """PARAMATTR_GROUP_BLOCK, written once per library for each distinct list of groups
+        (type attributes name type ids: the type table is part of the key)."""
         ve = self.ve
         if not ve.attr_groups:
             return
-        w = self.w
-        w.enter_block(c.PARAMATTR_GROUP_BLOCK_ID, 3)
+        key = ("attribute groups", tuple(ve.attr_groups), self._types_key)
+        self.w.cached_block(self.blocks, key, c.PARAMATTR_GROUP_BLOCK_ID, 3,
+                            self._attribute_groups_contents)
+
+    def _attribute_groups_contents(self) -> None:
+        ve = self.ve
         for group_id, (index, attr_set) in enumerate(ve.attr_groups, 1):
-            w.emit_record(c.PARAMATTR_GRP_CODE_ENTRY,
-                          [group_id, index, *attrs.group_record(attr_set, ve.type_ids)])
-        w.exit_block()
+            self.w.emit_record(c.PARAMATTR_GRP_CODE_ENTRY,
+                               [group_id, index, *attrs.group_record(attr_set, ve.type_ids)])
 
     def write_attribute_lists(self) -> None:
         ve = self.ve
