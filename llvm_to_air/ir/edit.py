@@ -180,20 +180,29 @@ def _constant_leaves(c: object) -> Iterator[object]:
 
 def reachable_value_ids(fn: Function) -> set[int]:
     """Ids of every value ``fn`` refers to, through constant expressions and initializers."""
-    seen: set[int] = set()
-    stack: list[object] = [op for inst in fn.instructions() for op in inst.ops]
+    operands = {id(op): op for block in fn.blocks for inst in block.instructions
+                for op in inst.ops}
+    seen = set(operands)
+    # only constants and globals lead further (most operands are the function's own values)
+    stack = [v for v in operands.values() if isinstance(v, _LEADS_FURTHER)]
     while stack:
         value = stack.pop()
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
         if isinstance(value, ConstantExpr):
-            stack.extend(value.ops)
+            inner: Iterable[object] = value.ops
         elif isinstance(value, ConstantAggregate):
-            stack.extend(value.elements)
+            inner = value.elements
         elif isinstance(value, GlobalVariable) and value.initializer is not None:
-            stack.append(value.initializer)
+            inner = (value.initializer,)
+        else:
+            continue
+        for sub in inner:
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                stack.append(sub)
     return seen
+
+
+_LEADS_FURTHER = (ConstantExpr, ConstantAggregate, GlobalVariable)
 
 
 def metadata_value_ids(nodes: Iterable[object]) -> set[int]:
