@@ -120,13 +120,16 @@ class Plan14:
     LLVM 14 cannot spell and runs the pointee inference.
     """
 
-    def __init__(self, module: Module, options: WriterOptions) -> None:
+    def __init__(self, module: Module, options: WriterOptions,
+                 layout: DataLayout | None = None) -> None:
+        """``layout``: ``DataLayout.parse(module.datalayout)`` when the caller has it (the
+        modules of one library share theirs)."""
         self.m = module
         self.options = options
         self.canon = TypeCanon()
         check_types(module)
         self.pointees = PointeeInference(module, self.canon)
-        self.layout = DataLayout.parse(module.datalayout)
+        self.layout = layout if layout is not None else DataLayout.parse(module.datalayout)
         self.intrinsic_names: dict[Function, str] = {}
         self.global_names: dict[GlobalValue, GlobalName] = {}
         self.vtypes: dict[Value, Type] = {}
@@ -426,10 +429,10 @@ def check_types(module: Module) -> None:
         check(gv.value_type, f"@{gv.name}", gv.location)
     for fn in module.functions:
         check(fn.function_type, f"@{fn.name}", fn.location)
-        seen: set[Type] = set()
+        seen: set[int] = set()  # type objects (an equal one checked twice still passes)
         for inst in fn.instructions():
-            if inst.ty not in seen:
-                seen.add(inst.ty)
+            if id(inst.ty) not in seen:
+                seen.add(id(inst.ty))
                 check(inst.ty, f"an instruction of @{fn.name}", inst.location or fn.location)
 
 
