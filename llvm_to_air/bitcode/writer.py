@@ -232,7 +232,7 @@ class _ModuleWriter:
     def __init__(self, module: Module, options: WriterOptions, cache: LibraryCache) -> None:
         self.module = module
         self.options = options
-        self.blocks = cache.blocks
+        self.blocks = cache.content.blocks
         self.ve = Enumerator(module, cache.pools_of(module.file))
         self.w = bs.BitstreamWriter()
         self.strtab = StringTable()
@@ -241,8 +241,8 @@ class _ModuleWriter:
         self.vst_offset_placeholder = 0
         self.function_offsets: dict[int, int] = {}
         self._layout: DataLayout | None = None
-        self._vst_entries = cache.vst_entries
-        self.string_records = cache.string_records
+        self._vst_entries = cache.content.vst_entries
+        self.string_records = cache.content.string_records
         self._types_key: tuple[Type, ...] = ()  # the type table, once enumerated
 
     # ----------------------------------------------------------------- driver
