@@ -33,9 +33,15 @@ from llvm_to_air.ir.types import FunctionType, PointerType, Type
 def users(fn: Function) -> dict[Value, list[tuple[Instruction, int]]]:
     """For every value used in ``fn``: the instructions using it and the operand index."""
     table: dict[Value, list[tuple[Instruction, int]]] = {}
-    for inst in fn.instructions():
-        for k, op in enumerate(inst.ops):
-            table.setdefault(op, []).append((inst, k))
+    get = table.get
+    for block in fn.blocks:
+        for inst in block.instructions:
+            for k, op in enumerate(inst.ops):
+                found = get(op)
+                if found is None:
+                    table[op] = [(inst, k)]
+                else:
+                    found.append((inst, k))
     return table
 
 

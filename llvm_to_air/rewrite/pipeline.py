@@ -8,7 +8,7 @@ them. Data flows one way: the module is read, rewritten here, then written.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from llvm_to_air.ir.edit import remove_unused_declarations
 from llvm_to_air.ir.model import Call, InlineAsm, Module
@@ -122,23 +122,23 @@ def inline_into_kernels(module: Module, ctx: LoweringContext) -> None:
 
 def _drop_unused_globals(module: Module, ctx: LoweringContext) -> None:
     used: set[int] = set()
-
-    def visit(value: object) -> None:
-        if id(value) in used:
-            return
-        used.add(id(value))
-        for sub in list(getattr(value, "ops", ()) or ()) + list(getattr(value, "elements", ())
-                                                                 or ()):
-            visit(sub)
-
     for kernel in ctx.kernels:
         for inst in kernel.function.instructions():
-            for op in inst.ops:
-                visit(op)
+            _visit_operands(inst.ops, used)
     module.globals = [gv for gv in module.globals if id(gv) in used]
-    for gv in module.globals:
-        if gv.initializer is not None:
-            visit(gv.initializer)
+
+
+def _visit_operands(values: Iterable[object], used: set[int]) -> None:
+    """Add the ids of ``values`` and of everything they reach through ``ops`` and
+    ``elements`` to ``used`` (a loop, not a recursive closure: no cycle left behind)."""
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if id(value) in used:
+            continue
+        used.add(id(value))
+        stack += getattr(value, "ops", ()) or ()
+        stack += getattr(value, "elements", ()) or ()
 
 
 def simplify(module: Module, ctx: LoweringContext) -> None:
