@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable, Iterable
 
 from llvm_to_air.ir.edit import remove_unused_declarations
-from llvm_to_air.ir.model import Call, InlineAsm, Module
+from llvm_to_air.ir.model import Call, InlineAsm, Instruction, Module
 from llvm_to_air.metadata.synthesize import synthesize_metadata
 from llvm_to_air.rewrite.abi import lower_kernel_abi
 from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
@@ -129,14 +129,17 @@ def _drop_unused_globals(module: Module, ctx: LoweringContext) -> None:
 
 
 def _visit_operands(values: Iterable[object], used: set[int]) -> None:
-    """Add the ids of ``values`` and of everything they reach through ``ops`` and
-    ``elements`` to ``used`` (a loop, not a recursive closure: no cycle left behind)."""
+    """Add the ids of ``values`` and of the constants and globals they reach through
+    ``ops`` and ``elements`` to ``used``. An instruction operand is not entered: its own
+    operands are a kernel instruction's, which the caller visits too."""
     stack = list(values)
     while stack:
         value = stack.pop()
         if id(value) in used:
             continue
         used.add(id(value))
+        if isinstance(value, Instruction):
+            continue
         stack += getattr(value, "ops", ()) or ()
         stack += getattr(value, "elements", ()) or ()
 
