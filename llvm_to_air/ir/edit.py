@@ -213,19 +213,19 @@ _LEADS_FURTHER = (ConstantExpr, ConstantAggregate, GlobalVariable)
 
 def metadata_value_ids(nodes: Iterable[object]) -> set[int]:
     """Ids of the values that the metadata ``nodes`` refer to, through nested nodes."""
-    return {id(v) for v in _md_values(nodes)}
-
-
-def _md_values(nodes: Iterable[object], seen: set[int] | None = None) -> Iterator[Value]:
-    seen = set() if seen is None else seen
-    for node in nodes:
+    found: set[int] = set()
+    seen: set[int] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
         if node is None or id(node) in seen:
             continue
         seen.add(id(node))
         if isinstance(node, MDValue):
-            yield node.value
+            found.add(id(node.value))
         elif isinstance(node, MDNode):
-            yield from _md_values(node.operands, seen)
+            stack += node.operands
+    return found
 
 
 def set_pointer_addrspace(value: Value, addrspace: int) -> None:

@@ -100,11 +100,13 @@ class Typed14Cache:
     library's kernel modules, split from one lowered module) can share: whether a model
     metadata node types as itself, per options (a function of the node and the options
     alone). ``keep`` holds those nodes alive, so their ids stay theirs. ``layouts``: the
-    parsed data layouts (read only once parsed)."""
+    parsed data layouts (read only once parsed); ``attrs14``: each attribute list's LLVM 14
+    form (a function of the list alone)."""
 
     metadata_unchanged: dict[WriterOptions, dict[int, bool]] = field(default_factory=dict)
     keep: list[Metadata] = field(default_factory=list)
     layouts: dict[str | None, DataLayout] = field(default_factory=dict)  # by datalayout text
+    attrs14: dict[tuple[str, ...], list[str]] = field(default_factory=dict)  # Plan14.attrs14
 
     def layout_of(self, text: str | None) -> DataLayout:
         found = self.layouts.get(text)
@@ -150,6 +152,7 @@ def release_view14(view: Module) -> None:
 class _Builder(Plan14):
     def __init__(self, module: Module, options: WriterOptions, cache: Typed14Cache) -> None:
         super().__init__(module, options, cache.layout_of(module.datalayout))
+        self._attrs14 = cache.attrs14
         self.out = Module(source_filename=module.source_filename, triple=module.triple,
                           datalayout=module.datalayout, module_asm=list(module.module_asm),
                           comdats=dict(module.comdats), file=module.file)
