@@ -53,6 +53,15 @@ from llvm_to_air.bitcode.metadata import NODE, WMD
 from llvm_to_air.bitcode.options import LibraryCache, WriterOptions
 from llvm_to_air.bitcode.records import (
     _MASK32,
+    BLOB_DEFS,
+    METADATA_GENERIC_DEBUG_DEF,
+    METADATA_INDEX_DEF,
+    METADATA_INDEX_OFFSET_DEF,
+    METADATA_LOCATION_DEF,
+    METADATA_NAME_DEF,
+    METADATA_STRINGS_DEF,
+    VST_FNENTRY_DEF,
+    VSTOFFSET_DEF,
     _bytes,
     _dll,
     _dso_local,
@@ -291,7 +300,7 @@ class _ModuleWriter:
     def write_blob(self, block: int, code: int, blob: bytes) -> None:
         w = self.w
         w.enter_block(block, 3)
-        abbrev = w.define_abbrev(_BLOB_ABBREVS[code])
+        abbrev = w.define_abbrev(BLOB_DEFS[code])
         w.emit_record_with_blob(abbrev, [code], blob)
         w.exit_block()
 
@@ -526,7 +535,7 @@ class _ModuleWriter:
             self.write_function_record(fn)
         for ga in m.aliases:
             self.write_alias(ga)
-        vst_abbrev = w.define_abbrev(_VSTOFFSET_ABBREV)
+        vst_abbrev = w.define_abbrev(VSTOFFSET_DEF)
         w.emit_record(c.MODULE_CODE_VSTOFFSET, [0], vst_abbrev)
         self.vst_offset_placeholder = w.bit_position - 32
 
@@ -754,10 +763,10 @@ class _ModuleWriter:
             return
         w = self.w
         w.enter_block(c.METADATA_BLOCK_ID, 4)
-        w.define_abbrev(_METADATA_LOCATION_ABBREV)
-        w.define_abbrev(_METADATA_GENERIC_DEBUG_ABBREV)
-        offset_abbrev = w.define_abbrev(_METADATA_INDEX_OFFSET_ABBREV)
-        index_abbrev = w.define_abbrev(_METADATA_INDEX_ABBREV)
+        w.define_abbrev(METADATA_LOCATION_DEF)
+        w.define_abbrev(METADATA_GENERIC_DEBUG_DEF)
+        offset_abbrev = w.define_abbrev(METADATA_INDEX_OFFSET_DEF)
+        index_abbrev = w.define_abbrev(METADATA_INDEX_DEF)
         strings = ve.mds[:ve.num_md_strings]
         others = ve.mds[ve.num_md_strings:]
         self.write_metadata_strings(strings)
@@ -778,7 +787,7 @@ class _ModuleWriter:
                 previous = pos
             w.emit_record(c.METADATA_INDEX, deltas, index_abbrev)
         if m.named_metadata:
-            name_abbrev = w.define_abbrev(_METADATA_NAME_ABBREV)
+            name_abbrev = w.define_abbrev(METADATA_NAME_DEF)
             for nmd in m.named_metadata:
                 w.emit_record(c.METADATA_NAME, list(_bytes(nmd.name)), name_abbrev)
                 w.emit_record(c.METADATA_NAMED_NODE,
@@ -814,7 +823,7 @@ class _ModuleWriter:
         prefix = lengths.getvalue()
         blob = prefix + b"".join(md.data for md in strings)  # type: ignore[misc]
         w = self.w
-        abbrev = w.define_abbrev(_METADATA_STRINGS_ABBREV)
+        abbrev = w.define_abbrev(METADATA_STRINGS_DEF)
         w.emit_record_with_blob(abbrev, [c.METADATA_STRINGS, len(strings), len(prefix)], blob)
 
     def write_metadata_records(self, mds: list[WMD], positions: list[int] | None) -> None:
@@ -953,7 +962,7 @@ class _ModuleWriter:
         offset = w.bit_position
         w.backpatch(self.vst_offset_placeholder, offset // 32, 32)
         w.enter_block(c.VALUE_SYMTAB_BLOCK_ID, 4)
-        abbrev = w.define_abbrev(_VST_FNENTRY_ABBREV)
+        abbrev = w.define_abbrev(VST_FNENTRY_DEF)
         for fn in self.module.functions:
             if fn.is_declaration:
                 continue
@@ -961,24 +970,6 @@ class _ModuleWriter:
                           [self.ve.value_id(fn), self.function_offsets[id(fn)] // 32], abbrev)
         w.exit_block()
 
-
-# The abbreviations every module defines the same way, made once (their emitters are
-# found by the abbreviation: the same object hits at once).
-_BLOB_ABBREVS = {code: bs.abbrev(bs.literal(code), bs.BLOB_OP)
-                 for code in (c.SYMTAB_BLOB, c.STRTAB_BLOB)}
-_VSTOFFSET_ABBREV = bs.abbrev(bs.literal(c.MODULE_CODE_VSTOFFSET), bs.fixed(32))
-_METADATA_LOCATION_ABBREV = bs.abbrev(bs.literal(c.METADATA_LOCATION), bs.fixed(1), bs.vbr(6),
-                                      bs.vbr(8), bs.vbr(6), bs.vbr(6), bs.fixed(1))
-_METADATA_GENERIC_DEBUG_ABBREV = bs.abbrev(bs.literal(c.METADATA_GENERIC_DEBUG), bs.fixed(1),
-                                           bs.vbr(6), bs.fixed(1), bs.vbr(6), bs.ARRAY_OP,
-                                           bs.vbr(6))
-_METADATA_INDEX_OFFSET_ABBREV = bs.abbrev(bs.literal(c.METADATA_INDEX_OFFSET), bs.fixed(32),
-                                          bs.fixed(32))
-_METADATA_INDEX_ABBREV = bs.abbrev(bs.literal(c.METADATA_INDEX), bs.ARRAY_OP, bs.vbr(6))
-_METADATA_NAME_ABBREV = bs.abbrev(bs.literal(c.METADATA_NAME), bs.ARRAY_OP, bs.fixed(8))
-_METADATA_STRINGS_ABBREV = bs.abbrev(bs.literal(c.METADATA_STRINGS), bs.vbr(6), bs.vbr(6),
-                                     bs.BLOB_OP)
-_VST_FNENTRY_ABBREV = bs.abbrev(bs.literal(c.VST_CODE_FNENTRY), bs.vbr(8), bs.vbr(8))
 
 _SIMPLE_TYPE_CODES: dict[type, tuple[int, list[int]]] = {
     type(VOID): (c.TYPE_CODE_VOID, []),
