@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir import llvm14
-from llvm_to_air.ir.datalayout import DataLayout
 from llvm_to_air.ir.gcpause import gc_paused
 from llvm_to_air.ir.model import (
     Alloca,
@@ -78,6 +77,7 @@ from llvm_to_air.ir.model import (
 from llvm_to_air.ir.plan14 import (
     INSTRUCTION_HANDLERS,
     Plan14,
+    PlanShared,
     WriterOptions,
     adapts,
     pointer_to,
@@ -99,20 +99,12 @@ class Typed14Cache:
     """What building the typed views of several modules that share model metadata (a
     library's kernel modules, split from one lowered module) can share: whether a model
     metadata node types as itself, per options (a function of the node and the options
-    alone). ``keep`` holds those nodes alive, so their ids stay theirs. ``layouts``: the
-    parsed data layouts (read only once parsed); ``attrs14``: each attribute list's LLVM 14
-    form (a function of the list alone)."""
+    alone). ``keep`` holds those nodes alive, so their ids stay theirs. ``plan``: what
+    their plans share (:class:`~llvm_to_air.ir.plan14.PlanShared`)."""
 
     metadata_unchanged: dict[WriterOptions, dict[int, bool]] = field(default_factory=dict)
     keep: list[Metadata] = field(default_factory=list)
-    layouts: dict[str | None, DataLayout] = field(default_factory=dict)  # by datalayout text
-    attrs14: dict[tuple[str, ...], list[str]] = field(default_factory=dict)  # Plan14.attrs14
-
-    def layout_of(self, text: str | None) -> DataLayout:
-        found = self.layouts.get(text)
-        if found is None:
-            found = self.layouts[text] = DataLayout.parse(text)
-        return found
+    plan: PlanShared = field(default_factory=PlanShared)
 
 
 def typed_module14(module: Module, options: WriterOptions | None = None,
@@ -151,8 +143,7 @@ def release_view14(view: Module) -> None:
 
 class _Builder(Plan14):
     def __init__(self, module: Module, options: WriterOptions, cache: Typed14Cache) -> None:
-        super().__init__(module, options, cache.layout_of(module.datalayout))
-        self._attrs14 = cache.attrs14
+        super().__init__(module, options, cache.plan)
         self.out = Module(source_filename=module.source_filename, triple=module.triple,
                           datalayout=module.datalayout, module_asm=list(module.module_asm),
                           comdats=dict(module.comdats), file=module.file)
