@@ -146,7 +146,8 @@ def compile_many(sources: Sequence[tuple[Source, str | None]], *, target: str = 
     else:
         check_bitcode_target(units[0][1].target)
         result.output = package(units, emit=emit, target=units[0][1].target,
-                                toolchain=toolchain)
+                                toolchain=toolchain,
+                                content=session.packaging_content() if session else None)
     return result
 
 

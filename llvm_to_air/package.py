@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llvm_to_air.bitcode.writer import LibraryCache
+from llvm_to_air.bitcode.options import ContentCache, LibraryCache
 from llvm_to_air.bitcode_wrapper import wrap_bitcode
 from llvm_to_air.errors import CompileError
 from llvm_to_air.ir.edit import (
@@ -119,6 +119,13 @@ class PackagingCache:
     bitcode: LibraryCache = field(default_factory=LibraryCache)
     typed: Typed14Cache = field(default_factory=Typed14Cache)
 
+    @classmethod
+    def reusing(cls, content: ContentCache | None) -> PackagingCache:
+        """A cache for one library that reuses ``content`` (kept by a session) if given."""
+        if content is None:
+            return cls()
+        return cls(LibraryCache(content))
+
 
 def air_bytes(module: Module, cache: PackagingCache | None = None) -> bytes:
     """A ``.air`` file: the module as LLVM 14 bitcode in the Darwin wrapper.
@@ -128,12 +135,14 @@ def air_bytes(module: Module, cache: PackagingCache | None = None) -> bytes:
     shared by the modules of one library (what they have in common is written once).
     """
     from llvm_to_air.bitcode import write_bitcode
-    from llvm_to_air.ir.typed14 import typed_module14
+    from llvm_to_air.ir.typed14 import release_view14, typed_module14
 
     cache = cache or PackagingCache()
     with gc_paused():
-        return wrap_bitcode(write_bitcode(typed_module14(module, cache=cache.typed),
-                                          cache=cache.bitcode))
+        view = typed_module14(module, cache=cache.typed)
+        bitcode = write_bitcode(view, cache=cache.bitcode)
+        release_view14(view)
+        return wrap_bitcode(bitcode)
 
 
 def air_bytes_via_text(module: Module, cache: PackagingCache | None = None) -> bytes:
@@ -146,13 +155,15 @@ def air_bytes_via_text(module: Module, cache: PackagingCache | None = None) -> b
                                                    cache=cache and cache.bitcode))
 
 
-def metallib_bytes(units: Sequence[Unit], target: AirTarget) -> bytes:
-    """A library with every kernel of ``units``, one module per kernel."""
+def metallib_bytes(units: Sequence[Unit], target: AirTarget,
+                   content: ContentCache | None = None) -> bytes:
+    """A library with every kernel of ``units``, one module per kernel; ``content``: what
+    earlier libraries wrote that depends on content alone (see :class:`ContentCache`)."""
     from llvm_to_air.metallib.builder import MetallibFunction, MetallibTarget, build_metallib
 
     functions = []
     seen: dict[str, str] = {}
-    cache = PackagingCache()
+    cache = PackagingCache.reusing(content)
     with gc_paused():  # one pause for the whole library (its assembly too), not one per kernel
         for module, ctx in units:
             index = KernelIndex.of(module)
@@ -222,7 +233,9 @@ def _run(command: list[str], tool: str) -> None:
 
 
 def package(units: Sequence[Unit], emit: str, target: AirTarget,
-            toolchain: str = "native") -> bytes:
+            toolchain: str = "native", content: ContentCache | None = None) -> bytes:
+    """Package lowered ``units`` as ``emit`` (``air`` or ``metallib``); ``content``: a
+    :class:`ContentCache` kept between calls (a session's), or None."""
     if toolchain == "auto":
         toolchain = "xcrun" if xcrun_available() else "native"
     if emit == "air" and len(units) != 1:
@@ -231,8 +244,8 @@ def package(units: Sequence[Unit], emit: str, target: AirTarget,
     if toolchain == "xcrun":
         return xcrun_package(units, emit, target)
     if emit == "air":
-        return air_bytes(units[0][0])
-    return metallib_bytes(units, target)
+        return air_bytes(units[0][0], PackagingCache.reusing(content))
+    return metallib_bytes(units, target, content)
 
 
 __all__ = ["KernelIndex", "PackagingCache", "air_bytes", "air_bytes_via_text", "kernel_module", "metallib_bytes", "package", "xcrun_package"]

@@ -10,13 +10,24 @@ protection and the same output::
         for path in paths:
             llvm_to_air.compile(path, emit="metallib", session=session)
 
-Nothing is global: two sessions share nothing, and leaving the ``with`` block (or
-:meth:`Session.close`) ends the session's child process.
+Packaging keeps what it wrote that depends on content alone (whole bitcode blocks, symbol
+names, string records; :class:`~llvm_to_air.bitcode.options.ContentCache`) in the session
+too, so a later compile copies it. Nothing is global: two sessions share nothing, and
+leaving the ``with`` block (or :meth:`Session.close`) ends the session's child process.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from llvm_to_air.ir.worker import LLVMWorker
+
+if TYPE_CHECKING:
+    from llvm_to_air.bitcode.options import ContentCache
+
+# Entries a session's content cache may hold before it starts a fresh one (a library's
+# worth of blocks and names; bounds a long session's memory).
+_CONTENT_LIMIT = 50_000
 
 
 class Session:
@@ -28,6 +39,17 @@ class Session:
 
     def __init__(self) -> None:
         self.worker = LLVMWorker()
+        self._content: ContentCache | None = None
+
+    def packaging_content(self) -> ContentCache:
+        """What packaging wrote that depends on content alone (blocks, names, string
+        records), kept between this session's compiles: a later compile copies them
+        instead of writing them again, and its bytes are the same."""
+        from llvm_to_air.bitcode.options import ContentCache
+
+        if self._content is None or self._content.size() > _CONTENT_LIMIT:
+            self._content = ContentCache()
+        return self._content
 
     def close(self) -> None:
         """End the child process; a later compile with this session starts a new one."""

@@ -19,6 +19,7 @@ from test_safety import ABORTING_TEXT, VADD, _corruptions
 
 import llvm_to_air
 from llvm_to_air import CompileError, Session
+from llvm_to_air import session as session_module
 from llvm_to_air.ir.isolate import call_isolated
 from llvm_to_air.ir.reader import _normalize_in_process
 from llvm_to_air.ir.worker import LLVMWorker
@@ -71,6 +72,23 @@ def test_one_child_reads_every_input_and_gives_a_fresh_compiles_bytes(session: S
     assert pid is not None and alive(pid)
     llvm_to_air.compile(VADD, emit="air", session=session)
     assert session.worker.pid == pid
+
+
+def test_packaging_keeps_what_depends_on_content_alone_between_compiles(
+        session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = {(path, emit): llvm_to_air.compile(path, emit=emit).output
+             for path in INPUTS[:3] for emit in ("metallib", "air")}
+    for (path, emit), expected in [*fresh.items(), *reversed(fresh.items())]:
+        assert llvm_to_air.compile(path, emit=emit, session=session).output == expected, path
+    content = session.packaging_content()
+    assert content.blocks and content.vst_entries  # kept for the next compile
+    held = content.size()
+    llvm_to_air.compile(INPUTS[0], emit="metallib", session=session)
+    assert session.packaging_content() is content and content.size() == held  # all copied
+    monkeypatch.setattr(session_module, "_CONTENT_LIMIT", held - 1)
+    assert session.packaging_content() is not content  # past the bound: a fresh one
+    assert llvm_to_air.compile(INPUTS[0], emit="metallib", session=session).output == \
+        fresh[(INPUTS[0], "metallib")]
 
 
 def test_llvm_dying_in_the_child_is_reported_and_the_next_call_gets_a_new_child(

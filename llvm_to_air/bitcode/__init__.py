@@ -9,6 +9,7 @@ and returns raw bitcode (``BC 0xC0DE ...``, no Darwin wrapper; see
 does the second route's two steps from LLVM 14 text.
 """
 
+from llvm_to_air.bitcode.options import ContentCache
 from llvm_to_air.bitcode.writer import (
     LibraryCache,
     WriterOptions,
@@ -16,4 +17,4 @@ from llvm_to_air.bitcode.writer import (
     write_bitcode,
 )
 
-__all__ = ["LibraryCache", "WriterOptions", "llvm14_text_to_bitcode", "write_bitcode"]
+__all__ = ["ContentCache", "LibraryCache", "WriterOptions", "llvm14_text_to_bitcode", "write_bitcode"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import types
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Abbreviation operand encodings (LLVM's BitCodeAbbrevOp::Encoding); 0 marks a literal.
 LITERAL = 0
@@ -84,9 +84,19 @@ BLOB_OP = AbbrevOp(BLOB)
 
 @dataclass(frozen=True, slots=True)
 class Abbrev:
-    """An abbreviation: its operands, the first of which usually is the record code."""
+    """An abbreviation: its operands, the first of which usually is the record code.
+
+    Its hash is found once (the emitter and definition caches look every definition up,
+    and a dataclass would hash each operand again each time)."""
 
     ops: tuple[AbbrevOp, ...]
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(self.ops))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 def abbrev(*ops: AbbrevOp) -> Abbrev:

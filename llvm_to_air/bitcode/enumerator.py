@@ -760,21 +760,26 @@ def _operands_first(span: list[tuple[object, int]],
     counts = {id(v): (v, n) for v, n in span}
     placed: set[int] = set()
     out: list[tuple[object, int]] = []
-
-    def place(value: object) -> None:
-        key = id(value)
-        if key in placed or key not in counts:
-            return
-        placed.add(key)
-        if isinstance(value, WConst) and value.kind == EXPR:
-            for op in value.ops:
-                if isinstance(op, WConst) and refolds(value, op, structs):
-                    place(op)
-        out.append(counts[key])
-
     for value, _ in span:
-        place(value)
+        _place(value, counts, placed, out, structs)
     return out
+
+
+def _place(value: object, counts: dict[int, tuple[object, int]], placed: set[int],
+           out: list[tuple[object, int]], structs: dict[str, StructType | None]) -> None:
+    """Append ``value``'s entry to ``out`` after the operands it refolds with (once).
+
+    A module-level function, not a closure: a recursive closure is a reference cycle,
+    left to the cyclic collector (paused while packaging) after every module."""
+    key = id(value)
+    if key in placed or key not in counts:
+        return
+    placed.add(key)
+    if isinstance(value, WConst) and value.kind == EXPR:
+        for op in value.ops:
+            if isinstance(op, WConst) and refolds(value, op, structs):
+                _place(op, counts, placed, out, structs)
+    out.append(counts[key])
 
 
 def _debug_info_version(module: Module) -> int:

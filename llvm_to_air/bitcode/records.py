@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from llvm_to_air.bitcode import bitstream as bs
 from llvm_to_air.bitcode import codes as c
 from llvm_to_air.bitcode.metadata import WMD
 from llvm_to_air.errors import CompileError
@@ -192,3 +193,22 @@ def _last_per_kind(mds: list) -> list:
             seen[kind] = len(out)
             out.append((kind, md))
     return out
+
+
+# The abbreviation definitions every module makes the same way, made once (their emitters
+# are found by the abbreviation: the same object hits at once).
+BLOB_DEFS = {code: bs.abbrev(bs.literal(code), bs.BLOB_OP)
+             for code in (c.SYMTAB_BLOB, c.STRTAB_BLOB)}
+VSTOFFSET_DEF = bs.abbrev(bs.literal(c.MODULE_CODE_VSTOFFSET), bs.fixed(32))
+METADATA_LOCATION_DEF = bs.abbrev(bs.literal(c.METADATA_LOCATION), bs.fixed(1), bs.vbr(6),
+                                  bs.vbr(8), bs.vbr(6), bs.vbr(6), bs.fixed(1))
+METADATA_GENERIC_DEBUG_DEF = bs.abbrev(bs.literal(c.METADATA_GENERIC_DEBUG), bs.fixed(1),
+                                       bs.vbr(6), bs.fixed(1), bs.vbr(6), bs.ARRAY_OP,
+                                       bs.vbr(6))
+METADATA_INDEX_OFFSET_DEF = bs.abbrev(bs.literal(c.METADATA_INDEX_OFFSET), bs.fixed(32),
+                                      bs.fixed(32))
+METADATA_INDEX_DEF = bs.abbrev(bs.literal(c.METADATA_INDEX), bs.ARRAY_OP, bs.vbr(6))
+METADATA_NAME_DEF = bs.abbrev(bs.literal(c.METADATA_NAME), bs.ARRAY_OP, bs.fixed(8))
+METADATA_STRINGS_DEF = bs.abbrev(bs.literal(c.METADATA_STRINGS), bs.vbr(6), bs.vbr(6),
+                                 bs.BLOB_OP)
+VST_FNENTRY_DEF = bs.abbrev(bs.literal(c.VST_CODE_FNENTRY), bs.vbr(8), bs.vbr(8))

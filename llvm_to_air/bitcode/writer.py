@@ -53,6 +53,15 @@ from llvm_to_air.bitcode.metadata import NODE, WMD
 from llvm_to_air.bitcode.options import LibraryCache, WriterOptions
 from llvm_to_air.bitcode.records import (
     _MASK32,
+    BLOB_DEFS,
+    METADATA_GENERIC_DEBUG_DEF,
+    METADATA_INDEX_DEF,
+    METADATA_INDEX_OFFSET_DEF,
+    METADATA_LOCATION_DEF,
+    METADATA_NAME_DEF,
+    METADATA_STRINGS_DEF,
+    VST_FNENTRY_DEF,
+    VSTOFFSET_DEF,
     _bytes,
     _dll,
     _dso_local,
@@ -232,7 +241,7 @@ class _ModuleWriter:
     def __init__(self, module: Module, options: WriterOptions, cache: LibraryCache) -> None:
         self.module = module
         self.options = options
-        self.blocks = cache.blocks
+        self.blocks = cache.content.blocks
         self.ve = Enumerator(module, cache.pools_of(module.file))
         self.w = bs.BitstreamWriter()
         self.strtab = StringTable()
@@ -241,8 +250,9 @@ class _ModuleWriter:
         self.vst_offset_placeholder = 0
         self.function_offsets: dict[int, int] = {}
         self._layout: DataLayout | None = None
-        self._vst_entries = cache.vst_entries
-        self.string_records = cache.string_records
+        self._vst_entries = cache.content.vst_entries
+        self.string_records = cache.content.string_records
+        self._types_key: tuple[Type, ...] = ()  # the type table, once enumerated
 
     # ----------------------------------------------------------------- driver
 
@@ -255,6 +265,7 @@ class _ModuleWriter:
         w.enter_block(c.MODULE_BLOCK_ID, 3)
         w.emit_record(c.MODULE_CODE_VERSION, [c.MODULE_VERSION])
         self.write_blockinfo()
+        self._types_key = tuple(self.ve.types)
         self.write_type_table()
         self.write_attribute_groups()
         self.write_attribute_lists()
@@ -289,7 +300,7 @@ class _ModuleWriter:
     def write_blob(self, block: int, code: int, blob: bytes) -> None:
         w = self.w
         w.enter_block(block, 3)
-        abbrev = w.define_abbrev(bs.abbrev(bs.literal(code), bs.BLOB_OP))
+        abbrev = w.define_abbrev(BLOB_DEFS[code])
         w.emit_record_with_blob(abbrev, [code], blob)
         w.exit_block()
 
@@ -366,10 +377,17 @@ class _ModuleWriter:
     # ------------------------------------------------------------------- types
 
     def write_type_table(self) -> None:
+        """TYPE_BLOCK_NEW, written once per library for each distinct table (the kernel
+        modules of one library mostly number the same types the same way)."""
+        ve = self.ve
+        bodies = tuple(ve.struct_body(ty) for ty in ve.types if isinstance(ty, NamedStructType))
+        key = ("types", self._types_key, bodies)
+        self.w.cached_block(self.blocks, key, c.TYPE_BLOCK_ID_NEW, 4, self._type_table_contents)
+
+    def _type_table_contents(self) -> None:
         w = self.w
         ve = self.ve
         tbits = ve.bits_for_type_ids()
-        w.enter_block(c.TYPE_BLOCK_ID_NEW, 4)
         ptr_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_POINTER),
                                                bs.fixed(tbits), bs.literal(0)))
         w.define_abbrev(bs.abbrev(bs.literal(c.TYPE_CODE_OPAQUE_POINTER), bs.literal(0)))
@@ -426,20 +444,24 @@ class _ModuleWriter:
                 if not code:
                     raise self.error(f"type {ty} cannot be written as LLVM 14 bitcode")
             w.emit_record(code, ops, abbrev)
-        w.exit_block()
 
     # -------------------------------------------------------------- attributes
 
     def write_attribute_groups(self) -> None:
+        """PARAMATTR_GROUP_BLOCK, written once per library for each distinct list of groups
+        (type attributes name type ids: the type table is part of the key)."""
         ve = self.ve
         if not ve.attr_groups:
             return
-        w = self.w
-        w.enter_block(c.PARAMATTR_GROUP_BLOCK_ID, 3)
+        key = ("attribute groups", tuple(ve.attr_groups), self._types_key)
+        self.w.cached_block(self.blocks, key, c.PARAMATTR_GROUP_BLOCK_ID, 3,
+                            self._attribute_groups_contents)
+
+    def _attribute_groups_contents(self) -> None:
+        ve = self.ve
         for group_id, (index, attr_set) in enumerate(ve.attr_groups, 1):
-            w.emit_record(c.PARAMATTR_GRP_CODE_ENTRY,
-                          [group_id, index, *attrs.group_record(attr_set, ve.type_ids)])
-        w.exit_block()
+            self.w.emit_record(c.PARAMATTR_GRP_CODE_ENTRY,
+                               [group_id, index, *attrs.group_record(attr_set, ve.type_ids)])
 
     def write_attribute_lists(self) -> None:
         ve = self.ve
@@ -513,8 +535,7 @@ class _ModuleWriter:
             self.write_function_record(fn)
         for ga in m.aliases:
             self.write_alias(ga)
-        vst_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.MODULE_CODE_VSTOFFSET),
-                                               bs.fixed(32)))
+        vst_abbrev = w.define_abbrev(VSTOFFSET_DEF)
         w.emit_record(c.MODULE_CODE_VSTOFFSET, [0], vst_abbrev)
         self.vst_offset_placeholder = w.bit_position - 32
 
@@ -742,14 +763,10 @@ class _ModuleWriter:
             return
         w = self.w
         w.enter_block(c.METADATA_BLOCK_ID, 4)
-        w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_LOCATION), bs.fixed(1), bs.vbr(6),
-                                  bs.vbr(8), bs.vbr(6), bs.vbr(6), bs.fixed(1)))
-        w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_GENERIC_DEBUG), bs.fixed(1), bs.vbr(6),
-                                  bs.fixed(1), bs.vbr(6), bs.ARRAY_OP, bs.vbr(6)))
-        offset_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_INDEX_OFFSET),
-                                                  bs.fixed(32), bs.fixed(32)))
-        index_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_INDEX), bs.ARRAY_OP,
-                                                 bs.vbr(6)))
+        w.define_abbrev(METADATA_LOCATION_DEF)
+        w.define_abbrev(METADATA_GENERIC_DEBUG_DEF)
+        offset_abbrev = w.define_abbrev(METADATA_INDEX_OFFSET_DEF)
+        index_abbrev = w.define_abbrev(METADATA_INDEX_DEF)
         strings = ve.mds[:ve.num_md_strings]
         others = ve.mds[ve.num_md_strings:]
         self.write_metadata_strings(strings)
@@ -770,8 +787,7 @@ class _ModuleWriter:
                 previous = pos
             w.emit_record(c.METADATA_INDEX, deltas, index_abbrev)
         if m.named_metadata:
-            name_abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_NAME), bs.ARRAY_OP,
-                                                    bs.fixed(8)))
+            name_abbrev = w.define_abbrev(METADATA_NAME_DEF)
             for nmd in m.named_metadata:
                 w.emit_record(c.METADATA_NAME, list(_bytes(nmd.name)), name_abbrev)
                 w.emit_record(c.METADATA_NAMED_NODE,
@@ -807,8 +823,7 @@ class _ModuleWriter:
         prefix = lengths.getvalue()
         blob = prefix + b"".join(md.data for md in strings)  # type: ignore[misc]
         w = self.w
-        abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.METADATA_STRINGS), bs.vbr(6), bs.vbr(6),
-                                           bs.BLOB_OP))
+        abbrev = w.define_abbrev(METADATA_STRINGS_DEF)
         w.emit_record_with_blob(abbrev, [c.METADATA_STRINGS, len(strings), len(prefix)], blob)
 
     def write_metadata_records(self, mds: list[WMD], positions: list[int] | None) -> None:
@@ -947,8 +962,7 @@ class _ModuleWriter:
         offset = w.bit_position
         w.backpatch(self.vst_offset_placeholder, offset // 32, 32)
         w.enter_block(c.VALUE_SYMTAB_BLOCK_ID, 4)
-        abbrev = w.define_abbrev(bs.abbrev(bs.literal(c.VST_CODE_FNENTRY), bs.vbr(8),
-                                           bs.vbr(8)))
+        abbrev = w.define_abbrev(VST_FNENTRY_DEF)
         for fn in self.module.functions:
             if fn.is_declaration:
                 continue

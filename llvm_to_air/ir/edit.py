@@ -33,9 +33,15 @@ from llvm_to_air.ir.types import FunctionType, PointerType, Type
 def users(fn: Function) -> dict[Value, list[tuple[Instruction, int]]]:
     """For every value used in ``fn``: the instructions using it and the operand index."""
     table: dict[Value, list[tuple[Instruction, int]]] = {}
-    for inst in fn.instructions():
-        for k, op in enumerate(inst.ops):
-            table.setdefault(op, []).append((inst, k))
+    get = table.get
+    for block in fn.blocks:
+        for inst in block.instructions:
+            for k, op in enumerate(inst.ops):
+                found = get(op)
+                if found is None:
+                    table[op] = [(inst, k)]
+                else:
+                    found.append((inst, k))
     return table
 
 
@@ -180,37 +186,46 @@ def _constant_leaves(c: object) -> Iterator[object]:
 
 def reachable_value_ids(fn: Function) -> set[int]:
     """Ids of every value ``fn`` refers to, through constant expressions and initializers."""
-    seen: set[int] = set()
-    stack: list[object] = [op for inst in fn.instructions() for op in inst.ops]
+    operands = {id(op): op for block in fn.blocks for inst in block.instructions
+                for op in inst.ops}
+    seen = set(operands)
+    # only constants and globals lead further (most operands are the function's own values)
+    stack = [v for v in operands.values() if isinstance(v, _LEADS_FURTHER)]
     while stack:
         value = stack.pop()
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
         if isinstance(value, ConstantExpr):
-            stack.extend(value.ops)
+            inner: Iterable[object] = value.ops
         elif isinstance(value, ConstantAggregate):
-            stack.extend(value.elements)
+            inner = value.elements
         elif isinstance(value, GlobalVariable) and value.initializer is not None:
-            stack.append(value.initializer)
+            inner = (value.initializer,)
+        else:
+            continue
+        for sub in inner:
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                stack.append(sub)
     return seen
+
+
+_LEADS_FURTHER = (ConstantExpr, ConstantAggregate, GlobalVariable)
 
 
 def metadata_value_ids(nodes: Iterable[object]) -> set[int]:
     """Ids of the values that the metadata ``nodes`` refer to, through nested nodes."""
-    return {id(v) for v in _md_values(nodes)}
-
-
-def _md_values(nodes: Iterable[object], seen: set[int] | None = None) -> Iterator[Value]:
-    seen = set() if seen is None else seen
-    for node in nodes:
+    found: set[int] = set()
+    seen: set[int] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
         if node is None or id(node) in seen:
             continue
         seen.add(id(node))
         if isinstance(node, MDValue):
-            yield node.value
+            found.add(id(node.value))
         elif isinstance(node, MDNode):
-            yield from _md_values(node.operands, seen)
+            stack += node.operands
+    return found
 
 
 def set_pointer_addrspace(value: Value, addrspace: int) -> None:

@@ -19,7 +19,7 @@ say the same thing:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llvm_to_air.errors import CompileError, SourceLocation
 from llvm_to_air.ir import llvm14
@@ -113,6 +113,23 @@ class GlobalName:
     numbered: bool
 
 
+@dataclass
+class PlanShared:
+    """What the plans of several modules may share: each is a function of its key alone
+    (types, a declaration, a data layout's text, an attribute list), and the modules of one
+    library (split from one lowered module) ask the same questions.
+
+    ``canon``: typed forms of model types. ``declaration_signatures``: a declaration's
+    typed signature (keyed by the declaration object, which the modules share).
+    ``layouts``: parsed data layouts by text. ``attrs14``: attribute lists in LLVM 14 form.
+    """
+
+    canon: TypeCanon = field(default_factory=TypeCanon)
+    declaration_signatures: dict[Function, FunctionType] = field(default_factory=dict)
+    layouts: dict[str | None, DataLayout] = field(default_factory=dict)
+    attrs14: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+
+
 class Plan14:
     """Decisions of the typed LLVM 14 view of one module (see the module docstring).
 
@@ -120,19 +137,25 @@ class Plan14:
     LLVM 14 cannot spell and runs the pointee inference.
     """
 
-    def __init__(self, module: Module, options: WriterOptions) -> None:
+    def __init__(self, module: Module, options: WriterOptions,
+                 shared: PlanShared | None = None) -> None:
+        """``shared``: what the modules of one library share (:class:`PlanShared`)."""
+        shared = shared or PlanShared()
         self.m = module
         self.options = options
-        self.canon = TypeCanon()
+        self.canon = shared.canon
         check_types(module)
-        self.pointees = PointeeInference(module, self.canon)
-        self.layout = DataLayout.parse(module.datalayout)
+        self.pointees = PointeeInference(module, self.canon, shared.declaration_signatures)
+        layout = shared.layouts.get(module.datalayout)
+        if layout is None:
+            layout = shared.layouts[module.datalayout] = DataLayout.parse(module.datalayout)
+        self.layout = layout
         self.intrinsic_names: dict[Function, str] = {}
         self.global_names: dict[GlobalValue, GlobalName] = {}
         self.vtypes: dict[Value, Type] = {}
         self.current: Function | None = None
         self.current_inst: Instruction | None = None
-        self._attrs14: dict[tuple[str, ...], list[str]] = {}
+        self._attrs14 = shared.attrs14
         # per function: names the function uses, and the next ``.tpN`` to try
         self.used_names: set[str] = set()
         self.cast_counter = 0
@@ -426,10 +449,10 @@ def check_types(module: Module) -> None:
         check(gv.value_type, f"@{gv.name}", gv.location)
     for fn in module.functions:
         check(fn.function_type, f"@{fn.name}", fn.location)
-        seen: set[Type] = set()
+        seen: set[int] = set()  # type objects (an equal one checked twice still passes)
         for inst in fn.instructions():
-            if inst.ty not in seen:
-                seen.add(inst.ty)
+            if id(inst.ty) not in seen:
+                seen.add(id(inst.ty))
                 check(inst.ty, f"an instruction of @{fn.name}", inst.location or fn.location)
 
 

@@ -140,15 +140,22 @@ Demand = Type | Callable[[], Type]
 class PointeeInference:
     """Pointee types for one module; ask :meth:`pointee` and :meth:`signature`."""
 
-    def __init__(self, module: Module, canon: TypeCanon) -> None:
+    def __init__(self, module: Module, canon: TypeCanon,
+                 declaration_signatures: dict[Function, FunctionType] | None = None) -> None:
+        """``declaration_signatures``: signatures of declarations found for other modules
+        with the same ``canon`` (a function of the declaration alone), filled in here."""
         self.module = module
         self.canon = canon
         self.structs = module.structs
         self.values: dict[Value, Type] = {}
         self.signatures: dict[Function, FunctionType] = {}
+        known = {} if declaration_signatures is None else declaration_signatures
         for fn in module.functions:
             if fn.is_declaration:
-                self.signatures[fn] = self._declaration_signature(fn)
+                signature = known.get(fn)
+                if signature is None:
+                    signature = known[fn] = self._declaration_signature(fn)
+                self.signatures[fn] = signature
         for fn in module.functions:
             if not fn.is_declaration:
                 self._infer_function(fn)

@@ -247,12 +247,12 @@ def _relocate(module: Module, normalized: str, original: str, file: str) -> None
     input was already modern syntax), else by value name, else the definition's line.
     """
     define_lines: dict[str, int] = {}
-    for number, line in enumerate(original.splitlines(), start=1):
+    lines = original.splitlines()
+    for number, line in enumerate(lines, start=1):
         if line.startswith(("define", "declare")):
             m = re.search(r'@("[^"]*"|[-\w$.]+)\s*\(', line)
             if m:
                 define_lines.setdefault(decode_name("@" + m.group(1)), number)
-    lines = original.splitlines()
     for fn in module.functions:
         start = define_lines.get(fn.name)
         fn.location = SourceLocation(file, start or 0, 1 if start else 0)

@@ -8,10 +8,10 @@ them. Data flows one way: the module is read, rewritten here, then written.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from llvm_to_air.ir.edit import remove_unused_declarations
-from llvm_to_air.ir.model import Call, InlineAsm, Module
+from llvm_to_air.ir.model import Call, InlineAsm, Instruction, Module
 from llvm_to_air.metadata.synthesize import synthesize_metadata
 from llvm_to_air.rewrite.abi import lower_kernel_abi
 from llvm_to_air.rewrite.addrspace import infer_address_spaces, map_global_address_spaces
@@ -123,23 +123,26 @@ def inline_into_kernels(module: Module, ctx: LoweringContext) -> None:
 
 def _drop_unused_globals(module: Module, ctx: LoweringContext) -> None:
     used: set[int] = set()
-
-    def visit(value: object) -> None:
-        if id(value) in used:
-            return
-        used.add(id(value))
-        for sub in list(getattr(value, "ops", ()) or ()) + list(getattr(value, "elements", ())
-                                                                 or ()):
-            visit(sub)
-
     for kernel in ctx.kernels:
         for inst in kernel.function.instructions():
-            for op in inst.ops:
-                visit(op)
+            _visit_operands(inst.ops, used)
     module.globals = [gv for gv in module.globals if id(gv) in used]
-    for gv in module.globals:
-        if gv.initializer is not None:
-            visit(gv.initializer)
+
+
+def _visit_operands(values: Iterable[object], used: set[int]) -> None:
+    """Add the ids of ``values`` and of the constants and globals they reach through
+    ``ops`` and ``elements`` to ``used``. An instruction operand is not entered: its own
+    operands are a kernel instruction's, which the caller visits too."""
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if id(value) in used:
+            continue
+        used.add(id(value))
+        if isinstance(value, Instruction):
+            continue
+        stack += getattr(value, "ops", ()) or ()
+        stack += getattr(value, "elements", ()) or ()
 
 
 def simplify(module: Module, ctx: LoweringContext) -> None:
