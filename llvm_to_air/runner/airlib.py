@@ -242,10 +242,13 @@ def _int_op(b: _Body, op: str, sign: str, ty: Type, a: list[str]) -> str:
         ext = "sext" if s else "zext"
         x, y, z = (b(f"{ext} {ty} {v} to {wide}") for v in a[:3])
         total = b(f"add {wide} {b(f'mul {wide} {x}, {y}')}, {z}")
-        low, high = ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if s else (0, (1 << bits) - 1))
-        kind = "s" if s else "u"
-        clamped = _intr(b, f"{kind}max", wide, [(wide, total), (wide, _splat(wide, str(low)))])
-        clamped = _intr(b, f"{kind}min", wide, [(wide, clamped), (wide, _splat(wide, str(high)))])
+        clamped = total
+        bounds = [("sgt", (1 << (bits - 1)) - 1), ("slt", -(1 << (bits - 1)))] if s else \
+            [("ugt", (1 << bits) - 1)]  # an unsigned sum is never below 0
+        for predicate, limit in bounds:
+            bound = _splat(wide, str(limit))
+            past = b(f"icmp {predicate} {wide} {clamped}, {bound}")
+            clamped = b(f"select {_bool(wide)} {past}, {wide} {bound}, {wide} {clamped}")
         return b(f"trunc {wide} {clamped} to {ty}")
     if op == "popcount":
         return _intr(b, "ctpop", ty, [(ty, a[0])])

@@ -701,30 +701,18 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
     if dump is not None:
         dump["kernel"] = kernel_text
         dump["runtime"] = runtime_text
+    # A context takes its modules down with it, so nothing may outlive it: on an error
+    # _jit_engine disposes its module first; once made, _Jit releases the engine (which
+    # owns the module) before the context. (A module left in an exception's traceback,
+    # freed after its context by the collector, crashed the process.)
     context = llvm.create_context()
     try:
-        kmod = llvm.parse_assembly(kernel_text, context)
-        rmod = llvm.parse_assembly(runtime_text, context)
-        kmod.link_in(rmod)  # consumes rmod
-        del rmod
-        kmod.verify()
-    except RuntimeError as exc:
-        lines = [ln for ln in str(exc).splitlines() if "error" in ln] or [str(exc)]
-        raise CompileError(f"the CPU runner produced invalid host IR for kernel '{info.name}': "
-                           f"{lines[-1].strip()}",
-                           hint="this is a bug in llvm-to-air's runner") from None
-    tm = _target_machine()
-    if step:
-        _check_frame_size(kmod, tm, frame_size)
-    pto = llvm.create_pipeline_tuning_options(speed_level=3)
-    pto.loop_vectorization = True
-    pto.slp_vectorization = False
-    pb = llvm.create_pass_builder(tm, pto)
-    mpm = pb.getModulePassManager()
-    mpm.run(kmod, pb)
-    if dump is not None:
-        dump["optimized"] = str(kmod)
-    engine = llvm.create_mcjit_compiler(kmod, tm)
+        engine = _jit_engine(llvm, context, kernel_text, runtime_text, info.name, step,
+                             frame_size, dump)
+    except BaseException:
+        context.close()
+        raise
+    jit = _Jit(engine, context)
     engine.finalize_object()
     if mode == "groups":
         addr = engine.get_function_address("__air_run_groups")
@@ -747,7 +735,42 @@ def compile_kernel(module: Module, info: KernelInfo, check_bounds: bool,
                           sites=sites, checks=checks, tg_static=tg_layout.size,
                           err_address=engine.get_global_value_address("__air_err"),
                           stop_address=engine.get_global_value_address(STOP_FLAG),
-                          jit=_Jit(engine, context))
+                          jit=jit)
+
+
+def _jit_engine(llvm: Any, context: Any, kernel_text: str, runtime_text: str, name: str,
+                step: bool, frame_size: int, dump: dict[str, str] | None) -> Any:
+    """Parse, link, verify and optimize the host module in ``context``; an MCJIT engine
+    that owns it. On an error the module is disposed here, before the caller disposes
+    ``context``."""
+    kmod = llvm.parse_assembly(kernel_text, context)
+    try:
+        rmod = llvm.parse_assembly(runtime_text, context)
+        kmod.link_in(rmod)  # consumes rmod
+        del rmod
+        kmod.verify()
+    except RuntimeError as exc:
+        kmod.close()
+        lines = [ln for ln in str(exc).splitlines() if "error" in ln] or [str(exc)]
+        raise CompileError(f"the CPU runner produced invalid host IR for kernel '{name}': "
+                           f"{lines[-1].strip()}",
+                           hint="this is a bug in llvm-to-air's runner") from None
+    try:
+        tm = _target_machine()
+        if step:
+            _check_frame_size(kmod, tm, frame_size)
+        pto = llvm.create_pipeline_tuning_options(speed_level=3)
+        pto.loop_vectorization = True
+        pto.slp_vectorization = False
+        pb = llvm.create_pass_builder(tm, pto)
+        mpm = pb.getModulePassManager()
+        mpm.run(kmod, pb)
+        if dump is not None:
+            dump["optimized"] = str(kmod)
+        return llvm.create_mcjit_compiler(kmod, tm)  # the engine owns kmod from here
+    except BaseException:
+        kmod.close()
+        raise
 
 
 def _dedupe_declarations(text: str) -> str:
