@@ -47,6 +47,7 @@ class PtxRow:
     carry_out: bool = False  # writes CC.CF (.cc)
     saturate: bool = False  # .sat: clamped to the signed range instead of wrapping
     volatile: bool = False  # ld.volatile/st.volatile: an LLVM volatile access
+    c_kind: str = ""  # mma: the accumulator C's element kind (D's is ``to``)
 
 
 # Cache-operator and eviction-priority modifiers: they change performance, never results.
@@ -131,6 +132,35 @@ def _atomic_rows() -> list[PtxRow]:
     return list(rows.values())
 
 
+# mma.sync input element kinds: PTX type -> the kind rewrite/lane_matrix.py unpacks
+MMA_INPUTS = {"f16": "f16", "bf16": "bf16", "tf32": "tf32", "s8": "i8", "u8": "u8"}
+
+
+def _mma_rows() -> list[PtxRow]:
+    """Warp-wide tensor-core ``mma.sync`` of the m16n8 shapes, emulated exactly per the PTX
+    ISA fragment layouts ("Matrix Fragments for mma.m16n8k4 / k8 / k16 / k32"). ``bits`` is
+    K, ``op``/``frm`` the A/B element kinds, ``to``/``c_kind`` the D/C kinds (``f32``,
+    ``f16`` or ``s32``); ``saturate`` is ``.satfinite`` (an s32 D clamps, else wraps).
+
+    f16 inputs take f16 or f32 for C and D each; bf16 and tf32 accumulate in f32; s8/u8
+    (mixed signedness allowed) accumulate in s32, with or without ``.satfinite``."""
+    rows = []
+    floats = [(16, "f16"), (8, "f16"), (16, "bf16"), (8, "bf16"), (8, "tf32"), (4, "tf32")]
+    for k, ab in floats:
+        for d in ("f32", "f16") if ab == "f16" else ("f32",):
+            for c in ("f32", "f16") if ab == "f16" else ("f32",):
+                rows.append(PtxRow(f"mma.sync.aligned.m16n8k{k}.row.col.{d}.{ab}.{ab}.{c}",
+                                   "mma", k, op=ab, frm=ab, to=d, c_kind=c, min_sm=80))
+    for k in (16, 32):
+        for sat in ("", ".satfinite"):
+            for a in ("s8", "u8"):
+                for b in ("s8", "u8"):
+                    rows.append(PtxRow(f"mma.sync.aligned.m16n8k{k}.row.col{sat}.s32.{a}.{b}.s32",
+                                       "mma", k, op=MMA_INPUTS[a], frm=MMA_INPUTS[b], to="s32",
+                                       c_kind="s32", saturate=bool(sat), min_sm=80))
+    return rows
+
+
 _CORE_ROWS: tuple[PtxRow, ...] = (
     *(PtxRow(f"mov.{ty}", "mov", bits) for bits, names in WIDTH_TYPES.items()
       for ty in names if bits >= 16),
@@ -159,10 +189,7 @@ _CORE_ROWS: tuple[PtxRow, ...] = (
     PtxRow("cvt.u64.u32", "int_convert", 64, op="zext"),
     PtxRow("cvt.s64.s32", "int_convert", 64, op="sext"),
     PtxRow("cvt.u32.u64", "int_convert", 32, op="trunc"),
-    # warp-wide tensor-core MMA, emulated exactly per the PTX ISA fragment layouts
-    # ("Matrix Fragments for mma.m16n8k16 / mma.m16n8k8"): op is the input element kind
-    PtxRow("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "mma", 16, op="f16", min_sm=80),
-    PtxRow("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32", "mma", 8, op="tf32", min_sm=80),
+    *_mma_rows(),
     # cp.async.{ca,cg}.shared.global (the cache operator is dropped); the copy size
     # (4, 8 or 16 bytes) and the source size are operands
     PtxRow("cp.async.shared.global", "cp_async", min_sm=80),
