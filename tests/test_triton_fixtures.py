@@ -362,6 +362,7 @@ WAVE32_LOWERING = ["vadd", "axpy_f16", "bf16_scale", "dropout", "gelu_silu", "pr
                    "layer_norm", "argmax_rows", "tile_transpose", "row_cumsum",
                    "product_reduce", "sort_hist", "atomic_ops", "trig_noise", "fast_math",
                    "counter_lock"]
+WAVE32_LOWERING += ["dot_bf16", "dot_i8", "dot_f16_acc"]  # gfx11 WMMA (rewrite/amdgpu_wmma.py)
 
 
 @pytest.mark.parametrize("name", WAVE32_LOWERING)
