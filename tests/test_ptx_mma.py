@@ -204,3 +204,13 @@ def test_mma_operand_count_is_checked() -> None:
             "  ret void\n}\n")
     with pytest.raises(CompileError, match=r"operands of .mma\.sync"):
         api.compile(HEAD + body, "bad.ll", emit="ll")
+
+
+def test_mma_m8n8_shape_is_refused_by_name() -> None:
+    """The m8n8 shapes have other fragment layouts: no row, a located error quoting them."""
+    body = ("  %d = call { i32, i32 } asm sideeffect \"mma.sync.aligned.m8n8k16.row.col.s32.s8."
+            "s8.s32 { $0, $1 }, { $2 }, { $3 }, { $4, $5 };\", \"=r,=r,r,r,r,r\"(i32 0, i32 0, "
+            "i32 0, i32 0)\n  ret void\n}\n")
+    with pytest.raises(CompileError, match=r"m8n8k16.* has no translation") as info:
+        api.compile(HEAD + body, "m8n8.ll", emit="ll")
+    assert info.value.location.line == 6
