@@ -260,6 +260,51 @@ def case_counter_lock(k: TritonKernel) -> None:
     assert count[0] == 16 and lock[0] == 0
 
 
+# tl.dot with bf16 and int8 inputs and an f16 accumulator (kernels.py dot_acc)
+DOT_M = DOT_N = DOT_K = 64
+
+
+def _bf16(n: int) -> np.ndarray:
+    """Random bfloat16 bits (truncated f32), as numpy has no bfloat16."""
+    return (f32(n).view(np.uint32) >> 16).astype(np.uint16)
+
+
+def _bf16_values(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+
+
+def _run_dot(k: TritonKernel, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    k[(DOT_M // 32, DOT_N // 32)](a, b, c, DOT_M, DOT_N, DOT_K)
+    return c.reshape(DOT_M, DOT_N)
+
+
+def case_dot_bf16(k: TritonKernel) -> None:
+    a, b = _bf16(DOT_M * DOT_K), _bf16(DOT_K * DOT_N)
+    got = _run_dot(k, a, b, np.zeros(DOT_M * DOT_N, np.float32))
+    want = _bf16_values(a).reshape(DOT_M, DOT_K) @ _bf16_values(b).reshape(DOT_K, DOT_N)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)  # exact products, f32 sums
+
+
+def case_dot_i8(k: TritonKernel) -> None:
+    a = RNG.integers(-128, 128, DOT_M * DOT_K).astype(np.int8)
+    b = RNG.integers(-128, 128, DOT_K * DOT_N).astype(np.int8)
+    got = _run_dot(k, a, b, np.zeros(DOT_M * DOT_N, np.int32))
+    want = a.reshape(DOT_M, DOT_K).astype(np.int32) @ b.reshape(DOT_K, DOT_N).astype(np.int32)
+    np.testing.assert_array_equal(got, want)
+
+
+def case_dot_f16_acc(k: TritonKernel) -> None:
+    a, b = f32(DOT_M * DOT_K).astype(np.float16), f32(DOT_K * DOT_N).astype(np.float16)
+    got = _run_dot(k, a, b, np.zeros(DOT_M * DOT_N, np.float16)).astype(np.float64)
+    am = a.reshape(DOT_M, DOT_K).astype(np.float64)
+    bm = b.reshape(DOT_K, DOT_N).astype(np.float64)
+    # the f16 accumulator is rounded after every k16 step (K / 16 times) and each rounding
+    # is within half an f16 ulp (2^-11 relative) of a partial sum bounded by |A| @ |B|;
+    # hardware may round differently in the last bits, which this bound also covers
+    bound = (DOT_K // 16 + 1) * 2.0 ** -11 * (np.abs(am) @ np.abs(bm))
+    assert (np.abs(got - am @ bm) <= bound).all()
+
+
 CASES: dict[str, Callable[[TritonKernel], None]] = {
     name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 NVIDIA_PENDING: set[str] = set()
@@ -317,6 +362,7 @@ WAVE32_LOWERING = ["vadd", "axpy_f16", "bf16_scale", "dropout", "gelu_silu", "pr
                    "layer_norm", "argmax_rows", "tile_transpose", "row_cumsum",
                    "product_reduce", "sort_hist", "atomic_ops", "trig_noise", "fast_math",
                    "counter_lock"]
+WAVE32_LOWERING += ["dot_bf16", "dot_i8", "dot_f16_acc"]  # gfx11 WMMA (rewrite/amdgpu_wmma.py)
 
 
 @pytest.mark.parametrize("name", WAVE32_LOWERING)

@@ -63,7 +63,7 @@ from llvm_to_air.ir.types import (
 )
 from llvm_to_air.rewrite import ptx_tables as T
 from llvm_to_air.rewrite.context import LoweringContext
-from llvm_to_air.rewrite.lane_matrix import LaneMatrixBuilder
+from llvm_to_air.rewrite.lane_matrix import ELEMENTS_PER_WORD, LaneMatrixBuilder
 from llvm_to_air.rewrite.ptx_int import CARRY_FLAG, INT_BUILDERS
 from llvm_to_air.rewrite.ptx_math import BUILDERS as MATH_BUILDERS
 
@@ -439,13 +439,7 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
         dst, high, low = ops
         assert isinstance(dst, Reg) and isinstance(high, Reg | Imm) and isinstance(low, Reg | Imm)
         f32, i32 = FloatType("float"), IntType(32)
-        halves = []
-        for src in (low, high):
-            h = em.add(Cast(F16, opcode="fptrunc", ops=[em.value(src, f32)]))
-            bits16 = em.add(Cast(IntType(16), opcode="bitcast", ops=[h]))
-            halves.append(em.add(Cast(i32, opcode="zext", ops=[bits16])))
-        shifted = em.add(BinaryOp(i32, opcode="shl", ops=[halves[1], ConstantInt(i32, 16)]))
-        packed = em.add(BinaryOp(i32, opcode="or", ops=[halves[0], shifted]))
+        packed = _pack_f16(em, em.value(low, f32), em.value(high, f32))
         em.set(dst, em.coerce(packed, em.types.get(dst.index, i32)))
     elif row.kind == "f32_fma":
         dst, *srcs = ops
@@ -475,11 +469,26 @@ def _build(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
 def _mma(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
     """D = A x B + C for one warp (``rewrite/lane_matrix.py``): each lane computes its four
     D elements from A rows and B columns fetched with shuffles (PTX ISA fragment layouts;
-    groupID = lane / 4, tig = lane % 4)."""
+    groupID = lane / 4, tig = lane % 4).
+
+    Every m16n8 shape has one layout: a quad of lanes (4 g .. 4 g + 3) holds one A row or
+    B column per register, K / 2 elements of it (f16 m16n8k16: 8) in lane order; A
+    register r holds row g + 8 (r % 2) and the (r / 2)-th such k chunk, B register r the
+    r-th chunk of column g. D/C element (row g + 8 (i / 2), column 2 tig + i % 2) is
+    register i of an f32/s32 accumulator, half i % 2 of register i / 2 of an f16 one.
+
+    Sums: f32 adds of exact products in k order, an f16 D is that f32 sum rounded once
+    to nearest even (the ISA leaves the internal precision open: hardware may differ in
+    the last bits); s32 sums are exact in i64, then clamped (``.satfinite``) or wrapped."""
     d, a, b, c = stmt.operands
-    if not all(isinstance(x, tuple) for x in (d, a, b, c)) or len(d) != 4 or len(c) != 4:
+    per_word = ELEMENTS_PER_WORD[row.op]
+    b_regs = row.bits // (4 * per_word)
+    acc_regs = {"f16": 2}
+    if not all(isinstance(x, tuple) for x in (d, a, b, c)) or (
+            len(a), len(b), len(d), len(c)) != (2 * b_regs, b_regs, acc_regs.get(row.to, 4),
+                                                acc_regs.get(row.c_kind, 4)):
         raise PtxError(f"operands of '{stmt.text}'")
-    f32, i32 = FloatType("float"), IntType(32)
+    i32 = IntType(32)
     laneid = _intrinsic(em, "llvm.nvvm.read.ptx.sreg.laneid", i32, ())
     lane = em.add(Call(i32, opcode="call", ops=[laneid], function_type=laneid.function_type))
     shfl = _intrinsic(em, "llvm.nvvm.shfl.sync.idx.i32", i32, (i32, i32, i32, i32))
@@ -492,23 +501,54 @@ def _mma(row: T.PtxRow, stmt: Statement, em: _Emitter) -> None:
     lm = LaneMatrixBuilder(em.add, shuffle)
     group, tig = lm.i32("lshr", lane, 2), lm.i32("and", lane, 3)
 
-    def fetched(reg: Operand, base: Value) -> list[Value]:
+    def fetched(reg: Operand, base: Value, kind: str) -> list[Value]:
         """The k elements lanes 4*base .. 4*base+3 hold in register ``reg``."""
         assert isinstance(reg, Reg | Imm)
         quad = lm.i32("shl", base, 2)
         return [x for q in range(4) for x in lm.unpack(
-            lm.fetch(em.value(reg, i32), lm.i32("add", quad, q)), row.op)]
+            lm.fetch(em.value(reg, i32), lm.i32("add", quad, q)), kind)]
 
-    # A rows g and g+8: A[r][k] is in register (r >= 8) + 2 * (k >= K/2)
-    a_rows = [[x for k_half in (0, 1) for x in fetched(a[upper + 2 * k_half], group)]
+    a_rows = [[x for r in range(upper, len(a), 2) for x in fetched(a[r], group, row.op)]
               for upper in (0, 1)]
-    # B columns 2 tig and 2 tig + 1: B[k][n] is in register (k >= K/2) of lanes 4n..4n+3
-    b_cols = [[x for k_half in (0, 1) for x in fetched(b[k_half], lm.i32(
-        "add", lm.i32("shl", tig, 1), j))] for j in (0, 1)]
+    b_cols = [[x for reg in b for x in fetched(reg, lm.i32(
+        "add", lm.i32("shl", tig, 1), j), row.frm)] for j in (0, 1)]
     assert len(a_rows[0]) == row.bits == len(b_cols[0])
-    for i, (dst, acc_reg) in enumerate(zip(d, c, strict=True)):
-        assert isinstance(dst, Reg) and isinstance(acc_reg, Reg | Imm)
-        em.set(dst, lm.dot(em.value(acc_reg, f32), a_rows[i // 2], b_cols[i % 2]))
+    accs = [x for reg in c for x in _mma_accumulator(em, lm, reg, row.c_kind)]
+    sums = [lm.dot(acc, a_rows[i // 2], b_cols[i % 2]) for i, acc in enumerate(accs)]
+    if row.to == "f16":  # two halves a register, the lower column in the low half
+        words = [_pack_f16(em, sums[2 * r], sums[2 * r + 1]) for r in range(2)]
+    elif row.to == "s32":
+        words = [lm.saturate_i32(x) if row.saturate else em.add(Cast(
+            i32, opcode="trunc", ops=[x])) for x in sums]
+    else:
+        words = sums
+    for dst, word in zip(d, words, strict=True):
+        assert isinstance(dst, Reg)
+        em.set(dst, word)
+
+
+def _mma_accumulator(em: _Emitter, lm: LaneMatrixBuilder, reg: Operand,
+                     kind: str) -> list[Value]:
+    """A C register as the dot products' starting values: one f32, one i64 (an s32
+    sign-extended) or two f32 (an f16x2, low half first)."""
+    assert isinstance(reg, Reg | Imm)
+    if kind == "f32":
+        return [em.value(reg, FloatType("float"))]
+    if kind == "f16":
+        return lm.unpack(em.value(reg, IntType(32)), "f16")
+    return [em.add(Cast(I64, opcode="sext", ops=[em.value(reg, IntType(32))]))]
+
+
+def _pack_f16(em: _Emitter, low: Value, high: Value) -> Value:
+    """Two f32 values rounded to f16 (nearest even) in one i32, ``low`` in the low half."""
+    i32 = IntType(32)
+    halves = []
+    for value in (low, high):
+        h = em.add(Cast(F16, opcode="fptrunc", ops=[value]))
+        bits16 = em.add(Cast(IntType(16), opcode="bitcast", ops=[h]))
+        halves.append(em.add(Cast(i32, opcode="zext", ops=[bits16])))
+    shifted = em.add(BinaryOp(i32, opcode="shl", ops=[halves[1], ConstantInt(i32, 16)]))
+    return em.add(BinaryOp(i32, opcode="or", ops=[halves[0], shifted]))
 
 
 def _intrinsic(em: _Emitter, name: str, ty: Type,

@@ -87,6 +87,23 @@ CASES: dict[str, tuple[Maker, tuple[int, ...], tuple[float, float], tuple[int, .
 }
 
 
+# tl.dot of bf16 (into f32), int8 (into int32, exact) and f16 into an f16 accumulator (its
+# rounding inside the tensor core is not specified: a few f16 ulps at |D| ~ 30 allowed)
+CASES |= {
+    "dot_bf16": (lambda r: [(_f32(r, 64 * 64).view(np.uint32) >> 16).astype(np.uint16),
+                            (_f32(r, 64 * 64).view(np.uint32) >> 16).astype(np.uint16),
+                            np.zeros(64 * 64, np.float32), 64, 64, 64], (2, 2),
+                 (1e-4, 1e-4), (2,)),
+    "dot_i8": (lambda r: [r.integers(-128, 128, 64 * 64).astype(np.int8),
+                          r.integers(-128, 128, 64 * 64).astype(np.int8),
+                          np.zeros(64 * 64, np.int32), 64, 64, 64], (2, 2), (0.0, 0.0), (2,)),
+    "dot_f16_acc": (lambda r: [_f32(r, 64 * 64).astype(np.float16),
+                               _f32(r, 64 * 64).astype(np.float16),
+                               np.zeros(64 * 64, np.float16), 64, 64, 64], (2, 2),
+                    (4e-3, 3e-2), (2,)),
+}
+
+
 def _as_float(name: str, sig: str, a: np.ndarray) -> np.ndarray:
     if sig == "*bf16":
         return (a.astype(np.uint32) << 16).view(np.float32)
