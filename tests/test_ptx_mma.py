@@ -154,7 +154,11 @@ def _mma_case(row: T.PtxRow, rng: np.random.Generator, big: bool = False) -> tup
     return got, a @ b + c
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.mnemonic)
+# every row but the integer ones without .satfinite, which differ from their .satfinite
+# twins only past the s32 range (test_mma_integer_overflow_saturates_or_wraps): each row is
+# a kernel to JIT, and CI has a time budget
+@pytest.mark.parametrize("row", [r for r in ROWS if r.to != "s32" or r.saturate],
+                         ids=lambda r: r.mnemonic)
 def test_mma_row_matches_numpy(row: T.PtxRow) -> None:
     got, want = _mma_case(row, np.random.default_rng(11))
     if row.to == "s32":

@@ -375,6 +375,11 @@ def test_gfx1100_kernel_lowers_and_passes_oracles(name: str) -> None:
     assert verify_air_text(air, f"{name}.ll") == []
 
 
-@pytest.mark.parametrize("name", sorted(set(WAVE32_LOWERING) & set(CASES)))
+# dot_f16_acc runs the f32 WMMA of matmul_f16 and rounds its results: on gfx1100 it is
+# lowered and checked by the oracles only (a 30-second JIT each, and CI has a time budget)
+GFX1100_LOWER_ONLY = {"dot_f16_acc"}
+
+
+@pytest.mark.parametrize("name", sorted(set(WAVE32_LOWERING) & set(CASES) - GFX1100_LOWER_ONLY))
 def test_gfx1100_kernel_matches_numpy(name: str) -> None:
     CASES[name](load("gfx1100", name))
