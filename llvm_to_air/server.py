@@ -177,6 +177,12 @@ def serve(socket_path: str, idle_timeout: float = 0.0) -> None:
         raise CompileError("'serve' needs a POSIX system (fork and Unix sockets)",
                            SourceLocation("llvm-to-air"))
     _preload()
+    # what the server holds now is never garbage: frozen, a child's collections skip it
+    # and leave its pages shared instead of touching every object (copy-on-write)
+    import gc
+
+    gc.collect()
+    gc.freeze()
     listener = _listen(socket_path)
     server = _Server(listener, code_fingerprint())
     wake_read, wake_write = os.pipe()
