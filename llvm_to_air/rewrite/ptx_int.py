@@ -72,8 +72,10 @@ def _int(ty: Type, value: int) -> ConstantInt:
 
 
 @dataclass
-class _Ir:
-    """Short spellings of the instructions the builders emit into ``em``."""
+class IntCode:
+    """Short spellings of integer instructions, emitted into ``em`` (anything with an
+    ``add(inst)`` that places and names an instruction: the PTX engine's emitter, or
+    ``rewrite/f64_exact.py``'s inserter)."""
 
     em: _Emitter
 
@@ -122,7 +124,7 @@ def _set(em: _Emitter, dst: Reg, value: Value) -> None:
     em.set(dst, em.coerce(value, em.types.get(dst.index, value.ty)))
 
 
-def _add_carrying(ir: _Ir, op: str, a: Value, b: Value, row: PtxRow) -> Value:
+def _add_carrying(ir: IntCode, op: str, a: Value, b: Value, row: PtxRow) -> Value:
     """``a op b [op CC.CF]``; with ``row.carry_out`` the carry (add) or borrow (sub) of the
     whole operation goes to CC.CF."""
     em = ir.em
@@ -148,11 +150,11 @@ def build_int_add(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
     if row.saturate:
         result = _call(em, f"llvm.s{row.op}.sat.i{row.bits}", ty, [a, b])
     else:
-        result = _add_carrying(_Ir(em), row.op, a, b, row)
+        result = _add_carrying(IntCode(em), row.op, a, b, row)
     _set(em, dst, result)
 
 
-def _mul_hi(ir: _Ir, a: Value, b: Value, signed: bool) -> Value:
+def _mul_hi(ir: IntCode, a: Value, b: Value, signed: bool) -> Value:
     """The high half of the double-width product of ``a`` and ``b``."""
     bits = a.ty.bits  # type: ignore[attr-defined]
     if bits <= 32:
@@ -175,7 +177,7 @@ def _mul_hi(ir: _Ir, a: Value, b: Value, signed: bool) -> Value:
 
 
 def build_int_mul(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    ir = _Ir(em)
+    ir = IntCode(em)
     ty = IntType(row.bits)
     part_ty = IntType(2 * row.bits) if row.to == "wide" else ty
     types = [ty, ty] + ([part_ty] if row.op == "mad" else [])
@@ -194,7 +196,7 @@ def build_int_mul(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
 
 
 def build_int_mul24(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    ir = _Ir(em)
+    ir = IntCode(em)
     dst, (a, b, *addend) = _values(em, stmt, [I32] * (3 if row.op == "mad" else 2))
 
     def low24(x: Value) -> Value:
@@ -209,7 +211,7 @@ def build_int_mul24(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
 
 
 def build_int_binary(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    ir = _Ir(em)
+    ir = IntCode(em)
     ty = IntType(row.bits)
     dst, (a, b) = _values(em, stmt, [ty, ty])
     if row.op in ("min", "max"):
@@ -226,7 +228,7 @@ def build_int_binary(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
 
 
 def build_int_unary(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    ir = _Ir(em)
+    ir = IntCode(em)
     ty = IntType(row.bits)
     dst, (a,) = _values(em, stmt, [ty])
     if row.op == "cnot":
@@ -238,7 +240,7 @@ def build_int_unary(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
 
 
 def build_int_shift(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    ir = _Ir(em)
+    ir = IntCode(em)
     ty = IntType(row.bits)
     dst, (a, amount) = _values(em, stmt, [ty, I32])
     past = ir.icmp("uge", amount, row.bits)
@@ -252,11 +254,11 @@ def build_bit_count(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
     dst, (a,) = _values(em, stmt, [ty])
     args = [a, ConstantInt(I1, 0)] if row.op == "ctlz" else [a]  # ctlz(0) is the width
     result = _call(em, f"llvm.{row.op}.i{row.bits}", ty, args)
-    _set(em, dst, result if row.op == "bitreverse" else _Ir(em).resize(result, I32))
+    _set(em, dst, result if row.op == "bitreverse" else IntCode(em).resize(result, I32))
 
 
 def build_bfind(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    ir = _Ir(em)
+    ir = IntCode(em)
     ty = IntType(row.bits)
     dst, (a,) = _values(em, stmt, [ty])
     if row.signed:  # the most significant 0 of a negative value: its complement's 1
@@ -269,7 +271,7 @@ def build_bfind(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
     _set(em, dst, result)
 
 
-def _field(ir: _Ir, position: Value, length: Value, bits: int) -> tuple[Value, Value]:
+def _field(ir: IntCode, position: Value, length: Value, bits: int) -> tuple[Value, Value]:
     """Of ``pos = position & 0xff``, ``len = length & 0xff``: ``pos`` clamped to 0 past the
     msb (shifting by it is then harmless), and the number of field bits that lie inside
     the register, ``min(len, bits - pos)`` (0 past the msb); both i32."""
@@ -280,7 +282,7 @@ def _field(ir: _Ir, position: Value, length: Value, bits: int) -> tuple[Value, V
 
 
 def build_bfe(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    ir = _Ir(em)
+    ir = IntCode(em)
     ty = IntType(row.bits)
     dst, (a, position, length) = _values(em, stmt, [ty, I32, I32])
     pos, inside = _field(ir, position, length, row.bits)
@@ -297,7 +299,7 @@ def build_bfe(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
 
 
 def build_bfi(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    ir = _Ir(em)
+    ir = IntCode(em)
     ty = IntType(row.bits)
     dst, (a, b, position, length) = _values(em, stmt, [ty, ty, I32, I32])
     pos, inside = _field(ir, position, length, row.bits)
@@ -308,7 +310,7 @@ def build_bfi(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
 
 
 def build_prmt(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    ir = _Ir(em)
+    ir = IntCode(em)
     dst, (a, b, control) = _values(em, stmt, [I32, I32, I32])
     source = ir.op("or", ir.op("shl", ir.resize(b, I64), 32), ir.resize(a, I64))
     selector = ir.op("and", control, 3)
@@ -333,7 +335,7 @@ def build_prmt(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
 
 
 def build_shf(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
-    ir = _Ir(em)
+    ir = IntCode(em)
     dst, (a, b, amount) = _values(em, stmt, [I32, I32, I32])
     if row.to == "clamp":
         count = ir.select(ir.icmp("ugt", amount, 32), 32, amount)
@@ -349,7 +351,7 @@ def build_shf(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
 def build_lop3(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
     from llvm_to_air.rewrite.ptx import Imm, PtxError, Reg
 
-    ir = _Ir(em)
+    ir = IntCode(em)
     *_, table_operand = stmt.operands
     table = table_operand.value if isinstance(table_operand, Imm) else \
         em.regs.get(table_operand.index) if isinstance(table_operand, Reg) else None
@@ -379,7 +381,7 @@ def build_lop3(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
 def build_dp4a(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
     """``dp4a.atype.btype d, a, b, c``: ``c`` plus the four products of the bytes of ``a``
     and ``b`` (each byte sign-extended when its type is .s32), wrapping in 32 bits."""
-    ir = _Ir(em)
+    ir = IntCode(em)
     dst, (a, b, total) = _values(em, stmt, [I32, I32, I32])
 
     def byte(word: Value, k: int, signed: bool) -> Value:
@@ -397,7 +399,7 @@ def build_int_compare(row: PtxRow, stmt: Statement, em: _Emitter) -> None:
     """``setp.CMP.TYPE p, a, b``: the predicate register (i1) of an integer comparison."""
     ty = IntType(row.bits)
     dst, (a, b) = _values(em, stmt, [ty, ty])
-    em.set(dst, _Ir(em).icmp(row.op, a, b))
+    em.set(dst, IntCode(em).icmp(row.op, a, b))
 
 
 INT_BUILDERS: dict[str, Builder] = {
