@@ -6,40 +6,22 @@ numpy reference."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fractions import Fraction
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from llvm_to_air.api import CompileResult, compile
+from llvm_to_air.api import compile
 from llvm_to_air.errors import CompileError
 from llvm_to_air.runner import run
+from tests.lowered import compiled as _compiled
+from tests.lowered import lower as _lower
 from tests.rounding import directed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RNG = np.random.default_rng(2024)
 VARIANTS = ["cuda-real-O0", "cuda-real-O2"]
-
-
-@cache
-def _compiled(rel: str) -> CompileResult:
-    path = FIXTURES / rel
-    return compile(path.read_text(), str(path))
-
-
-def _lower(rel: str) -> tuple[bytes, Callable[[str], str]]:
-    result = _compiled(rel)
-    names = [k.name for k in result.kernels]
-
-    def kernel(stem: str) -> str:
-        found = [n for n in names if stem in n]
-        assert len(found) == 1, (stem, names)
-        return found[0]
-
-    return result.output.encode(), kernel  # type: ignore[union-attr]
 
 
 def _inline_ptx_pending(rel: str) -> None:

@@ -6,41 +6,20 @@ half2/bfloat16 math), each lowered and run on the CPU runner against numpy."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from llvm_to_air.api import CompileResult, compile
 from llvm_to_air.errors import CompileError
 from llvm_to_air.runner import run
+from tests.lowered import lower
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RNG = np.random.default_rng(7)
 CUDA = ["cuda-real-O0", "cuda-real-O2"]
 M32 = 0xFFFFFFFF
 M64 = (1 << 64) - 1
-
-
-@cache
-def _compiled(rel: str, kernels: tuple[str, ...] = ()) -> CompileResult:
-    path = FIXTURES / rel
-    return compile(path.read_text(), str(path), kernels=kernels)
-
-
-def lower(rel: str, *kernels: str) -> tuple[bytes, Callable[[str], str]]:
-    """The AIR text of a fixture (of the named kernels only, when given) and a lookup from a
-    unique part of a kernel's symbol."""
-    result = _compiled(rel, kernels)
-    names = [k.name for k in result.kernels]
-
-    def kernel(stem: str) -> str:
-        found = [n for n in names if stem in n]
-        assert len(found) == 1, (stem, names)
-        return found[0]
-
-    return result.output.encode(), kernel  # type: ignore[union-attr]
 
 
 def f32(*shape: int, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
