@@ -8,6 +8,7 @@ import struct
 
 import numpy as np
 import pytest
+from oracles import llvm_as_14, opt_verify_14
 
 from llvm_to_air import CompileError, compile, run
 
@@ -73,6 +74,8 @@ def _inputs(signed: bool) -> np.ndarray:
 def _run(conversion: str, scale_bits: int, values: np.ndarray) -> np.ndarray:
     result = compile(_kernel(conversion, scale_bits), "convert.ll")
     assert "double" not in result.output
+    llvm_as_14(result.output)
+    opt_verify_14(result.output)
     count = -(-len(values) // 64) * 64
     padded = np.zeros(count, values.dtype)
     padded[:len(values)] = values
